@@ -1,0 +1,3 @@
+from capfcap.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,19 @@
+"""Exit statuses (DESIGN §3). One place decides them."""
+
+OK = 0  # no warning or error finding
+INTERNAL = 1  # internal error (a bug)
+USAGE = 2  # bad command line
+WARNINGS = 3  # warnings only
+ERRORS = 4  # at least one error finding
+BAD_INPUT = 5  # unreadable or non-capture input
+
+
+def from_findings(severities: list[str], fail_on: str = "warning") -> int:
+    """Exit status from the worst severity; ``fail_on`` moves the threshold."""
+    if fail_on == "never":
+        return OK
+    if "error" in severities:
+        return ERRORS
+    if fail_on == "warning" and "warning" in severities:
+        return WARNINGS
+    return OK
