@@ -1,0 +1,340 @@
+"""Hand-parsed link, IP and transport headers: the hot path.
+
+Only fixed headers are read here (Ethernet II with 802.1Q/802.1ad/QinQ tags, Linux SLL
+and SLL2, BSD loopback, raw IPv4/IPv6; IPv4 with options, IPv6 with extension headers;
+TCP, UDP, ICMP, ICMPv6). Everything above transport is left to the extractors.
+A `Prefilter` decides from ports and addresses whether a frame can matter before any
+object is built (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+
+from capfcap.sources.frame import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+    LINKTYPE_RAW_ALT,
+    Frame,
+)
+
+TCP = 6
+UDP = 17
+ICMP = 1
+ICMPV6 = 58
+
+ETH_IPV4 = 0x0800
+ETH_IPV6 = 0x86DD
+VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
+
+# TCP flag bits
+FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+
+# IPv6 extension headers that carry a next-header byte and a length in 8-octet units
+_V6_EXT = (0, 43, 60)
+_V6_FRAG = 44
+
+_unpack_hh = struct.Struct("!HH").unpack_from
+_unpack_tcp = struct.Struct("!HHIIBBH").unpack_from
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpInfo:
+    version: int
+    type: int
+    code: int
+    # quoted packet (ICMP errors only)
+    q_proto: int | None = None
+    q_src: str = ""
+    q_dst: str = ""
+    q_sport: int = 0
+    q_dport: int = 0
+
+
+@dataclass(slots=True)
+class Packet:
+    frame: int
+    ts: int  # ns
+    src_mac: str  # "" when the link type has none
+    ip_version: int
+    src: str
+    dst: str
+    ttl: int
+    proto: int  # 6, 17, 1, 58
+    sport: int = 0
+    dport: int = 0
+    flags: int = 0  # TCP flags
+    seq: int = 0
+    ack: int = 0
+    window: int = 0
+    payload: bytes = b""
+    icmp: IcmpInfo | None = None
+    vlan: int | None = None
+    fragment: bool = False  # a non-first fragment or a fragmented datagram (payload partial)
+    truncated: bool = False  # caplen cut the L4 payload short
+    wirelen: int = 0
+    linktype: int = 0
+    data: bytes = b""  # the frame's raw bytes (kept for evidence export)
+
+
+class Prefilter:
+    """Cheap relevance test on ports and addresses.
+
+    `enabled=False` decodes every IP frame (the slow path used to prove the fast path
+    never changes a finding).
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.tcp_ports: set[int] = {53, 2443, 2444, 2445, 3804, 5061, 6970, 6971, 6972}
+        self.udp_ports: set[int] = {53, 69}
+        self.hosts: set[bytes] = set()  # packed addresses of phones (all their traffic)
+        self.tftp_ports: set[int] = set()  # learned client ports of TFTP read requests
+
+    def add_host(self, packed: bytes) -> None:
+        self.hosts.add(packed)
+
+
+_ntoa_cache: dict[bytes, str] = {}
+
+
+def _ntoa(b: bytes) -> str:
+    s = _ntoa_cache.get(b)
+    if s is None:
+        if len(b) == 4:
+            s = socket.inet_ntoa(b)
+        else:
+            s = socket.inet_ntop(socket.AF_INET6, b)
+        if len(_ntoa_cache) < 65536:
+            _ntoa_cache[b] = s
+    return s
+
+
+def ip_packed(ip: str) -> bytes:
+    return socket.inet_pton(socket.AF_INET6 if ":" in ip else socket.AF_INET, ip)
+
+
+def _l3(linktype: int, data: bytes) -> tuple[int, int, str, int | None]:
+    """Return (ethertype-like version 4/6/0, offset of the IP header, source MAC, vlan)."""
+    n = len(data)
+    if linktype == LINKTYPE_ETHERNET:
+        if n < 14:
+            return 0, 0, "", None
+        et = (data[12] << 8) | data[13]
+        off = 14
+        vlan = None
+        while et in VLAN_TAGS and off + 4 <= n:
+            if vlan is None:
+                vlan = ((data[off] << 8) | data[off + 1]) & 0x0FFF
+            et = (data[off + 2] << 8) | data[off + 3]
+            off += 4
+        mac = data[6:12].hex(":")
+        if et == ETH_IPV4:
+            return 4, off, mac, vlan
+        if et == ETH_IPV6:
+            return 6, off, mac, vlan
+        return 0, 0, mac, vlan
+    if linktype == LINKTYPE_LINUX_SLL:
+        if n < 16:
+            return 0, 0, "", None
+        alen = min((data[4] << 8) | data[5], 8)
+        mac = data[6 : 6 + alen].hex(":") if alen == 6 else ""
+        et = (data[14] << 8) | data[15]
+        return (4 if et == ETH_IPV4 else 6 if et == ETH_IPV6 else 0), 16, mac, None
+    if linktype == LINKTYPE_LINUX_SLL2:
+        if n < 20:
+            return 0, 0, "", None
+        alen = min(data[11], 8)
+        mac = data[12 : 12 + alen].hex(":") if alen == 6 else ""
+        et = (data[0] << 8) | data[1]
+        return (4 if et == ETH_IPV4 else 6 if et == ETH_IPV6 else 0), 20, mac, None
+    if linktype == LINKTYPE_RAW or linktype in LINKTYPE_RAW_ALT:
+        if n < 1:
+            return 0, 0, "", None
+        v = data[0] >> 4
+        return (v if v in (4, 6) else 0), 0, "", None
+    if linktype == LINKTYPE_IPV4:
+        return 4, 0, "", None
+    if linktype == LINKTYPE_IPV6:
+        return 6, 0, "", None
+    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        if n < 4:
+            return 0, 0, "", None
+        fam = int.from_bytes(data[:4], "big" if linktype == LINKTYPE_LOOP else "little")
+        if linktype == LINKTYPE_NULL and fam > 0xFFFF:
+            fam = int.from_bytes(data[:4], "big")
+        if fam == 2:
+            return 4, 4, "", None
+        if fam in (10, 24, 28, 30):
+            return 6, 4, "", None
+        return 0, 0, "", None
+    return 0, 0, "", None
+
+
+SUPPORTED_LINKTYPES = frozenset(
+    {
+        LINKTYPE_ETHERNET,
+        LINKTYPE_LINUX_SLL,
+        LINKTYPE_LINUX_SLL2,
+        LINKTYPE_RAW,
+        LINKTYPE_IPV4,
+        LINKTYPE_IPV6,
+        LINKTYPE_NULL,
+        LINKTYPE_LOOP,
+        *LINKTYPE_RAW_ALT,
+    }
+)
+
+
+def _ip_header(
+    data: bytes, off: int, ver: int
+) -> tuple[int, int, int, bytes, bytes, int, bool] | None:
+    """(proto, l4 offset, l4 end, src, dst, ttl, fragment) or None."""
+    n = len(data)
+    if ver == 4:
+        if off + 20 > n or data[off] >> 4 != 4:
+            return None
+        ihl = (data[off] & 0x0F) * 4
+        if ihl < 20:
+            return None
+        total = (data[off + 2] << 8) | data[off + 3]
+        end = min(n, off + total) if total >= ihl else n
+        frag = ((data[off + 6] << 8) | data[off + 7]) & 0x3FFF  # MF + offset
+        return (
+            data[off + 9],
+            off + ihl,
+            end,
+            data[off + 12 : off + 16],
+            data[off + 16 : off + 20],
+            data[off + 8],
+            frag != 0,
+        )
+    if off + 40 > n or data[off] >> 4 != 6:
+        return None
+    plen = (data[off + 4] << 8) | data[off + 5]
+    end = min(n, off + 40 + plen) if plen else n
+    nh = data[off + 6]
+    src = data[off + 8 : off + 24]
+    dst = data[off + 24 : off + 40]
+    hop = data[off + 7]
+    p = off + 40
+    frag = False
+    for _ in range(8):  # bounded walk over extension headers
+        if nh in _V6_EXT:
+            if p + 8 > n:
+                return None
+            nh, p = data[p], p + (data[p + 1] + 1) * 8
+        elif nh == _V6_FRAG:
+            if p + 8 > n:
+                return None
+            frag = True
+            nh, p = data[p], p + 8
+        else:
+            break
+    return nh, p, end, src, dst, hop, frag
+
+
+def _icmp_quote(data: bytes, off: int, end: int, version: int) -> tuple[int, str, str, int, int]:
+    """Quoted IP header + first 8 bytes of L4 inside an ICMP error."""
+    h = _ip_header(data[:end], off, version)
+    if h is None:
+        return -1, "", "", 0, 0
+    proto, l4, _e, src, dst, _ttl, _frag = h
+    sport = dport = 0
+    if proto in (TCP, UDP) and l4 + 4 <= end:
+        sport, dport = _unpack_hh(data, l4)
+    return proto, _ntoa(src), _ntoa(dst), sport, dport
+
+
+def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
+    """Decode a frame, or return None when it is not IP or the prefilter rejects it."""
+    data = frame.data
+    ver, off, mac, vlan = _l3(frame.linktype, data)
+    if ver == 0:
+        return None
+    h = _ip_header(data, off, ver)
+    if h is None:
+        return None
+    proto, l4, end, src_b, dst_b, ttl, frag = h
+    sport = dport = 0
+    if proto in (TCP, UDP):
+        if l4 + 4 > end:
+            return None
+        sport, dport = _unpack_hh(data, l4)
+        if pf is not None and pf.enabled:
+            if proto == TCP:
+                ports = pf.tcp_ports
+                hit = sport in ports or dport in ports
+            else:
+                ports = pf.udp_ports
+                hit = sport in ports or dport in ports
+                if not hit and pf.tftp_ports:
+                    hit = sport in pf.tftp_ports or dport in pf.tftp_ports
+            if not hit and pf.hosts:
+                hit = src_b in pf.hosts or dst_b in pf.hosts
+            if not hit:
+                return None
+    elif proto == ICMP or proto == ICMPV6:
+        pass
+    elif pf is not None and pf.enabled:
+        return None
+    pkt = Packet(
+        frame=frame.number,
+        ts=frame.ts,
+        src_mac=mac,
+        ip_version=ver,
+        src=_ntoa(src_b),
+        dst=_ntoa(dst_b),
+        ttl=ttl,
+        proto=proto,
+        sport=sport,
+        dport=dport,
+        vlan=vlan,
+        fragment=frag,
+        wirelen=frame.wirelen,
+        linktype=frame.linktype,
+        data=data,
+    )
+    if proto == TCP:
+        if l4 + 20 > end:
+            pkt.truncated = True
+            return pkt
+        _sp, _dp, seq, ack, doff, flags, win = _unpack_tcp(data, l4)
+        hl = (doff >> 4) * 4
+        pkt.seq, pkt.ack, pkt.flags, pkt.window = seq, ack, flags, win
+        pkt.payload = data[l4 + hl : end] if hl >= 20 else b""
+        pkt.truncated = frame.wirelen > len(data) and end == len(data)
+    elif proto == UDP:
+        if l4 + 8 > end:
+            pkt.truncated = True
+            return pkt
+        ulen = (data[l4 + 4] << 8) | data[l4 + 5]
+        uend = min(end, l4 + ulen) if ulen >= 8 else end
+        pkt.payload = data[l4 + 8 : uend]
+        pkt.truncated = ulen > 8 and l4 + ulen > len(data)
+    else:
+        if l4 + 4 > end:
+            return None
+        itype, icode = data[l4], data[l4 + 1]
+        q = None
+        is_err = (proto == ICMP and itype in (3, 4, 5, 11, 12)) or (
+            proto == ICMPV6 and itype in (1, 2, 3, 4)
+        )
+        if is_err and l4 + 8 < end:
+            qp, qs, qd, qsp, qdp = _icmp_quote(data, l4 + 8, end, 4 if proto == ICMP else 6)
+            if qp >= 0:
+                q = IcmpInfo(4 if proto == ICMP else 6, itype, icode, qp, qs, qd, qsp, qdp)
+        pkt.icmp = q or IcmpInfo(4 if proto == ICMP else 6, itype, icode)
+        if pf is not None and pf.enabled and q is None and not (
+            src_b in pf.hosts or dst_b in pf.hosts
+        ):
+            return None
+    return pkt

@@ -1,0 +1,23 @@
+"""What every extractor looks like to the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from capfcap.decode import Packet
+from capfcap.events import Event
+
+
+class Extractor(Protocol):
+    """Keeps per-flow protocol state and turns packets into events.
+
+    The clock is packet time: `expire(now)` is called with the newest packet timestamp so
+    live and offline runs reach the same verdicts.
+    """
+
+    def feed(self, pkt: Packet) -> Iterable[Event]: ...
+
+    def expire(self, now: int) -> Iterable[Event]: ...
+
+    def finish(self) -> Iterable[Event]: ...

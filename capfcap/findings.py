@@ -1,0 +1,365 @@
+"""Findings (DESIGN §4): the codes are stable API.
+
+`CATALOG` is the single source of each code's severity, meaning, causes, how to confirm it
+in Wireshark and the fix. `capfcap explain` and the README's findings reference are
+rendered from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    frames: tuple[int, ...]
+    first: int | None  # ns
+    last: int | None
+    filter: str
+    conn_state: str | None = None
+    history: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    phone: dict[str, str]
+    server: dict[str, object]
+    summary: str
+    detail: str
+    remediation: str
+    evidence: Evidence
+    extra: dict[str, object] = field(default_factory=dict)  # e.g. confidence, crosscheck
+
+    def sort_key(self) -> tuple[object, ...]:
+        first_frame = self.evidence.frames[0] if self.evidence.frames else 0
+        return (
+            SEVERITY_ORDER[self.severity],
+            self.phone.get("ip", ""),
+            first_frame,
+            self.code,
+            self.summary,
+        )
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    severity: Severity
+    title: str
+    meaning: str
+    causes: tuple[str, ...]
+    confirm: str
+    fix: str
+
+
+def _tvs(info: CodeInfo) -> CodeInfo:
+    """The TVS (TCP 2445) twin of a CAPF connection code."""
+    return CodeInfo(
+        severity=info.severity,
+        title=info.title.replace("CAPF", "TVS").replace("3804", "2445"),
+        meaning=info.meaning.replace("CAPF", "TVS").replace("3804", "2445"),
+        causes=tuple(c.replace("CAPF", "TVS").replace("3804", "2445") for c in info.causes),
+        confirm=info.confirm.replace("3804", "2445"),
+        fix=info.fix.replace(
+            "the Cisco Certificate Authority Proxy Function service on the publisher",
+            "the Cisco Trust Verification Service on every TVS node of the phone's config",
+        )
+        .replace("CAPF", "TVS")
+        .replace("3804", "2445"),
+    )
+
+
+CATALOG: dict[str, CodeInfo] = {
+    "CAPTURE_ONE_SIDED": CodeInfo(
+        "warning",
+        "The capture holds only one direction of the conversation",
+        "Packets of only one direction were captured, yet the side that was captured behaves "
+        "as if it was answered (it ACKs data that is not in the file). The network worked; the "
+        "capture did not see it. 'No reply' verdicts for these flows are withheld.",
+        (
+            "SPAN session configured rx-only or tx-only",
+            "VLAN-based SPAN source (only ingress is mirrored)",
+            "asymmetric routing: the return path bypasses the capture point",
+        ),
+        "Statistics > Conversations shows packets in one direction only; expert info shows "
+        "'ACKed segment that wasn't captured' (tcp.analysis.ack_lost_segment).",
+        "Mirror both directions: 'monitor session N source interface X both', or capture at "
+        "the phone's access port, then capture again.",
+    ),
+    "CAPTURE_GAPS": CodeInfo(
+        "info",
+        "Packets are missing from the capture",
+        "Some TCP segments were acknowledged but never captured (Zeek capture_loss), so the "
+        "capture dropped packets the network delivered.",
+        ("oversubscribed SPAN destination port", "capture host too slow (kernel drops)"),
+        "tcp.analysis.ack_lost_segment || tcp.analysis.lost_segment",
+        "Capture closer to the phone, filter the SPAN source, or use a faster capture host.",
+    ),
+    "CAPTURE_DUPLICATES": CodeInfo(
+        "info",
+        "Frames appear twice in the capture",
+        "Identical frames were captured twice within a short window; they were removed before "
+        "retransmissions were counted.",
+        ("SPAN with rx on one port and tx on another, so each frame is mirrored twice",),
+        "tcp.analysis.duplicate_ack || frame.time_delta_displayed < 0.001 with identical bytes",
+        "Mirror each frame once (one source port, 'both'), or de-duplicate with 'editcap -d'.",
+    ),
+    "TFTP_NO_RESPONSE": CodeInfo(
+        "error",
+        "TFTP read requests were never answered",
+        "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back.",
+        (
+            "Cisco TFTP service stopped on that node",
+            "UDP 69 (or the ephemeral data ports) blocked by a firewall or ACL",
+            "wrong TFTP server address in DHCP option 150/66",
+        ),
+        "tftp.opcode == 1 without a following tftp.opcode in {3,5,6}",
+        "Check DHCP option 150, that the Cisco TFTP service runs on that node, and that UDP 69 "
+        "plus the ephemeral reply ports are allowed from the TFTP server to the voice VLAN.",
+    ),
+    "TRANSFER_INCOMPLETE": CodeInfo(
+        "error",
+        "A trust list or config download did not finish",
+        "The download started but the final block (or the full HTTP body) never arrived.",
+        ("packet loss or a firewall dropping the data flow", "TFTP server aborted the transfer"),
+        "tftp (the transfer's ports), look for the last DATA block shorter than the block size",
+        "Check the path between the phone and the TFTP server for drops; restart the Cisco TFTP "
+        "service if it aborts transfers.",
+    ),
+    "ITL_NOT_FOUND": CodeInfo(
+        "error",
+        "The phone could not download any ITL",
+        "Every ITL request (ITLSEP<MAC>.tlv, ITLFile.tlv) failed with TFTP ERROR or HTTP 404: "
+        "the phone shows 'No Trust List installed'.",
+        ("the TFTP server has no ITL (Cisco TFTP service not restarted)", "wrong TFTP server"),
+        "tftp.error.code == 1 || http.response.code == 404",
+        "Restart the Cisco TFTP service on every TFTP node so the ITL is rebuilt; confirm with "
+        "'show itl' on the node in DHCP option 150.",
+    ),
+    "ITL_PARSE_ERROR": CodeInfo(
+        "error",
+        "A downloaded trust list does not parse",
+        "The ITL/CTL bytes do not follow the .tlv format; the phone would reject it.",
+        ("corrupt file on the TFTP server", "truncated transfer", "not a trust list at all"),
+        "File > Export Objects > TFTP, then 'capfcap itl FILE'",
+        "Regenerate the ITL (restart the Cisco TFTP service) and compare 'show itl' checksums.",
+    ),
+    "ITL_SIGNATURE_INVALID": CodeInfo(
+        "error",
+        "The trust list signature does not verify",
+        "The ITL signature does not verify with the SAST record named by its own header.",
+        ("file altered or corrupted", "signer certificate replaced without re-signing"),
+        "capfcap itl on the carved file shows the signature verdict",
+        "Regenerate the ITL (restart Cisco TFTP on all nodes) and reset the phones.",
+    ),
+    "ITL_NO_CAPF": CodeInfo(
+        "error",
+        "The ITL has no CAPF record",
+        "The ITL served to the phone has no record with the CAPF role (4), so the phone can "
+        "only trust the CAPF certificate if TVS vouches for it: 'No valid CAPF server'.",
+        (
+            "the Cisco Certificate Authority Proxy Function service is not activated on the "
+            "publisher",
+            "the Cisco TFTP service was not restarted after CAPF was activated or its "
+            "certificate regenerated",
+        ),
+        "capfcap itl on the carved ITL lists no CAPF role",
+        "Activate the Cisco Certificate Authority Proxy Function service on the publisher, then "
+        "restart the Cisco TFTP service on all TFTP nodes and reset the phone.",
+    ),
+    "ITL_MISMATCH": CodeInfo(
+        "warning",
+        "Two ITLs differ in signer or CAPF certificate",
+        "ITLs seen from different TFTP servers (or over time) are signed by different signers "
+        "or carry different CAPF certificates; phones moving between them fail to trust one.",
+        (
+            "a TFTP node was not restarted after a certificate regeneration",
+            "phones point at TFTP servers of different clusters",
+        ),
+        "Export both ITLs and compare 'capfcap itl' output",
+        "Restart the Cisco TFTP service on every node so all serve the current ITL; bulk-reset "
+        "the ITL on phones that moved clusters.",
+    ),
+    "CONFIG_NOT_FOUND": CodeInfo(
+        "error",
+        "The phone's config file request failed",
+        "The phone's SEP<MAC>.cnf.xml(.sgn) request got TFTP ERROR or HTTP 404.",
+        ("phone not added in CUCM (or auto-registration off)", "wrong TFTP server"),
+        "tftp.error.code == 1 for SEP*.cnf.xml",
+        "Add the device in CUCM (or check its MAC), then reset it; confirm the TFTP server.",
+    ),
+    "CAPF_NOT_ATTEMPTED": CodeInfo(
+        "warning",
+        "A CAPF operation is pending but the phone never contacted CAPF",
+        "The config says a certificate operation is pending (capfAuthMode) but no connection "
+        "to the CAPF port appears in the capture.",
+        (
+            "authentication-string mode: the user must enter the string on the phone",
+            "the phone rejected its config (trust-list problem)",
+            "the CAPF name did not resolve",
+        ),
+        "No tcp.port == 3804 packets from the phone after its config download",
+        "For 'By Authentication String', enter the string on the phone; otherwise check the "
+        "trust-list and DNS findings for this phone, then reset it.",
+    ),
+    "DNS_NXDOMAIN": CodeInfo(
+        "error",
+        "A CUCM name does not exist in DNS",
+        "The phone looked up a CUCM-related name (CAPF, TFTP, TVS or CallManager node) and the "
+        "DNS server answered NXDOMAIN: the phone shows 'DNS unknown host'.",
+        ("missing A/AAAA record", "typo in the node name (System > Server)", "wrong DNS domain"),
+        "dns.flags.rcode == 3",
+        "Add the missing DNS A record for the name (or use the node's IP address in "
+        "System > Server), then reset the phone.",
+    ),
+    "DNS_NODATA": CodeInfo(
+        "error",
+        "A CUCM name has no address record",
+        "The DNS server answered NOERROR without any A/AAAA record for a CUCM-related name.",
+        ("only an AAAA (or only an A) record exists", "record of another type only"),
+        "dns.flags.rcode == 0 && dns.count.answers == 0",
+        "Add the missing A (or AAAA) record for the name.",
+    ),
+    "DNS_SERVER_ERROR": CodeInfo(
+        "error",
+        "The DNS server failed to resolve a CUCM name",
+        "The DNS server answered SERVFAIL, REFUSED or another error code.",
+        ("DNS server cannot reach the authoritative server", "recursion refused to the phone"),
+        "dns.flags.rcode != 0 && dns.flags.rcode != 3",
+        "Fix the DNS server (forwarders, ACL allowing the voice VLAN).",
+    ),
+    "DNS_NO_RESPONSE": CodeInfo(
+        "error",
+        "DNS queries for a CUCM name were never answered",
+        "The phone sent DNS queries (retries included) and no response came back: 'DNS timeout'.",
+        ("DNS server down or unreachable", "UDP/TCP 53 blocked between the voice VLAN and DNS"),
+        "dns.flags.response == 0 && !dns.response_in",
+        "Check the DNS servers handed out by DHCP (option 6) and that UDP/TCP 53 is allowed "
+        "from the voice VLAN.",
+    ),
+    "CAPF_UNIDIRECTIONAL": CodeInfo(
+        "error",
+        "The phone's connections to CAPF (TCP 3804) are never answered",
+        "The phone sent SYNs to TCP 3804 and nothing came back, while the capture does show "
+        "traffic in the other direction for the phone's other conversations.",
+        (
+            "firewall or ACL silently dropping TCP 3804 between the voice VLAN and the publisher",
+            "wrong CAPF address (processNodeName) or routing problem",
+            "publisher down",
+        ),
+        "tcp.port == 3804 && tcp.completeness <= 1",
+        "Check the firewall between the voice VLAN and the publisher for TCP 3804, and that "
+        "the CAPF processNodeName resolves to the publisher.",
+    ),
+    "CAPF_REFUSED": CodeInfo(
+        "error",
+        "The CAPF port refused the phone's connection",
+        "The phone's SYN to TCP 3804 was answered with a RST, or an ICMP unreachable came back.",
+        (
+            "the Cisco Certificate Authority Proxy Function service is not activated or not "
+            "running on the publisher",
+            "a firewall rejecting TCP 3804",
+            "IPv6 connection while IPv6 is disabled for CAPF",
+        ),
+        "tcp.port == 3804 && tcp.flags.reset == 1, or icmp.type == 3",
+        "Activate and start the Cisco Certificate Authority Proxy Function service on the "
+        "publisher (Serviceability > Tools > Service Activation), then restart the Cisco TFTP "
+        "service on all TFTP nodes.",
+    ),
+    "CAPF_TLS_FAILED": CodeInfo(
+        "error",
+        "The TLS handshake with CAPF failed",
+        "The TLS handshake on TCP 3804 ended with an alert or was aborted before the CAPF "
+        "dialogue started.",
+        (
+            "the phone does not trust the CAPF certificate (ITL without CAPF record, stale ITL, "
+            "TVS unreachable): unknown_ca / bad_certificate",
+            "TLS version mismatch (old phone, raised CUCM TLS minimum): protocol_version",
+            "expired CAPF certificate: certificate_expired",
+        ),
+        "tls.alert_message (decode 3804 as TLS: -d tcp.port==3804,tls)",
+        "Make the phone's ITL carry the current CAPF certificate (restart Cisco TFTP, reset the "
+        "phone) or make TVS reachable; for protocol_version align the TLS minimum version.",
+    ),
+    "CAPF_CERT_MISMATCH": CodeInfo(
+        "error",
+        "CAPF presents a certificate that is not in the phone's ITL",
+        "The certificate the server presented on 3804 differs (by DER hash) from every CAPF "
+        "record of the ITL the phone downloaded.",
+        ("CAPF certificate regenerated, but TFTP not restarted or phones not reset",),
+        "tls.handshake.certificate on 3804 vs the ITL CAPF record",
+        "Restart the Cisco TFTP service on all TFTP nodes so the ITL carries the current CAPF "
+        "certificate, then reset the phones.",
+    ),
+    "CAPF_CERT_EXPIRED": CodeInfo(
+        "error",
+        "The CAPF certificate is expired",
+        "The CAPF certificate (on the wire or in the ITL CAPF record) was expired at capture "
+        "time.",
+        ("CAPF.pem not renewed",),
+        "x509af.validity of the certificate on 3804",
+        "Regenerate the CAPF certificate on the publisher, restart the CAPF and TFTP services, "
+        "and reset the phones.",
+    ),
+    "CAPF_CERT_EXPIRING": CodeInfo(
+        "warning",
+        "The CAPF certificate expires within 30 days",
+        "The CAPF certificate expires within 30 days of the capture time.",
+        ("CAPF.pem due for renewal",),
+        "x509af.validity of the certificate on 3804",
+        "Plan the CAPF certificate regeneration, followed by a TFTP restart and phone reset.",
+    ),
+    "CAPF_CERT_NOT_CA": CodeInfo(
+        "warning",
+        "The CAPF certificate lacks CA:TRUE / keyCertSign",
+        "CUCM 14SU2 and later require the CAPF certificate to carry BasicConstraints CA:TRUE "
+        "and KeyUsage keyCertSign; without them TLS to CAPF fails.",
+        ("CAPF certificate signed by a CA with a template lacking these extensions",),
+        "x509ce.cA and x509ce.keyCertSign in the certificate on 3804",
+        "Reissue the CAPF certificate with BasicConstraints CA:TRUE, pathlen:0 and KeyUsage "
+        "Digital Signature, Certificate Sign.",
+    ),
+    "CAPF_NO_CERTIFICATE": CodeInfo(
+        "warning",
+        "The CAPF session ended without issuing a certificate",
+        "TLS to 3804 completed but only small CAPF messages were exchanged: no certificate was "
+        "delivered.",
+        (
+            "no certificate operation scheduled for the device",
+            "device unknown to CAPF",
+            "'Operation Completes By' deadline passed",
+            "wrong authentication string or failed existing-certificate authentication",
+        ),
+        "tls.record.content_type == 23 on 3804: no ~1 kB server record",
+        "In CUCM set Certificate Operation 'Install/Upgrade' with a future 'Operation Completes "
+        "By' on the phone page, save, Apply Config, and reset the phone.",
+    ),
+    "CAPF_LSC_ISSUED": CodeInfo(
+        "info",
+        "CAPF delivered a certificate",
+        "The CAPF session delivered a certificate to the phone (success).",
+        ("certificate operation completed",),
+        "tls.record.content_type == 23 on 3804: a ~1 kB server record after the phone's key",
+        "Nothing to fix.",
+    ),
+}
+
+for _code in (
+    "CAPF_UNIDIRECTIONAL",
+    "CAPF_REFUSED",
+    "CAPF_TLS_FAILED",
+    "CAPF_CERT_MISMATCH",
+    "CAPF_CERT_EXPIRED",
+    "CAPF_CERT_EXPIRING",
+    "CAPF_CERT_NOT_CA",
+):
+    CATALOG["TVS" + _code[4:]] = _tvs(CATALOG[_code])
+
+
+def severity_of(code: str) -> Severity:
+    return CATALOG[code].severity

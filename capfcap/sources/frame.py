@@ -1,0 +1,41 @@
+"""The unit every source yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Link types (https://www.tcpdump.org/linktypes.html)
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_IPV4 = 228
+LINKTYPE_IPV6 = 229
+LINKTYPE_LINUX_SLL2 = 276
+# DLT_RAW on some BSDs is 12 or 14 in the file header
+LINKTYPE_RAW_ALT = (12, 14)
+
+LINKTYPE_NAMES = {
+    LINKTYPE_NULL: "BSD loopback",
+    LINKTYPE_ETHERNET: "Ethernet",
+    LINKTYPE_RAW: "Raw IP",
+    12: "Raw IP",
+    14: "Raw IP",
+    LINKTYPE_LOOP: "OpenBSD loopback",
+    LINKTYPE_LINUX_SLL: "Linux cooked (SLL)",
+    LINKTYPE_IPV4: "Raw IPv4",
+    LINKTYPE_IPV6: "Raw IPv6",
+    LINKTYPE_LINUX_SLL2: "Linux cooked v2 (SLL2)",
+}
+
+
+@dataclass(slots=True)
+class Frame:
+    number: int  # 1-based, as Wireshark numbers it
+    ts: int  # nanoseconds since the epoch
+    linktype: int
+    data: bytes  # captured bytes (caplen)
+    wirelen: int  # original length on the wire
+    file_index: int = 0
+    comment: str = ""
