@@ -114,6 +114,8 @@ class TcpConnection:
     acked_unseen: int = 0  # ACKs covering peer data/SYN-ACK never captured
     orig_acked_unseen: int = 0  # ... of which sent by the originator
     flipped: bool = False  # originator inferred (no SYN seen)
+    ack_events: int = 0  # ACK-carrying packets (denominator of the Zeek capture_loss ratio)
+    duplicates: int = 0  # byte-identical frames seen twice (SPAN rx+tx), not counted above
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from capfcap.decode import Packet
-from capfcap.events import Event
+from capfcap.events import Direction, Event, TcpConnection
 
 
 class Extractor(Protocol):
@@ -21,3 +21,15 @@ class Extractor(Protocol):
     def expire(self, now: int) -> Iterable[Event]: ...
 
     def finish(self) -> Iterable[Event]: ...
+
+
+class StreamHandler(Protocol):
+    """Application-layer consumer of one TCP connection's reassembled byte streams.
+
+    The TCP tracker creates one per connection (by server port), feeds it contiguous,
+    in-order data per direction, and calls `close` with the finished connection record.
+    """
+
+    def data(self, direction: Direction, frame: int, ts: int, data: bytes) -> None: ...
+
+    def close(self, conn: TcpConnection) -> list[Event]: ...

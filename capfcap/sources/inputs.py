@@ -1,0 +1,66 @@
+"""Several files, or a directory, merged in time order like `mergecap`."""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from capfcap.sources.files import CaptureError, FileInfo, read_capture
+from capfcap.sources.frame import Frame
+
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".ntar", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+
+
+@dataclass
+class InputSet:
+    files: list[FileInfo] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line each
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.errors)
+
+
+def expand(paths: list[str]) -> list[str]:
+    """Directories become the capture files directly inside them, sorted by name."""
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            names = sorted(
+                n for n in os.listdir(p) if n.lower().endswith(CAPTURE_SUFFIXES)
+            )
+            if not names:
+                raise CaptureError(f"{p}: directory holds no .pcap/.pcapng/.cap(.gz) files")
+            out.extend(os.path.join(p, n) for n in names)
+        else:
+            out.append(p)
+    return out
+
+
+def _guarded(path: str, info: FileInfo, idx: int, inputs: InputSet) -> Iterator[Frame]:
+    try:
+        yield from read_capture(path, info, idx)
+    except CaptureError as e:
+        info.error = str(e)
+        inputs.errors.append(str(e))
+
+
+def frames(paths: list[str], inputs: InputSet) -> Iterator[Frame]:
+    """Yield frames of all inputs; one file keeps its own numbering, several are merged
+    by timestamp (stable) and renumbered in merged order, as `mergecap -w` would."""
+    files = expand(paths)
+    gens = []
+    for i, p in enumerate(files):
+        info = FileInfo(p)
+        inputs.files.append(info)
+        gens.append(_guarded(p, info, i, inputs))
+    if len(gens) == 1:
+        yield from gens[0]
+        return
+    n = 0
+    for fr in heapq.merge(*gens, key=lambda f: (f.ts, f.file_index)):
+        n += 1
+        fr.number = n
+        yield fr
