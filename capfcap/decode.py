@@ -102,6 +102,22 @@ class Prefilter:
     def add_host(self, packed: bytes) -> None:
         self.hosts.add(packed)
 
+    def relevant(self, pkt: Packet) -> bool:
+        """The same decision as the byte-level check in `decode`, on a decoded packet
+        (used when the fast path is off, so both paths analyse the same frames)."""
+        if pkt.proto == TCP:
+            hit = pkt.sport in self.tcp_ports or pkt.dport in self.tcp_ports
+        elif pkt.proto == UDP:
+            hit = (pkt.sport in self.udp_ports or pkt.dport in self.udp_ports
+                   or pkt.sport in self.tftp_ports or pkt.dport in self.tftp_ports)
+        elif pkt.icmp is not None:
+            hit = pkt.icmp.q_proto is not None
+        else:
+            return False
+        if not hit and self.hosts:
+            hit = ip_packed(pkt.src) in self.hosts or ip_packed(pkt.dst) in self.hosts
+        return hit
+
 
 _ntoa_cache: dict[bytes, str] = {}
 

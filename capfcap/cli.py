@@ -1,0 +1,126 @@
+"""Command line (DESIGN §3). Errors are one line on stderr and a documented exit status."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from capfcap import __version__, exitcodes
+
+
+class UsageError(Exception):
+    pass
+
+
+class InputError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="capfcap",
+        description="Diagnose Cisco phone LSC enrolment (CAPF, ITL, TFTP, DNS) from captures.",
+    )
+    p.add_argument("--version", action="version", version=f"capfcap {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def output_opts(sp: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+        sp.add_argument("--format", choices=list(formats), default="text",
+                        help="report format (default: text)")
+        sp.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+        sp.add_argument("--bundle", metavar="OUT.zip", help="write a ticket bundle")
+        sp.add_argument("--cucm", action="append", default=[], metavar="NAME",
+                        help="a CUCM node name or IP (DNS failures for it are findings)")
+        sp.add_argument("--phone", action="append", default=[], metavar="IP|MAC",
+                        help="report only these phones")
+        sp.add_argument("--keylog", metavar="FILE", help="NSS key log to decrypt CAPF TLS")
+        sp.add_argument("--show-secrets", action="store_true",
+                        help="show CAPF authentication strings (masked by default)")
+        sp.add_argument("--crosscheck", action="store_true",
+                        help="confirm every finding with Wireshark's dissectors (tshark)")
+        sp.add_argument("--fail-on", choices=["error", "warning", "never"], default="warning",
+                        help="exit status threshold (default: warning)")
+        sp.add_argument("--redact", action="store_true",
+                        help="bundle: drop unneeded payloads, pseudonymise MACs and names")
+        sp.add_argument("--force", action="store_true", help="overwrite existing output files")
+        sp.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+
+    a = sub.add_parser("analyze", help="analyse capture files")
+    a.add_argument("captures", nargs="+", metavar="CAPTURE",
+                   help="pcap, pcapng, .gz, or a directory of captures")
+    output_opts(a, ["text", "json", "markdown"])
+    a.add_argument("--no-fast-path", dest="fast", action="store_false",
+                   help="decode every frame (slow; for verification)")
+
+    lv = sub.add_parser("live", help="sniff an interface (SPAN port)")
+    lv.add_argument("-i", "--interface", required=True, metavar="IFACE")
+    lv.add_argument("--bpf", metavar="EXPR", help="extra capture filter, ANDed with capfcap's")
+    lv.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    lv.add_argument("--count", type=int, metavar="N", help="stop after N frames")
+    lv.add_argument("--ring", metavar="DIR", help="keep relevant frames in rotating pcapng files")
+    output_opts(lv, ["text", "json", "markdown", "jsonl"])
+
+    it = sub.add_parser("itl", help="dump and verify a trust list (.tlv) or those in a capture")
+    it.add_argument("file", metavar="FILE.tlv|CAPTURE")
+    it.add_argument("--format", choices=["text", "json"], default="text")
+    it.add_argument("-o", "--output", metavar="FILE")
+    it.add_argument("--force", action="store_true")
+
+    ex = sub.add_parser("explain", help="what a finding code means and how to fix it")
+    ex.add_argument("code", nargs="?", metavar="CODE", help="finding code (omit to list all)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse already printed its message
+        return exitcodes.USAGE if e.code not in (0, None) else exitcodes.OK
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return exitcodes.USAGE
+    try:
+        if args.command == "analyze":
+            from capfcap.commands.analyze import run
+
+            return run(args)
+        if args.command == "live":
+            from capfcap.commands.live import run as run_live
+
+            return run_live(args)
+        if args.command == "itl":
+            from capfcap.commands.itl import run as run_itl
+
+            return run_itl(args)
+        if args.command == "explain":
+            from capfcap.commands.explain import run as run_explain
+
+            return run_explain(args)
+    except UsageError as e:
+        _err(str(e))
+        return exitcodes.USAGE
+    except InputError as e:
+        _err(str(e))
+        return exitcodes.BAD_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return exitcodes.OK
+    except Exception as e:  # a bug: one line, exit 1; CAPFCAP_DEBUG=1 shows the traceback
+        if os.environ.get("CAPFCAP_DEBUG"):
+            raise
+        _err(f"internal error: {type(e).__name__}: {e} (set CAPFCAP_DEBUG=1 for details)")
+        return exitcodes.INTERNAL
+    return exitcodes.USAGE
+
+
+def _err(msg: str) -> None:
+    print(f"capfcap: {msg}", file=sys.stderr)

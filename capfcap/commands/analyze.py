@@ -1,0 +1,130 @@
+"""`capfcap analyze CAPTURE...`"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+
+from capfcap import exitcodes
+from capfcap.cli import InputError
+from capfcap.outputs import check_writable, write_atomic
+from capfcap.pipeline import Options, analyze
+from capfcap.report import Report
+from capfcap.sources.files import CaptureError
+
+
+def options(args: argparse.Namespace) -> Options:
+    opts = Options(cucm=list(args.cucm), phones=list(args.phone),
+                   keylog=args.keylog, fast=getattr(args, "fast", True),
+                   show_secrets=args.show_secrets)
+    if args.keylog:
+        from capfcap.extractors.tlsdecrypt import KeylogError, load_keylog
+
+        try:
+            opts.keylog_data = load_keylog(args.keylog)
+        except KeylogError as e:
+            raise InputError(str(e)) from None
+    return opts
+
+
+def render(r: Report, fmt: str, color: str, to_tty: bool) -> str:
+    if fmt == "json":
+        from capfcap.reporters.json import render as rj
+
+        return rj(r)
+    if fmt == "markdown":
+        from capfcap.reporters.markdown import render as rm
+
+        return rm(r)
+    from capfcap.reporters.text import render as rt
+
+    buf = io.StringIO()
+    use_color = {"always": True, "never": False}.get(color, to_tty)
+    rt(r, buf, color=use_color, width=None if to_tty else 100)
+    return buf.getvalue()
+
+
+def emit(r: Report, args: argparse.Namespace) -> None:
+    if args.output:
+        write_atomic(args.output, render(r, args.format, "never", False), args.force)
+    else:
+        sys.stdout.write(render(r, args.format, args.color, sys.stdout.isatty()))
+        sys.stdout.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    for p in args.captures:
+        if not os.path.exists(p):
+            raise InputError(f"{p}: no such file or directory")
+    if args.output:
+        check_writable(args.output, args.force)
+    if args.bundle:
+        check_writable(args.bundle, args.force)
+    opts = options(args)
+    progress = _progress(args.captures)
+    try:
+        report, inputs = analyze(args.captures, opts, progress=progress)
+    except CaptureError as e:
+        raise InputError(str(e)) from None
+    finally:
+        if progress is not None:
+            progress.close()
+    if inputs.files and all(f.packets == 0 and f.error for f in inputs.files):
+        for e in inputs.errors:
+            print(f"capfcap: {e}", file=sys.stderr)
+        return exitcodes.BAD_INPUT
+    if args.crosscheck:
+        from capfcap.crosscheck import CrosscheckError, crosscheck
+
+        try:
+            crosscheck(report, args.captures)
+        except CrosscheckError as e:
+            print(f"capfcap: {e}", file=sys.stderr)
+            return exitcodes.BAD_INPUT if "tshark" not in str(e) else exitcodes.USAGE
+    emit(report, args)
+    if args.bundle:
+        from capfcap.reporters.bundle import write_bundle
+
+        write_bundle(args.bundle, report, inputs, opts, redact=args.redact, force=args.force)
+    for e in inputs.errors:
+        print(f"capfcap: warning: {e}; the report covers the frames before it", file=sys.stderr)
+    if inputs.errors:
+        return exitcodes.BAD_INPUT
+    return exitcodes.from_findings(report.severities(), args.fail_on)
+
+
+class _Progress:
+    """A rich progress bar on stderr for long files (only on a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        self.p = Progress(TextColumn("[dim]capfcap"), BarColumn(),
+                          TextColumn("{task.completed:,} frames"), transient=True,
+                          console=None)
+        self.p.console.file = sys.stderr
+        self.task = self.p.add_task("read", total=None)
+        self.p.start()
+
+    def __call__(self, n: int) -> None:
+        self.p.update(self.task, completed=n)
+
+    def close(self) -> None:
+        self.p.stop()
+
+
+def _progress(paths: list[str]) -> _Progress | None:
+    if not sys.stderr.isatty():
+        return None
+    size = 0
+    for p in paths:
+        try:
+            size += os.path.getsize(p)
+        except OSError:
+            pass
+    return _Progress(size) if size > 20 << 20 else None
+
+
+

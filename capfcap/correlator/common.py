@@ -1,0 +1,106 @@
+"""Shared pieces of the rules: finding construction, display filters, capture judgement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from capfcap.correlator.state import PhoneState, State
+from capfcap.events import TcpConnection
+from capfcap.findings import CATALOG, Evidence, Finding
+
+
+@dataclass
+class Context:
+    """What the rules know besides the per-phone state."""
+
+    state: State
+    cucm_names: dict[str, str]  # name -> why it is CUCM-related
+    cucm_ips: set[str]
+    server_names: dict[str, str]  # ip -> name
+    reverse_seen: dict[str, bool]  # phone ip -> the capture shows packets sent to it
+    one_sided: dict[str, str] = field(default_factory=dict)  # phone ip -> reason
+    withheld: list[dict[str, object]] = field(default_factory=list)
+    frame_ts: dict[int, int] = field(default_factory=dict)
+    now: int = 0
+
+
+def ipf(ip: str) -> str:
+    return "ipv6" if ":" in ip else "ip"
+
+
+def frames_filter(frames: Iterable[int]) -> str:
+    return "frame.number in {" + " ".join(str(f) for f in sorted(set(frames))) + "}"
+
+
+def conns_filter(phone: str, server: str, port: int, conns: list[TcpConnection],
+                 all_conns: list[TcpConnection]) -> str:
+    """Filter for exactly the frames of `conns` (a subset of the phone<->server:port ones)."""
+    f = ipf(phone)
+    base = f"{f}.addr=={phone} && {f}.addr=={server} && tcp.port=={port}"
+    if len(conns) == len(all_conns):
+        return base
+    ports = " ".join(str(c.key.client_port) for c in conns)
+    return f"{base} && tcp.port in {{{ports}}}"
+
+
+def make(
+    ctx: Context,
+    code: str,
+    phone: PhoneState,
+    server: dict[str, object],
+    summary: str,
+    detail: str,
+    frames: Iterable[int],
+    filt: str,
+    conn: TcpConnection | None = None,
+    remediation: str | None = None,
+    times: tuple[int | None, int | None] | None = None,
+    **extra: object,
+) -> Finding:
+    info = CATALOG[code]
+    fr = tuple(sorted(set(frames)))
+    first = last = None
+    if times is not None:
+        first, last = times
+    elif fr:
+        first = ctx.frame_ts.get(fr[0])
+        last = ctx.frame_ts.get(fr[-1])
+    ident = {"ip": phone.ip}
+    if phone.mac:
+        ident["mac"] = phone.mac
+    if phone.device:
+        ident["device"] = phone.device
+    return Finding(
+        code=code,
+        severity=info.severity,
+        phone=ident,
+        server=server,
+        summary=summary,
+        detail=detail,
+        remediation=remediation or info.fix,
+        evidence=Evidence(
+            frames=fr,
+            first=first,
+            last=last,
+            filter=filt,
+            conn_state=conn.conn_state if conn else None,
+            history=conn.history if conn else None,
+        ),
+        extra=dict(extra),
+    )
+
+
+def server_ident(ctx: Context, ip: str, port: int | None = None) -> dict[str, object]:
+    d: dict[str, object] = {"ip": ip}
+    if port is not None:
+        d["port"] = port
+    name = ctx.server_names.get(ip)
+    if name:
+        d["name"] = name
+    return d
+
+
+def label(ctx: Context, ip: str) -> str:
+    name = ctx.server_names.get(ip)
+    return f"{name} ({ip})" if name else ip

@@ -1,0 +1,141 @@
+"""The correlator: events in, Report out. Never imports scapy; testable with event lists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from capfcap.correlator import rules_capture, rules_conn, rules_dns, rules_tls, rules_trust
+from capfcap.correlator.common import Context
+from capfcap.correlator.state import PhoneState, State, is_ip
+from capfcap.correlator.timeline import timeline, verdict
+from capfcap.events import Event
+from capfcap.findings import Finding
+from capfcap.report import CaptureInfo, PhoneReport, Report
+
+_CN = re.compile(r"(?:^|[,;/]\s*)CN\s*=\s*\"?([^,;/\"]+)", re.I)
+
+
+def _cn(name: str) -> str:
+    m = _CN.search(name)
+    return m.group(1).strip() if m else ""
+
+
+class Correlator:
+    def __init__(self, cucm: Iterable[str] = (), phones: Iterable[str] = ()) -> None:
+        self.state = State()
+        self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
+        self.phone_filter = {p.strip().lower() for p in phones if p.strip()}
+
+    def add(self, ev: Event) -> None:
+        self.state.add(ev)
+
+    def add_all(self, evs: Iterable[Event]) -> None:
+        for ev in evs:
+            self.state.add(ev)
+
+    # -- names --------------------------------------------------------------------------
+    def _cucm_names(self, phones: dict[str, PhoneState]) -> tuple[dict[str, str], set[str]]:
+        names: dict[str, str] = {}
+        ips: set[str] = set()
+        for c in self.cucm_given:
+            if is_ip(c):
+                ips.add(c)
+            else:
+                names.setdefault(c, "given with --cucm")
+        for cs in self.state.configs:
+            cfg = cs.config
+            if cfg is None:
+                continue
+            src = f"named in {cs.transfer.filename} (frame {cs.transfer.request_frames[0]})" \
+                if cs.transfer.request_frames else f"named in {cs.transfer.filename}"
+            for host, _port in cfg.capf_servers:
+                self._add_name(names, ips, host, "CAPF processNodeName " + src)
+            for host, _port in cfg.tvs_servers:
+                self._add_name(names, ips, host, "TVS member " + src)
+            for host in cfg.callmanagers:
+                self._add_name(names, ips, host, "CallManager " + src)
+        for tls in self.state.trust_lists:
+            tl = tls.trust_list
+            if tl is None:
+                continue
+            for r in tl.records:
+                where = f"record {r.index} ({r.role_name}) of {tls.transfer.filename}"
+                if r.dns_name:
+                    self._add_name(names, ips, r.dns_name, "DNSNAME of " + where)
+                cn = _cn(r.subject)
+                if cn and "." in cn and not cn.upper().startswith(("CAPF-", "ITLRECOVERY")):
+                    self._add_name(names, ips, cn, "subject CN of " + where)
+                if r.ip_address:
+                    ips.add(r.ip_address)
+        servers = self.state.server_ips() | ips
+        for d in self.state.dns:
+            hit = [a for a in d.addresses if a in servers]
+            if hit:
+                names.setdefault(d.qname, f"resolves to {hit[0]}, seen serving phones")
+        return names, ips
+
+    @staticmethod
+    def _add_name(names: dict[str, str], ips: set[str], host: str, why: str) -> None:
+        h = host.strip().lower().rstrip(".")
+        if not h:
+            return
+        if is_ip(h):
+            ips.add(h)
+        else:
+            names.setdefault(h, why)
+
+    def _selected(self, p: PhoneState) -> bool:
+        if not self.phone_filter:
+            return True
+        keys = {p.ip.lower(), p.mac.lower(), p.mac.replace(":", "").lower(), p.device.lower()}
+        return bool(keys & self.phone_filter)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def report(self, files: list[CaptureInfo] | None = None) -> Report:
+        """Evaluate every rule on what has been seen so far (safe to call repeatedly)."""
+        st = self.state
+        phones = {ip: p for ip, p in st.phones().items() if self._selected(p)}
+        names, ips = self._cucm_names(phones)
+        to, frm = rules_capture.replies_seen(st)
+        server_names: dict[str, str] = {}
+        for d in st.dns:
+            for a in d.addresses:
+                server_names.setdefault(a, d.qname)
+        ctx = Context(
+            state=st,
+            cucm_names=names,
+            cucm_ips=ips,
+            server_names=server_names,
+            reverse_seen={ip: ip in to for ip in phones},
+        )
+        findings: list[Finding] = []
+        for p in phones.values():
+            rules_capture.judge_phone(ctx, p)
+        for ip in sorted(phones):
+            p = phones[ip]
+            findings += rules_trust.trust_findings(ctx, p)
+            findings += rules_dns.dns_findings(ctx, p)
+            findings += rules_conn.conn_findings(ctx, p)
+            findings += rules_tls.tls_findings(ctx, p)
+        findings += rules_trust.mismatch_findings(ctx, phones)
+        for ip in sorted(phones):
+            findings += rules_capture.one_sided_findings(ctx, phones[ip])
+        findings += rules_capture.gaps_findings(ctx, phones)
+        findings += rules_capture.note_findings(ctx, phones)
+        findings.sort(key=Finding.sort_key)
+        reports = []
+        for ip in sorted(phones, key=lambda i: phones[i].first_frame):
+            p = phones[ip]
+            mine = [f for f in findings if f.phone.get("ip") == ip]
+            reports.append(PhoneReport(
+                ip=ip, mac=p.mac, device=p.device,
+                timeline=timeline(ctx, p), verdict=verdict(ctx, p, mine),
+            ))
+        return Report(
+            files=files or [],
+            phones=reports,
+            findings=findings,
+            withheld=sorted(ctx.withheld, key=lambda w: (str(w.get("phone")),
+                                                        str(w.get("code")))),
+        )

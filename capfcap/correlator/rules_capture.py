@@ -1,0 +1,131 @@
+"""Capture quality, judged before the network (PEERS §2.4-2.5, DOMAIN §7 F11).
+
+A phone whose captured traffic is all one-directional cannot prove a silent server: the
+"no reply" verdicts for it are withheld. Positive evidence that the unseen side spoke
+(ACKs past an unseen SYN-ACK or data, TFTP ACKs for DATA never captured) names the
+capture as the culprit.
+"""
+
+from __future__ import annotations
+
+from capfcap.correlator.common import Context, frames_filter, make
+from capfcap.correlator.state import PhoneState, State
+from capfcap.findings import Finding
+
+
+def replies_seen(state: State) -> tuple[set[str], set[str]]:
+    """(hosts that received captured replies, hosts seen sending replies)."""
+    to: set[str] = set()
+    frm: set[str] = set()
+    for d in state.dns:
+        if d.answered:
+            to.add(d.client)
+            frm.add(d.server)
+    for t in state.transfers:
+        if t.status in ("complete", "error") or (t.size and not t.acked_unseen_blocks):
+            to.add(t.client)
+            frm.add(t.server)
+    for c in state.conns:
+        if c.resp_pkts:
+            to.add(c.key.client)
+            frm.add(c.key.server)
+        if c.orig_pkts:
+            to.add(c.key.server)
+            frm.add(c.key.client)
+    for i in state.icmp:
+        to.add(i.quoted.client)
+    return to, frm
+
+
+def judge_phone(ctx: Context, phone: PhoneState) -> None:
+    """Fill ctx.one_sided for a phone whose replies are all missing."""
+    if ctx.reverse_seen.get(phone.ip):
+        return
+    sent = bool(phone.dns or phone.transfers or phone.conns)
+    if not sent:
+        return
+    ctx.one_sided[phone.ip] = (
+        "only packets sent by the phone were captured; none sent to it"
+    )
+
+
+def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
+    reason = ctx.one_sided.get(phone.ip)
+    if not reason:
+        return []
+    proof_frames: list[int] = []
+    lines: list[str] = []
+    for c in phone.conns:
+        if c.key.client == phone.ip and c.orig_acked_unseen:
+            proof_frames += list(c.frames)
+            lines.append(
+                f"TCP {c.key.client_port} -> {c.key.server}:{c.key.server_port}: the phone "
+                f"acknowledges a SYN-ACK/data never captured ({c.orig_acked_unseen} ACKs; "
+                f"history {c.history}, conn_state {c.conn_state}, completeness {c.completeness})"
+            )
+    for t in phone.transfers:
+        if t.acked_unseen_blocks:
+            proof_frames += list(t.frames)
+            lines.append(
+                f"TFTP {t.filename} from {t.server}: the phone ACKs {t.acked_unseen_blocks} "
+                f"DATA blocks never captured"
+            )
+    if proof_frames:
+        summary = ("Capture holds only the phone's transmit direction: the phone acknowledges "
+                   "replies that are not in the file")
+    else:
+        summary = "Capture holds only the phone's transmit direction; replies cannot be judged"
+        proof_frames = [f for d in phone.dns for f in d.frames][:20]
+        proof_frames += [f for c in phone.conns for f in c.frames][:20]
+        proof_frames += [f for t in phone.transfers for f in t.frames][:20]
+    withheld = [w for w in ctx.withheld if w.get("phone") == phone.ip]
+    lines.append(f"Missing direction: network -> phone {phone.ip}. {reason}.")
+    lines.append(
+        "Likely cause: SPAN source mirrored in one direction only (rx or tx), a VLAN source "
+        "(ingress only), or asymmetric routing around the capture point."
+    )
+    if withheld:
+        lines.append("Withheld verdicts: " + ", ".join(
+            sorted({str(w['code']) for w in withheld})))
+    return [make(
+        ctx, "CAPTURE_ONE_SIDED", phone, {}, summary, "\n".join(lines), proof_frames,
+        frames_filter(proof_frames),
+        times=None,
+    )]
+
+
+def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
+    out: list[Finding] = []
+    for phone in phones.values():
+        gap_conns = [c for c in phone.conns
+                     if c.orig_pkts and c.resp_pkts and c.acked_unseen]
+        if not gap_conns:
+            continue
+        gaps = sum(c.acked_unseen for c in gap_conns)
+        acks = sum(c.ack_events for c in phone.conns if c.orig_pkts and c.resp_pkts) or 1
+        frames = [f for c in gap_conns for f in c.frames]
+        out.append(make(
+            ctx, "CAPTURE_GAPS", phone, {},
+            f"{gaps} ACKs cover data never captured ({100.0 * gaps / acks:.1f} % of "
+            f"{acks} ACKs on this phone's two-sided TCP flows)",
+            "\n".join(f"{c.key.client}:{c.key.client_port} -> {c.key.server}:"
+                      f"{c.key.server_port}: {c.acked_unseen} gap ACKs, history {c.history}"
+                      for c in gap_conns),
+            frames, frames_filter(frames), ratio=round(gaps / acks, 4),
+        ))
+    return out
+
+
+def note_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
+    """Capture notes the pipeline raised (duplicate frames) become info findings."""
+    out: list[Finding] = []
+    for n in ctx.state.notes:
+        if n.kind != "duplicates" or not n.count:
+            continue
+        anon = PhoneState(ip="", first_frame=0)
+        out.append(make(
+            ctx, "CAPTURE_DUPLICATES", anon, {},
+            f"{n.count} frames were captured twice (removed before analysis)",
+            n.message, n.frames, frames_filter(n.frames),
+        ))
+    return out

@@ -1,0 +1,135 @@
+"""Connection verdicts for CAPF (TCP 3804) and TVS (TCP 2445): DOMAIN §3.5, §7 F2/F10.
+
+Each attempt is classified: unanswered (Zeek S0, completeness 1), refused (RST from the
+server: REJ, or an ICMP unreachable quoting it), or answered. A port is judged only when
+no attempt to that server and port was answered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
+from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState
+from capfcap.events import IcmpError, TcpConnection
+from capfcap.findings import Finding
+
+ICMP_UNREACH = {
+    (4, 3): "destination unreachable",
+    (6, 1): "destination unreachable",
+}
+ICMP4_CODES = {0: "net unreachable", 1: "host unreachable", 3: "port unreachable",
+               9: "net prohibited", 10: "host prohibited", 13: "administratively prohibited"}
+ICMP6_CODES = {0: "no route", 1: "administratively prohibited", 3: "address unreachable",
+               4: "port unreachable", 5: "source address failed policy", 6: "reject route"}
+
+
+def icmp_text(i: IcmpError) -> str:
+    codes = ICMP4_CODES if i.version == 4 else ICMP6_CODES
+    kind = "ICMP" if i.version == 4 else "ICMPv6"
+    return f"{kind} type {i.icmp_type} code {i.icmp_code} ({codes.get(i.icmp_code, 'unreachable')}) from {i.reporter}"
+
+
+def _answered(c: TcpConnection) -> bool:
+    return bool(c.synack_frames) or (c.resp_pkts > 0 and c.rst_from != "server")
+
+
+def _refused(c: TcpConnection) -> bool:
+    return c.rst_from == "server" and not c.synack_frames
+
+
+def _unanswered(c: TcpConnection) -> bool:
+    return c.resp_pkts == 0 and bool(c.syn_frames)
+
+
+def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
+    out: list[Finding] = []
+    groups: dict[tuple[str, int], list[TcpConnection]] = defaultdict(list)
+    for c in phone.conns:
+        if c.key.client == phone.ip and c.key.server_port in (CAPF_PORT, TVS_PORT):
+            groups[(c.key.server, c.key.server_port)].append(c)
+    icmps: dict[tuple[str, int], list[IcmpError]] = defaultdict(list)
+    for i in phone.icmp:
+        q = i.quoted
+        if q.transport == "tcp" and q.server_port in (CAPF_PORT, TVS_PORT) and (
+            (i.version == 4 and i.icmp_type == 3) or (i.version == 6 and i.icmp_type == 1)
+        ):
+            icmps[(q.server, q.server_port)].append(i)
+    for key in sorted(set(groups) | set(icmps)):
+        server, port = key
+        conns = sorted(groups.get(key, []), key=lambda c: c.frames[0])
+        prefix = "CAPF" if port == CAPF_PORT else "TVS"
+        service = "CAPF" if port == CAPF_PORT else "TVS"
+        if any(_answered(c) for c in conns):
+            continue
+        srv = server_ident(ctx, server, port)
+        refused = [c for c in conns if _refused(c)]
+        ic = icmps.get(key, [])
+        if refused or ic:
+            frames = [f for c in refused for f in c.frames] + [i.frame for i in ic]
+            parts = []
+            if refused:
+                parts.append(f"{len(refused)} connection attempt{'s' if len(refused) > 1 else ''} "
+                             f"answered with RST")
+            if ic:
+                parts.append(f"{len(ic)} ICMP unreachable")
+            summary = f"{service} port {port} on {label(ctx, server)} refused the phone: " + \
+                " and ".join(parts)
+            detail_lines = [
+                f"SYN frame {c.syn_frames[0] if c.syn_frames else c.frames[0]} from port "
+                f"{c.key.client_port} -> RST frame {c.rst_frames[0]} "
+                f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
+                for c in refused
+            ] + [f"frame {i.frame}: {icmp_text(i)}" for i in ic]
+            f = ipf(phone.ip)
+            filt = conns_filter(phone.ip, server, port, refused, conns) if refused else ""
+            if ic:
+                icf = "icmp" if ipf(phone.ip) == "ip" else "icmpv6"
+                ifl = f"({icf} && {f}.addr=={phone.ip} && tcp.port=={port})"
+                filt = f"({filt}) || {ifl}" if filt else ifl
+            times = [t for c in refused for t in (c.first_ts, c.last_ts)] + [i.ts for i in ic]
+            out.append(make(
+                ctx, prefix + "_REFUSED", phone, srv, summary, "\n".join(detail_lines),
+                frames, filt, conn=refused[0] if refused else None,
+                times=(min(times), max(times)),
+            ))
+            continue
+        silent = [c for c in conns if _unanswered(c)]
+        if not silent:
+            continue
+        frames = [f for c in silent for f in c.frames]
+        syns = sum(len(c.syn_frames) for c in silent)
+        one_sided = ctx.one_sided.get(phone.ip)
+        evidence_unseen = [c for c in silent if c.orig_acked_unseen]
+        if one_sided or evidence_unseen or not ctx.reverse_seen.get(phone.ip, False):
+            ctx.withheld.append({
+                "code": prefix + "_UNIDIRECTIONAL",
+                "phone": phone.ip,
+                "server": server,
+                "frames": sorted(frames),
+                "reason": one_sided
+                or ("the phone acknowledged server data the capture never saw"
+                    if evidence_unseen else
+                    "the capture holds no packets sent to this phone, so it cannot show "
+                    "whether the server answered"),
+            })
+            continue
+        summary = (f"{service} port {port} on {label(ctx, server)} never answered: "
+                   f"{syns} SYN{'s' if syns > 1 else ''} in {len(silent)} attempt"
+                   f"{'s' if len(silent) > 1 else ''}, no SYN-ACK")
+        lines = []
+        for c in silent:
+            lines.append(
+                f"port {c.key.client_port}: SYN frames {', '.join(map(str, c.syn_frames))} "
+                f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
+            )
+        lines.append(
+            "The capture does show packets sent to this phone on its other conversations "
+            "(TFTP/DNS answers), so the silence is the network's, not the capture's."
+        )
+        out.append(make(
+            ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
+            conns_filter(phone.ip, server, port, silent, conns), conn=silent[0],
+            times=(min(c.first_ts for c in silent), max(c.last_ts for c in silent)),
+        ))
+    return out

@@ -1,0 +1,215 @@
+"""TLS verdicts on CAPF (3804) and TVS (2445): DOMAIN §3.3, §3.5, §7 F4/F5/F9/F13.
+
+Without keys, the CAPF outcome is read from application-data record sizes: each CAPF
+message is one TLS record, and an issued LSC is a ~1 kB server->phone record that follows
+the phone's public key (a few hundred bytes).
+"""
+
+from __future__ import annotations
+
+from capfcap.correlator.common import Context, ipf, label, make, server_ident
+from capfcap.correlator.rules_trust import cert_expiry, latest_itl, transfer_text
+from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename
+from capfcap.events import TlsAlert, TlsSession
+from capfcap.findings import Finding
+
+ALERTS = {
+    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 21: "decryption_failed",
+    22: "record_overflow", 30: "decompression_failure", 40: "handshake_failure",
+    41: "no_certificate", 42: "bad_certificate", 43: "unsupported_certificate",
+    44: "certificate_revoked", 45: "certificate_expired", 46: "certificate_unknown",
+    47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied", 50: "decode_error",
+    51: "decrypt_error", 70: "protocol_version", 71: "insufficient_security",
+    80: "internal_error", 86: "inappropriate_fallback", 90: "user_canceled",
+    100: "no_renegotiation", 109: "missing_extension", 110: "unsupported_extension",
+    112: "unrecognized_name", 113: "bad_certificate_status_response",
+    115: "unknown_psk_identity", 116: "certificate_required", 120: "no_application_protocol",
+}
+VERSIONS = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2",
+            0x0304: "TLS 1.3"}
+TRUST_ALERTS = (42, 43, 44, 45, 46, 48)
+LSC_MIN = 600  # smallest record that can carry STORE_CERTIFICATE_REQUEST (DER LSC)
+KEY_MIN = 100  # KEY_GENERATE_RESPONSE: SPKI of an EC P-256 key is ~91 B + headers
+SMALL_MAX = 200
+
+
+def alert_name(code: int) -> str:
+    return ALERTS.get(code, f"alert {code}")
+
+
+def version_name(v: int | None) -> str:
+    return "unknown" if v is None else VERSIONS.get(v, f"0x{v:04x}")
+
+
+def _filter(s: TlsSession) -> str:
+    f = ipf(s.key.client)
+    return (f"{f}.addr=={s.key.client} && {f}.addr=={s.key.server} && "
+            f"tcp.port=={s.key.server_port} && tcp.port=={s.key.client_port}")
+
+
+def _alert_text(a: TlsAlert) -> str:
+    level = {1: "warning", 2: "fatal"}.get(a.level, "encrypted")
+    name = "encrypted alert" if a.encrypted else alert_name(a.description)
+    return f"{level} {name} from the {'phone' if a.sender == 'client' else 'server'} " \
+           f"(frame {a.frame})"
+
+
+def _explain(s: TlsSession, a: TlsAlert, service: str, itl_note: str) -> str:
+    d = a.description
+    if d in TRUST_ALERTS and a.sender == "client":
+        return (f"The phone rejected the {service} certificate: its ITL does not vouch for it "
+                f"and no TVS could. {itl_note}")
+    if d == 70:
+        offered = ", ".join(version_name(v) for v in s.offered_versions) or \
+            version_name(s.client_version)
+        return (f"The TLS versions did not match: the phone offered {offered}, which the "
+                f"server refused. Raise the phone firmware or lower the CUCM TLS minimum "
+                f"('set tls min-version').")
+    if d == 40:
+        return "No common cipher suite or version: align the TLS settings of phone and CUCM."
+    if d in TRUST_ALERTS:
+        return f"The server rejected the phone's certificate ({alert_name(d)})."
+    return f"The handshake ended with {alert_name(d)}."
+
+
+def _outcome(s: TlsSession) -> tuple[str, str, str] | None:
+    """(code, summary, confidence) from the CAPF dialogue or its record sizes."""
+    if s.capf_messages:
+        cmds = [m.command_name for m in s.capf_messages]
+        end = [m for m in s.capf_messages if m.command_name == "END_SESSION"]
+        reason = dict(end[-1].elements).get("reason", "") if end else ""
+        if "STORE_CERTIFICATE_REQUEST" in cmds:
+            return ("CAPF_LSC_ISSUED", "CAPF delivered a certificate (decrypted dialogue: "
+                    + " -> ".join(cmds) + ")", "certain")
+        return ("CAPF_NO_CERTIFICATE", "CAPF ended the session without a certificate "
+                f"(decrypted: {' -> '.join(cmds)}; END_SESSION {reason or 'not seen'})",
+                "certain")
+    recs = s.records
+    if not recs or not s.handshake_done:
+        return None
+    key_seen = False
+    for r in recs:
+        if r.direction == "c2s" and r.length >= KEY_MIN:
+            key_seen = True
+        elif r.direction == "s2c" and r.length >= LSC_MIN and key_seen:
+            return ("CAPF_LSC_ISSUED",
+                    f"CAPF delivered a certificate: {r.length}-byte server record (frame "
+                    f"{r.frame}) after the phone sent its public key (verdict from record "
+                    f"sizes)", "high")
+    if all(r.length <= SMALL_MAX for r in recs):
+        sizes = ", ".join(f"{'S' if r.direction == 's2c' else 'P'}{r.length}" for r in recs)
+        return ("CAPF_NO_CERTIFICATE",
+                f"CAPF session ended after {len(recs)} small records ({sizes}): no certificate "
+                f"was delivered (verdict from record sizes)", "medium")
+    return None
+
+
+def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
+    out: list[Finding] = []
+    for s in sorted(phone.tls, key=lambda x: x.frames[0] if x.frames else 0):
+        port = s.key.server_port
+        if port not in (CAPF_PORT, TVS_PORT) or s.key.client != phone.ip:
+            continue
+        prefix = "CAPF" if port == CAPF_PORT else "TVS"
+        srv = server_ident(ctx, s.key.server, port)
+        itl = latest_itl(phone, s.frames[0] if s.frames else None)
+        itl_note = ""
+        if itl is not None and itl.trust_list is not None:
+            caps = itl.trust_list.capf_records()
+            itl_note = (f"The phone's ITL ({basename(itl.transfer.filename)}, frames "
+                        f"{itl.transfer.frames[0]}-{itl.transfer.frames[-1]}) has "
+                        + (f"{len(caps)} CAPF record(s)." if caps else "no CAPF record."))
+        fatal = [a for a in s.alerts if not a.encrypted and a.description != 0]
+        if s.not_tls:
+            out.append(make(
+                ctx, prefix + "_TLS_FAILED", phone, srv,
+                f"{prefix} connection to {label(ctx, s.key.server)} is not TLS",
+                "The first bytes on the connection are not a TLS record; every CAPF/TVS "
+                "session starts with a TLS handshake.",
+                s.frames, _filter(s), times=(s.first_ts, s.last_ts),
+            ))
+        elif fatal and not s.handshake_done:
+            a = fatal[0]
+            out.append(make(
+                ctx, prefix + "_TLS_FAILED", phone, srv,
+                f"TLS to {prefix} {label(ctx, s.key.server)} failed: {_alert_text(a)}",
+                _explain(s, a, prefix, itl_note) + f"\nClientHello frame {s.client_hello_frame}"
+                f", offered {', '.join(version_name(v) for v in s.offered_versions) or '-'}; "
+                f"negotiated {version_name(s.version)}.",
+                s.frames, _filter(s), times=(s.first_ts, s.last_ts),
+                alert=alert_name(a.description), alert_sender=a.sender,
+            ))
+        elif s.client_hello_frame and not s.handshake_done and not s.records:
+            out.append(make(
+                ctx, prefix + "_TLS_FAILED", phone, srv,
+                f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the handshake "
+                f"finished (no alert)",
+                f"The connection closed after the {'server certificate' if s.cert_frame else 'ClientHello'} "
+                f"without an alert. {itl_note}",
+                s.frames, _filter(s), times=(s.first_ts, s.last_ts),
+            ))
+        out += _cert_checks(ctx, phone, s, prefix, srv, itl)
+        if port == CAPF_PORT:
+            oc = _outcome(s)
+            if oc is not None:
+                code, summary, conf = oc
+                frames = [r.frame for r in s.records] or list(s.frames)
+                out.append(make(
+                    ctx, code, phone, srv, summary,
+                    "Application records: " + ", ".join(
+                        f"{'server' if r.direction == 's2c' else 'phone'} {r.length} B "
+                        f"(frame {r.frame})" for r in s.records) +
+                    (". Decrypted CAPF messages:\n" + "\n".join(
+                        f"frame {m.frame} {m.command_name} " + ", ".join(
+                            f"{k}={v}" for k, v in m.elements) for m in s.capf_messages)
+                     if s.capf_messages else ""),
+                    frames, _filter(s), times=(s.first_ts, s.last_ts), confidence=conf,
+                ))
+    return out
+
+
+def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
+                 srv: dict[str, object], itl: object) -> list[Finding]:
+    out: list[Finding] = []
+    if not s.server_certs:
+        return out
+    leaf = s.server_certs[0]
+    cert_frames = [s.cert_frame] if s.cert_frame else list(s.frames)
+    filt_cert = f"frame.number == {s.cert_frame}" if s.cert_frame else _filter(s)
+    out += cert_expiry(ctx, phone, leaf, s.first_ts, f"presented on {s.key.server_port} by "
+                       f"{label(ctx, s.key.server)}", cert_frames, filt_cert,
+                       port=s.key.server_port, server=srv)
+    if leaf.is_ca is not True or leaf.key_cert_sign is not True:
+        missing = []
+        if leaf.is_ca is not True:
+            missing.append("BasicConstraints CA:TRUE")
+        if leaf.key_cert_sign is not True:
+            missing.append("KeyUsage keyCertSign")
+        out.append(make(
+            ctx, prefix + "_CERT_NOT_CA", phone, srv,
+            f"{prefix} certificate {leaf.subject} lacks {' and '.join(missing)}",
+            f"CUCM 14SU2 and later fail TLS to {prefix} with such a certificate. SHA-256 "
+            f"{leaf.der_sha256}.", cert_frames, filt_cert, cert_sha256=leaf.der_sha256,
+        ))
+    from capfcap.events import TrustListSeen
+
+    if prefix == "CAPF" and isinstance(itl, TrustListSeen) and itl.trust_list is not None:
+        caps = itl.trust_list.capf_records()
+        hashes = {r.cert.der_sha256 for r in caps if r.cert} | {
+            r.cert_hash.lower() for r in caps if r.cert_hash}
+        if caps and leaf.der_sha256 not in hashes and leaf.der_sha1 not in hashes:
+            t = itl.transfer
+            frames = list(t.frames) + cert_frames
+            ours = ", ".join(sorted(h[:16] for h in hashes))
+            out.append(make(
+                ctx, "CAPF_CERT_MISMATCH", phone, srv,
+                f"CAPF on {label(ctx, s.key.server)} presents a certificate that is not the "
+                f"CAPF record of the phone's ITL",
+                f"Presented (frame {s.cert_frame}): {leaf.subject}, serial {leaf.serial}, "
+                f"SHA-256 {leaf.der_sha256}.\nITL {transfer_text(t)} (frames "
+                f"{t.frames[0]}-{t.frames[-1]}) CAPF record SHA-256: {ours}.\n"
+                "Compared by DER hash; the subject names may well be equal.",
+                frames, f"frame.number in {{{' '.join(map(str, sorted(set(frames))))}}}",
+                cert_sha256=leaf.der_sha256,
+            ))
+    return out

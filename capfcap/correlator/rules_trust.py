@@ -1,0 +1,267 @@
+"""Trust-list and config findings (DOMAIN §1, §5, §7 F1/F3/F6)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
+from capfcap.correlator.state import CAPF_PORT, PhoneState, basename, phone_file
+from capfcap.events import CertInfo, FileTransfer, TrustList, TrustListSeen
+from capfcap.findings import Finding
+
+EXPIRING_NS = 30 * 86400 * 1_000_000_000
+AUTH_MODES = {
+    0: "none pending",
+    1: "By Authentication String",
+    2: "By Null String",
+    3: "By Existing Certificate (precedence to LSC)",
+    4: "By Existing Certificate (precedence to MIC)",
+}
+
+
+def transfer_text(t: FileTransfer) -> str:
+    proto = "TFTP" if t.protocol == "tftp" else f"HTTP {t.server_port}"
+    if t.status == "complete":
+        res = f"{t.size} bytes"
+    elif t.status == "error":
+        res = (f"HTTP {t.http_status}" if t.http_status is not None
+               else f"ERROR {t.error_code} \"{t.error_message}\"")
+    elif t.status == "incomplete":
+        res = f"incomplete after {t.size} bytes"
+    else:
+        res = "no response"
+    return f"{proto} {basename(t.filename)} from {t.server}: {res}"
+
+
+def transfer_filter(phone: str, ts: list[FileTransfer]) -> str:
+    if all(t.protocol == "http" for t in ts) and len(ts) == 1:
+        t = ts[0]
+        f = ipf(phone)
+        return (f"{f}.addr=={phone} && {f}.addr=={t.server} && tcp.port=={t.server_port} "
+                f"&& tcp.port=={t.client_port}") if t.client_port else \
+            frames_filter(t.frames)
+    return frames_filter(f for t in ts for f in t.frames)
+
+
+def _kind(t: FileTransfer) -> str:
+    pf = phone_file(t.filename)
+    return pf[0] if pf else ""
+
+
+def latest_itl(phone: PhoneState, before_frame: int | None = None) -> TrustListSeen | None:
+    """The ITL the phone holds: its last parsed ITL download (before a frame, if given)."""
+    best: TrustListSeen | None = None
+    for tl in phone.trust_lists:
+        if tl.trust_list is None or tl.trust_list.kind != "ITL":
+            continue
+        if _kind(tl.transfer) not in ("ITL", ""):
+            continue
+        last = tl.transfer.frames[-1] if tl.transfer.frames else 0
+        if before_frame is not None and last > before_frame:
+            continue
+        if best is None or last > (best.transfer.frames[-1] if best.transfer.frames else 0):
+            best = tl
+    return best
+
+
+def cert_expiry(ctx: Context, phone: PhoneState, cert: CertInfo, at: int, where: str,
+                frames: list[int], filt: str, port: int = CAPF_PORT,
+                server: dict[str, object] | None = None) -> list[Finding]:
+    prefix = "CAPF" if port == CAPF_PORT else "TVS"
+    if cert.not_after < at:
+        code, what = prefix + "_CERT_EXPIRED", "expired"
+    elif cert.not_after - at < EXPIRING_NS:
+        code, what = prefix + "_CERT_EXPIRING", "expires within 30 days"
+    else:
+        return []
+    from capfcap.report import iso
+
+    return [make(
+        ctx, code, phone, server or {}, f"{prefix} certificate {cert.subject} {what} "
+        f"(notAfter {iso(cert.not_after)}) — {where}",
+        f"Certificate SHA-256 {cert.der_sha256}, serial {cert.serial}, valid "
+        f"{iso(cert.not_before)} to {iso(cert.not_after)}; capture time {iso(at)}.",
+        frames, filt, cert_sha256=cert.der_sha256,
+    )]
+
+
+def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
+    out: list[Finding] = []
+    ts = sorted(phone.transfers, key=lambda t: t.request_frames[0] if t.request_frames else 0)
+    # TFTP requests never answered, per server
+    silent: dict[str, list[FileTransfer]] = defaultdict(list)
+    for t in ts:
+        if t.status == "no_response" and t.protocol == "tftp":
+            silent[t.server].append(t)
+    for server, lst in sorted(silent.items()):
+        frames = [f for t in lst for f in t.frames]
+        if ctx.one_sided.get(phone.ip) or not ctx.reverse_seen.get(phone.ip) or any(
+            t.acked_unseen_blocks for t in lst
+        ):
+            ctx.withheld.append({
+                "code": "TFTP_NO_RESPONSE", "phone": phone.ip, "server": server,
+                "frames": sorted(frames),
+                "reason": "the capture holds no packets sent to this phone",
+            })
+            continue
+        if any(t.server == server and t.status != "no_response" for t in ts):
+            continue  # the server answered other requests: per-file silence is a retry
+        names = ", ".join(sorted({basename(t.filename) for t in lst}))
+        out.append(make(
+            ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, 69),
+            f"TFTP server {label(ctx, server)} never answered {len(lst)} read request"
+            f"{'s' if len(lst) > 1 else ''} ({names})",
+            "\n".join(transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
+                      for t in lst),
+            frames, transfer_filter(phone.ip, lst),
+            times=(min(t.first_ts for t in lst), max(t.last_ts for t in lst)),
+        ))
+    for t in ts:
+        if t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks:
+            out.append(make(
+                ctx, "TRANSFER_INCOMPLETE", phone, server_ident(ctx, t.server, t.server_port),
+                f"Download of {basename(t.filename)} from {label(ctx, t.server)} stopped after "
+                f"{t.size} bytes",
+                transfer_text(t) + (f"; {t.note}" if t.note else ""),
+                t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+            ))
+    itl_reqs = [t for t in ts if _kind(t) == "ITL"]
+    if itl_reqs and all(t.status == "error" for t in itl_reqs):
+        out.append(make(
+            ctx, "ITL_NOT_FOUND", phone, server_ident(ctx, itl_reqs[0].server,
+                                                      itl_reqs[0].server_port),
+            f"Every ITL request failed ({len(itl_reqs)}): the phone has no trust list from "
+            f"this boot",
+            "\n".join(transfer_text(t) for t in itl_reqs),
+            [f for t in itl_reqs for f in t.frames], transfer_filter(phone.ip, itl_reqs),
+            times=(itl_reqs[0].first_ts, itl_reqs[-1].last_ts),
+        ))
+    cfg_reqs = [t for t in ts if _kind(t) == "CONFIG"]
+    if cfg_reqs and all(t.status == "error" for t in cfg_reqs):
+        out.append(make(
+            ctx, "CONFIG_NOT_FOUND", phone, server_ident(ctx, cfg_reqs[0].server,
+                                                         cfg_reqs[0].server_port),
+            f"The phone's config file request failed ({', '.join(sorted({basename(t.filename) for t in cfg_reqs}))})",
+            "\n".join(transfer_text(t) for t in cfg_reqs),
+            [f for t in cfg_reqs for f in t.frames], transfer_filter(phone.ip, cfg_reqs),
+            times=(cfg_reqs[0].first_ts, cfg_reqs[-1].last_ts),
+        ))
+    for tl in phone.trust_lists:
+        t = tl.transfer
+        if tl.trust_list is None:
+            out.append(make(
+                ctx, "ITL_PARSE_ERROR", phone, server_ident(ctx, t.server, t.server_port),
+                f"{basename(t.filename)} from {label(ctx, t.server)} does not parse: {tl.error}",
+                transfer_text(t) + f"; parse error at byte {tl.error_offset}: {tl.error}",
+                t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+            ))
+        elif tl.trust_list.signature_status == "invalid":
+            out.append(make(
+                ctx, "ITL_SIGNATURE_INVALID", phone, server_ident(ctx, t.server, t.server_port),
+                f"Signature of {basename(t.filename)} from {label(ctx, t.server)} does not verify",
+                f"{tl.trust_list.signature_note}; signer {tl.trust_list.signer}",
+                t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+            ))
+    held = latest_itl(phone)
+    if held is not None and held.trust_list is not None:
+        tl_ = held.trust_list
+        t = held.transfer
+        caps = tl_.capf_records()
+        if not caps:
+            roles = "+".join(r.role_name for r in tl_.records)
+            tvs = any(c.key.server_port == 2445 for c in phone.conns)
+            out.append(make(
+                ctx, "ITL_NO_CAPF", phone, server_ident(ctx, t.server, t.server_port),
+                f"{basename(t.filename)} from {label(ctx, t.server)} has no CAPF record "
+                f"({roles})",
+                f"Records: {roles}. Signer {tl_.signer}; SHA-1 {tl_.sha1}, MD5 {tl_.md5}. "
+                + ("The phone also contacted TVS (2445), which could vouch for CAPF."
+                   if tvs else "No TVS (2445) connection from the phone was captured either, "
+                   "so nothing can vouch for the CAPF certificate."),
+                t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+            ))
+        for r in caps:
+            if r.cert is not None:
+                out += cert_expiry(
+                    ctx, phone, r.cert, t.last_ts, f"CAPF record {r.index} of "
+                    f"{basename(t.filename)}", list(t.frames), transfer_filter(phone.ip, [t]),
+                    server=server_ident(ctx, t.server, t.server_port),
+                )
+    out += _not_attempted(ctx, phone)
+    return out
+
+
+def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
+    cfgs = [c for c in phone.configs if c.config is not None and c.config.observable]
+    if not cfgs:
+        return []
+    cs = max(cfgs, key=lambda c: c.transfer.frames[-1] if c.transfer.frames else 0)
+    cfg = cs.config
+    assert cfg is not None
+    if cfg.capf_auth_mode not in (2, 3, 4):
+        return []
+    after = cs.transfer.frames[-1] if cs.transfer.frames else 0
+    if any(c.key.server_port in {p for _h, p in cfg.capf_servers} | {CAPF_PORT}
+           and c.key.client == phone.ip and c.frames[-1] > after for c in phone.conns):
+        return []
+    if ctx.one_sided.get(phone.ip):
+        return []
+    capf = ", ".join(f"{h or '(empty)'}:{p}" for h, p in cfg.capf_servers) or "(no capfList)"
+    t = cs.transfer
+    return [make(
+        ctx, "CAPF_NOT_ATTEMPTED", phone, {},
+        f"Config asks for a CAPF operation ({AUTH_MODES.get(cfg.capf_auth_mode or 0)}) but the "
+        f"phone never connected to CAPF {capf}",
+        f"{basename(t.filename)} (frames {t.frames[0]}-{t.frames[-1]}): capfAuthMode "
+        f"{cfg.capf_auth_mode}, capfList {capf}. No TCP connection to the CAPF port follows. "
+        "Check the DNS and trust-list findings for this phone: an unresolvable processNodeName "
+        "or a rejected config stops the phone before it connects.",
+        t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+    )]
+
+
+def _capf_set(tl: TrustList) -> frozenset[str]:
+    return frozenset(r.cert.der_sha256 if r.cert else r.cert_hash for r in tl.capf_records())
+
+
+def mismatch_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
+    """ITL_MISMATCH: ITLs seen in the capture differ in signer or CAPF certificate."""
+    itls: list[tuple[PhoneState, TrustListSeen]] = []
+    for ip in sorted(phones):
+        for tl in phones[ip].trust_lists:
+            if tl.trust_list is not None and tl.trust_list.kind == "ITL":
+                itls.append((phones[ip], tl))
+    if len(itls) < 2:
+        return []
+    out: list[Finding] = []
+    for phone, mine in itls:
+        a = mine.trust_list
+        assert a is not None
+        for _other_phone, other in itls:
+            b = other.trust_list
+            assert b is not None
+            if other is mine or a.sha256 == b.sha256:
+                continue
+            diffs = []
+            if a.signer_serial != b.signer_serial or a.signer != b.signer:
+                diffs.append(f"signer {a.signer} (serial {a.signer_serial}) vs {b.signer} "
+                             f"(serial {b.signer_serial})")
+            if _capf_set(a) != _capf_set(b):
+                ca = ", ".join(sorted(x[:16] for x in _capf_set(a))) or "none"
+                cb = ", ".join(sorted(x[:16] for x in _capf_set(b))) or "none"
+                diffs.append(f"CAPF certificate SHA-256 {ca} vs {cb}")
+            if not diffs:
+                continue
+            ta, tb = mine.transfer, other.transfer
+            frames = list(ta.frames) + list(tb.frames)
+            out.append(make(
+                ctx, "ITL_MISMATCH", phone, server_ident(ctx, ta.server, ta.server_port),
+                f"ITL from {label(ctx, ta.server)} differs from the ITL served by "
+                f"{label(ctx, tb.server)} to {tb.client}",
+                "; ".join(diffs) + f". This phone's ITL SHA-256 {a.sha256[:16]}, the other "
+                f"{b.sha256[:16]}.",
+                frames, frames_filter(frames),
+                times=(min(ta.first_ts, tb.first_ts), max(ta.last_ts, tb.last_ts)),
+            ))
+            break
+    return out

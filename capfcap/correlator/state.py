@@ -1,0 +1,186 @@
+"""Per-phone state built from events alone (no scapy, no packets)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from capfcap.events import (
+    CaptureNote,
+    ConfigSeen,
+    DnsTransaction,
+    Event,
+    FileTransfer,
+    HostSeen,
+    IcmpError,
+    TcpConnection,
+    TlsSession,
+    TrustListSeen,
+)
+
+CAPF_PORT = 3804
+TVS_PORT = 2445
+TFTP_PORT = 69
+HTTP_TFTP_PORT = 6970
+
+# DOMAIN §1.9 file names; MAC is upper-case hex in every observed trace, accept both cases
+_MAC = r"([0-9A-Fa-f]{12})"
+RE_TRUST = re.compile(r"^(?:ext_)?(CTL|ITL)(?:SEP" + _MAC + r"|File)\.tlv$", re.I)
+RE_CONFIG = re.compile(r"^SEP" + _MAC + r"\.cnf\.xml(\.sgn|\.enc\.sgn)?$", re.I)
+
+
+def basename(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def phone_file(name: str) -> tuple[str, str] | None:
+    """(kind, MAC) for a phone's trust-list or config file name; MAC may be ''."""
+    b = basename(name)
+    m = RE_TRUST.match(b)
+    if m:
+        return m.group(1).upper(), (m.group(2) or "").upper()
+    m = RE_CONFIG.match(b)
+    if m:
+        return "CONFIG", m.group(1).upper()
+    return None
+
+
+def mac_colon(mac12: str) -> str:
+    m = mac12.lower()
+    return ":".join(m[i : i + 2] for i in range(0, 12, 2))
+
+
+def is_ip(s: str) -> bool:
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class PhoneState:
+    ip: str
+    first_frame: int
+    mac: str = ""
+    device: str = ""
+    reason: str = ""
+    dns: list[DnsTransaction] = field(default_factory=list)
+    conns: list[TcpConnection] = field(default_factory=list)
+    transfers: list[FileTransfer] = field(default_factory=list)
+    trust_lists: list[TrustListSeen] = field(default_factory=list)
+    configs: list[ConfigSeen] = field(default_factory=list)
+    tls: list[TlsSession] = field(default_factory=list)
+    icmp: list[IcmpError] = field(default_factory=list)
+
+
+@dataclass
+class State:
+    """Everything the rules read. Events are kept until the phones are known."""
+
+    dns: list[DnsTransaction] = field(default_factory=list)
+    conns: list[TcpConnection] = field(default_factory=list)
+    transfers: list[FileTransfer] = field(default_factory=list)
+    trust_lists: list[TrustListSeen] = field(default_factory=list)
+    configs: list[ConfigSeen] = field(default_factory=list)
+    tls: list[TlsSession] = field(default_factory=list)
+    icmp: list[IcmpError] = field(default_factory=list)
+    notes: list[CaptureNote] = field(default_factory=list)
+    macs: dict[str, set[str]] = field(default_factory=dict)  # ip -> source MACs
+    ip_of_mac: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, ev: Event) -> None:
+        if isinstance(ev, DnsTransaction):
+            self.dns.append(ev)
+        elif isinstance(ev, TcpConnection):
+            self.conns.append(ev)
+        elif isinstance(ev, FileTransfer):
+            self.transfers.append(ev)
+        elif isinstance(ev, TrustListSeen):
+            self.trust_lists.append(ev)
+        elif isinstance(ev, ConfigSeen):
+            self.configs.append(ev)
+        elif isinstance(ev, TlsSession):
+            self.tls.append(ev)
+        elif isinstance(ev, IcmpError):
+            self.icmp.append(ev)
+        elif isinstance(ev, CaptureNote):
+            self.notes.append(ev)
+        elif isinstance(ev, HostSeen):
+            self.macs.setdefault(ev.ip, set()).add(ev.mac)
+            self.ip_of_mac.setdefault(ev.mac, set()).add(ev.ip)
+
+    # -- phones ---------------------------------------------------------------------
+    def phones(self) -> dict[str, PhoneState]:
+        """A host is a phone when it requests SEP*/ITL*/CTL* files or connects to 3804/2445."""
+        phones: dict[str, PhoneState] = {}
+
+        def get(ip: str, frame: int, reason: str) -> PhoneState:
+            p = phones.get(ip)
+            if p is None:
+                p = phones[ip] = PhoneState(ip, frame, reason=reason)
+            elif frame < p.first_frame:
+                p.first_frame = frame
+            return p
+
+        for t in self.transfers:
+            pf = phone_file(t.filename)
+            if pf is None:
+                continue
+            p = get(t.client, t.request_frames[0] if t.request_frames else 0, "file request")
+            kind, mac = pf
+            if mac and not p.device:
+                p.device = "SEP" + mac
+                p.mac = mac_colon(mac)
+        for c in self.conns:
+            if c.key.server_port in (CAPF_PORT, TVS_PORT) and not c.flipped:
+                get(c.key.client, c.frames[0], f"TCP {c.key.server_port}")
+            elif c.key.server_port in (CAPF_PORT, TVS_PORT):
+                get(c.key.client, c.frames[0], f"TCP {c.key.server_port} (server side)")
+        for ip, p in phones.items():
+            if not p.mac:
+                macs = self.macs.get(ip, set())
+                # a MAC shared by several IPs is a router's, not the phone's
+                own = [m for m in macs if len(self.ip_of_mac.get(m, ())) == 1]
+                if len(own) == 1:
+                    p.mac = own[0]
+        for t in self.transfers:
+            if t.client in phones:
+                phones[t.client].transfers.append(t)
+        for tl in self.trust_lists:
+            if tl.transfer.client in phones:
+                phones[tl.transfer.client].trust_lists.append(tl)
+        for cf in self.configs:
+            if cf.transfer.client in phones:
+                phones[cf.transfer.client].configs.append(cf)
+        for d in self.dns:
+            if d.client in phones:
+                phones[d.client].dns.append(d)
+        for c in self.conns:
+            if c.key.client in phones:
+                phones[c.key.client].conns.append(c)
+            elif c.key.server in phones:
+                phones[c.key.server].conns.append(c)
+        for s in self.tls:
+            if s.key.client in phones:
+                phones[s.key.client].tls.append(s)
+        for i in self.icmp:
+            if i.quoted.client in phones:
+                phones[i.quoted.client].icmp.append(i)
+        return phones
+
+    # -- servers and names --------------------------------------------------------------
+    def server_ips(self) -> set[str]:
+        """Hosts seen serving CAPF, TVS, TFTP or HTTP 6970 (answered the phone)."""
+        out: set[str] = set()
+        for c in self.conns:
+            if c.key.server_port in (CAPF_PORT, TVS_PORT, HTTP_TFTP_PORT) and c.resp_pkts:
+                out.add(c.key.server)
+        for t in self.transfers:
+            if t.status != "no_response":
+                out.add(t.server)
+        return out
+
+    def names_of(self, ip: str) -> list[str]:
+        return sorted({d.qname for d in self.dns if ip in d.addresses})

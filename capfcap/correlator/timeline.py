@@ -1,0 +1,117 @@
+"""Per-phone timeline and one-line verdict: the first thing an engineer reads."""
+
+from __future__ import annotations
+
+from capfcap.correlator.common import Context, label
+from capfcap.correlator.rules_dns import qtype_name, rcode_name
+from capfcap.correlator.rules_tls import _outcome, alert_name, version_name
+from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
+from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename, phone_file
+from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.report import TimelineEntry
+
+_SERVICE = {CAPF_PORT: "CAPF", TVS_PORT: "TVS", 6970: "HTTP", 6971: "HTTPS config",
+            6972: "HTTPS config", 5061: "SIP-TLS", 2443: "SCCP-TLS", 53: "DNS"}
+
+
+def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
+    out: list[TimelineEntry] = []
+    for t in p.transfers:
+        pf = phone_file(t.filename)
+        stage = "config" if pf and pf[0] == "CONFIG" else "trust" if pf else "other"
+        outcome = "ok" if t.status == "complete" else "failed"
+        if t.status == "error" and pf and pf[0] == "CTL":
+            outcome = "info"  # CTL not found is normal outside mixed mode
+        out.append(TimelineEntry(t.request_frames[0] if t.request_frames else t.frames[0],
+                                 t.first_ts, transfer_text(t), outcome, stage))
+    for tl in p.trust_lists:
+        t = tl.transfer
+        if tl.trust_list is None:
+            what, oc = f"{basename(t.filename)}: does not parse ({tl.error})", "failed"
+        else:
+            x = tl.trust_list
+            roles = "+".join(r.role_name for r in x.records)
+            what = (f"{x.kind} {basename(t.filename)}: {len(x.records)} records ({roles}), "
+                    f"signature {x.signature_status} ({x.hash_algorithm}), SHA-1 {x.sha1[:12]}")
+            oc = "ok" if x.capf_records() and x.signature_status == "valid" else "failed"
+        out.append(TimelineEntry(t.frames[-1], t.last_ts, what, oc, "trust"))
+    for c in p.configs:
+        t = c.transfer
+        if c.config is None:
+            what, oc = f"config {basename(t.filename)}: unreadable ({c.error})", "failed"
+        elif not c.config.observable:
+            what, oc = f"config {basename(t.filename)}: encrypted, not observable", "info"
+        else:
+            g = c.config
+            capf = ", ".join(f"{h or '(empty)'}:{pt}" for h, pt in g.capf_servers) or "none"
+            mode = g.capf_auth_mode
+            what = (f"config {basename(t.filename)}: capfAuthMode {mode} "
+                    f"({AUTH_MODES.get(mode or 0, '?')}), CAPF {capf}")
+            oc = "ok"
+        out.append(TimelineEntry(t.frames[-1], t.last_ts, what, oc, "config"))
+    for d in p.dns:
+        res = ", ".join(d.addresses) if d.addresses else rcode_name(d.rcode)
+        tries = f" ({len(d.query_frames)} tries)" if len(d.query_frames) > 1 else ""
+        oc = "ok" if d.addresses else ("failed" if d.qname in ctx.cucm_names else "info")
+        out.append(TimelineEntry(d.query_frames[0], d.first_ts,
+                                 f"DNS {qtype_name(d.qtype)} {d.qname} -> {res}{tries}", oc,
+                                 "dns"))
+    tls_by_key = {s.key: s for s in p.tls}
+    for c in p.conns:
+        port = c.key.server_port
+        if c.key.client != p.ip or port not in (CAPF_PORT, TVS_PORT):
+            continue
+        svc = _SERVICE.get(port, str(port))
+        s = tls_by_key.get(c.key)
+        desc = f"{svc} TCP {c.key.client_port} -> {label(ctx, c.key.server)}:{port}: " \
+               f"{c.conn_state} ({c.history})"
+        oc = "ok" if c.synack_frames else "failed"
+        if s is not None:
+            if s.alerts:
+                a = s.alerts[0]
+                desc += f"; TLS {version_name(s.version)} alert " + (
+                    "encrypted" if a.encrypted else alert_name(a.description)) + \
+                    f" from {'phone' if a.sender == 'client' else 'server'}"
+                if not a.encrypted and a.description != 0:
+                    oc = "failed"
+            elif s.version:
+                desc += f"; TLS {version_name(s.version)}"
+            o = _outcome(s) if port == CAPF_PORT else None
+            if o:
+                desc += "; " + ("certificate delivered" if o[0] == "CAPF_LSC_ISSUED"
+                                else "no certificate delivered")
+                oc = "ok" if o[0] == "CAPF_LSC_ISSUED" else "failed"
+        out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
+                                 "capf" if port == CAPF_PORT else "tvs"))
+    out.sort(key=lambda e: (e.frame, e.stage))
+    return out
+
+
+_VERDICT = {
+    "CAPF_UNIDIRECTIONAL": "LSC install blocked: port 3804 filtered",
+    "CAPF_REFUSED": "LSC install blocked: CAPF refused the connection",
+    "CAPF_TLS_FAILED": "LSC install blocked: TLS to CAPF failed",
+    "CAPF_CERT_MISMATCH": "LSC install blocked: CAPF certificate not in the phone's ITL",
+    "ITL_NO_CAPF": "LSC install at risk: ITL has no CAPF record",
+    "DNS_NXDOMAIN": "LSC install blocked: CUCM name does not resolve",
+    "DNS_NO_RESPONSE": "LSC install blocked: DNS does not answer",
+    "CAPTURE_ONE_SIDED": "Capture is one-sided: fix the SPAN before judging",
+    "CAPF_NO_CERTIFICATE": "CAPF session completed without a certificate",
+    "CAPF_LSC_ISSUED": "LSC installed",
+}
+
+
+def verdict(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
+    if not findings:
+        if any(c.key.server_port == CAPF_PORT for c in p.conns):
+            return "No CAPF problem seen"
+        return "No CAPF session in the capture; no fault seen"
+    worst = min(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
+                                         0 if f.code in _VERDICT else 1))
+    head = _VERDICT.get(worst.code, worst.summary)
+    srv = worst.server.get("ip") if worst.server else None
+    if worst.code == "CAPF_UNIDIRECTIONAL" and srv:
+        return f"{head} between {p.ip} and {srv}"
+    if head == worst.summary:
+        return head
+    return f"{head} ({worst.summary})"

@@ -1,0 +1,271 @@
+"""DNS over UDP and TCP 53 (RFC 1035 §4; TCP framing §4.2.2, RFC 7766).
+
+Queries are matched to responses by client, server, ports, transport and ID, as Zeek's
+dns.log does. Retransmissions of a pending query (same key and name) join it. A query
+still pending `timeout` nanoseconds of capture time after its last transmission is
+reported unanswered, so live and offline runs agree.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass, field
+
+from capfcap.decode import TCP, Packet
+from capfcap.events import DnsTransaction, Event, FlowKey, TcpConnection
+from capfcap.extractors.tcpstream import Reassembler
+
+DNS_PORT = 53
+DEFAULT_TIMEOUT = 10_000_000_000
+MAX_PENDING = 65536
+MAX_POINTERS = 64  # compression pointers followed per name
+MAX_RRS = 256
+
+
+class DnsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DnsMessage:
+    txid: int
+    response: bool
+    opcode: int
+    rcode: int
+    qname: str
+    qtype: int
+    addresses: tuple[str, ...]
+    answer_count: int
+
+
+def _name(msg: bytes, off: int) -> tuple[str, int]:
+    """Read a possibly compressed name; return (name, offset after it in place)."""
+    labels: list[str] = []
+    end = -1
+    jumps = 0
+    total = 0
+    n = len(msg)
+    while True:
+        if off >= n:
+            raise DnsError("name runs past the message")
+        ln = msg[off]
+        if ln & 0xC0 == 0xC0:
+            if off + 1 >= n:
+                raise DnsError("truncated compression pointer")
+            if end < 0:
+                end = off + 2
+            jumps += 1
+            if jumps > MAX_POINTERS:
+                raise DnsError("compression pointer loop")
+            off = ((ln & 0x3F) << 8) | msg[off + 1]
+            continue
+        if ln & 0xC0:
+            raise DnsError(f"unsupported label type 0x{ln:02x}")
+        off += 1
+        if ln == 0:
+            break
+        if off + ln > n:
+            raise DnsError("label runs past the message")
+        total += ln + 1
+        if total > 255:
+            raise DnsError("name longer than 255 octets")
+        labels.append(msg[off : off + ln].decode("ascii", "replace"))
+        off += ln
+    return ".".join(labels).lower(), (end if end >= 0 else off)
+
+
+def parse_dns(msg: bytes) -> DnsMessage:
+    """Parse the header, first question and A/AAAA answers of a DNS message."""
+    if len(msg) < 12:
+        raise DnsError("shorter than a DNS header")
+    txid, flags, qd, an, _ns, _ar = struct.unpack_from("!HHHHHH", msg, 0)
+    off = 12
+    qname, qtype = "", 0
+    if qd:
+        qname, off = _name(msg, off)
+        if off + 4 > len(msg):
+            raise DnsError("truncated question")
+        qtype = (msg[off] << 8) | msg[off + 1]
+        off += 4
+        for _ in range(min(qd - 1, MAX_RRS)):  # skip further questions
+            _, off = _name(msg, off)
+            off += 4
+    addrs: list[str] = []
+    if flags & 0x8000:
+        for _ in range(min(an, MAX_RRS)):
+            try:
+                _, off = _name(msg, off)
+            except DnsError:
+                break
+            if off + 10 > len(msg):
+                break
+            rtype, _cls, _ttl, rdlen = struct.unpack_from("!HHIH", msg, off)
+            off += 10
+            rdata = msg[off : off + rdlen]
+            off += rdlen
+            if rtype == 1 and len(rdata) == 4:
+                addrs.append(socket.inet_ntoa(rdata))
+            elif rtype == 28 and len(rdata) == 16:
+                addrs.append(socket.inet_ntop(socket.AF_INET6, rdata))
+    return DnsMessage(
+        txid=txid,
+        response=bool(flags & 0x8000),
+        opcode=(flags >> 11) & 0x0F,
+        rcode=flags & 0x0F,
+        qname=qname,
+        qtype=qtype,
+        addresses=tuple(addrs),
+        answer_count=an,
+    )
+
+
+@dataclass
+class _Pending:
+    qname: str
+    qtype: int
+    frames: list[int] = field(default_factory=list)
+    times: list[int] = field(default_factory=list)
+
+
+_Key = tuple[str, str, int, int, str, int]  # client, server, cport, sport, transport, txid
+
+
+class DnsExtractor:
+    def __init__(self, timeout: int = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self.pending: dict[_Key, _Pending] = {}
+        self.errors = 0  # malformed messages (counted, not fatal)
+
+    def feed(self, pkt: Packet) -> list[Event]:
+        if pkt.proto == TCP or (pkt.sport != DNS_PORT and pkt.dport != DNS_PORT):
+            return []
+        if pkt.fragment or not pkt.payload:
+            return []
+        return self.message(pkt.payload, pkt.src, pkt.dst, pkt.sport, pkt.dport, "udp",
+                            pkt.frame, pkt.ts)
+
+    def message(
+        self,
+        payload: bytes,
+        src: str,
+        dst: str,
+        sport: int,
+        dport: int,
+        transport: str,
+        frame: int,
+        ts: int,
+    ) -> list[Event]:
+        try:
+            m = parse_dns(payload)
+        except DnsError:
+            self.errors += 1
+            return []
+        if m.opcode != 0:
+            return []
+        if not m.response:
+            if dport != DNS_PORT:
+                return []
+            key = (src, dst, sport, dport, transport, m.txid)
+            p = self.pending.get(key)
+            if p is None or p.qname != m.qname:
+                out = self._emit(key, self.pending.pop(key)) if p is not None else []
+                if len(self.pending) >= MAX_PENDING:
+                    oldest = next(iter(self.pending))
+                    out += self._emit(oldest, self.pending.pop(oldest))
+                p = self.pending[key] = _Pending(m.qname, m.qtype)
+            else:
+                out = []
+            p.frames.append(frame)
+            p.times.append(ts)
+            return out
+        if sport != DNS_PORT:
+            return []
+        key = (dst, src, dport, sport, transport, m.txid)
+        p = self.pending.pop(key, None)
+        if p is None:
+            return []  # response without a captured query
+        return [
+            DnsTransaction(
+                client=dst,
+                server=src,
+                client_port=dport,
+                server_port=sport,
+                transport="tcp" if transport == "tcp" else "udp",
+                txid=m.txid,
+                qname=p.qname,
+                qtype=p.qtype,
+                query_frames=tuple(p.frames),
+                query_times=tuple(p.times),
+                response_frame=frame,
+                response_ts=ts,
+                rcode=m.rcode,
+                addresses=m.addresses,
+                answer_count=m.answer_count,
+            )
+        ]
+
+    def _emit(self, key: _Key, p: _Pending) -> list[Event]:
+        client, server, cport, sport, transport, txid = key
+        return [
+            DnsTransaction(
+                client=client,
+                server=server,
+                client_port=cport,
+                server_port=sport,
+                transport="tcp" if transport == "tcp" else "udp",
+                txid=txid,
+                qname=p.qname,
+                qtype=p.qtype,
+                query_frames=tuple(p.frames),
+                query_times=tuple(p.times),
+                response_frame=None,
+                response_ts=None,
+                rcode=None,
+            )
+        ]
+
+    def expire(self, now: int) -> list[Event]:
+        out: list[Event] = []
+        for key in [k for k, p in self.pending.items() if now - p.times[-1] > self.timeout]:
+            out += self._emit(key, self.pending.pop(key))
+        return out
+
+    def finish(self) -> list[Event]:
+        out: list[Event] = []
+        for key in list(self.pending):
+            out += self._emit(key, self.pending.pop(key))
+        return out
+
+
+class DnsTcpHandler:
+    """DNS over TCP: each message is preceded by a two-octet length (RFC 1035 §4.2.2)."""
+
+    MAX_BUF = 1 << 17
+
+    def __init__(self, key: FlowKey, dns: DnsExtractor) -> None:
+        self.key = key
+        self.dns = dns
+        self.buf = {"c2s": b"", "s2c": b""}
+        self.out: list[Event] = []
+
+    def data(self, direction: str, frame: int, ts: int, data: bytes) -> None:
+        b = self.buf[direction] + data
+        k = self.key
+        if direction == "c2s":
+            src, dst, sp, dp = k.client, k.server, k.client_port, k.server_port
+        else:
+            src, dst, sp, dp = k.server, k.client, k.server_port, k.client_port
+        for _ in range(1024):
+            if len(b) < 2:
+                break
+            ln = (b[0] << 8) | b[1]
+            if len(b) < 2 + ln:
+                break
+            self.out += self.dns.message(b[2 : 2 + ln], src, dst, sp, dp, "tcp", frame, ts)
+            b = b[2 + ln :]
+        self.buf[direction] = b[-self.MAX_BUF :] if len(b) > self.MAX_BUF else b
+
+    def close(self, conn: TcpConnection) -> list[Event]:
+        out, self.out = self.out, []
+        return out

@@ -1,0 +1,316 @@
+"""TCP connections with Zeek's conn_state/history and Wireshark's tcp.completeness.
+
+conn_state and history follow zeek/zeek scripts/base/protocols/conn/main.zeek (see
+PEERS.md §2.1/2.2): upper-case letters for the originator, lower-case for the responder;
+a, d, i, q once per direction; s, h, f, r again only for a new sequence number; t, g, c, w
+logarithmically (1st, 10th, 100th...). Completeness is Wireshark's additive bitmask:
+1 SYN, 2 SYN-ACK, 4 ACK, 8 DATA, 16 FIN, 32 RST.
+
+Payload is reassembled per direction for connections that have a StreamHandler (TLS,
+HTTP, DNS over TCP) and handed over in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from capfcap.decode import ACK, FIN, RST, SYN, TCP, Packet
+from capfcap.events import Event, FlowKey, TcpConnection
+from capfcap.extractors.base import StreamHandler
+from capfcap.extractors.tcpstream import Reassembler
+
+_MOD = 1 << 32
+INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
+IDLE_TIMEOUT = 300_000_000_000  # 5 min of capture time without a packet ends a connection
+CLOSED_LINGER = 2_000_000_000  # a closed/reset connection is reported 2 s after its end
+MAX_CONNS = 65536
+# Well-known ports of this domain: a packet to one of them is from the originator.
+SERVICE_PORTS = frozenset({53, 69, 80, 443, 2000, 2443, 2444, 2445, 3804, 5060, 5061,
+                           6970, 6971, 6972, 8080, 8443})
+
+HandlerFactory = Callable[[FlowKey], "StreamHandler | None"]
+
+
+def _after(a: int, b: int) -> bool:
+    """Sequence number a is after b (RFC 1982 serial arithmetic)."""
+    return a != b and ((a - b) % _MOD) < _MOD // 2
+
+
+@dataclass
+class _Side:
+    state: int = INACTIVE
+    pkts: int = 0
+    bytes: int = 0
+    isn: int | None = None
+    max_end: int | None = None  # highest seq+len (+SYN/FIN) sent
+    seen_letters: set[str] = field(default_factory=set)
+    last_seq: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    acked_unseen: int = 0
+    reasm: Reassembler = field(default_factory=Reassembler)
+
+
+@dataclass
+class _Conn:
+    key: FlowKey
+    first_ts: int
+    last_ts: int
+    flipped: bool
+    orig: _Side = field(default_factory=_Side)
+    resp: _Side = field(default_factory=_Side)
+    frames: list[int] = field(default_factory=list)
+    syn_frames: list[int] = field(default_factory=list)
+    synack_frames: list[int] = field(default_factory=list)
+    rst_frames: list[int] = field(default_factory=list)
+    fin_frames: list[int] = field(default_factory=list)
+    rst_from: str | None = None
+    history: list[str] = field(default_factory=list)
+    completeness: int = 0
+    retrans: int = 0
+    ack_events: int = 0
+    handler: StreamHandler | None = None
+    ended_ts: int | None = None
+
+
+class TcpTracker:
+    def __init__(
+        self,
+        handler_for: HandlerFactory | None = None,
+        want: Callable[[Packet], bool] | None = None,
+    ) -> None:
+        self.handler_for = handler_for
+        self.want = want  # which connections to report (default: all fed)
+        self.conns: dict[tuple[str, int, str, int], _Conn] = {}
+
+    # -- helpers -----------------------------------------------------------------
+    def _letter(self, c: _Conn, side: _Side, is_orig: bool, letter: str, seq: int) -> None:
+        ch = letter.upper() if is_orig else letter
+        if letter in "adiq":
+            if letter in side.seen_letters:
+                return
+            side.seen_letters.add(letter)
+        elif letter in "shfr":
+            if side.last_seq.get(letter) == seq:
+                return
+            side.last_seq[letter] = seq
+        elif letter in "tgcw":
+            n = side.counts.get(letter, 0) + 1
+            side.counts[letter] = n
+            if n not in (1, 10, 100, 1000, 10000, 100000):
+                return
+        c.history.append(ch)
+
+    def _new(self, pkt: Packet) -> _Conn:
+        syn_only = pkt.flags & SYN and not pkt.flags & ACK
+        synack = pkt.flags & SYN and pkt.flags & ACK
+        if syn_only:
+            orig_is_src, flipped = True, False
+        elif synack:
+            orig_is_src, flipped = False, True
+        elif pkt.dport in SERVICE_PORTS and pkt.sport not in SERVICE_PORTS:
+            orig_is_src, flipped = True, False
+        elif pkt.sport in SERVICE_PORTS and pkt.dport not in SERVICE_PORTS:
+            orig_is_src, flipped = False, True
+        else:
+            orig_is_src, flipped = True, False
+        if orig_is_src:
+            key = FlowKey("tcp", pkt.src, pkt.sport, pkt.dst, pkt.dport)
+        else:
+            key = FlowKey("tcp", pkt.dst, pkt.dport, pkt.src, pkt.sport)
+        c = _Conn(key, pkt.ts, pkt.ts, flipped)
+        if self.handler_for is not None:
+            c.handler = self.handler_for(key)
+        return c
+
+    # -- Extractor protocol ------------------------------------------------------------
+    def feed(self, pkt: Packet) -> list[Event]:
+        if pkt.proto != TCP or pkt.truncated and not pkt.flags:
+            return []
+        if self.want is not None and not self.want(pkt):
+            return []
+        a = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
+        b = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
+        out: list[Event] = []
+        c = self.conns.get(a) or self.conns.get(b)
+        fl = pkt.flags
+        if c is not None and fl & SYN and not fl & ACK:
+            # a new SYN on a finished tuple (port reuse) starts a new connection
+            src_is_orig = pkt.src == c.key.client and pkt.sport == c.key.client_port
+            side = c.orig if src_is_orig else c.resp
+            if c.ended_ts is not None or (
+                side.isn is not None and side.isn != pkt.seq and side.state != SYN_SENT
+            ):
+                out += self._finish(c)
+                c = None
+        if c is None:
+            if len(self.conns) >= MAX_CONNS:
+                oldest = min(self.conns.values(), key=lambda x: x.last_ts)
+                out += self._finish(oldest)
+            c = self._new(pkt)
+            self.conns[(c.key.client, c.key.client_port, c.key.server, c.key.server_port)] = c
+        self._update(c, pkt)
+        return out
+
+    def _update(self, c: _Conn, pkt: Packet) -> None:
+        is_orig = pkt.src == c.key.client and pkt.sport == c.key.client_port
+        me, peer = (c.orig, c.resp) if is_orig else (c.resp, c.orig)
+        fl = pkt.flags
+        c.last_ts = pkt.ts
+        c.frames.append(pkt.frame)
+        me.pkts += 1
+        plen = len(pkt.payload)
+        seq = pkt.seq
+        # flags -> history, states, completeness
+        if fl & SYN and fl & (FIN | RST):
+            self._letter(c, me, is_orig, "q", seq)
+        if fl & FIN and fl & RST:
+            self._letter(c, me, is_orig, "i", seq)
+        if fl & SYN:
+            me.isn = seq
+            me.reasm.syn(seq)
+            if fl & ACK:
+                self._letter(c, me, is_orig, "h", seq)
+                c.synack_frames.append(pkt.frame)
+                c.completeness |= 2
+                if me.state in (INACTIVE, PARTIAL):
+                    me.state = SYN_ACK_SENT
+            else:
+                self._letter(c, me, is_orig, "s", seq)
+                c.syn_frames.append(pkt.frame)
+                c.completeness |= 1
+                if me.state == INACTIVE:
+                    me.state = SYN_SENT
+        if fl & ACK and not fl & SYN:
+            c.completeness |= 4  # Wireshark: any ACK-bearing segment other than SYN-ACK
+            c.ack_events += 1
+            # ACK of data (or a SYN-ACK) the capture never saw from the peer
+            if peer.max_end is None:
+                if me.state in (SYN_SENT, ESTABLISHED) and peer.pkts == 0:
+                    me.acked_unseen += 1
+            elif _after(pkt.ack, peer.max_end):
+                me.acked_unseen += 1
+            if not fl & RST:
+                if me.state in (SYN_SENT, SYN_ACK_SENT):
+                    me.state = ESTABLISHED
+                elif me.state == INACTIVE:
+                    me.state = PARTIAL
+                if peer.state == SYN_ACK_SENT:
+                    peer.state = ESTABLISHED
+            if plen == 0 and not fl & (FIN | RST):
+                self._letter(c, me, is_orig, "a", seq)
+        if pkt.window == 0 and not fl & (SYN | RST):
+            self._letter(c, me, is_orig, "w", seq)
+        if plen:
+            c.completeness |= 8
+            end = (seq + plen) % _MOD
+            if me.max_end is not None and not _after(end, me.max_end):
+                c.retrans += 1
+                self._letter(c, me, is_orig, "t", seq)
+            else:
+                self._letter(c, me, is_orig, "d", seq)
+            me.bytes += plen
+            if c.handler is not None:
+                direction = "c2s" if is_orig else "s2c"
+                for ch in me.reasm.add(seq, pkt.payload, pkt.frame, pkt.ts):
+                    c.handler.data(direction, ch.frame, ch.ts, ch.data)
+        end = (seq + plen + (1 if fl & (SYN | FIN) else 0)) % _MOD
+        if me.max_end is None or _after(end, me.max_end):
+            me.max_end = end
+        if fl & FIN:
+            self._letter(c, me, is_orig, "f", seq)
+            c.fin_frames.append(pkt.frame)
+            c.completeness |= 16
+            me.state = CLOSED
+        if fl & RST:
+            self._letter(c, me, is_orig, "r", seq)
+            c.rst_frames.append(pkt.frame)
+            c.completeness |= 32
+            if c.rst_from is None:
+                c.rst_from = "client" if is_orig else "server"
+            me.state = RESET
+        if (c.orig.state in (CLOSED, RESET) and c.resp.state in (CLOSED, RESET, INACTIVE)) or (
+            c.resp.state in (CLOSED, RESET) and c.orig.state in (CLOSED, RESET, INACTIVE)
+        ) or RESET in (c.orig.state, c.resp.state):
+            c.ended_ts = pkt.ts
+
+    def _conn_state(self, c: _Conn) -> str:
+        o, r = c.orig.state, c.resp.state
+        hist = "".join(c.history)
+        o_inactive = o in (INACTIVE, PARTIAL)
+        r_inactive = r in (INACTIVE, PARTIAL)
+        if r == RESET:
+            if o in (SYN_SENT, SYN_ACK_SENT) or (o == RESET and c.orig.bytes == 0
+                                                 and c.resp.bytes == 0 and not c.synack_frames):
+                return "REJ"
+            return "RSTRH" if o_inactive else "RSTR"
+        if o == RESET:
+            if r_inactive:
+                import re
+
+                return "RSTOS0" if re.match(r"^\^?S[^HAFGIQ]*R.*", hist) else "OTH"
+            return "RSTO"
+        if o == CLOSED and r == CLOSED:
+            return "SF"
+        if o == CLOSED:
+            return "SH" if r_inactive else "S2"
+        if r == CLOSED:
+            return "SHR" if o_inactive else "S3"
+        if o == SYN_SENT and r == INACTIVE:
+            return "S0"
+        if o == ESTABLISHED and r == ESTABLISHED:
+            return "S1"
+        return "OTH"
+
+    def _finish(self, c: _Conn) -> list[Event]:
+        self.conns.pop((c.key.client, c.key.client_port, c.key.server, c.key.server_port), None)
+        if c.handler is not None:
+            for side, direction in ((c.orig, "c2s"), (c.resp, "s2c")):
+                for ch in side.reasm.flush():
+                    c.handler.data(direction, ch.frame, ch.ts, ch.data)
+        hist = "".join(c.history)
+        gaps = c.orig.reasm.gaps + c.resp.reasm.gaps
+        if gaps:
+            hist += "G" if c.orig.reasm.gaps else "g"
+        ev = TcpConnection(
+            key=c.key,
+            first_ts=c.first_ts,
+            last_ts=c.last_ts,
+            frames=tuple(c.frames),
+            syn_frames=tuple(c.syn_frames),
+            synack_frames=tuple(c.synack_frames),
+            rst_frames=tuple(c.rst_frames),
+            rst_from=c.rst_from,
+            fin_frames=tuple(c.fin_frames),
+            conn_state=self._conn_state(c),
+            history=("^" if c.flipped else "") + hist,
+            completeness=c.completeness,
+            orig_pkts=c.orig.pkts,
+            resp_pkts=c.resp.pkts,
+            orig_bytes=c.orig.bytes,
+            resp_bytes=c.resp.bytes,
+            retransmissions=c.retrans,
+            acked_unseen=c.orig.acked_unseen + c.resp.acked_unseen,
+            orig_acked_unseen=c.orig.acked_unseen,
+            flipped=c.flipped,
+            ack_events=c.ack_events,
+        )
+        out: list[Event] = [ev]
+        if c.handler is not None:
+            out += c.handler.close(ev)
+        return out
+
+    def expire(self, now: int) -> list[Event]:
+        out: list[Event] = []
+        for c in list(self.conns.values()):
+            if (c.ended_ts is not None and now - c.ended_ts > CLOSED_LINGER) or (
+                now - c.last_ts > IDLE_TIMEOUT
+            ):
+                out += self._finish(c)
+        return out
+
+    def finish(self) -> list[Event]:
+        out: list[Event] = []
+        for c in sorted(self.conns.values(), key=lambda x: x.frames[0]):
+            out += self._finish(c)
+        return out

@@ -1,0 +1,203 @@
+"""sources -> prefilter -> decode -> extractors -> events -> correlator -> Report.
+
+The same `Analysis` object serves offline files and live capture: frames go in one at a
+time, the clock is packet time, and `report()` can be asked for at any moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from capfcap import __version__
+from capfcap.correlator import Correlator
+from capfcap.decode import SYN, TCP, UDP, Packet, Prefilter, decode, ip_packed
+from capfcap.events import CaptureNote, Event, FlowKey
+from capfcap.extractors.base import Extractor, StreamHandler
+from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
+from capfcap.extractors.icmp import HostExtractor, IcmpExtractor
+from capfcap.extractors.objects import ObjectStage
+from capfcap.extractors.tcp import TcpTracker
+from capfcap.report import CaptureInfo, Report
+from capfcap.sources.files import FileInfo
+from capfcap.sources.frame import LINKTYPE_NAMES, Frame
+from capfcap.sources.inputs import InputSet, frames
+
+EXPIRE_EVERY = 1_000_000_000  # call expire() once per second of capture time
+DUP_WINDOW = 16  # relevant frames compared for SPAN duplicates
+DUP_NS = 50_000_000  # ... within 50 ms
+TLS_PORTS = frozenset({2443, 2445, 3804, 5061, 6971, 6972})
+HTTP_PORTS = frozenset({6970})
+PHONE_PORTS = frozenset({2445, 3804})
+
+
+@dataclass
+class Options:
+    cucm: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    keylog: str | None = None
+    keylog_data: object | None = None  # a loaded tlsdecrypt.KeyLog
+    fast: bool = True  # the byte-level prefilter (off only to prove it changes nothing)
+    show_secrets: bool = False
+
+
+def _phone_request(payload: bytes) -> bool:
+    """A TFTP RRQ (opcode 1) for a phone's trust list or config file (DOMAIN §1.9)."""
+    if len(payload) < 4 or payload[0] != 0 or payload[1] != 1:
+        return False
+    name = payload[2:].split(b"\0", 1)[0].rsplit(b"/", 1)[-1].upper()
+    return name.startswith((b"SEP", b"ITL", b"CTL", b"EXT_ITL"))
+
+
+class Analysis:
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.pf = Prefilter(enabled=opts.fast)
+        self.correlator = Correlator(opts.cucm, opts.phones)
+        self.dns = DnsExtractor()
+        self.tcp = TcpTracker(handler_for=self._handler_for)
+        self.objects = ObjectStage()
+        self.extractors: list[Extractor] = [
+            HostExtractor(), self.dns, self.tcp, IcmpExtractor(), self._tftp(),
+        ]
+        self.last_expire = 0
+        self.recent: deque[tuple[int, bytes, int]] = deque(maxlen=DUP_WINDOW)
+        self.dup_frames: list[int] = []
+        self.relevant = 0
+        self.listeners: list[Callable[[list[Event]], None]] = []
+
+    def _tftp(self) -> Extractor:
+        try:  # DEV: until the TFTP extractor lands
+            from capfcap.extractors.tftp import TftpExtractor
+        except ImportError:
+            return IcmpExtractor()
+        return TftpExtractor(self.pf)
+
+    def _handler_for(self, key: FlowKey) -> StreamHandler | None:
+        if key.server_port in TLS_PORTS:
+            try:  # DEV
+                from capfcap.extractors.tls import TlsHandler
+            except ImportError:
+                return None
+
+            return TlsHandler(key, self.opts.keylog_data, self.opts.show_secrets)
+        if key.server_port in HTTP_PORTS:
+            try:  # DEV
+                from capfcap.extractors.http import HttpHandler
+            except ImportError:
+                return None
+
+            return HttpHandler(key)
+        if key.server_port == 53:
+            return DnsTcpHandler(key, self.dns)
+        return None
+
+    # -- per frame ------------------------------------------------------------------------
+    def feed(self, fr: Frame) -> None:
+        if self.pf.enabled:
+            pkt = decode(fr, self.pf)
+        else:
+            pkt = decode(fr, None)
+            if pkt is not None and not self.pf.relevant(pkt):
+                pkt = None
+        if pkt is None:
+            return
+        if self._duplicate(pkt):
+            return
+        self.relevant += 1
+        self._spot_phone(pkt)
+        evs: list[Event] = []
+        for ex in self.extractors:
+            evs += ex.feed(pkt)
+        if pkt.ts - self.last_expire >= EXPIRE_EVERY:
+            self.last_expire = pkt.ts
+            for ex in self.extractors:
+                evs += ex.expire(pkt.ts)
+        if evs:
+            self._emit(evs)
+
+    def _duplicate(self, pkt: Packet) -> bool:
+        data = pkt.data
+        for ts, d, _frame in self.recent:
+            if d == data and 0 <= pkt.ts - ts <= DUP_NS:
+                self.dup_frames.append(pkt.frame)
+                return True
+        self.recent.append((pkt.ts, data, pkt.frame))
+        return False
+
+    def _spot_phone(self, pkt: Packet) -> None:
+        """Phones' other traffic matters too (capture-quality checks): learn them early."""
+        if pkt.proto == UDP and pkt.dport == 69 and _phone_request(pkt.payload):
+            self.pf.add_host(ip_packed(pkt.src))
+        elif pkt.proto == TCP and pkt.dport in PHONE_PORTS and pkt.flags & SYN:
+            self.pf.add_host(ip_packed(pkt.src))
+
+    def _emit(self, evs: list[Event]) -> None:
+        evs = evs + self.objects.convert(evs)
+        self.correlator.add_all(evs)
+        for cb in self.listeners:
+            cb(evs)
+
+    def finish(self) -> None:
+        evs: list[Event] = []
+        for ex in self.extractors:
+            evs += ex.finish()
+        if self.dup_frames:
+            evs.append(CaptureNote(
+                "duplicates",
+                f"{len(self.dup_frames)} frames were byte-identical copies of a frame seen "
+                f"less than {DUP_NS // 1_000_000} ms earlier (SPAN mirroring both rx and tx); "
+                f"they were removed before retransmissions were counted. Duplicate frames: "
+                + ", ".join(map(str, self.dup_frames[:50]))
+                + (" ..." if len(self.dup_frames) > 50 else ""),
+                tuple(self.dup_frames[:1000]), len(self.dup_frames),
+            ))
+        self._emit(evs)
+
+    def report(self, files: list[FileInfo], notes: Iterable[str] = ()) -> Report:
+        r = self.correlator.report([capture_info(f) for f in files])
+        r.version = __version__
+        r.notes = list(notes)
+        return r
+
+
+def capture_info(f: FileInfo) -> CaptureInfo:
+    return CaptureInfo(
+        path=f.path,
+        sha256=f.sha256,
+        packets=f.packets,
+        first=f.first,
+        last=f.last,
+        format=f.format,
+        linktypes=[LINKTYPE_NAMES.get(lt, f"linktype {lt}") for lt in f.linktypes],
+        error=f.error,
+    )
+
+
+def analyze(
+    paths: list[str],
+    opts: Options,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Report, InputSet]:
+    """Analyse capture files. Damage is reported in InputSet.errors, never raised."""
+    inputs = InputSet()
+    a = Analysis(opts)
+    it: Iterator[Frame] = frames(paths, inputs)
+    n = 0
+    for fr in it:
+        a.feed(fr)
+        n += 1
+        if progress is not None and n % 65536 == 0:
+            progress(n)
+    a.finish()
+    return a.report(inputs.files, inputs.errors), inputs
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

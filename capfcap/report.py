@@ -1,0 +1,73 @@
+"""The finished analysis that reporters render (DESIGN §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from capfcap.findings import SEVERITY_ORDER, Finding
+
+
+def iso(ns: int | None) -> str | None:
+    """ISO-8601 UTC with microseconds, as Wireshark shows absolute times."""
+    if ns is None:
+        return None
+    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(ns % 1_000_000_000) // 1000:06d}Z"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    frame: int
+    ts: int
+    what: str
+    outcome: str = ""  # "ok", "failed", "info"
+    stage: str = ""  # "trust", "config", "dns", "capf", "tvs", "other"
+
+
+@dataclass
+class PhoneReport:
+    ip: str
+    mac: str = ""
+    device: str = ""
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    verdict: str = ""
+    flows: list[dict[str, object]] = field(default_factory=list)
+
+    def ident(self) -> dict[str, str]:
+        d = {"ip": self.ip}
+        if self.mac:
+            d["mac"] = self.mac
+        if self.device:
+            d["device"] = self.device
+        return d
+
+
+@dataclass
+class CaptureInfo:
+    path: str
+    sha256: str
+    packets: int
+    first: int | None
+    last: int | None
+    format: str = ""
+    linktypes: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class Report:
+    files: list[CaptureInfo]
+    phones: list[PhoneReport]
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)  # capture notes, withheld verdicts
+    withheld: list[dict[str, object]] = field(default_factory=list)
+    version: str = ""
+    options: dict[str, object] = field(default_factory=dict)
+
+    def severities(self) -> list[str]:
+        return [f.severity for f in self.findings]
+
+    def worst_for(self, ip: str) -> Finding | None:
+        fs = [f for f in self.findings if f.phone.get("ip") == ip]
+        return min(fs, key=lambda f: SEVERITY_ORDER[f.severity]) if fs else None

@@ -1,0 +1,79 @@
+"""`--format json`: the DESIGN §5 schema, deterministic (same input, same bytes)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from capfcap.findings import Finding
+from capfcap.report import Report, iso
+
+SCHEMA = "capfcap.report/1"
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    ev: dict[str, Any] = {
+        "frames": list(f.evidence.frames),
+        "first": iso(f.evidence.first),
+        "last": iso(f.evidence.last),
+        "filter": f.evidence.filter,
+    }
+    if f.evidence.conn_state is not None:
+        ev["conn_state"] = f.evidence.conn_state
+        ev["history"] = f.evidence.history
+    d: dict[str, Any] = {
+        "code": f.code,
+        "severity": f.severity,
+        "phone": f.phone,
+        "server": f.server,
+        "summary": f.summary,
+        "detail": f.detail,
+        "remediation": f.remediation,
+        "evidence": ev,
+    }
+    for k in sorted(f.extra):
+        d[k] = f.extra[k]
+    return d
+
+
+def to_dict(r: Report) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "capfcap_version": r.version,
+        "capture": {
+            "files": [
+                {
+                    "path": c.path,
+                    "sha256": c.sha256,
+                    "packets": c.packets,
+                    "first": iso(c.first),
+                    "last": iso(c.last),
+                    "format": c.format,
+                    "link_types": c.linktypes,
+                    **({"error": c.error} if c.error else {}),
+                }
+                for c in r.files
+            ],
+            "notes": r.notes,
+        },
+        "phones": [
+            {
+                "ip": p.ip,
+                "mac": p.mac,
+                "device": p.device,
+                "verdict": p.verdict,
+                "timeline": [
+                    {"frame": e.frame, "time": iso(e.ts), "what": e.what, "outcome": e.outcome,
+                     "stage": e.stage}
+                    for e in p.timeline
+                ],
+            }
+            for p in r.phones
+        ],
+        "findings": [finding_dict(f) for f in r.findings],
+        "withheld": r.withheld,
+    }
+
+
+def render(r: Report) -> str:
+    return json.dumps(to_dict(r), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
