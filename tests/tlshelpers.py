@@ -2,12 +2,16 @@
 
 Reads with scapy's streaming PcapReader and reassembles each direction with
 capfcap.extractors.tcpstream.Reassembler, so chunks are contiguous and in order.
+Also reads the ground truth of pcaps/realpeer (GROUND_TRUTH.json key_frames lines).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.inet6 import IPv6
@@ -71,3 +75,33 @@ def parse_chunks(chunks: list[Chunk]) -> list[TlsItem]:
 def parse_conn(conn: Conn) -> tuple[list[TlsItem], list[TlsItem]]:
     """(client items, server items)."""
     return parse_chunks(conn.c2s), parse_chunks(conn.s2c)
+
+
+def ground_truth() -> list[dict[str, Any]]:
+    data = json.loads((REALPEER / "GROUND_TRUTH.json").read_text())
+    scenarios: list[dict[str, Any]] = data["scenarios"]
+    return scenarios
+
+
+_CAPF_LINE = re.compile(r"^f(\d+) CAPF \S+ ([A-Z_]+)\((.*)\) (\d+) B$")
+_ALERT_LINE = re.compile(r"^f(\d+) TLS (\S+?)\(\S+\) ALERT level=(\d+) desc=(\d+) (\w+)$")
+
+
+def truth_capf(scn: dict[str, Any]) -> list[tuple[int, str, str, int]]:
+    """(frame, command, argument text, message size) of the CAPF lines, in frame order."""
+    out = []
+    for line in scn["key_frames"]:
+        m = _CAPF_LINE.match(line)
+        if m:
+            out.append((int(m[1]), m[2], m[3], int(m[4])))
+    return sorted(out)
+
+
+def truth_alerts(scn: dict[str, Any]) -> list[tuple[int, str, int, int, str]]:
+    """(frame, sender host label, level, description, name) of the ALERT lines."""
+    out = []
+    for line in scn["key_frames"]:
+        m = _ALERT_LINE.match(line)
+        if m:
+            out.append((int(m[1]), m[2], int(m[3]), int(m[4]), m[5]))
+    return out
