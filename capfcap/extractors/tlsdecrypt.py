@@ -278,12 +278,8 @@ class Tls13Decryptor:
             return _Keys(_cipher(suite.aead, key), _hkdf_expand_label(h, s, b"iv", 12))
 
         self._dirs: dict[str, _Dir13] = {
-            "c2s": _Dir13(
-                keys("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), keys("CLIENT_TRAFFIC_SECRET_0")
-            ),
-            "s2c": _Dir13(
-                keys("SERVER_HANDSHAKE_TRAFFIC_SECRET"), keys("SERVER_TRAFFIC_SECRET_0")
-            ),
+            "c2s": _Dir13(keys("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), keys("CLIENT_TRAFFIC_SECRET_0")),
+            "s2c": _Dir13(keys("SERVER_HANDSHAKE_TRAFFIC_SECRET"), keys("SERVER_TRAFFIC_SECRET_0")),
         }
 
     @staticmethod

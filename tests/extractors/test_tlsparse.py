@@ -7,6 +7,7 @@ import hashlib
 import shutil
 import subprocess
 from functools import cache
+from itertools import pairwise
 
 import pytest
 from cryptography import x509
@@ -162,10 +163,28 @@ def test_record_lengths_match_tshark(name: str) -> None:
     """Per frame: number of type-23 records (TLS 1.3: opaque_type), and their lengths when
     every record of the frame is type 23 (tshark lists types and lengths separately)."""
     out = subprocess.run(
-        ["tshark", "-r", str(REALPEER / name), "-d", "tcp.port==3804,tls", "-Y", "tls",
-         "-T", "fields", "-e", "frame.number", "-e", "tls.record.content_type",
-         "-e", "tls.record.opaque_type", "-e", "tls.record.length"],
-        capture_output=True, text=True, check=True,
+        [
+            "tshark",
+            "-r",
+            str(REALPEER / name),
+            "-d",
+            "tcp.port==3804,tls",
+            "-Y",
+            "tls",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "tls.record.content_type",
+            "-e",
+            "tls.record.opaque_type",
+            "-e",
+            "tls.record.length",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     want_count: dict[int, int] = {}
     want_lengths: dict[int, list[int]] = {}
@@ -412,7 +431,7 @@ def real_server_stream() -> bytes:
 
 def chunked(data: bytes, cuts: list[int]) -> list[tuple[int, bytes]]:
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [(i + 1, data[a:b]) for i, (a, b) in enumerate(zip(points, points[1:]))]
+    return [(i + 1, data[a:b]) for i, (a, b) in enumerate(pairwise(points))]
 
 
 def check_items(items: list[TlsItem]) -> None:
