@@ -137,7 +137,7 @@ class CAPF(Packet):
     name = "CAPF"
     fields_desc = [
         XByteField("protocol", PROTOCOL_ID),
-        ByteEnumField("command", 1, COMMANDS),
+        ByteEnumField("cmd", 1, COMMANDS),  # not "command": Packet.command() exists
         XIntField("session_id", 0),
         FieldLenField("length", None, length_of="elements", fmt="!H"),
         PacketListField("elements", [], CapfElement, length_from=lambda p: p.length),
@@ -294,16 +294,51 @@ def decode_capf(
     if not data:
         raise CapfError("no data")
     raws, _ = split_capf(data)
-    return [
-        CapfMessage(
-            frame=frame,
-            ts=ts,
-            direction=direction,
-            command=r.command,
-            command_name=COMMANDS.get(r.command, f"COMMAND_{r.command}"),
-            session_id=r.session_id,
-            length=r.size,
-            elements=tuple(render_element(t, v, show_secrets) for t, v in r.elements),
-        )
-        for r in raws
-    ]
+    return [to_message(r, frame, ts, direction, show_secrets) for r in raws]
+
+
+def to_message(
+    r: RawCapf, frame: int, ts: int, direction: Direction, show_secrets: bool = False
+) -> CapfMessage:
+    return CapfMessage(
+        frame=frame,
+        ts=ts,
+        direction=direction,
+        command=r.command,
+        command_name=COMMANDS.get(r.command, f"COMMAND_{r.command}"),
+        session_id=r.session_id,
+        length=r.size,
+        elements=tuple(render_element(t, v, show_secrets) for t, v in r.elements),
+    )
+
+
+class CapfStream:
+    """CAPF messages from one direction's decrypted application data, in order.
+
+    A message may span TLS records (capfd writes one message per record, others may
+    not); each message is stamped with the frame of the record that completed it.
+    Raises CapfError once on bytes that are not CAPF, then ignores the direction.
+    """
+
+    def __init__(self, direction: Direction, show_secrets: bool = False) -> None:
+        self.direction: Direction = direction
+        self.show_secrets = show_secrets
+        self._buf = bytearray()  # < HEADER_LEN + 65535: at most one incomplete message
+        self.dead = False
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    def feed(self, frame: int, ts: int, data: bytes) -> list[CapfMessage]:
+        if self.dead or not data:
+            return []
+        self._buf += data
+        try:
+            raws, used = split_capf(bytes(self._buf), partial_ok=True)
+        except CapfError:
+            self.dead = True
+            self._buf = bytearray()
+            raise
+        del self._buf[:used]
+        return [to_message(r, frame, ts, self.direction, self.show_secrets) for r in raws]
