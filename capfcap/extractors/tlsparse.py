@@ -469,7 +469,9 @@ class TlsDirectionParser:
         self.started = False  # a valid record header was seen
         self.dead = False  # NotTls / Anomaly reported; input ignored from now on
         self.ccs = False  # ChangeCipherSpec sent in this direction
-        self.version: int | None = None  # set by this direction's ServerHello
+        # negotiated version: set by this direction's ServerHello; for the client direction
+        # the caller may copy it from the server's ServerHello (TLS 1.3 => alerts protected)
+        self.version: int | None = None
         self.records = 0
         self.bytes_in = 0
 

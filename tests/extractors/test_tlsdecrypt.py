@@ -97,6 +97,7 @@ def test_decrypted_dialogue_matches_ground_truth(scn: dict) -> None:
 def test_decrypted_element_values_match_ground_truth(scn: dict) -> None:
     msgs = {m.frame: m for _, ms in session(scn["file"], scn["keylog"]) for m in ms}
     for frame, cmd, args, _size in truth_capf(scn):
+        assert msgs[frame].command_name == cmd
         el = dict(msgs[frame].elements)
         if "device=" in args:
             assert el["DEVICE_NAME"] == args.split("device=")[1].split(",")[0]
