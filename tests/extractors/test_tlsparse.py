@@ -1,0 +1,472 @@
+"""TlsDirectionParser on the real CAPF captures and on synthetic edge cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import subprocess
+from functools import cache
+from itertools import pairwise
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capfcap.extractors.tlsparse import (
+    HEADER_LEN,
+    HRR_RANDOM,
+    MAX_HANDSHAKE,
+    MAX_RECORD,
+    Alert,
+    Anomaly,
+    AppData,
+    Certificate,
+    CertificateRequest,
+    ChangeCipherSpec,
+    ClientHello,
+    ClientKeyExchange,
+    EncryptedHandshake,
+    HandshakeMessage,
+    NotTls,
+    ServerHello,
+    ServerHelloDone,
+    TlsDirectionParser,
+    TlsItem,
+    alert_name,
+    cipher_name,
+    version_name,
+)
+from tests.tlshelpers import REALPEER, Conn, ground_truth, parse_conn, tcp_streams, truth_alerts
+
+ITEM_TYPES = (
+    Alert,
+    Anomaly,
+    AppData,
+    Certificate,
+    CertificateRequest,
+    ChangeCipherSpec,
+    ClientHello,
+    ClientKeyExchange,
+    EncryptedHandshake,
+    HandshakeMessage,
+    NotTls,
+    ServerHello,
+    ServerHelloDone,
+)
+BUFFER_BOUND = HEADER_LEN + MAX_RECORD + 4 + MAX_HANDSHAKE
+
+
+@cache
+def conns(name: str) -> list[Conn]:
+    return tcp_streams(REALPEER / name)
+
+
+def of(items: list[TlsItem], cls: type) -> list:
+    return [i for i in items if isinstance(i, cls)]
+
+
+# --------------------------------------------------------------------------- real captures
+
+
+def test_s01_tls12_handshake_and_certificate() -> None:
+    (conn,) = conns("S01_happy.pcap")
+    ci, si = parse_conn(conn)
+    (ch,) = of(ci, ClientHello)
+    assert ch.legacy_version == 0x0303
+    assert ch.versions == (0x0304, 0x0303)
+    assert len(ch.random) == 32 and len(ch.ciphers) > 1
+    (sh,) = of(si, ServerHello)
+    assert sh.version == 0x0303 and not sh.tls13 and not sh.hello_retry
+    assert sh.cipher in ch.ciphers
+    assert cipher_name(sh.cipher).startswith("TLS_")
+    (cert,) = of(si, Certificate)
+    leaf = x509.load_der_x509_certificate(cert.certs[0])
+    cn = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert cn == "CAPF-1a2b3c4d"
+    assert hashlib.sha256(cert.certs[0]).hexdigest().startswith("ef8e709922886b04")
+    (done,) = of(si, ServerHelloDone)
+    assert cert.frame == done.frame == sh.frame
+    assert of(ci, ClientKeyExchange)
+    # both directions switch to encryption: Finished is an encrypted handshake record
+    assert len(of(ci, ChangeCipherSpec)) == len(of(si, ChangeCipherSpec)) == 1
+    assert len(of(ci, EncryptedHandshake)) == len(of(si, EncryptedHandshake)) == 1
+    assert not of(ci + si, CertificateRequest)
+    assert not of(ci + si, Alert)
+
+
+def test_s01_app_records_match_manifest() -> None:
+    """Sizes listed per frame in GROUND_TRUTH key_frames ('application_data record(s) N B')."""
+    (conn,) = conns("S01_happy.pcap")
+    ci, si = parse_conn(conn)
+    scn = next(s for s in ground_truth() if s["id"] == "S01")
+    expected = {}
+    for line in scn["key_frames"]:
+        if "application_data record(s)" in line:
+            frame = int(line.split()[0][1:])
+            expected[frame] = [int(x) for x in line.split()[-2].split(",")]
+    got: dict[int, list[int]] = {}
+    for a in of(ci + si, AppData):
+        got.setdefault(a.frame, []).append(a.length)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    "scn", [s for s in ground_truth() if truth_alerts(s)], ids=lambda s: s["id"]
+)
+def test_alerts_match_ground_truth(scn: dict) -> None:
+    found = []
+    for conn in conns(scn["file"]):
+        ci, si = parse_conn(conn)
+        found += [("client", a) for a in of(ci, Alert)] + [("server", a) for a in of(si, Alert)]
+    for frame, who, level, desc, name in truth_alerts(scn):
+        sender = "server" if who.startswith("cucm") else "client"
+        match = [a for s, a in found if a.frame == frame and s == sender]
+        assert match, (frame, found)
+        assert (match[0].level, match[0].description, match[0].encrypted) == (level, desc, False)
+        assert alert_name(match[0].description) == name
+
+
+def test_s14_tls10_client_gets_protocol_version() -> None:
+    (conn,) = conns("S14_tls_version_mismatch.pcap")
+    ci, si = parse_conn(conn)
+    (ch,) = of(ci, ClientHello)
+    assert ch.legacy_version == 0x0301 and ch.versions == ()
+    assert ch.offered_versions == (0x0301,)
+    assert version_name(ch.legacy_version) == "TLS 1.0"
+    assert not of(si, ServerHello)
+    (al,) = of(si, Alert)
+    assert (al.level, al.name) == (2, "protocol_version")
+
+
+def test_s01b_tls13_hides_certificate() -> None:
+    (conn,) = conns("S01b_happy_tls13.pcap")
+    ci, si = parse_conn(conn)
+    (sh,) = of(si, ServerHello)
+    assert sh.tls13 and sh.legacy_version == 0x0303
+    assert version_name(sh.version) == "TLS 1.3"
+    assert not of(ci + si, Certificate)
+    assert not of(ci + si, EncryptedHandshake)  # 1.3 protects everything as type 23
+    assert of(si, AppData) and of(ci, AppData)
+
+
+@pytest.mark.tshark
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.parametrize(
+    "name", ["S01_happy.pcap", "S01b_happy_tls13.pcap", "S02_itl_no_capf.pcap"]
+)
+def test_record_lengths_match_tshark(name: str) -> None:
+    """Per frame: number of type-23 records (TLS 1.3: opaque_type), and their lengths when
+    every record of the frame is type 23 (tshark lists types and lengths separately)."""
+    out = subprocess.run(
+        [
+            "tshark",
+            "-r",
+            str(REALPEER / name),
+            "-d",
+            "tcp.port==3804,tls",
+            "-Y",
+            "tls",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "tls.record.content_type",
+            "-e",
+            "tls.record.opaque_type",
+            "-e",
+            "tls.record.length",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    want_count: dict[int, int] = {}
+    want_lengths: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        frame, ctypes, otypes, lengths = line.split("\t")
+        types = [t for t in ctypes.split(",") + otypes.split(",") if t]
+        n23 = types.count("23")
+        if n23:
+            want_count[int(frame)] = n23
+        if n23 == len(types):
+            want_lengths[int(frame)] = [int(x) for x in lengths.split(",")]
+    (conn,) = conns(name)
+    ci, si = parse_conn(conn)
+    got: dict[int, list[int]] = {}
+    for a in of(ci + si, AppData):
+        got.setdefault(a.frame, []).append(a.length)
+    assert {f: len(v) for f, v in got.items()} == want_count
+    for f, lengths in want_lengths.items():
+        assert got[f] == lengths
+
+
+def test_chunking_invariance_on_real_stream() -> None:
+    """Feeding the server stream byte by byte gives the same items as whole segments."""
+    (conn,) = conns("S01_happy.pcap")
+    _, whole = parse_conn(conn)
+    p = TlsDirectionParser()
+    bytewise: list[TlsItem] = []
+    for ch in conn.s2c:
+        for i in range(len(ch.data)):
+            bytewise += p.feed(ch.frame, ch.ts, ch.data[i : i + 1])
+    assert bytewise == whole
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def rec(ct: int, body: bytes, ver: int = 0x0303) -> bytes:
+    return bytes([ct]) + ver.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+
+
+def hs(t: int, body: bytes) -> bytes:
+    return bytes([t]) + len(body).to_bytes(3, "big") + body
+
+
+def server_hello(random: bytes = b"\x11" * 32, cipher: int = 0xC02F, ext: bytes = b"") -> bytes:
+    body = b"\x03\x03" + random + b"\x00" + cipher.to_bytes(2, "big") + b"\x00"
+    if ext:
+        body += len(ext).to_bytes(2, "big") + ext
+    return hs(2, body)
+
+
+def client_hello(sni: str = "", versions: tuple[int, ...] = ()) -> bytes:
+    ext = b""
+    if sni:
+        name = sni.encode()
+        entry = b"\x00" + len(name).to_bytes(2, "big") + name
+        sn = len(entry).to_bytes(2, "big") + entry
+        ext += b"\x00\x00" + len(sn).to_bytes(2, "big") + sn
+    if versions:
+        vl = b"".join(v.to_bytes(2, "big") for v in versions)
+        sv = bytes([len(vl)]) + vl
+        ext += b"\x00\x2b" + len(sv).to_bytes(2, "big") + sv
+    body = b"\x03\x03" + b"\x22" * 32 + b"\x00" + b"\x00\x04\xc0\x2f\x13\x01" + b"\x01\x00"
+    body += len(ext).to_bytes(2, "big") + ext
+    return hs(1, body)
+
+
+def cert_msg(ders: list[bytes]) -> bytes:
+    lst = b"".join(len(d).to_bytes(3, "big") + d for d in ders)
+    return hs(11, len(lst).to_bytes(3, "big") + lst)
+
+
+@cache
+def make_cert(cn: str) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.DER)
+
+
+def feed_all(p: TlsDirectionParser, chunks: list[tuple[int, bytes]]) -> list[TlsItem]:
+    out: list[TlsItem] = []
+    for frame, data in chunks:
+        out += p.feed(frame, frame * 1000, data)
+        assert p.buffered <= BUFFER_BOUND
+    return out
+
+
+def three(data: bytes, first: int = 10) -> list[tuple[int, bytes]]:
+    a, b = len(data) // 3, 2 * len(data) // 3
+    return [(first, data[:a]), (first + 1, data[a:b]), (first + 2, data[b:])]
+
+
+def test_certificate_split_over_three_segments() -> None:
+    ders = [make_cert("leaf"), make_cert("intermediate"), make_cert("root")]
+    first = rec(22, server_hello())
+    stream = first + rec(22, cert_msg(ders) + hs(14, b""))
+    chunks = three(stream)
+    assert len(chunks[0][1]) > len(first)
+    items = feed_all(TlsDirectionParser(), chunks)
+    (sh,) = of(items, ServerHello)
+    (cert,) = of(items, Certificate)
+    (done,) = of(items, ServerHelloDone)
+    assert list(cert.certs) == ders
+    assert sh.frame == 10  # its record is complete in the first chunk
+    # like Wireshark: reported in the frame that completes the record
+    assert cert.frame == done.frame == 12
+
+
+def test_certificate_split_over_records_and_segments() -> None:
+    """A handshake message fragmented over records (RFC 5246 §6.2.1) and TCP segments."""
+    ders = [make_cert("leaf" + "x" * 40), make_cert("ca")]
+    msg = cert_msg(ders)
+    records = b"".join(rec(22, msg[i : i + 100]) for i in range(0, len(msg), 100))
+    items = feed_all(TlsDirectionParser(), three(records, 5))
+    (cert,) = of(items, Certificate)
+    assert list(cert.certs) == ders and cert.frame == 7
+
+
+def test_alert_after_server_hello_done() -> None:
+    server = TlsDirectionParser()
+    client = TlsDirectionParser()
+    s_items = feed_all(server, [(3, rec(22, server_hello() + cert_msg([make_cert("s")])))])
+    s_items += feed_all(server, [(4, rec(22, hs(14, b"")))])
+    c_items = feed_all(client, [(1, rec(22, client_hello(sni="capf.example", versions=(0x0303,))))])
+    c_items += feed_all(client, [(5, rec(21, b"\x02\x2a"))])
+    assert of(s_items, ServerHelloDone)[0].frame == 4
+    (ch,) = of(c_items, ClientHello)
+    assert ch.sni == "capf.example" and ch.versions == (0x0303,)
+    assert ch.ciphers == (0xC02F, 0x1301)
+    (al,) = of(c_items, Alert)
+    assert (al.frame, al.level, al.description, al.name) == (5, 2, 42, "bad_certificate")
+
+
+def test_alert_after_ccs_is_encrypted() -> None:
+    p = TlsDirectionParser()
+    items = feed_all(p, [(1, rec(20, b"\x01") + rec(22, b"\xaa" * 40) + rec(21, b"\xbb" * 26))])
+    assert [type(i) for i in items] == [ChangeCipherSpec, EncryptedHandshake, Alert]
+    al = items[2]
+    assert isinstance(al, Alert)
+    assert al.encrypted and al.level == 0 and al.description == -1 and al.name == "encrypted"
+
+
+def test_hello_retry_request_and_tls13_selection() -> None:
+    sv = b"\x00\x2b\x00\x02\x03\x04"
+    items = feed_all(TlsDirectionParser(), [(1, rec(22, server_hello(HRR_RANDOM, 0x1301, sv)))])
+    (sh,) = of(items, ServerHello)
+    assert sh.hello_retry and sh.tls13
+    p = TlsDirectionParser()
+    feed_all(p, [(1, rec(22, server_hello(b"\x01" * 32, 0x1301, sv)))])
+    assert p.version == 0x0304
+    # TLS 1.3: a type-21 record after the ServerHello is protected
+    (al,) = feed_all(p, [(2, rec(21, b"\x02\x28"))])
+    assert isinstance(al, Alert) and al.encrypted
+
+
+def test_lying_record_length_is_capped() -> None:
+    p = TlsDirectionParser()
+    (v,) = feed_all(p, [(1, b"\x16\x03\x01\xff\xff" + b"\x00" * 100)])
+    assert isinstance(v, NotTls) and "length" in v.reason
+    assert p.dead and p.buffered == 0
+    assert feed_all(p, [(2, b"\x16\x03\x03\x00\x01\x00")]) == []
+
+
+def test_length_within_cap_waits_then_fails_bounded() -> None:
+    p = TlsDirectionParser()
+    items = feed_all(p, [(1, rec(22, client_hello()))])
+    assert of(items, ClientHello)
+    # a header announcing a maximal record, then junk: buffered but bounded
+    items = feed_all(p, [(2, b"\x17\x03\x03" + MAX_RECORD.to_bytes(2, "big"))])
+    for f in range(3, 40):
+        items += feed_all(p, [(f, b"\xee" * 1000)])
+    assert p.buffered <= HEADER_LEN + MAX_RECORD
+    (an,) = of(items, Anomaly)
+    assert an.fatal and p.dead
+    assert of(items, AppData)  # the maximal record itself was delivered
+
+
+def test_oversized_handshake_message() -> None:
+    p = TlsDirectionParser()
+    items = feed_all(p, [(1, rec(22, b"\x0b" + (MAX_HANDSHAKE + 1).to_bytes(3, "big")))])
+    (an,) = items
+    assert isinstance(an, Anomaly) and an.fatal
+
+
+def test_malformed_hello_is_not_fatal() -> None:
+    p = TlsDirectionParser()
+    items = feed_all(p, [(1, rec(22, hs(1, b"\x03\x03\x00")) + rec(21, b"\x01\x00"))])
+    assert isinstance(items[0], Anomaly) and not items[0].fatal
+    assert isinstance(items[1], Alert) and items[1].name == "close_notify"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"GET / HTTP/1.1\r\n", b"\x16\x02\x01", b"\x16\x03\x09", b"SSH-2.0-x", b"\x80\x2e\x01"],
+)
+def test_not_tls(data: bytes) -> None:
+    p = TlsDirectionParser()
+    (v,) = feed_all(p, [(4, data)])
+    assert isinstance(v, NotTls) and v.frame == 4 and v.head == data[:16]
+
+
+def test_verdict_waits_for_enough_bytes() -> None:
+    p = TlsDirectionParser()
+    assert feed_all(p, [(1, b"\x16")]) == []
+    assert feed_all(p, [(2, b"\x03")]) == []
+    (v,) = feed_all(p, [(3, b"\x07")])
+    assert isinstance(v, NotTls) and v.frame == 3
+
+
+def test_names() -> None:
+    assert alert_name(0) == "close_notify"
+    assert alert_name(48) == "unknown_ca"
+    assert alert_name(70) == "protocol_version"
+    assert alert_name(116) == "certificate_required"
+    assert alert_name(200).startswith("unknown")
+    assert version_name(0x0303) == "TLS 1.2"
+    assert version_name(0x1A1A).startswith("GREASE")
+    assert version_name(0x1234) == "0x1234"
+    assert cipher_name(0x1301) == "TLS_AES_128_GCM_SHA256"
+    assert cipher_name(0xFFFE) == "0xfffe"
+
+
+# --------------------------------------------------------------------------- fuzz
+
+
+@cache
+def real_server_stream() -> bytes:
+    (conn,) = conns("S01_happy.pcap")
+    return b"".join(c.data for c in conn.s2c)
+
+
+def chunked(data: bytes, cuts: list[int]) -> list[tuple[int, bytes]]:
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    return [(i + 1, data[a:b]) for i, (a, b) in enumerate(pairwise(points))]
+
+
+def check_items(items: list[TlsItem]) -> None:
+    for it in items:
+        assert isinstance(it, ITEM_TYPES)
+    terminal = [i for i in items if isinstance(i, NotTls) or (isinstance(i, Anomaly) and i.fatal)]
+    assert len(terminal) <= 1
+    if terminal:
+        assert items[-1] is terminal[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3000), st.lists(st.integers(0, 4000), max_size=12))
+def test_fuzz_random_bytes(data: bytes, cuts: list[int]) -> None:
+    p = TlsDirectionParser()
+    check_items(feed_all(p, chunked(data, cuts)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    st.lists(st.integers(0, 10_000), max_size=12),
+)
+def test_fuzz_mutated_real_stream(flips: list[tuple[int, int]], cuts: list[int]) -> None:
+    data = bytearray(real_server_stream())
+    for pos, val in flips:
+        data[pos % len(data)] = val
+    p = TlsDirectionParser()
+    check_items(feed_all(p, chunked(bytes(data), cuts)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=1, max_size=300), st.lists(st.integers(0, 400), max_size=6))
+def test_fuzz_handshake_bodies(body: bytes, cuts: list[int]) -> None:
+    """Random handshake bodies behind valid framing: hellos and certificates never raise."""
+    stream = b"".join(rec(22, hs(t, body)) for t in (1, 2, 11, 13, 14, 16))
+    p = TlsDirectionParser()
+    check_items(feed_all(p, chunked(stream, cuts)))
