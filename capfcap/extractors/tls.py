@@ -1,0 +1,197 @@
+"""TLS metadata of one TCP connection on a TLS port (CAPF 3804, TVS 2445, 6971/6972, ...).
+
+Wireshark's port table does not matter here: every connection on these ports is read as
+TLS from the first byte (DOMAIN §3.1, §4.3). With a key log the application records are
+decrypted and the CAPF dialogue decoded (DOMAIN §3.2).
+"""
+
+from __future__ import annotations
+
+from capfcap.events import (
+    CapfMessage,
+    CertInfo,
+    Direction,
+    Event,
+    FlowKey,
+    TcpConnection,
+    TlsAlert,
+    TlsRecordInfo,
+    TlsSession,
+)
+from capfcap.extractors import tlsparse as tp
+from capfcap.extractors.tlsdecrypt import DecryptError, KeyLog, SessionDecryptor
+
+CAPF_PORT = 3804
+MAX_KEEP = 4096  # encrypted records kept per connection for decryption
+
+
+def _certs(ders: tuple[bytes, ...]) -> tuple[tuple[CertInfo, ...], str]:
+    from capfcap.trust.certs import CertError, cert_info
+
+    out: list[CertInfo] = []
+    bad = ""
+    for d in ders:
+        try:
+            out.append(cert_info(d))
+        except CertError as e:
+            bad = f"unparsable certificate in chain: {e}"
+    return tuple(out), bad
+
+
+class TlsHandler:
+    def __init__(self, key: FlowKey, keylog: object | None = None,
+                 show_secrets: bool = False) -> None:
+        self.key = key
+        self.keylog = keylog if isinstance(keylog, KeyLog) else None
+        self.show_secrets = show_secrets
+        self.parsers: dict[Direction, tp.TlsDirectionParser] = {
+            "c2s": tp.TlsDirectionParser(), "s2c": tp.TlsDirectionParser()}
+        self.items: list[tuple[Direction, tp.TlsItem]] = []
+        self.encrypted: dict[Direction, list[tp.EncryptedItem]] = {"c2s": [], "s2c": []}
+        self.first_client_frame: int | None = None
+
+    def data(self, direction: Direction, frame: int, ts: int, data: bytes) -> None:
+        if direction == "c2s" and self.first_client_frame is None:
+            self.first_client_frame = frame
+        for it in self.parsers[direction].feed(frame, ts, data):
+            if isinstance(it, tp.ServerHello) and it.tls13:
+                self.parsers["c2s"].version = it.version
+            self.items.append((direction, it))
+            if self.keylog is not None and isinstance(
+                it, (tp.EncryptedHandshake, tp.AppData)
+            ) or (isinstance(it, tp.Alert) and it.encrypted):
+                lst = self.encrypted[direction]
+                if len(lst) < MAX_KEEP:
+                    lst.append(it)  # type: ignore[arg-type]
+
+    def close(self, conn: TcpConnection) -> list[Event]:
+        if not self.items:
+            return []
+        ch = sh = None
+        certs: tuple[CertInfo, ...] = ()
+        client_certs: tuple[CertInfo, ...] = ()
+        cert_frame = None
+        cert_req = False
+        alerts: list[TlsAlert] = []
+        records: list[TlsRecordInfo] = []
+        ccs = {"c2s": False, "s2c": False}
+        fin = {"c2s": False, "s2c": False}
+        app = {"c2s": False, "s2c": False}
+        close_notify = False
+        not_tls = False
+        notes: list[str] = []
+        for d, it in self.items:
+            if isinstance(it, tp.ClientHello) and ch is None:
+                ch = it
+            elif isinstance(it, tp.ServerHello) and not it.hello_retry:
+                sh = it
+            elif isinstance(it, tp.Certificate):
+                infos, bad = _certs(it.certs)
+                if bad:
+                    notes.append(bad)
+                if d == "s2c" and not certs:
+                    certs, cert_frame = infos, it.frame
+                elif d == "c2s":
+                    client_certs = infos
+            elif isinstance(it, tp.CertificateRequest):
+                cert_req = True
+            elif isinstance(it, tp.ChangeCipherSpec):
+                ccs[d] = True
+            elif isinstance(it, tp.EncryptedHandshake):
+                fin[d] = True
+            elif isinstance(it, tp.Alert):
+                alerts.append(TlsAlert(it.frame, it.ts, "client" if d == "c2s" else "server",
+                                       it.level, it.description, it.encrypted))
+                if not it.encrypted and it.description == 0:
+                    close_notify = True
+            elif isinstance(it, tp.AppData):
+                app[d] = True
+                records.append(TlsRecordInfo(it.frame, it.ts, d, it.content_type, it.length))
+            elif isinstance(it, tp.NotTls) and d == "c2s":
+                not_tls = True
+                notes.append(it.reason)
+            elif isinstance(it, tp.Anomaly):
+                notes.append(f"frame {it.frame}: {it.reason}")
+        tls13 = sh is not None and sh.tls13
+        if tls13:
+            # TLS 1.3 (RFC 8446 §5): the encrypted handshake travels in application_data
+            # records; drop the server's first flight and the client's Finished.
+            records = _drop_tls13_handshake(records)
+            done = app["c2s"] and app["s2c"] and bool(records)
+        else:
+            done = (fin["c2s"] and fin["s2c"]) or (app["c2s"] and app["s2c"])
+        capf: tuple[CapfMessage, ...] = ()
+        decrypted = False
+        if self.keylog is not None and ch is not None and sh is not None:
+            capf, decrypted, note = self._decrypt(ch, sh)
+            if note:
+                notes.append(note)
+        return [TlsSession(
+            key=self.key,
+            frames=conn.frames,
+            first_ts=conn.first_ts,
+            last_ts=conn.last_ts,
+            client_hello_frame=ch.frame if ch else None,
+            client_version=ch.legacy_version if ch else None,
+            offered_versions=ch.offered_versions if ch else (),
+            sni=ch.sni if ch else "",
+            server_hello_frame=sh.frame if sh else None,
+            version=sh.version if sh else None,
+            cipher=sh.cipher if sh else None,
+            cert_frame=cert_frame,
+            server_certs=certs,
+            cert_request=cert_req,
+            client_certs=client_certs,
+            alerts=tuple(alerts),
+            close_notify=close_notify,
+            handshake_done=done,
+            records=tuple(records),
+            capf_messages=capf,
+            decrypted=decrypted,
+            not_tls=not_tls,
+            note="; ".join(notes)
+            + ("; TLS 1.3: certificates are encrypted and cannot be compared" if tls13 else ""),
+        )]
+
+    def _decrypt(self, ch: tp.ClientHello, sh: tp.ServerHello
+                 ) -> tuple[tuple[CapfMessage, ...], bool, str]:
+        from capfcap.dissectors.capf import CapfError, CapfStream
+
+        assert self.keylog is not None
+        try:
+            dec = SessionDecryptor(self.keylog, ch.random, sh.random, sh.version, sh.cipher)
+        except DecryptError as e:
+            return (), False, f"not decrypted: {e}"
+        msgs: list[CapfMessage] = []
+        ok = False
+        for d in ("c2s", "s2c"):
+            direction: Direction = "c2s" if d == "c2s" else "s2c"
+            stream = CapfStream(direction, self.show_secrets)
+            for it in self.encrypted[direction]:
+                r = dec.decrypt(direction, it)
+                if not r.ok or r.content_type != tp.CT_APPLICATION_DATA:
+                    continue
+                ok = True
+                if self.key.server_port != CAPF_PORT:
+                    continue
+                try:
+                    msgs += stream.feed(r.frame, r.ts, r.data)
+                except CapfError:
+                    break
+        msgs.sort(key=lambda m: (m.frame, m.direction))
+        return tuple(msgs), ok, "" if ok else "key log did not decrypt any record"
+
+
+def _drop_tls13_handshake(records: list[TlsRecordInfo]) -> list[TlsRecordInfo]:
+    """In TLS 1.3 the server's encrypted flight (EncryptedExtensions..Finished) and the
+    client's Finished are application_data records too: skip the server records up to the
+    client's first record, and that first client record (its Finished)."""
+    out: list[TlsRecordInfo] = []
+    seen_client = False
+    for r in records:
+        if not seen_client:
+            if r.direction == "c2s":
+                seen_client = True  # the client's Finished
+            continue
+        out.append(r)
+    return out

@@ -1,0 +1,30 @@
+"""Shared test fixtures. `pytest --update-golden` rewrites golden reports on purpose."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PCAPS = ROOT / "pcaps"
+REALPEER = PCAPS / "realpeer"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/* from the current output (review the diff)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if shutil.which("tshark") is None:
+        skip = pytest.mark.skip(reason="tshark is not installed (apt-get install tshark)")
+        for item in items:
+            if "tshark" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

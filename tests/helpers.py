@@ -1,0 +1,33 @@
+"""Small helpers shared by tests (tshark oracle, pcap writers)."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+
+def tshark_fields(pcap: Path | str, fields: list[str], display_filter: str = "",
+                  two_pass: bool = False, extra: list[str] | None = None) -> list[list[str]]:
+    cmd = ["tshark", "-n", "-r", str(pcap), "-d", "tcp.port==3804,tls", "-T", "fields"]
+    if two_pass:
+        cmd.append("-2")
+    if display_filter:
+        cmd += ["-Y", display_filter]
+    for f in fields:
+        cmd += ["-e", f]
+    cmd += extra or []
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def write_pcap(path: Path, frames: list[tuple[int, bytes]], linktype: int = 1,
+               endian: str = "<", nano: bool = False) -> None:
+    """Write a classic pcap; frames are (ts_ns, bytes)."""
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    with open(path, "wb") as f:
+        f.write(struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 262144, linktype))
+        for ts, data in frames:
+            frac = ts % 1_000_000_000 if nano else (ts % 1_000_000_000) // 1000
+            f.write(struct.pack(endian + "IIII", ts // 1_000_000_000, frac, len(data), len(data)))
+            f.write(data)
