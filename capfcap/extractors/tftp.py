@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from capfcap.decode import Packet, Prefilter
-from capfcap.events import Event, FileTransfer
+from capfcap.events import FileTransfer
+
+if TYPE_CHECKING:
+    from capfcap.extractors.base import Extractor
 
 TFTP_PORT = 69
 UDP = 17
@@ -197,7 +200,7 @@ class TftpExtractor:
 
     # -- Extractor protocol -------------------------------------------------------------
 
-    def feed(self, pkt: Packet) -> list[Event]:
+    def feed(self, pkt: Packet) -> list[FileTransfer]:
         if pkt.proto != UDP or len(pkt.payload) < 2:
             return []
         p = pkt.payload
@@ -215,11 +218,11 @@ class TftpExtractor:
             return self._from_client(t, pkt, op)
         return []
 
-    def expire(self, now: int) -> list[Event]:
+    def expire(self, now: int) -> list[FileTransfer]:
         if now - self._last_scan < EXPIRE_SCAN_NS and self._last_scan:
             return []
         self._last_scan = now
-        out: list[Event] = []
+        out: list[FileTransfer] = []
         while self._open:
             t = next(iter(self._open.values()))
             if now - t.last_ts <= self.timeout_ns:
@@ -227,20 +230,20 @@ class TftpExtractor:
             out.append(self._close(t))
         return out
 
-    def finish(self) -> list[Event]:
-        out: list[Event] = [self._close(t) for t in list(self._open.values())]
+    def finish(self) -> list[FileTransfer]:
+        out: list[FileTransfer] = [self._close(t) for t in list(self._open.values())]
         return out
 
     # -- packets --------------------------------------------------------------------------
 
-    def _request(self, pkt: Packet) -> list[Event]:
+    def _request(self, pkt: Packet) -> list[FileTransfer]:
         try:
             op, filename, mode, opts = parse_request(pkt.payload)
         except TftpParseError:
             return []
         if op != OP_RRQ:
             return []  # uploads are not downloads a phone makes
-        out: list[Event] = []
+        out: list[FileTransfer] = []
         key = (pkt.src, pkt.sport, pkt.dst)
         t = self._open.get(key)
         if t is not None:
@@ -272,7 +275,7 @@ class TftpExtractor:
             self.prefilter.tftp_ports.add(pkt.sport)
         return out
 
-    def _from_server(self, t: _Transfer, pkt: Packet, op: int) -> list[Event]:
+    def _from_server(self, t: _Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
         p = pkt.payload
         if op not in (OP_DATA, OP_ERROR, OP_OACK) or (op == OP_DATA and len(p) < 4):
             t.bad_packets += 1
@@ -298,7 +301,7 @@ class TftpExtractor:
             return []
         return [self._close(t)]  # RFC 1350 §7: an ERROR terminates the transfer
 
-    def _from_client(self, t: _Transfer, pkt: Packet, op: int) -> list[Event]:
+    def _from_client(self, t: _Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
         p = pkt.payload
         if op == OP_ACK and len(p) >= 4:
             if t.data_port == 0 and pkt.dport != TFTP_PORT:
@@ -465,3 +468,7 @@ class TftpExtractor:
             note="; ".join(notes),
             acked_unseen_blocks=t.acked_unseen,
         )
+
+
+if TYPE_CHECKING:  # structural check against the pipeline's protocol
+    _check: Extractor = TftpExtractor()

@@ -191,7 +191,7 @@ def _error(frame: int, code: int, msg: bytes, tid: int = TID) -> Packet:
 def _feed(x: TftpExtractor, pkts: list[Packet]) -> list[FileTransfer]:
     out: list[FileTransfer] = []
     for p in pkts:
-        out += x.feed(p)  # type: ignore[arg-type]
+        out += x.feed(p)
     return out
 
 
