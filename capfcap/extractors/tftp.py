@@ -69,9 +69,7 @@ def parse_request(payload: bytes) -> tuple[int, str, str, tuple[tuple[str, str],
     fields = _strings(payload, 2)
     if len(fields) < 2 or not fields[0]:
         raise TftpParseError("request without filename and mode")
-    opts = tuple(
-        (fields[i].lower(), fields[i + 1]) for i in range(2, len(fields) - 1, 2)
-    )
+    opts = tuple((fields[i].lower(), fields[i + 1]) for i in range(2, len(fields) - 1, 2))
     return op, fields[0], fields[1].lower(), opts
 
 
