@@ -148,7 +148,7 @@ class _Transfer:
     final_block: int | None = None  # absolute index of the short block
     data_blocks: int = 0
     duplicates: int = 0
-    unseen_acked: set[int] = field(default_factory=set)
+    ack_high: int = 0  # highest absolute block the client acknowledged
     acked_unseen: int = 0
     ooo_dropped: int = 0
     foreign_tid: int = 0
@@ -314,10 +314,14 @@ class TftpExtractor:
                     t.oack_unseen = True  # ACK 0 answers an OACK the capture lacks
                 return []
             absn = t.counter.absolute(block)
-            if absn > t.contig and absn not in t.ooo and absn not in t.unseen_acked:
-                if len(t.unseen_acked) < MAX_OOO_BLOCKS:
-                    t.unseen_acked.add(absn)
-                t.acked_unseen += 1
+            if absn > t.ack_high:
+                # lock-step (RFC 1350 §2): ACK n says blocks up to n arrived; count the ones
+                # above the highest already acknowledged that the capture does not hold
+                lo = max(t.ack_high, t.contig)
+                if absn > lo:
+                    held = sum(1 for b in t.ooo if lo < b <= absn)
+                    t.acked_unseen += absn - lo - held
+                t.ack_high = absn
             if t.complete and absn >= (t.final_block or 0):
                 return [self._close(t)]  # ACK of the final block ends the exchange
             return []
@@ -359,8 +363,7 @@ class TftpExtractor:
             # blksize negotiated in an OACK the capture lacks: the full block size shows it
             t.blksize = min(len(chunk), MAX_BLKSIZE)
             t.blksize_inferred = True
-        if absn in t.unseen_acked:  # a late copy of a block the client already ACKed
-            t.unseen_acked.discard(absn)
+        if absn <= t.ack_high and t.acked_unseen:  # captured after its ACK (reordering)
             t.acked_unseen -= 1
         t.size += len(chunk)
         if len(chunk) < t.blksize:

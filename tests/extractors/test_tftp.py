@@ -275,6 +275,33 @@ def test_no_response_waits_for_timeout() -> None:
     assert x.finish() == []
 
 
+def test_span_drop_counts_acked_unseen_and_leaves_hole() -> None:
+    x = TftpExtractor()
+    pkts = [
+        _rrq(1, 0, "f"),
+        _data(2, 1, b"a" * 512),
+        _ack(3, 1),
+        # DATA 2 dropped by the SPAN
+        _ack(5, 2),
+        _data(6, 3, b"c" * 9),
+        _ack(7, 3),
+    ]
+    _feed(x, pkts)
+    (t,) = x.finish()
+    assert t.status == "incomplete" and t.acked_unseen_blocks == 1
+    assert t.data == b"a" * 512 and t.size == 521 and "blocks missing before block 3" in t.note
+
+
+def test_truncated_data_is_not_the_final_block() -> None:
+    x = TftpExtractor()
+    cut = _data(2, 1, b"a" * 100)  # caplen cut a 512-byte block to 100 bytes
+    cut.truncated = True
+    _feed(x, [_rrq(1, 0, "f"), cut, _ack(3, 1)])
+    (t,) = x.finish()
+    assert t.status == "incomplete" and t.data is None and "snap length" in t.note
+    assert t.frames == (1, 2, 3)
+
+
 def test_reply_from_another_tid_is_ignored() -> None:
     x = TftpExtractor()
     pkts = [_rrq(1, 0, "f"), _data(2, 1, b"x" * 5), _data(3, 1, b"y" * 5, tid=TID + 1)]
