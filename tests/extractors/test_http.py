@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,6 +202,15 @@ def test_http10_body_until_close() -> None:
     assert ok.status == "complete" and ok.size == 1234 and "connection close" in ok.note
     (cut,) = run_bytes([("c2s", _get(b"f")), ("s2c", resp)], fin=(), rst=(9,))
     assert cut.status == "incomplete"
+
+
+def test_one_sided_request_notes_unseen_server_data() -> None:
+    h = HttpHandler(KEY)
+    h.data("c2s", 1, 1000, _get(b"ITLFile.tlv"))
+    rec = dataclasses.replace(conn_record(KEY), orig_acked_unseen=3)
+    (t,) = h.close(rec)
+    assert isinstance(t, FileTransfer) and t.status == "no_response"
+    assert "server data never captured (3)" in t.note
 
 
 def test_response_without_captured_request() -> None:
