@@ -1,0 +1,104 @@
+"""The correlator works on events alone: hand-written event lists, no packets."""
+
+from __future__ import annotations
+
+import sys
+
+from capfcap.correlator import Correlator
+from capfcap.events import DnsTransaction, FileTransfer, FlowKey, IcmpError, TcpConnection
+
+PHONE, OTHER, CAPF, DNS = "192.0.2.40", "192.0.2.99", "203.0.113.10", "198.51.100.53"
+S = 1_000_000_000
+
+
+def dns(client: str, name: str, rcode: int | None, frames: tuple[int, ...],
+        resp: int | None, addrs: tuple[str, ...] = ()) -> DnsTransaction:
+    return DnsTransaction(client, DNS, 5000 + frames[0], 53, "udp", frames[0], name, 1, frames,
+                          tuple(f * S for f in frames), resp, resp * S if resp else None, rcode,
+                          addrs)
+
+
+def conn(port: int, frames: tuple[int, ...], state: str, hist: str, synack: tuple[int, ...] = (),
+         rst: tuple[int, ...] = (), rst_from: str | None = None, resp: int = 0,
+         client: str = PHONE, cport: int = 40000) -> TcpConnection:
+    syns = tuple(f for f in frames if f not in synack + rst)
+    return TcpConnection(FlowKey("tcp", client, cport, CAPF, port), frames[0] * S,
+                         frames[-1] * S, frames, syns, synack, rst, rst_from, (), state, hist,
+                         1 | (2 if synack else 0) | (36 if rst else 0), len(syns), resp, 0, 0)
+
+
+def tftp(client: str, name: str, status: str, frames: tuple[int, ...]) -> FileTransfer:
+    return FileTransfer("tftp", client, CAPF, 69, name, status, frames[:1], frames,
+                        frames[0] * S, frames[-1] * S, b"x" * 10 if status == "complete" else None,
+                        10 if status == "complete" else 0)
+
+
+def codes(c: Correlator) -> list[str]:
+    return [f.code for f in c.report().findings]
+
+
+def test_nxdomain_of_cucm_name_from_phone_is_a_finding() -> None:
+    c = Correlator(cucm=["capf.example"])
+    c.add_all([tftp(PHONE, "SEP001122334455.cnf.xml", "complete", (1, 2)),
+               dns(PHONE, "capf.example", 3, (5,), 6)])
+    r = c.report()
+    assert [f.code for f in r.findings] == ["DNS_NXDOMAIN"]
+    f = r.findings[0]
+    assert f.evidence.frames == (5, 6)
+    assert f.phone == {"ip": PHONE, "mac": "00:11:22:33:44:55", "device": "SEP001122334455"}
+    assert 'dns.qry.name == "capf.example"' in f.evidence.filter
+
+
+def test_nxdomain_from_non_phone_or_for_other_names_is_not() -> None:
+    c = Correlator(cucm=["capf.example"])
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)),
+               dns(OTHER, "capf.example", 3, (5,), 6),
+               dns(PHONE, "www.example", 3, (7,), 8)])
+    assert codes(c) == []
+
+
+def test_name_answered_once_is_fine() -> None:
+    c = Correlator(cucm=["capf.example"])
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)),
+               dns(PHONE, "capf.example", None, (5,), None),
+               dns(PHONE, "capf.example", 0, (7,), 8, ("203.0.113.10",))])
+    assert codes(c) == []
+
+
+def test_unanswered_syns_with_other_direction_seen_is_unidirectional() -> None:
+    c = Correlator()
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)),
+               conn(3804, (10, 11, 12), "S0", "S")])
+    r = c.report()
+    assert [f.code for f in r.findings] == ["CAPF_UNIDIRECTIONAL"]
+    assert r.findings[0].evidence.conn_state == "S0"
+    assert r.findings[0].severity == "error"
+
+
+def test_unanswered_syns_in_a_one_sided_capture_are_withheld() -> None:
+    c = Correlator()
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "no_response", (1,)),
+               conn(3804, (10, 11, 12), "S0", "S")])
+    r = c.report()
+    assert "CAPF_UNIDIRECTIONAL" not in [f.code for f in r.findings]
+    assert "CAPTURE_ONE_SIDED" in [f.code for f in r.findings]
+    assert {w["code"] for w in r.withheld} >= {"CAPF_UNIDIRECTIONAL"}
+
+
+def test_rst_and_icmp_are_refused_and_tvs_has_its_own_code() -> None:
+    c = Correlator()
+    icmp = IcmpError(30, 30 * S, "198.51.100.1", 4, 3, 13,
+                     FlowKey("tcp", PHONE, 40010, CAPF, 2445))
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)),
+               conn(3804, (10, 11), "REJ", "Sr", rst=(11,), rst_from="server", resp=1),
+               conn(2445, (29,), "S0", "S", cport=40010), icmp])
+    assert sorted(codes(c)) == ["CAPF_REFUSED", "TVS_REFUSED"]
+
+
+def test_correlator_never_imports_scapy() -> None:
+    import subprocess
+
+    code = ("import sys, capfcap.correlator; "
+            "bad = [m for m in sys.modules if m.split('.')[0] == 'scapy']; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
