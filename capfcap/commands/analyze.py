@@ -42,7 +42,7 @@ def render(r: Report, fmt: str, color: str, to_tty: bool) -> str:
 
     buf = io.StringIO()
     use_color = {"always": True, "never": False}.get(color, to_tty)
-    rt(r, buf, color=use_color, width=None if to_tty else 100)
+    rt(r, buf, color=use_color, width=None if to_tty else 80)
     return buf.getvalue()
 
 
