@@ -33,7 +33,11 @@ KEY_NAMES = ("sast", "sast2", "ccm", "capf", "tvs")
 NOT_BEFORE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 NOT_AFTER = datetime(2034, 1, 1, tzinfo=timezone.utc)
 FILE_TIME = int(datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc).timestamp())
-HASHES = {1: hashes.SHA1, 2: hashes.SHA256, 3: hashes.SHA512}
+HASHES: dict[int, type[hashes.SHA1 | hashes.SHA256 | hashes.SHA512]] = {
+    1: hashes.SHA1,
+    2: hashes.SHA256,
+    3: hashes.SHA512,
+}
 
 
 def make_keys() -> None:
@@ -181,7 +185,10 @@ def build_signed(
     modulus_index = {512: 0, 1024: 1, 2048: 2, 4096: 3}[signer.key.key_size]
 
     def header(length: int, signature: bytes) -> list[d.Packet]:
-        elements = [h(d.TAG_VERSION, b"\x01\x02"), h(d.TAG_HEADER_LENGTH, length.to_bytes(2, "big"))]
+        elements = [
+            h(d.TAG_VERSION, b"\x01\x02"),
+            h(d.TAG_HEADER_LENGTH, length.to_bytes(2, "big")),
+        ]
         if signer_version is not None:
             elements.append(h(d.TAG_SIGNER_VERSION, signer_version))
         elements += [
@@ -262,7 +269,9 @@ CONFIG_XML = """<?xml version="1.0" encoding="UTF-8"?>
       </members>
     </callManagerGroup>
   </devicePool>
-  <TVS><members><member priority="0"><port>2445</port><address>cm-a.voice.example</address></member></members></TVS>
+  <TVS><members><member priority="0">
+    <port>2445</port><address>cm-a.voice.example</address>
+  </member></members></TVS>
   <loadInformation>sip88xx.14-1-1-0001-1</loadInformation>
   <deviceSecurityMode>2</deviceSecurityMode>
   <capfAuthMode>1</capfAuthMode>

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from scapy.base_classes import BasePacket
 from scapy.config import conf
 from scapy.fields import (
     ByteEnumField,
@@ -204,8 +205,8 @@ class _HeaderElementsField(PacketListField):
     Every iteration consumes at least one byte.
     """
 
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, list[Packet]]:
-        items: list[Packet] = []
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, list[BasePacket]]:
+        items: list[BasePacket] = []
         remain = s
         limit: int | None = None
         while remain:
@@ -223,7 +224,8 @@ class _HeaderElementsField(PacketListField):
                 pad = item.lastlayer()
                 if isinstance(pad, conf.padding_layer):
                     remain = pad.load
-                    del pad.underlayer.payload
+                    if pad.underlayer is not None:
+                        del pad.underlayer.payload
                 else:
                     remain = b""
             items.append(item)

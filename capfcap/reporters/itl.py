@@ -66,8 +66,10 @@ def render_text(tl: TrustList, console: Console) -> None:
             console.print(f"  record {rec.index}: " + "; ".join(extra), highlight=False)
     style = _VERDICT_STYLE.get(tl.signature_status, "")
     lines = [
-        ("version", tl.version + (f" (signer version {tl.signer_version})"
-                                  if tl.signer_version else "")),
+        (
+            "version",
+            tl.version + (f" (signer version {tl.signer_version})" if tl.signer_version else ""),
+        ),
         ("signer", tl.signer),
         ("issuer", tl.issuer),
         ("signer serial", tl.signer_serial),
@@ -85,9 +87,7 @@ def render_text(tl: TrustList, console: Console) -> None:
     if tl.unknown_tags:
         tags = ", ".join(f"tag {t} at byte {o}" for t, o in tl.unknown_tags)
         console.print(f"{'unknown tags':>15}: {tags}", highlight=False, markup=False)
-    console.print(
-        f"{'checksum':>15}: {tl.md5}(MD5) {tl.sha1}(SHA1)", highlight=False, markup=False
-    )
+    console.print(f"{'checksum':>15}: {tl.md5}(MD5) {tl.sha1}(SHA1)", highlight=False, markup=False)
     console.print(f"{'size':>15}: {tl.size} bytes, SHA-256 {tl.sha256}", highlight=False)
 
 

@@ -12,6 +12,7 @@ any DOCTYPE or entity declaration is refused before it can expand.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -60,7 +61,7 @@ def _parse_xml(data: bytes) -> ET.Element:
         depth -= 1
         builder.end(name)
 
-    def refuse(*_args: Any) -> None:
+    def refuse(*_args: Any) -> Any:
         raise _Refused("DOCTYPE / entity declarations are not accepted")
 
     parser.StartElementHandler = start
@@ -168,10 +169,8 @@ def parse_config(filename: str, data: bytes) -> PhoneConfig:
         raise ConfigError(f"config of {len(data)} bytes exceeds {MAX_CONFIG_SIZE} bytes")
     if lower.endswith(".enc.sgn"):
         signer = ""
-        try:
+        with contextlib.suppress(TrustListError):
             signer = parse_signed_header(data)[0].signer
-        except TrustListError:
-            pass
         return PhoneConfig(
             device=device,
             capf_auth_mode=None,

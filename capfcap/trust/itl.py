@@ -167,15 +167,12 @@ def _parse_record(index: int, offset: int, rec: d.Packet, size: int) -> _RecordP
     if isinstance(rec, d.Raw) or not isinstance(rec, d.ItlRecord):
         raise TrustListError(f"record {index} truncated ({size - offset} bytes left)", offset)
     if rec.length_tag != d.REC_LENGTH or rec.length_size != 2:
-        raise TrustListError(
-            f"record {index} does not start with RECORD_LENGTH (01 00 02)", offset
-        )
+        raise TrustListError(f"record {index} does not start with RECORD_LENGTH (01 00 02)", offset)
     if rec.record_length < d.RECORD_PREFIX_LEN:
         raise TrustListError(f"record {index} length {rec.record_length} is too small", offset)
     if rec.record_length > size - offset:
         raise TrustListError(
-            f"record {index} declares {rec.record_length} bytes but only "
-            f"{size - offset} remain",
+            f"record {index} declares {rec.record_length} bytes but only {size - offset} remain",
             offset,
         )
     dns = subject = issuer = ip = cert_hash = note = ""
@@ -257,9 +254,7 @@ def _signer_key(part: _RecordParts) -> rsa.RSAPublicKey | str:
     return key
 
 
-def _verify(
-    data: bytes, hdr: _Header, parts: list[_RecordParts]
-) -> tuple[SignatureStatus, str]:
+def _verify(data: bytes, hdr: _Header, parts: list[_RecordParts]) -> tuple[SignatureStatus, str]:
     """DOMAIN.md §1.8: PKCS#1 v1.5 over the file without the tag-12 element."""
     if hdr.sig_offset is None:
         return "invalid", "the file carries no SIGNATURE element (tag 12)"

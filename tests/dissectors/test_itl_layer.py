@@ -100,7 +100,7 @@ def test_build_from_field_values_computes_lengths() -> None:
         ],
     )
     raw = bytes(pkt)
-    assert raw[:10] == bytes.fromhex("0100020102" "020002001d")
+    assert raw[:10] == bytes.fromhex("0100020102020002001d")
     # SIGNATURE_INFO container = 4 + 3 + 4 + 4 = 15; algorithm container = 8 (DOMAIN §1.3)
     assert raw[10:13] == b"\x07\x00\x0f"
     assert raw[17:20] == b"\x09\x00\x08"
@@ -138,7 +138,15 @@ def test_padding_flood_stops_at_u16_header_limit() -> None:
 
 def test_role_names() -> None:
     assert [d.role_name(c) for c in (0, 1, 2, 3, 4, 7, 21, 5, 99)] == [
-        "SAST", "CCM", "CCM+TFTP", "TFTP", "CAPF", "APP-SERVER", "TVS", "5", "99"
+        "SAST",
+        "CCM",
+        "CCM+TFTP",
+        "TFTP",
+        "CAPF",
+        "APP-SERVER",
+        "TVS",
+        "5",
+        "99",
     ]
 
 
