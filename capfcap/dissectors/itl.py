@@ -129,8 +129,14 @@ REC_HASH_ALGORITHM = 12
 
 RECORD_PREFIX_LEN = 5  # 01 00 02 <u16 record_length>
 MAX_HEADER_LEN = 0xFFFF  # HEADER_LENGTH is a u16: no header is longer
-MAX_NESTING = 4  # real files nest 2 deep (7 > 9); deeper "containers" are read as leaves
-_MAX_ITEMS = 1 << 20  # list-size guard; real bound is the input length (>= 1 byte per item)
+# Object-count bounds (real files: ~17 header items, 3 children per container, <= 12 tags
+# per record, tens of records). Past a bound the rest of the input becomes one `Raw`
+# item, so hostile input never turns into a flood of packet objects.
+MAX_NESTING = 3  # real files nest 2 deep (7 > 9); deeper "containers" are read as leaves
+MAX_HEADER_ITEMS = 256
+MAX_CONTAINER_ITEMS = 16
+MAX_RECORD_ITEMS = 64
+MAX_RECORDS = 1024
 
 
 def role_name(code: int) -> str:
@@ -157,9 +163,10 @@ class HeaderElement(Packet):
             tag = _pkt[0]
         else:
             tag = kargs.get("tag", -1)
-        if tag == TAG_PADDING:
+        parent = kargs.get("_parent")
+        if tag == TAG_PADDING and not isinstance(parent, HeaderContainer):
             return HeaderPadding
-        if tag in CONTAINER_TAGS and _nesting(kargs.get("_parent")) < MAX_NESTING:
+        if tag in CONTAINER_TAGS and _nesting(parent) < MAX_NESTING:
             return HeaderContainer
         return HeaderElement
 
@@ -174,7 +181,7 @@ def _nesting(parent: Packet | None) -> int:
 
 
 class HeaderPadding(HeaderElement):
-    """Tag 13: one byte, no length, no value (pads the header to 4 bytes)."""
+    """Tag 13: one byte, no length, no value (pads the header to 4 bytes; top level only)."""
 
     name = "ITL header padding"
     fields_desc = [ByteEnumField("tag", TAG_PADDING, HEADER_TAGS)]
@@ -192,9 +199,31 @@ class HeaderContainer(HeaderElement):
             [],
             HeaderElement,
             length_from=lambda p: p.length,
-            max_count=_MAX_ITEMS,
+            max_count=MAX_CONTAINER_ITEMS,
         ),
     ]
+
+
+_MAX_ITEM_LEN = 3 + 0xFFFF  # one element or record: a u16 length plus its 3-byte prefix
+
+
+def _take(cls: type[Packet], s: bytes, offset: int) -> tuple[BasePacket, int]:
+    """Dissect one item at `offset`: (item, next offset). Failure -> Raw(rest of input).
+
+    Only a window of at most _MAX_ITEM_LEN bytes is handed to scapy, so no item keeps a
+    reference to (or a copy of) the rest of a large input.
+    """
+    window = s[offset : offset + _MAX_ITEM_LEN]
+    try:
+        item: Packet = cls(window)
+    except Exception:
+        if conf.debug_dissector:
+            raise
+        return Raw(load=s[offset:]), len(s)
+    pad = item.lastlayer()
+    if isinstance(pad, conf.padding_layer) and pad.underlayer is not None:
+        del pad.underlayer.payload
+    return item, offset + wire_len(item)
 
 
 class _HeaderElementsField(PacketListField):
@@ -202,41 +231,57 @@ class _HeaderElementsField(PacketListField):
 
     Stops when the bytes consumed reach that offset, when the input ends, or after
     MAX_HEADER_LEN bytes if no HEADER_LENGTH is found (a u16 cannot point further).
-    Every iteration consumes at least one byte.
+    Every iteration consumes at least one byte; past MAX_HEADER_ITEMS items the rest of
+    the input is one Raw item.
     """
 
     def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, list[BasePacket]]:
         items: list[BasePacket] = []
-        remain = s
-        limit: int | None = None
-        while remain:
-            consumed = len(s) - len(remain)
-            if consumed >= (MAX_HEADER_LEN if limit is None else limit):
-                break
-            try:
-                item: Packet = HeaderElement(remain)
-            except Exception:
-                if conf.debug_dissector:
-                    raise
-                item = Raw(load=remain)
-                remain = b""
-            else:
-                pad = item.lastlayer()
-                if isinstance(pad, conf.padding_layer):
-                    remain = pad.load
-                    if pad.underlayer is not None:
-                        del pad.underlayer.payload
-                else:
-                    remain = b""
+        offset = 0
+        limit = MAX_HEADER_LEN
+        seen_length = False
+        while offset < len(s) and offset < limit:
+            if len(items) >= MAX_HEADER_ITEMS:
+                items.append(Raw(load=s[offset:]))
+                return b"", items
+            item, offset = _take(HeaderElement, s, offset)
             items.append(item)
             if (
-                limit is None
+                not seen_length
                 and type(item) is HeaderElement
                 and item.tag == TAG_HEADER_LENGTH
                 and len(item.value) == 2
             ):
+                seen_length = True
                 limit = int.from_bytes(item.value, "big")
-        return remain, items
+        return s[offset:], items
+
+
+class _RecordsField(PacketListField):
+    """Records until the input ends. A record that does not start with 01 00 02 and a
+    length >= 5, or more than MAX_RECORDS records, ends the list: the rest is one Raw."""
+
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, list[BasePacket]]:
+        items: list[BasePacket] = []
+        offset = 0
+        while offset < len(s):
+            if len(items) >= MAX_RECORDS:
+                items.append(Raw(load=s[offset:]))
+                break
+            item, offset = _take(ItlRecord, s, offset)
+            items.append(item)
+            if isinstance(item, ItlRecord) and offset < len(s) and not _record_framed(item):
+                items.append(Raw(load=s[offset:]))
+                break
+        return b"", items
+
+
+def _record_framed(rec: Packet) -> bool:
+    return bool(
+        rec.length_tag == REC_LENGTH
+        and rec.length_size == 2
+        and rec.record_length >= RECORD_PREFIX_LEN
+    )
 
 
 class RecordElement(Packet):
@@ -272,7 +317,7 @@ class ItlRecord(Packet):
             [],
             RecordElement,
             length_from=lambda p: max(p.record_length - RECORD_PREFIX_LEN, 0),
-            max_count=_MAX_ITEMS,
+            max_count=MAX_RECORD_ITEMS,
         ),
     ]
 
@@ -285,8 +330,8 @@ class ItlFile(Packet):
 
     name = "ITL/CTL file"
     fields_desc = [
-        _HeaderElementsField("header", [], HeaderElement, max_count=_MAX_ITEMS),
-        PacketListField("records", [], ItlRecord, max_count=_MAX_ITEMS),
+        _HeaderElementsField("header", [], HeaderElement),
+        _RecordsField("records", [], ItlRecord),
     ]
 
 
@@ -295,7 +340,7 @@ class SgnFile(Packet):
 
     name = "signed file"
     fields_desc = [
-        _HeaderElementsField("header", [], HeaderElement, max_count=_MAX_ITEMS),
+        _HeaderElementsField("header", [], HeaderElement),
         StrField("body", b""),
     ]
 

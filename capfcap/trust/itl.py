@@ -86,9 +86,12 @@ def _parse_header(elements: list[d.Packet], size: int) -> _Header:
     """Validate and decode header elements (any order, any nesting of known tags)."""
     hdr = _Header()
     seen: set[int] = set()
+    if len(elements) > d.MAX_HEADER_ITEMS:
+        offset = sum(d.wire_len(el) for el in elements[: d.MAX_HEADER_ITEMS])
+        raise TrustListError(f"header has more than {d.MAX_HEADER_ITEMS} elements", offset)
     for offset, _depth, el in d.walk_header(elements):
         if isinstance(el, d.Raw) or not isinstance(el, d.HeaderElement):
-            raise TrustListError("header element truncated", offset)
+            raise TrustListError("header element truncated or unreadable", offset)
         if isinstance(el, d.HeaderPadding):
             continue
         tag = el.tag
@@ -164,8 +167,12 @@ class _RecordParts:
 
 
 def _parse_record(index: int, offset: int, rec: d.Packet, size: int) -> _RecordParts:
+    if index > d.MAX_RECORDS:
+        raise TrustListError(f"more than {d.MAX_RECORDS} records", offset)
     if isinstance(rec, d.Raw) or not isinstance(rec, d.ItlRecord):
-        raise TrustListError(f"record {index} truncated ({size - offset} bytes left)", offset)
+        raise TrustListError(
+            f"record {index} truncated or unreadable ({size - offset} bytes left)", offset
+        )
     if rec.length_tag != d.REC_LENGTH or rec.length_size != 2:
         raise TrustListError(f"record {index} does not start with RECORD_LENGTH (01 00 02)", offset)
     if rec.record_length < d.RECORD_PREFIX_LEN:

@@ -129,10 +129,12 @@ def test_nested_container_bomb_is_bounded() -> None:
     assert max(depths) <= d.MAX_NESTING
 
 
-def test_padding_flood_stops_at_u16_header_limit() -> None:
+def test_padding_flood_is_cut_at_item_limit() -> None:
     data = b"\x0d" * (d.MAX_HEADER_LEN + 100)
     pkt = d.ItlFile(data)
-    assert len(pkt.header) == d.MAX_HEADER_LEN
+    assert len(pkt.header) == d.MAX_HEADER_ITEMS + 1
+    assert isinstance(pkt.header[-1], d.Raw)
+    assert len(pkt.header[-1].load) == len(data) - d.MAX_HEADER_ITEMS
     assert bytes(pkt) == data
 
 
@@ -184,3 +186,21 @@ def test_built_files_dissect_to_same_values(
     assert [[(e.tag, e.value) for e in r.elements] for r in pkt.records] == [
         [(t, v) for t, v in r] for r in records
     ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(1 << 20),  # zero "elements" of 3 bytes each
+        b"\x01\x00\x02\x00\x05" * 100_000,  # minimal well-framed records after a bad header
+        b"\x03\x00\x30" + b"\x0d" * 0x30,  # padding bytes inside a container are not padding
+    ],
+)
+def test_hostile_inputs_are_bounded(data: bytes) -> None:
+    pkt = d.ItlFile(data)
+    assert bytes(pkt) == data
+    assert len(pkt.header) <= d.MAX_HEADER_ITEMS + 1
+    assert len(pkt.records) <= d.MAX_RECORDS + 1
+    for el in pkt.header:
+        if isinstance(el, d.HeaderContainer):
+            assert len(el.children) <= d.MAX_CONTAINER_ITEMS

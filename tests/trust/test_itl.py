@@ -260,3 +260,11 @@ def test_fuzz_random_bytes(data: bytes) -> None:
     for parse in (parse_trust_list, lambda b: parse_signed_header(b)[0]):
         with contextlib.suppress(TrustListError):
             parse(data)
+
+
+def test_hostile_sizes_fail_fast() -> None:
+    with pytest.raises(TrustListError) as err:
+        parse_trust_list(b"\x0d" * 70000)
+    assert err.value.offset == d.MAX_HEADER_ITEMS
+    with pytest.raises(TrustListError):
+        parse_trust_list(bytes(5 * 1024 * 1024))  # over the size limit
