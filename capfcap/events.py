@@ -190,6 +190,7 @@ class TrustRecord:
     cert: CertInfo | None = None
     cert_hash: str = ""  # tag 11, hex
     offset: int = 0
+    note: str = ""  # e.g. why the certificate could not be read
 
 
 @dataclass(frozen=True)
