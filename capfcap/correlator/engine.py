@@ -88,7 +88,7 @@ class Correlator:
     def _selected(self, p: PhoneState) -> bool:
         if not self.phone_filter:
             return True
-        keys = {p.ip.lower(), p.mac.lower(), p.mac.replace(":", "").lower(), p.device.lower()}
+        keys = {a.lower() for a in p.addrs} | {p.mac.lower(), p.mac.replace(":", "").lower(), p.device.lower()}
         return bool(keys & self.phone_filter)
 
     # -- evaluation -----------------------------------------------------------------------
@@ -107,7 +107,7 @@ class Correlator:
             cucm_names=names,
             cucm_ips=ips,
             server_names=server_names,
-            reverse_seen={ip: ip in to for ip in phones},
+            reverse_seen={ip: bool(p.addrs & to) for ip, p in phones.items()},
         )
         findings: list[Finding] = []
         for p in phones.values():

@@ -56,7 +56,7 @@ def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     proof_frames: list[int] = []
     lines: list[str] = []
     for c in phone.conns:
-        if c.key.client == phone.ip and c.orig_acked_unseen:
+        if c.key.client in phone.addrs and c.orig_acked_unseen:
             proof_frames += list(c.frames)
             lines.append(
                 f"TCP {c.key.client_port} -> {c.key.server}:{c.key.server_port}: the phone "

@@ -46,7 +46,7 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     groups: dict[tuple[str, int], list[TcpConnection]] = defaultdict(list)
     for c in phone.conns:
-        if c.key.client == phone.ip and c.key.server_port in (CAPF_PORT, TVS_PORT):
+        if c.key.client in phone.addrs and c.key.server_port in (CAPF_PORT, TVS_PORT):
             groups[(c.key.server, c.key.server_port)].append(c)
     icmps: dict[tuple[str, int], list[IcmpError]] = defaultdict(list)
     for i in phone.icmp:
@@ -81,11 +81,12 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
                 for c in refused
             ] + [f"frame {i.frame}: {icmp_text(i)}" for i in ic]
-            f = ipf(phone.ip)
-            filt = conns_filter(phone.ip, server, port, refused, conns) if refused else ""
+            client = refused[0].key.client if refused else ic[0].quoted.client
+            f = ipf(client)
+            filt = conns_filter(client, server, port, refused, conns) if refused else ""
             if ic:
-                icf = "icmp" if ipf(phone.ip) == "ip" else "icmpv6"
-                ifl = f"({icf} && {f}.addr=={phone.ip} && tcp.port=={port})"
+                icf = "icmp" if f == "ip" else "icmpv6"
+                ifl = f"({icf} && {f}.addr=={client} && tcp.port=={port})"
                 filt = f"({filt}) || {ifl}" if filt else ifl
             times = [t for c in refused for t in (c.first_ts, c.last_ts)] + [i.ts for i in ic]
             out.append(make(
@@ -129,7 +130,7 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         )
         out.append(make(
             ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
-            conns_filter(phone.ip, server, port, silent, conns), conn=silent[0],
+            conns_filter(silent[0].key.client, server, port, silent, conns), conn=silent[0],
             times=(min(c.first_ts for c in silent), max(c.last_ts for c in silent)),
         ))
     return out

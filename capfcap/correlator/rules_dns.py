@@ -87,7 +87,7 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         frames = [f for t in use for f in t.frames]
         out.append(make(
             ctx, code, phone, srv, summary, detail, frames,
-            _filter(phone.ip, name, use, txs),
+            _filter(use[0].client, name, use, txs),
             times=(min(t.first_ts for t in use), max(t.last_ts for t in use)),
             name=name,
         ))

@@ -8,7 +8,12 @@ the phone's public key (a few hundred bytes).
 from __future__ import annotations
 
 from capfcap.correlator.common import Context, ipf, label, make, server_ident
-from capfcap.correlator.rules_trust import cert_expiry, latest_itl, transfer_text
+from capfcap.correlator.rules_trust import (
+    cert_expiry,
+    latest_itl,
+    transfer_filter,
+    transfer_text,
+)
 from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename
 from capfcap.events import TlsAlert, TlsSession
 from capfcap.findings import Finding
@@ -108,7 +113,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     for s in sorted(phone.tls, key=lambda x: x.frames[0] if x.frames else 0):
         port = s.key.server_port
-        if port not in (CAPF_PORT, TVS_PORT) or s.key.client != phone.ip:
+        if port not in (CAPF_PORT, TVS_PORT) or s.key.client not in phone.addrs:
             continue
         prefix = "CAPF" if port == CAPF_PORT else "TVS"
         srv = server_ident(ctx, s.key.server, port)
@@ -209,7 +214,7 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
                 f"SHA-256 {leaf.der_sha256}.\nITL {transfer_text(t)} (frames "
                 f"{t.frames[0]}-{t.frames[-1]}) CAPF record SHA-256: {ours}.\n"
                 "Compared by DER hash; the subject names may well be equal.",
-                frames, f"frame.number in {{{' '.join(map(str, sorted(set(frames))))}}}",
+                frames, f"({transfer_filter([t])}) || frame.number == {s.cert_frame}",
                 cert_sha256=leaf.der_sha256,
             ))
     return out

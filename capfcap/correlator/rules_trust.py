@@ -33,14 +33,19 @@ def transfer_text(t: FileTransfer) -> str:
     return f"{proto} {basename(t.filename)} from {t.server}: {res}"
 
 
-def transfer_filter(phone: str, ts: list[FileTransfer]) -> str:
-    if all(t.protocol == "http" for t in ts) and len(ts) == 1:
-        t = ts[0]
-        f = ipf(phone)
-        return (f"{f}.addr=={phone} && {f}.addr=={t.server} && tcp.port=={t.server_port} "
-                f"&& tcp.port=={t.client_port}") if t.client_port else \
-            frames_filter(t.frames)
-    return frames_filter(f for t in ts for f in t.frames)
+def transfer_filter(ts: list[FileTransfer]) -> str:
+    """Filter for exactly the frames of these transfers (all from one phone)."""
+    parts = []
+    for t in ts:
+        if not t.client_port:
+            return frames_filter(f for x in ts for f in x.frames)
+        f = ipf(t.client)
+        l4 = "udp" if t.protocol == "tftp" else "tcp"
+        p = (f"{f}.addr=={t.client} && {f}.addr=={t.server} && {l4}.port=={t.client_port}")
+        if t.protocol == "http":
+            p += f" && {l4}.port=={t.server_port} && tcp.len > 0"
+        parts.append(p)
+    return parts[0] if len(parts) == 1 else " || ".join(f"({p})" for p in parts)
 
 
 def _kind(t: FileTransfer) -> str:
@@ -113,7 +118,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             f"{'s' if len(lst) > 1 else ''} ({names})",
             "\n".join(transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
                       for t in lst),
-            frames, transfer_filter(phone.ip, lst),
+            frames, transfer_filter(lst),
             times=(min(t.first_ts for t in lst), max(t.last_ts for t in lst)),
         ))
     for t in ts:
@@ -123,7 +128,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"Download of {basename(t.filename)} from {label(ctx, t.server)} stopped after "
                 f"{t.size} bytes",
                 transfer_text(t) + (f"; {t.note}" if t.note else ""),
-                t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+                t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
             ))
     itl_reqs = [t for t in ts if _kind(t) == "ITL"]
     if itl_reqs and all(t.status == "error" for t in itl_reqs):
@@ -133,7 +138,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             f"Every ITL request failed ({len(itl_reqs)}): the phone has no trust list from "
             f"this boot",
             "\n".join(transfer_text(t) for t in itl_reqs),
-            [f for t in itl_reqs for f in t.frames], transfer_filter(phone.ip, itl_reqs),
+            [f for t in itl_reqs for f in t.frames], transfer_filter(itl_reqs),
             times=(itl_reqs[0].first_ts, itl_reqs[-1].last_ts),
         ))
     cfg_reqs = [t for t in ts if _kind(t) == "CONFIG"]
@@ -143,7 +148,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                                                          cfg_reqs[0].server_port),
             f"The phone's config file request failed ({', '.join(sorted({basename(t.filename) for t in cfg_reqs}))})",
             "\n".join(transfer_text(t) for t in cfg_reqs),
-            [f for t in cfg_reqs for f in t.frames], transfer_filter(phone.ip, cfg_reqs),
+            [f for t in cfg_reqs for f in t.frames], transfer_filter(cfg_reqs),
             times=(cfg_reqs[0].first_ts, cfg_reqs[-1].last_ts),
         ))
     for tl in phone.trust_lists:
@@ -153,14 +158,14 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 ctx, "ITL_PARSE_ERROR", phone, server_ident(ctx, t.server, t.server_port),
                 f"{basename(t.filename)} from {label(ctx, t.server)} does not parse: {tl.error}",
                 transfer_text(t) + f"; parse error at byte {tl.error_offset}: {tl.error}",
-                t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+                t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
             ))
         elif tl.trust_list.signature_status == "invalid":
             out.append(make(
                 ctx, "ITL_SIGNATURE_INVALID", phone, server_ident(ctx, t.server, t.server_port),
                 f"Signature of {basename(t.filename)} from {label(ctx, t.server)} does not verify",
                 f"{tl.trust_list.signature_note}; signer {tl.trust_list.signer}",
-                t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+                t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
             ))
     held = latest_itl(phone)
     if held is not None and held.trust_list is not None:
@@ -178,13 +183,13 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 + ("The phone also contacted TVS (2445), which could vouch for CAPF."
                    if tvs else "No TVS (2445) connection from the phone was captured either, "
                    "so nothing can vouch for the CAPF certificate."),
-                t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+                t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
             ))
         for r in caps:
             if r.cert is not None:
                 out += cert_expiry(
                     ctx, phone, r.cert, t.last_ts, f"CAPF record {r.index} of "
-                    f"{basename(t.filename)}", list(t.frames), transfer_filter(phone.ip, [t]),
+                    f"{basename(t.filename)}", list(t.frames), transfer_filter([t]),
                     server=server_ident(ctx, t.server, t.server_port),
                 )
     out += _not_attempted(ctx, phone)
@@ -202,7 +207,7 @@ def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
         return []
     after = cs.transfer.frames[-1] if cs.transfer.frames else 0
     if any(c.key.server_port in {p for _h, p in cfg.capf_servers} | {CAPF_PORT}
-           and c.key.client == phone.ip and c.frames[-1] > after for c in phone.conns):
+           and c.key.client in phone.addrs and c.frames[-1] > after for c in phone.conns):
         return []
     if ctx.one_sided.get(phone.ip):
         return []
@@ -216,7 +221,7 @@ def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
         f"{cfg.capf_auth_mode}, capfList {capf}. No TCP connection to the CAPF port follows. "
         "Check the DNS and trust-list findings for this phone: an unresolvable processNodeName "
         "or a rejected config stops the phone before it connects.",
-        t.frames, transfer_filter(phone.ip, [t]), times=(t.first_ts, t.last_ts),
+        t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
     )]
 
 

@@ -66,6 +66,7 @@ class PhoneState:
     mac: str = ""
     device: str = ""
     reason: str = ""
+    addrs: set[str] = field(default_factory=set)  # every address of this phone (v4 + v6)
     dns: list[DnsTransaction] = field(default_factory=list)
     conns: list[TcpConnection] = field(default_factory=list)
     transfers: list[FileTransfer] = field(default_factory=list)
@@ -139,36 +140,70 @@ class State:
             elif c.key.server_port in (CAPF_PORT, TVS_PORT):
                 get(c.key.client, c.frames[0], f"TCP {c.key.server_port} (server side)")
         for ip, p in phones.items():
+            p.addrs.add(ip)
             if not p.mac:
                 macs = self.macs.get(ip, set())
-                # a MAC shared by several IPs is a router's, not the phone's
-                own = [m for m in macs if len(self.ip_of_mac.get(m, ())) == 1]
+                # a MAC shared with non-phone addresses is a router's, not the phone's
+                own = [m for m in macs if self._own_mac(m, phones)]
                 if len(own) == 1:
                     p.mac = own[0]
+        phones = self._merge_dual_stack(phones)
+        owner = {a: p for p in phones.values() for a in p.addrs}
         for t in self.transfers:
-            if t.client in phones:
-                phones[t.client].transfers.append(t)
+            if t.client in owner:
+                owner[t.client].transfers.append(t)
         for tl in self.trust_lists:
-            if tl.transfer.client in phones:
-                phones[tl.transfer.client].trust_lists.append(tl)
+            if tl.transfer.client in owner:
+                owner[tl.transfer.client].trust_lists.append(tl)
         for cf in self.configs:
-            if cf.transfer.client in phones:
-                phones[cf.transfer.client].configs.append(cf)
+            if cf.transfer.client in owner:
+                owner[cf.transfer.client].configs.append(cf)
         for d in self.dns:
-            if d.client in phones:
-                phones[d.client].dns.append(d)
+            if d.client in owner:
+                owner[d.client].dns.append(d)
         for c in self.conns:
-            if c.key.client in phones:
-                phones[c.key.client].conns.append(c)
-            elif c.key.server in phones:
-                phones[c.key.server].conns.append(c)
+            if c.key.client in owner:
+                owner[c.key.client].conns.append(c)
+            elif c.key.server in owner:
+                owner[c.key.server].conns.append(c)
         for s in self.tls:
-            if s.key.client in phones:
-                phones[s.key.client].tls.append(s)
+            if s.key.client in owner:
+                owner[s.key.client].tls.append(s)
         for i in self.icmp:
-            if i.quoted.client in phones:
-                phones[i.quoted.client].icmp.append(i)
+            if i.quoted.client in owner:
+                owner[i.quoted.client].icmp.append(i)
         return phones
+
+    def _own_mac(self, mac: str, phones: dict[str, PhoneState]) -> bool:
+        others = [a for a in self.ip_of_mac.get(mac, ()) if a not in phones
+                  and not a.lower().startswith("fe80:")]
+        return not others
+
+    def _merge_dual_stack(self, phones: dict[str, PhoneState]) -> dict[str, PhoneState]:
+        """One phone seen with an IPv4 and an IPv6 address (same own MAC) is one phone."""
+        by_mac: dict[str, list[PhoneState]] = {}
+        for p in phones.values():
+            if p.mac:
+                by_mac.setdefault(p.mac, []).append(p)
+        for ip in list(phones):
+            p = phones[ip]
+            if p.mac:
+                continue
+            for m in self.macs.get(ip, ()):
+                if m in by_mac and self._own_mac(m, phones):
+                    by_mac[m].append(p)
+                    break
+        out = dict(phones)
+        for group in by_mac.values():
+            if len(group) < 2:
+                continue
+            group.sort(key=lambda x: (not x.device, x.first_frame))
+            keep = group[0]
+            for other in group[1:]:
+                keep.addrs |= other.addrs
+                keep.first_frame = min(keep.first_frame, other.first_frame)
+                out.pop(other.ip, None)
+        return out
 
     # -- servers and names --------------------------------------------------------------
     def server_ips(self) -> set[str]:

@@ -20,8 +20,8 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         pf = phone_file(t.filename)
         stage = "config" if pf and pf[0] == "CONFIG" else "trust" if pf else "other"
         outcome = "ok" if t.status == "complete" else "failed"
-        if t.status == "error" and pf and pf[0] == "CTL":
-            outcome = "info"  # CTL not found is normal outside mixed mode
+        if t.status == "error" and pf and pf[0] in ("CTL", "ITL"):
+            outcome = "info"  # CTL outside mixed mode, ITLSEP when ITLFile serves: normal
         out.append(TimelineEntry(t.request_frames[0] if t.request_frames else t.frames[0],
                                  t.first_ts, transfer_text(t), outcome, stage))
     for tl in p.trust_lists:
@@ -59,7 +59,7 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     tls_by_key = {s.key: s for s in p.tls}
     for c in p.conns:
         port = c.key.server_port
-        if c.key.client != p.ip or port not in (CAPF_PORT, TVS_PORT):
+        if c.key.client not in p.addrs or port not in (CAPF_PORT, TVS_PORT):
             continue
         svc = _SERVICE.get(port, str(port))
         s = tls_by_key.get(c.key)
@@ -69,13 +69,13 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         if s is not None:
             if s.alerts:
                 a = s.alerts[0]
-                desc += f"; TLS {version_name(s.version)} alert " + (
+                desc += f"; {version_name(s.version)} alert " + (
                     "encrypted" if a.encrypted else alert_name(a.description)) + \
                     f" from {'phone' if a.sender == 'client' else 'server'}"
                 if not a.encrypted and a.description != 0:
                     oc = "failed"
             elif s.version:
-                desc += f"; TLS {version_name(s.version)}"
+                desc += f"; {version_name(s.version)}"
             o = _outcome(s) if port == CAPF_PORT else None
             if o:
                 desc += "; " + ("certificate delivered" if o[0] == "CAPF_LSC_ISSUED"

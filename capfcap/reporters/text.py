@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -20,20 +21,21 @@ def _finding(con: Console, f: Finding) -> None:
     t.append(f"{f.severity.upper():7} ", style=SEV_STYLE[f.severity])
     t.append(f.code, style="bold")
     con.print(t)
-    con.print(Text("  " + f.summary))
+    con.print(Padding(Text(f.summary), (0, 0, 0, 2), expand=False))
     for line in f.detail.splitlines():
-        con.print(Text("    " + line, style="dim"))
-    con.print(Text("  Fix: " + f.remediation))
+        con.print(Padding(Text(line, style="dim"), (0, 0, 0, 4), expand=False))
+    con.print(Padding(Text("Fix: " + f.remediation), (0, 0, 0, 2), expand=False))
     frames = ", ".join(map(str, f.evidence.frames[:30]))
     if len(f.evidence.frames) > 30:
         frames += f" … ({len(f.evidence.frames)} frames)"
-    con.print(Text(f"  Frames: {frames}"))
-    con.print(Text(f"  Filter: {f.evidence.filter}"))
+    con.print(Padding(Text(f"Frames: {frames}"), (0, 0, 0, 2), expand=False))
+    con.print(Padding(Text(f"Filter: {f.evidence.filter}"), (0, 0, 0, 2), expand=False))
     if f.evidence.conn_state:
-        con.print(Text(f"  conn_state {f.evidence.conn_state}, history {f.evidence.history}"))
+        con.print(Padding(Text(f"conn_state {f.evidence.conn_state}, history "
+                               f"{f.evidence.history}"), (0, 0, 0, 2), expand=False))
     for k in ("confidence", "crosscheck"):
         if k in f.extra:
-            con.print(Text(f"  {k.capitalize()}: {f.extra[k]}"))
+            con.print(Padding(Text(f"{k.capitalize()}: {f.extra[k]}"), (0, 0, 0, 2), expand=False))
     con.print()
 
 
