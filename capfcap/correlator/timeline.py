@@ -83,6 +83,15 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                 oc = "ok" if o[0] == "CAPF_LSC_ISSUED" else "failed"
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
                                  "capf" if port == CAPF_PORT else "tvs"))
+    for s in p.tls:
+        for m in s.capf_messages:
+            arrow = "phone -> CAPF" if m.direction == "c2s" else "CAPF -> phone"
+            els = ", ".join(f"{k}={v}" for k, v in m.elements if k not in ("certificate",
+                                                                           "public_key"))
+            big = [k for k, _v in m.elements if k in ("certificate", "public_key")]
+            extra = (f" [{', '.join(big)}]" if big else "")
+            out.append(TimelineEntry(m.frame, m.ts, f"  {arrow}: {m.command_name}"
+                                     + (f" ({els})" if els else "") + extra, "info", "capf"))
     out.sort(key=lambda e: (e.frame, e.stage))
     return out
 
@@ -112,6 +121,10 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
     srv = worst.server.get("ip") if worst.server else None
     if worst.code == "CAPF_UNIDIRECTIONAL" and srv:
         return f"{head} between {p.ip} and {srv}"
+    if worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"):
+        how = ("decrypted CAPF dialogue" if worst.extra.get("confidence") == "certain"
+               else "TLS record sizes")
+        return f"{head} (from the {how})"
     if head == worst.summary:
         return head
     return f"{head} ({worst.summary})"

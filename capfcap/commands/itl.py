@@ -1,0 +1,105 @@
+"""`capfcap itl FILE.tlv|CAPTURE`: dump and verify trust lists, in the spirit of `show itl`."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+
+from rich.console import Console
+
+from capfcap import exitcodes
+from capfcap.cli import InputError
+from capfcap.events import TrustList, TrustListSeen
+from capfcap.outputs import check_writable, write_atomic
+from capfcap.sources.files import GZIP_MAGIC, PCAP_MAGICS, PCAPNG_SHB
+
+MAX_TLV = 4 << 20
+
+
+def _is_capture(head: bytes) -> bool:
+    return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_SHB or head[:2] == GZIP_MAGIC
+
+
+def _from_capture(path: str) -> tuple[list[TrustListSeen], list[str]]:
+    from capfcap.pipeline import Analysis, Options
+    from capfcap.sources.inputs import InputSet, frames
+
+    a = Analysis(Options())
+    inputs = InputSet()
+    for fr in frames([path], inputs):
+        a.feed(fr)
+    a.finish()
+    return list(a.correlator.state.trust_lists), inputs.errors
+
+
+def _status(tls: list[TrustList]) -> int:
+    st = {t.signature_status for t in tls}
+    if "invalid" in st:
+        return exitcodes.ERRORS
+    if st - {"valid"}:
+        return exitcodes.WARNINGS
+    return exitcodes.OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from capfcap.reporters.itl import render_text, to_json
+    from capfcap.trust.itl import TrustListError, parse_trust_list
+
+    path = args.file
+    if args.output:
+        check_writable(args.output, args.force)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+            data = b"" if _is_capture(head) else head + f.read(MAX_TLV)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror or e}") from None
+    found: list[tuple[str, TrustList]] = []
+    errors: list[str] = []
+    if _is_capture(head):
+        seen, errors = _from_capture(path)
+        for s in seen:
+            t = s.transfer
+            where = (f"{t.protocol.upper()} {t.filename} from {t.server} to {t.client}, "
+                     f"frames {t.frames[0]}-{t.frames[-1]}")
+            if s.trust_list is None:
+                errors.append(f"{where}: {s.error}")
+            else:
+                found.append((where, s.trust_list))
+    else:
+        if len(data) > MAX_TLV:
+            raise InputError(f"{path}: larger than {MAX_TLV} bytes, not a trust list")
+        try:
+            found.append((path, parse_trust_list(data, path)))
+        except TrustListError as e:
+            raise InputError(f"{path}: {e}") from None
+    if args.format == "json":
+        doc = {"trust_lists": [dict(source=w, **to_json(t)) for w, t in found],
+               "errors": errors}
+        text = json.dumps(doc, indent=2) + "\n"
+    else:
+        buf = io.StringIO()
+        con = Console(file=buf, width=None if sys.stdout.isatty() and not args.output else 120,
+                      force_terminal=None if not args.output and sys.stdout.isatty() else False)
+        for where, t in found:
+            con.print(f"[bold]{where}[/bold]")
+            render_text(t, con)
+            con.print()
+        if not found:
+            con.print("No trust list (ITL/CTL download) found.")
+        text = buf.getvalue()
+    if args.output:
+        write_atomic(args.output, text, args.force)
+    else:
+        sys.stdout.write(text)
+    for e in errors:
+        print(f"capfcap: {e}", file=sys.stderr)
+    if errors:
+        return exitcodes.BAD_INPUT
+    return _status([t for _w, t in found])
