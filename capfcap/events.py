@@ -119,6 +119,26 @@ class TcpConnection:
 
 
 @dataclass(frozen=True)
+class UdpFlow:
+    """A phone's UDP flow with Zeek's UDP conn_state (SF both ways, S0 originator only,
+    SHR responder only) and per-direction counts."""
+
+    key: FlowKey
+    first_ts: int
+    last_ts: int
+    first_frame: int
+    frames: tuple[int, ...]  # the first frames of the flow (bounded)
+    conn_state: str
+    history: str
+    orig_pkts: int
+    resp_pkts: int
+    orig_bytes: int
+    resp_bytes: int
+    duplicates: int = 0
+    bad_checksums: int = 0
+
+
+@dataclass(frozen=True)
 class IcmpError:
     """ICMP/ICMPv6 error that quotes a packet of a TCP/UDP flow."""
 
@@ -329,6 +349,7 @@ Event = (
     | DnsTransaction
     | TcpConnection
     | IcmpError
+    | UdpFlow
     | FileTransfer
     | TrustListSeen
     | ConfigSeen

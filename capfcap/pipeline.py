@@ -20,6 +20,7 @@ from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
 from capfcap.extractors.icmp import HostExtractor, IcmpExtractor
 from capfcap.extractors.objects import ObjectStage
 from capfcap.extractors.tcp import TcpTracker
+from capfcap.extractors.udp import UdpTracker
 from capfcap.report import CaptureInfo, Report
 from capfcap.sources.files import FileInfo
 from capfcap.sources.frame import LINKTYPE_NAMES, Frame
@@ -59,8 +60,10 @@ class Analysis:
         self.dns = DnsExtractor()
         self.tcp = TcpTracker(handler_for=self._handler_for)
         self.objects = ObjectStage()
+        self.phone_hosts: set[str] = set()
         self.extractors: list[Extractor] = [
             HostExtractor(), self.dns, self.tcp, IcmpExtractor(), self._tftp(),
+            UdpTracker(self._phone_packet),
         ]
         self.last_expire = 0
         self.recent: deque[tuple[int, bytes, int]] = deque(maxlen=DUP_WINDOW)
@@ -129,10 +132,15 @@ class Analysis:
 
     def _spot_phone(self, pkt: Packet) -> None:
         """Phones' other traffic matters too (capture-quality checks): learn them early."""
-        if pkt.proto == UDP and pkt.dport == 69 and _phone_request(pkt.payload):
-            self.pf.add_host(ip_packed(pkt.src))
-        elif pkt.proto == TCP and pkt.dport in PHONE_PORTS and pkt.flags & SYN:
-            self.pf.add_host(ip_packed(pkt.src))
+        if (pkt.proto == UDP and pkt.dport == 69 and _phone_request(pkt.payload)) or (
+            pkt.proto == TCP and pkt.dport in PHONE_PORTS and pkt.flags & SYN
+        ):
+            if pkt.src not in self.phone_hosts:
+                self.phone_hosts.add(pkt.src)
+                self.pf.add_host(ip_packed(pkt.src))
+
+    def _phone_packet(self, pkt: Packet) -> bool:
+        return pkt.src in self.phone_hosts or pkt.dst in self.phone_hosts
 
     def _emit(self, evs: list[Event]) -> None:
         evs = evs + self.objects.convert(evs)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from capfcap.correlator import rules_capture, rules_conn, rules_dns, rules_tls, rules_trust
 from capfcap.correlator.common import Context
 from capfcap.correlator.state import PhoneState, State, is_ip
-from capfcap.correlator.timeline import timeline, verdict
+from capfcap.correlator.timeline import flows, timeline, verdict
 from capfcap.events import Event
 from capfcap.findings import Finding
 from capfcap.report import CaptureInfo, PhoneReport, Report
@@ -97,7 +97,7 @@ class Correlator:
         st = self.state
         phones = {ip: p for ip, p in st.phones().items() if self._selected(p)}
         names, ips = self._cucm_names(phones)
-        to, frm = rules_capture.replies_seen(st)
+        to, spoke = rules_capture.heard_and_spoke(st)
         server_names: dict[str, str] = {}
         for d in st.dns:
             for a in d.addresses:
@@ -111,7 +111,7 @@ class Correlator:
         )
         findings: list[Finding] = []
         for p in phones.values():
-            rules_capture.judge_phone(ctx, p)
+            rules_capture.judge_phone(ctx, p, spoke)
         for ip in sorted(phones):
             p = phones[ip]
             findings += rules_trust.trust_findings(ctx, p)
@@ -130,7 +130,7 @@ class Correlator:
             mine = [f for f in findings if f.phone.get("ip") == ip]
             reports.append(PhoneReport(
                 ip=ip, mac=p.mac, device=p.device,
-                timeline=timeline(ctx, p), verdict=verdict(ctx, p, mine),
+                timeline=timeline(ctx, p), verdict=verdict(ctx, p, mine), flows=flows(p),
             ))
         return Report(
             files=files or [],

@@ -13,15 +13,18 @@ from capfcap.correlator.state import PhoneState, State
 from capfcap.findings import Finding
 
 
-def replies_seen(state: State) -> tuple[set[str], set[str]]:
-    """(hosts that received captured replies, hosts seen sending replies)."""
+def heard_and_spoke(state: State) -> tuple[set[str], set[str]]:
+    """(hosts the capture shows receiving packets, hosts it shows sending packets)."""
     to: set[str] = set()
     frm: set[str] = set()
     for d in state.dns:
+        frm.add(d.client)
         if d.answered:
             to.add(d.client)
             frm.add(d.server)
     for t in state.transfers:
+        if t.request_frames:
+            frm.add(t.client)
         if t.status in ("complete", "error") or (t.size and not t.acked_unseen_blocks):
             to.add(t.client)
             frm.add(t.server)
@@ -32,21 +35,32 @@ def replies_seen(state: State) -> tuple[set[str], set[str]]:
         if c.orig_pkts:
             to.add(c.key.server)
             frm.add(c.key.client)
+    for u in state.udp:
+        if u.resp_pkts:
+            to.add(u.key.client)
+            frm.add(u.key.server)
+        if u.orig_pkts:
+            to.add(u.key.server)
+            frm.add(u.key.client)
     for i in state.icmp:
         to.add(i.quoted.client)
     return to, frm
 
 
-def judge_phone(ctx: Context, phone: PhoneState) -> None:
-    """Fill ctx.one_sided for a phone whose replies are all missing."""
-    if ctx.reverse_seen.get(phone.ip):
-        return
-    sent = bool(phone.dns or phone.transfers or phone.conns)
-    if not sent:
-        return
-    ctx.one_sided[phone.ip] = (
-        "only packets sent by the phone were captured; none sent to it"
-    )
+MISSING_RX = "network -> phone"
+MISSING_TX = "phone -> network"
+
+
+def judge_phone(ctx: Context, phone: PhoneState, spoke: set[str]) -> None:
+    """Fill ctx.one_sided when one whole direction of the phone's traffic is missing."""
+    heard = ctx.reverse_seen.get(phone.ip, False)
+    said = bool(phone.addrs & spoke)
+    if heard and not said:
+        ctx.one_sided[phone.ip] = (
+            f"missing direction {MISSING_TX}: only packets sent to the phone were captured")
+    elif said and not heard:
+        ctx.one_sided[phone.ip] = (
+            f"missing direction {MISSING_RX}: only packets sent by the phone were captured")
 
 
 def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
@@ -70,16 +84,27 @@ def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"TFTP {t.filename} from {t.server}: the phone ACKs {t.acked_unseen_blocks} "
                 f"DATA blocks never captured"
             )
-    if proof_frames:
+    rx_missing = MISSING_RX in reason
+    for c in phone.conns:
+        if c.key.client in phone.addrs and c.flipped and not c.orig_pkts:
+            proof_frames += list(c.frames)
+            lines.append(
+                f"TCP {c.key.client_port} -> {c.key.server}:{c.key.server_port}: only the "
+                f"server's SYN-ACK/data were captured (history {c.history})")
+    if proof_frames and rx_missing:
         summary = ("Capture holds only the phone's transmit direction: the phone acknowledges "
                    "replies that are not in the file")
-    else:
+    elif rx_missing:
         summary = "Capture holds only the phone's transmit direction; replies cannot be judged"
+    else:
+        summary = "Capture holds only packets sent to the phone; its own packets are missing"
+    if not proof_frames:
         proof_frames = [f for d in phone.dns for f in d.frames][:20]
         proof_frames += [f for c in phone.conns for f in c.frames][:20]
         proof_frames += [f for t in phone.transfers for f in t.frames][:20]
+        proof_frames += [f for u in phone.udp for f in u.frames][:20]
     withheld = [w for w in ctx.withheld if w.get("phone") == phone.ip]
-    lines.append(f"Missing direction: network -> phone {phone.ip}. {reason}.")
+    lines.append(f"{reason[0].upper()}{reason[1:]} ({phone.ip}).")
     lines.append(
         "Likely cause: SPAN source mirrored in one direction only (rx or tx), a VLAN source "
         "(ingress only), or asymmetric routing around the capture point."

@@ -17,6 +17,7 @@ from capfcap.events import (
     TcpConnection,
     TlsSession,
     TrustListSeen,
+    UdpFlow,
 )
 
 CAPF_PORT = 3804
@@ -74,6 +75,7 @@ class PhoneState:
     configs: list[ConfigSeen] = field(default_factory=list)
     tls: list[TlsSession] = field(default_factory=list)
     icmp: list[IcmpError] = field(default_factory=list)
+    udp: list[UdpFlow] = field(default_factory=list)
 
 
 @dataclass
@@ -88,6 +90,7 @@ class State:
     tls: list[TlsSession] = field(default_factory=list)
     icmp: list[IcmpError] = field(default_factory=list)
     notes: list[CaptureNote] = field(default_factory=list)
+    udp: list[UdpFlow] = field(default_factory=list)
     macs: dict[str, set[str]] = field(default_factory=dict)  # ip -> source MACs
     ip_of_mac: dict[str, set[str]] = field(default_factory=dict)
 
@@ -106,6 +109,8 @@ class State:
             self.tls.append(ev)
         elif isinstance(ev, IcmpError):
             self.icmp.append(ev)
+        elif isinstance(ev, UdpFlow):
+            self.udp.append(ev)
         elif isinstance(ev, CaptureNote):
             self.notes.append(ev)
         elif isinstance(ev, HostSeen):
@@ -166,6 +171,11 @@ class State:
                 owner[c.key.client].conns.append(c)
             elif c.key.server in owner:
                 owner[c.key.server].conns.append(c)
+        for u in self.udp:
+            if u.key.client in owner:
+                owner[u.key.client].udp.append(u)
+            elif u.key.server in owner:
+                owner[u.key.server].udp.append(u)
         for s in self.tls:
             if s.key.client in owner:
                 owner[s.key.client].tls.append(s)

@@ -11,7 +11,50 @@ from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import TimelineEntry
 
 _SERVICE = {CAPF_PORT: "CAPF", TVS_PORT: "TVS", 6970: "HTTP", 6971: "HTTPS config",
-            6972: "HTTPS config", 5061: "SIP-TLS", 2443: "SCCP-TLS", 53: "DNS"}
+            6972: "HTTPS config", 5061: "SIP-TLS", 2443: "SCCP-TLS", 53: "DNS", 5060: "SIP",
+            2000: "SCCP", 69: "TFTP"}
+REGISTRATION = {5060: "SIP", 5061: "SIP-TLS", 2000: "SCCP", 2443: "SCCP-TLS"}
+
+
+def flows(p: PhoneState) -> list[dict[str, object]]:
+    """Per-flow facts of every TCP and UDP flow of the phone (Zeek/Wireshark vocabulary)."""
+    out: list[dict[str, object]] = []
+    for c in p.conns:
+        k = c.key
+        out.append({
+            "proto": "tcp", "first_frame": c.frames[0], "client": k.client,
+            "client_port": k.client_port, "server": k.server, "server_port": k.server_port,
+            "service": _SERVICE.get(k.server_port, ""), "conn_state": c.conn_state,
+            "history": c.history, "completeness": c.completeness, "orig_pkts": c.orig_pkts,
+            "resp_pkts": c.resp_pkts, "orig_bytes": c.orig_bytes, "resp_bytes": c.resp_bytes,
+            "retransmissions": c.retransmissions, "acked_unseen": c.acked_unseen,
+        })
+    tftp = {(t.client, t.client_port, t.server) for t in p.transfers if t.protocol == "tftp"}
+    for t in p.transfers:
+        if t.protocol != "tftp":
+            continue
+        answered = t.status in ("complete", "error") or bool(t.size)
+        out.append({
+            "proto": "udp", "first_frame": t.frames[0], "client": t.client,
+            "client_port": t.client_port, "server": t.server, "server_port": t.server_port,
+            "service": "TFTP", "conn_state": "SF" if answered else "S0",
+            "history": "Dd" if answered else "D", "frames": len(t.frames),
+            "transfer_port": t.data_port, "file": basename(t.filename), "status": t.status,
+        })
+    for u in p.udp:
+        k = u.key
+        if (k.client, k.client_port, k.server) in tftp or (
+            k.server, k.server_port, k.client) in tftp:
+            continue  # reported above as one TFTP transfer (RRQ to 69 + transfer ID flow)
+        out.append({
+            "proto": "udp", "first_frame": u.first_frame, "client": k.client,
+            "client_port": k.client_port, "server": k.server, "server_port": k.server_port,
+            "service": _SERVICE.get(k.server_port, ""), "conn_state": u.conn_state,
+            "history": u.history, "orig_pkts": u.orig_pkts, "resp_pkts": u.resp_pkts,
+            "orig_bytes": u.orig_bytes, "resp_bytes": u.resp_bytes,
+        })
+    out.sort(key=lambda d: (int(str(d["first_frame"])), str(d["proto"])))
+    return out
 
 
 def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
@@ -56,6 +99,21 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         out.append(TimelineEntry(d.query_frames[0], d.first_ts,
                                  f"DNS {qtype_name(d.qtype)} {d.qname} -> {res}{tries}", oc,
                                  "dns"))
+    for c in p.conns:
+        reg = REGISTRATION.get(c.key.server_port)
+        if reg and c.key.client in p.addrs:
+            out.append(TimelineEntry(
+                c.frames[0], c.first_ts, f"registration: {reg} TCP {c.key.client_port} -> "
+                f"{label(ctx, c.key.server)}:{c.key.server_port}: {c.conn_state} ({c.history})",
+                "ok" if c.synack_frames else "failed", "register"))
+    for u in p.udp:
+        reg = REGISTRATION.get(u.key.server_port)
+        if reg and u.key.client in p.addrs:
+            out.append(TimelineEntry(
+                u.first_frame, u.first_ts, f"registration: {reg} UDP {u.key.client_port} -> "
+                f"{label(ctx, u.key.server)}:{u.key.server_port}: {u.conn_state} "
+                f"({u.orig_pkts}/{u.resp_pkts} packets)",
+                "ok" if u.resp_pkts else "failed", "register"))
     tls_by_key = {s.key: s for s in p.tls}
     for c in p.conns:
         port = c.key.server_port

@@ -62,6 +62,7 @@ def to_dict(r: Report) -> dict[str, Any]:
                 "mac": p.mac,
                 "device": p.device,
                 "verdict": p.verdict,
+                "flows": p.flows,
                 "timeline": [
                     {"frame": e.frame, "time": iso(e.ts), "what": e.what, "outcome": e.outcome,
                      "stage": e.stage}

@@ -1,0 +1,86 @@
+"""UDP flows of phones, with Zeek's UDP conn_state (PEERS §2.1): SF when both sides
+spoke, S0 when only the originator did, SHR when only the responder did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from capfcap.decode import UDP, Packet
+from capfcap.events import Event, FlowKey, UdpFlow
+from capfcap.extractors.tcp import SERVICE_PORTS
+
+IDLE_TIMEOUT = 60_000_000_000  # Zeek's udp_inactivity_timeout default is 1 min
+MAX_FLOWS = 65536
+KEEP_FRAMES = 64
+
+
+@dataclass
+class _Flow:
+    key: FlowKey
+    first_ts: int
+    last_ts: int
+    frames: list[int] = field(default_factory=list)
+    orig_pkts: int = 0
+    resp_pkts: int = 0
+    orig_bytes: int = 0
+    resp_bytes: int = 0
+    history: str = ""
+
+
+class UdpTracker:
+    def __init__(self, want: Callable[[Packet], bool]) -> None:
+        self.want = want
+        self.flows: dict[tuple[str, int, str, int], _Flow] = {}
+
+    def feed(self, pkt: Packet) -> list[Event]:
+        if pkt.proto != UDP or not self.want(pkt):
+            return []
+        a = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
+        b = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
+        out: list[Event] = []
+        f = self.flows.get(a) or self.flows.get(b)
+        if f is None:
+            if len(self.flows) >= MAX_FLOWS:
+                oldest = min(self.flows.values(), key=lambda x: x.last_ts)
+                out.append(self._finish(oldest))
+            if pkt.sport in SERVICE_PORTS and pkt.dport not in SERVICE_PORTS:
+                key = FlowKey("udp", pkt.dst, pkt.dport, pkt.src, pkt.sport)
+            else:
+                key = FlowKey("udp", pkt.src, pkt.sport, pkt.dst, pkt.dport)
+            f = self.flows[(key.client, key.client_port, key.server, key.server_port)] = _Flow(
+                key, pkt.ts, pkt.ts)
+        f.last_ts = pkt.ts
+        if len(f.frames) < KEEP_FRAMES:
+            f.frames.append(pkt.frame)
+        n = len(pkt.payload)
+        if pkt.src == f.key.client and pkt.sport == f.key.client_port:
+            f.orig_pkts += 1
+            f.orig_bytes += n
+            if "D" not in f.history:
+                f.history += "D"
+        else:
+            f.resp_pkts += 1
+            f.resp_bytes += n
+            if "d" not in f.history:
+                f.history += "d"
+        return out
+
+    @staticmethod
+    def _state(f: _Flow) -> str:
+        if f.orig_pkts:
+            return "SF" if f.resp_pkts else "S0"
+        return "SHR" if f.resp_pkts else "OTH"
+
+    def _finish(self, f: _Flow) -> UdpFlow:
+        k = f.key
+        self.flows.pop((k.client, k.client_port, k.server, k.server_port), None)
+        return UdpFlow(k, f.first_ts, f.last_ts, f.frames[0], tuple(f.frames), self._state(f),
+                       f.history, f.orig_pkts, f.resp_pkts, f.orig_bytes, f.resp_bytes)
+
+    def expire(self, now: int) -> list[Event]:
+        return [self._finish(f) for f in list(self.flows.values())
+                if now - f.last_ts > IDLE_TIMEOUT]
+
+    def finish(self) -> list[Event]:
+        return [self._finish(f) for f in sorted(self.flows.values(), key=lambda x: x.frames[0])]
