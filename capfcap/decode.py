@@ -298,7 +298,7 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
                 hit = src_b in pf.hosts or dst_b in pf.hosts
             if not hit:
                 return None
-    elif proto == ICMP or proto == ICMPV6:
+    elif proto in (ICMP, ICMPV6):
         pass
     elif pf is not None and pf.enabled:
         return None

@@ -132,12 +132,12 @@ class Analysis:
 
     def _spot_phone(self, pkt: Packet) -> None:
         """Phones' other traffic matters too (capture-quality checks): learn them early."""
-        if (pkt.proto == UDP and pkt.dport == 69 and _phone_request(pkt.payload)) or (
-            pkt.proto == TCP and pkt.dport in PHONE_PORTS and pkt.flags & SYN
+        if pkt.src not in self.phone_hosts and (
+            (pkt.proto == UDP and pkt.dport == 69 and _phone_request(pkt.payload))
+            or (pkt.proto == TCP and pkt.dport in PHONE_PORTS and pkt.flags & SYN)
         ):
-            if pkt.src not in self.phone_hosts:
-                self.phone_hosts.add(pkt.src)
-                self.pf.add_host(ip_packed(pkt.src))
+            self.phone_hosts.add(pkt.src)
+            self.pf.add_host(ip_packed(pkt.src))
 
     def _phone_packet(self, pkt: Packet) -> bool:
         return pkt.src in self.phone_hosts or pkt.dst in self.phone_hosts

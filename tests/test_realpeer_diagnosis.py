@@ -15,7 +15,7 @@ import pytest
 
 from capfcap.pipeline import Options, analyze
 from capfcap.report import Report
-from tests.conftest import ROOT, REALPEER
+from tests.conftest import REALPEER, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 ERROR_CONN = {"DNS_NXDOMAIN", "DNS_NODATA", "DNS_SERVER_ERROR", "DNS_NO_RESPONSE",

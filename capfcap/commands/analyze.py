@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     if inputs.files and all(f.packets == 0 and f.error for f in inputs.files):
-        for e in inputs.errors:
-            print(f"capfcap: {e}", file=sys.stderr)
+        for msg in inputs.errors:
+            print(f"capfcap: {msg}", file=sys.stderr)
         return exitcodes.BAD_INPUT
     if args.crosscheck:
         from capfcap.crosscheck import CrosscheckError, crosscheck
@@ -88,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         from capfcap.reporters.bundle import write_bundle
 
         write_bundle(args.bundle, report, inputs, opts, redact=args.redact, force=args.force)
-    for e in inputs.errors:
-        print(f"capfcap: warning: {e}; the report covers the frames before it", file=sys.stderr)
+    for msg in inputs.errors:
+        print(f"capfcap: warning: {msg}; the report covers the frames before it",
+              file=sys.stderr)
     if inputs.errors:
         return exitcodes.BAD_INPUT
     return exitcodes.from_findings(report.severities(), args.fail_on)

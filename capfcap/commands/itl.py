@@ -80,16 +80,16 @@ def run(args: argparse.Namespace) -> int:
         except TrustListError as e:
             raise InputError(f"{path}: {e}") from None
     if args.format == "json":
-        doc = {"trust_lists": [dict(source=w, **to_json(t)) for w, t in found],
+        doc = {"trust_lists": [dict(source=w, **to_json(tl)) for w, tl in found],
                "errors": errors}
         text = json.dumps(doc, indent=2) + "\n"
     else:
         buf = io.StringIO()
         con = Console(file=buf, width=None if sys.stdout.isatty() and not args.output else 120,
                       force_terminal=None if not args.output and sys.stdout.isatty() else False)
-        for where, t in found:
+        for where, tl in found:
             con.print(f"[bold]{where}[/bold]")
-            render_text(t, con)
+            render_text(tl, con)
             con.print()
         if not found:
             con.print("No trust list (ITL/CTL download) found.")
@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
         write_atomic(args.output, text, args.force)
     else:
         sys.stdout.write(text)
-    for e in errors:
-        print(f"capfcap: {e}", file=sys.stderr)
+    for msg in errors:
+        print(f"capfcap: {msg}", file=sys.stderr)
     if errors:
         return exitcodes.BAD_INPUT
     return _status([t for _w, t in found])

@@ -88,7 +88,8 @@ class Correlator:
     def _selected(self, p: PhoneState) -> bool:
         if not self.phone_filter:
             return True
-        keys = {a.lower() for a in p.addrs} | {p.mac.lower(), p.mac.replace(":", "").lower(), p.device.lower()}
+        keys = {a.lower() for a in p.addrs}
+        keys |= {p.mac.lower(), p.mac.replace(":", "").lower(), p.device.lower()}
         return bool(keys & self.phone_filter)
 
     # -- evaluation -----------------------------------------------------------------------

@@ -27,7 +27,8 @@ ICMP6_CODES = {0: "no route", 1: "administratively prohibited", 3: "address unre
 def icmp_text(i: IcmpError) -> str:
     codes = ICMP4_CODES if i.version == 4 else ICMP6_CODES
     kind = "ICMP" if i.version == 4 else "ICMPv6"
-    return f"{kind} type {i.icmp_type} code {i.icmp_code} ({codes.get(i.icmp_code, 'unreachable')}) from {i.reporter}"
+    what = codes.get(i.icmp_code, "unreachable")
+    return f"{kind} type {i.icmp_type} code {i.icmp_code} ({what}) from {i.reporter}"
 
 
 def _answered(c: TcpConnection) -> bool:

@@ -53,7 +53,8 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         if nx:
             use = nx
             code = "DNS_NXDOMAIN"
-            summary = f"{name} does not exist in DNS (NXDOMAIN from {', '.join(sorted({t.server for t in nx}))})"
+            by = ", ".join(sorted({t.server for t in nx}))
+            summary = f"{name} does not exist in DNS (NXDOMAIN from {by})"
         elif nodata:
             use = nodata
             code = "DNS_NODATA"
@@ -75,9 +76,11 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                               "answer proves nothing",
                 })
                 continue
-            summary = f"{n} DNS {qtypes} quer{'y' if n == 1 else 'ies'} for {name} never answered by {', '.join(servers)}"
+            summary = (f"{n} DNS {qtypes} quer{'y' if n == 1 else 'ies'} for {name} never "
+                       f"answered by {', '.join(servers)}")
         lines = [
-            f"{qtype_name(t.qtype)} {name} id 0x{t.txid:04x} to {t.server} over {t.transport.upper()}: "
+            f"{qtype_name(t.qtype)} {name} id 0x{t.txid:04x} to {t.server} over "
+            f"{t.transport.upper()}: "
             f"{rcode_name(t.rcode)} (query frame{'s' if len(t.query_frames) > 1 else ''} "
             f"{', '.join(map(str, t.query_frames))}"
             + (f", response frame {t.response_frame})" if t.response_frame else ")")

@@ -149,8 +149,9 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 ctx, prefix + "_TLS_FAILED", phone, srv,
                 f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the handshake "
                 f"finished (no alert)",
-                f"The connection closed after the {'server certificate' if s.cert_frame else 'ClientHello'} "
-                f"without an alert. {itl_note}",
+                f"The connection closed after the "
+                f"{'server certificate' if s.cert_frame else 'ClientHello'} without an alert. "
+                f"{itl_note}",
                 s.frames, _filter(s), times=(s.first_ts, s.last_ts),
             ))
         out += _cert_checks(ctx, phone, s, prefix, srv, itl)

@@ -146,7 +146,8 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         out.append(make(
             ctx, "CONFIG_NOT_FOUND", phone, server_ident(ctx, cfg_reqs[0].server,
                                                          cfg_reqs[0].server_port),
-            f"The phone's config file request failed ({', '.join(sorted({basename(t.filename) for t in cfg_reqs}))})",
+            "The phone's config file request failed ("
+            + ", ".join(sorted({basename(t.filename) for t in cfg_reqs})) + ")",
             "\n".join(transfer_text(t) for t in cfg_reqs),
             [f for t in cfg_reqs for f in t.frames], transfer_filter(cfg_reqs),
             times=(cfg_reqs[0].first_ts, cfg_reqs[-1].last_ts),

@@ -78,14 +78,14 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                     f"signature {x.signature_status} ({x.hash_algorithm}), SHA-1 {x.sha1[:12]}")
             oc = "ok" if x.capf_records() and x.signature_status == "valid" else "failed"
         out.append(TimelineEntry(t.frames[-1], t.last_ts, what, oc, "trust"))
-    for c in p.configs:
-        t = c.transfer
-        if c.config is None:
-            what, oc = f"config {basename(t.filename)}: unreadable ({c.error})", "failed"
-        elif not c.config.observable:
+    for cf in p.configs:
+        t = cf.transfer
+        if cf.config is None:
+            what, oc = f"config {basename(t.filename)}: unreadable ({cf.error})", "failed"
+        elif not cf.config.observable:
             what, oc = f"config {basename(t.filename)}: encrypted, not observable", "info"
         else:
-            g = c.config
+            g = cf.config
             capf = ", ".join(f"{h or '(empty)'}:{pt}" for h, pt in g.capf_servers) or "none"
             mode = g.capf_auth_mode
             what = (f"config {basename(t.filename)}: capfAuthMode {mode} "

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from capfcap.decode import TCP, Packet
 from capfcap.events import DnsTransaction, Event, FlowKey, TcpConnection
-from capfcap.extractors.tcpstream import Reassembler
 
 DNS_PORT = 53
 DEFAULT_TIMEOUT = 10_000_000_000

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from capfcap.decode import ACK, FIN, RST, SYN, TCP, Packet
-from capfcap.events import Event, FlowKey, TcpConnection
+from capfcap.events import Direction, Event, FlowKey, TcpConnection
 from capfcap.extractors.base import StreamHandler
 from capfcap.extractors.tcpstream import Reassembler
 
@@ -211,7 +211,7 @@ class TcpTracker:
                 self._letter(c, me, is_orig, "d", seq)
             me.bytes += plen
             if c.handler is not None:
-                direction = "c2s" if is_orig else "s2c"
+                direction: Direction = "c2s" if is_orig else "s2c"
                 for ch in me.reasm.add(seq, pkt.payload, pkt.frame, pkt.ts):
                     c.handler.data(direction, ch.frame, ch.ts, ch.data)
         end = (seq + plen + (1 if fl & (SYN | FIN) else 0)) % _MOD
@@ -265,9 +265,10 @@ class TcpTracker:
     def _finish(self, c: _Conn) -> list[Event]:
         self.conns.pop((c.key.client, c.key.client_port, c.key.server, c.key.server_port), None)
         if c.handler is not None:
-            for side, direction in ((c.orig, "c2s"), (c.resp, "s2c")):
+            sides: tuple[tuple[_Side, Direction], ...] = ((c.orig, "c2s"), (c.resp, "s2c"))
+            for side, d in sides:
                 for ch in side.reasm.flush():
-                    c.handler.data(direction, ch.frame, ch.ts, ch.data)
+                    c.handler.data(d, ch.frame, ch.ts, ch.data)
         hist = "".join(c.history)
         gaps = c.orig.reasm.gaps + c.resp.reasm.gaps
         if gaps:

@@ -62,7 +62,7 @@ class TlsHandler:
             ) or (isinstance(it, tp.Alert) and it.encrypted):
                 lst = self.encrypted[direction]
                 if len(lst) < MAX_KEEP:
-                    lst.append(it)  # type: ignore[arg-type]
+                    lst.append(it)
 
     def close(self, conn: TcpConnection) -> list[Event]:
         if not self.items:

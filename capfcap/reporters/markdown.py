@@ -81,7 +81,7 @@ def render(r: Report, title: str = "capfcap report") -> str:
         out.append("")
         out.append("## Withheld verdicts")
         out.append("")
-        for w in r.withheld:
-            out.append(f"- {w.get('code')} for {w.get('phone')}: {w.get('reason')}")
+        for wh in r.withheld:
+            out.append(f"- {wh.get('code')} for {wh.get('phone')}: {wh.get('reason')}")
     out.append("")
     return "\n".join(out)

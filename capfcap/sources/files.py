@@ -137,7 +137,7 @@ def _open(path: str) -> tuple[_HashingReader, BinaryIO | gzip.GzipFile | _Hashin
     hr = _HashingReader(raw)
     head = hr.read(4)
     if head[:2] == GZIP_MAGIC:
-        gz = gzip.GzipFile(fileobj=_Prepend(head, hr), mode="rb")  # type: ignore[arg-type]
+        gz = gzip.GzipFile(fileobj=_Prepend(head, hr), mode="rb")  # type: ignore[call-overload]
         try:
             head = gz.read(4)
         except (OSError, EOFError, zlib.error) as e:
