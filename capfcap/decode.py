@@ -83,6 +83,8 @@ class Packet:
     wirelen: int = 0
     linktype: int = 0
     data: bytes = b""  # the frame's raw bytes (kept for evidence export)
+    l4: int = 0  # offset of the TCP/UDP header in data
+    l4_end: int = 0  # end of the IP payload in data
 
 
 class Prefilter:
@@ -319,6 +321,7 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
         linktype=frame.linktype,
         data=data,
     )
+    pkt.l4, pkt.l4_end = l4, end
     if proto == TCP:
         if l4 + 20 > end:
             pkt.truncated = True
@@ -354,3 +357,26 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
         ):
             return None
     return pkt
+
+
+def checksum_ok(pkt: Packet) -> bool | None:
+    """Verify the TCP/UDP checksum (RFC 793 §3.1, RFC 768, RFC 8200 §8.1).
+
+    The one's-complement sum of 16-bit words is congruent to the whole byte string read as
+    one big-endian integer modulo 0xFFFF, so a correct segment sums to 0 mod 0xFFFF.
+    None: not checkable (fragment, cut by the snap length, UDP/IPv4 without checksum).
+    """
+    if pkt.proto not in (TCP, UDP) or pkt.fragment or pkt.truncated or not pkt.l4:
+        return None
+    seg = pkt.data[pkt.l4 : pkt.l4_end]
+    if len(seg) < (20 if pkt.proto == TCP else 8) or pkt.wirelen > len(pkt.data):
+        return None
+    if pkt.proto == UDP and pkt.ip_version == 4 and seg[6:8] == b"\0\0":
+        return None
+    src, dst = ip_packed(pkt.src), ip_packed(pkt.dst)
+    if pkt.ip_version == 4:
+        pseudo = src + dst + bytes((0, pkt.proto)) + len(seg).to_bytes(2, "big")
+    else:
+        pseudo = src + dst + len(seg).to_bytes(4, "big") + bytes((0, 0, 0, pkt.proto))
+    blob = pseudo + seg + (b"\0" if len(seg) % 2 else b"")
+    return int.from_bytes(blob, "big") % 0xFFFF == 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from capfcap import __version__
 from capfcap.correlator import Correlator
-from capfcap.decode import SYN, TCP, UDP, Packet, Prefilter, decode, ip_packed
+from capfcap.decode import SYN, TCP, UDP, Packet, Prefilter, checksum_ok, decode, ip_packed
 from capfcap.events import CaptureNote, Event, FlowKey
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
@@ -68,6 +68,7 @@ class Analysis:
         self.last_expire = 0
         self.recent: deque[tuple[int, bytes, int]] = deque(maxlen=DUP_WINDOW)
         self.dup_frames: list[int] = []
+        self.bad_checksums: list[int] = []
         self.relevant = 0
         self.listeners: list[Callable[[list[Event]], None]] = []
 
@@ -110,6 +111,8 @@ class Analysis:
         if self._duplicate(pkt):
             return
         self.relevant += 1
+        if checksum_ok(pkt) is False:
+            self.bad_checksums.append(pkt.frame)
         self._spot_phone(pkt)
         evs: list[Event] = []
         for ex in self.extractors:
@@ -162,12 +165,22 @@ class Analysis:
                 + (" ..." if len(self.dup_frames) > 50 else ""),
                 tuple(self.dup_frames[:1000]), len(self.dup_frames),
             ))
+        if self.bad_checksums:
+            n = len(self.bad_checksums)
+            evs.append(CaptureNote(
+                "bad_checksums",
+                f"{n} analysed frame{'s' if n > 1 else ''} carry a wrong TCP/UDP checksum, most "
+                "likely NIC checksum offload on the capturing host; they were analysed anyway "
+                "(first: " + ", ".join(map(str, self.bad_checksums[:20]))
+                + (" ..." if n > 20 else "") + ")",
+                tuple(self.bad_checksums[:1000]), n,
+            ))
         self._emit(evs)
 
     def report(self, files: list[FileInfo], notes: Iterable[str] = ()) -> Report:
         r = self.correlator.report([capture_info(f) for f in files])
         r.version = __version__
-        r.notes = list(notes)
+        r.notes = list(notes) + r.notes
         return r
 
 

@@ -133,8 +133,10 @@ class Correlator:
                 ip=ip, mac=p.mac, device=p.device,
                 timeline=timeline(ctx, p), verdict=verdict(ctx, p, mine), flows=flows(p),
             ))
+        notes = [n.message for n in st.notes if n.kind != "duplicates"]
         return Report(
             files=files or [],
+            notes=notes,
             phones=reports,
             findings=findings,
             withheld=sorted(ctx.withheld, key=lambda w: (str(w.get("phone")),
