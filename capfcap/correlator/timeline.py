@@ -134,6 +134,12 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                     oc = "failed"
             elif s.version:
                 desc += f"; {version_name(s.version)}"
+            if s.server_certs:
+                leaf = s.server_certs[0]
+                desc += (f"; server certificate {leaf.subject} ({leaf.key_type} {leaf.key_bits}, "
+                         f"SHA-256 {leaf.der_sha256[:16]}, frame {s.cert_frame})")
+            elif s.version == 0x0304:
+                desc += "; certificate hidden by TLS 1.3 (cannot be compared with the ITL)"
             o = _outcome(s) if port == CAPF_PORT else None
             if o:
                 desc += "; " + ("certificate delivered" if o[0] == "CAPF_LSC_ISSUED"
