@@ -434,8 +434,7 @@ def dns_msg(qid: int, name: str, qtype: str, *, resp: bool = False, rcode: int =
         return DNS(id=qid, rd=1, qd=q)
     an = [DNSRR(rrname=name, type=qtype, ttl=3600, rdata=a) for a in answers]
     ns = [soa(zone)] if (not answers and zone) else []
-    return DNS(id=qid, qr=1, aa=0, rd=1, ra=1, rcode=rcode, qd=q, an=an or None,
-               ns=ns or None)
+    return DNS(id=qid, qr=1, aa=0, rd=1, ra=1, rcode=rcode, qd=q, an=an, ns=ns)
 
 
 def dns_udp(cap: Cap, cli: Host, srv: Host, qid: int, sport: int, name: str, qtype: str,
