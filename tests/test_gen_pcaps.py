@@ -299,3 +299,28 @@ def test_analyzer_reports_no_absent_code(name: str) -> None:
 def test_analyzer_reports_expected_codes(name: str) -> None:
     _rc, codes = _analyze(name)
     assert set(EXPECTED[name]["codes"]) <= codes
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+def test_readme_describes_every_sample_file() -> None:
+    readme = (REPO / "pcaps" / "README.md").read_text()
+    assert "itl/README.md" in readme
+    for folder in ("realpeer", "real-itl", "synthetic"):
+        for entry in sorted((REPO / "pcaps" / folder).iterdir()):
+            if entry.is_file() and entry.suffix in (".pcap", ".pcapng", ".tlv"):
+                assert f"{entry.name}" in readme, f"{folder}/{entry.name} not in pcaps/README.md"
+
+
+def test_readme_table_matches_expected() -> None:
+    rows = {}
+    for line in (REPO / "pcaps" / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in EXPECTED:
+            rows[cells[0]] = cells
+    assert sorted(rows) == NAMES
+    for name, (_n, nframes, _lt, codes, _absent) in rows.items():
+        assert nframes.split()[0] == str(EXPECTED[name]["frames"]), name
+        for code in EXPECTED[name]["codes"]:
+            assert code in codes, (name, code)
