@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -276,12 +277,13 @@ KNOWN_GAPS = {
 }
 
 
-def _analyze(name: str) -> tuple[int, set[str]]:
+@cache
+def _analyze(name: str) -> tuple[int, frozenset[str]]:
     res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
                           str(SYNTH / name)], capture_output=True, text=True, cwd=REPO,
                          timeout=120)
     report = json.loads(res.stdout)
-    return res.returncode, {f["code"] for f in report["findings"]}
+    return res.returncode, frozenset(f["code"] for f in report["findings"])
 
 
 @pytest.mark.parametrize("name", NAMES)
