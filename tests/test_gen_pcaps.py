@@ -263,32 +263,34 @@ def test_qinq_and_dot1q_tags() -> None:
 
 # --- the analyzer against EXPECTED ----------------------------------------------------------
 
-# Known analyzer gaps on this branch's base (see the report of branch `gen`): the config
-# (TFTP) extractor and the TLS handler are not wired in, so config-derived names, TLS
-# verdicts and record-size verdicts are not produced yet.
+# Analyzer disagreements with EXPECTED on the base of this branch (reported to the package
+# owner; the captures were checked with tshark). Non-strict xfail: remove an entry once fixed.
 KNOWN_GAPS = {
-    "sll2_dns_nxdomain.pcapng": "phone/CUCM names come from the TFTP config (no TFTP extractor)",
-    "dns_tcp_servfail_nodata.pcap": "phone/CUCM names come from the TFTP config",
-    "multi_iface.pcapng": "CUCM names come from the TFTP config",
-    "duplicates_span.pcap": "CAPF_LSC_ISSUED needs the TLS handler",
-    "tls_split_cert.pcap": "CAPF_TLS_FAILED needs the TLS handler",
-    "tls13_capf.pcap": "CAPF_LSC_ISSUED needs the TLS handler",
-    "serverside_S01.pcap": "one-sided detection when the phone itself is never a source",
+    "serverside_S01.pcap": "no CAPTURE_ONE_SIDED when only the server->phone direction is "
+    "captured (the connection is seen as SHR ^hadf, the verdict is 'No CAPF problem seen')",
+}
+KNOWN_FALSE = {
+    "loss5_S01.pcap": "ITL_NOT_FOUND although the ITLFile.tlv DATA blocks (and the phone's "
+    "ACKs) are in the capture; only its RRQ was lost",
 }
 
 
 @cache
-def _analyze(name: str) -> tuple[int, frozenset[str]]:
+def _analyze(name: str) -> tuple[int, frozenset[str], str]:
     res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
                           str(SYNTH / name)], capture_output=True, text=True, cwd=REPO,
                          timeout=120)
     report = json.loads(res.stdout)
-    return res.returncode, frozenset(f["code"] for f in report["findings"])
+    text = "\n".join(f"{f['code']} {f['summary']} {f['detail']}" for f in report["findings"])
+    return res.returncode, frozenset(f["code"] for f in report["findings"]), text
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_FALSE[n], strict=False))
+    if n in KNOWN_FALSE else n for n in NAMES
+])
 def test_analyzer_reports_no_absent_code(name: str) -> None:
-    rc, codes = _analyze(name)
+    rc, codes, _text = _analyze(name)
     assert not codes & set(EXPECTED[name]["absent"])
     if "exit" in EXPECTED[name]:
         assert rc == EXPECTED[name]["exit"]
@@ -299,8 +301,10 @@ def test_analyzer_reports_no_absent_code(name: str) -> None:
     if n in KNOWN_GAPS else n for n in NAMES
 ])
 def test_analyzer_reports_expected_codes(name: str) -> None:
-    _rc, codes = _analyze(name)
+    _rc, codes, text = _analyze(name)
     assert set(EXPECTED[name]["codes"]) <= codes
+    if "alert" in EXPECTED[name]:
+        assert EXPECTED[name]["alert"] in text
 
 
 # --- the catalogue -------------------------------------------------------------------------
@@ -326,3 +330,19 @@ def test_readme_table_matches_expected() -> None:
         assert nframes.split()[0] == str(EXPECTED[name]["frames"]), name
         for code in EXPECTED[name]["codes"]:
             assert code in codes, (name, code)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "retransmissions" in EXPECTED[n]])
+def test_duplicates_are_not_counted_as_retransmissions(name: str) -> None:
+    from capfcap.events import TcpConnection
+    from capfcap.pipeline import Analysis, Options
+
+    seen: list[TcpConnection] = []
+    a = Analysis(Options())
+    a.listeners.append(lambda evs: seen.extend(e for e in evs if isinstance(e, TcpConnection)))
+    for fr in frames([str(SYNTH / name)], InputSet()):
+        a.feed(fr)
+    a.finish()
+    assert seen
+    assert all(c.retransmissions == EXPECTED[name]["retransmissions"] for c in seen)
+    assert sum(c.duplicates for c in seen) + len(a.dup_frames) > 0

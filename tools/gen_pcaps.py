@@ -148,8 +148,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "loss5_S01.pcap": {
         "frames": 74,
         "linktypes": [LINKTYPE_ETHERNET],
-        "codes": ["CAPTURE_GAPS"],
-        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "CAPTURE_ONE_SIDED"],
+        "codes": ["CAPTURE_GAPS", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "CAPTURE_ONE_SIDED", "ITL_NOT_FOUND"],
         "what": "S01_happy.pcap minus 5 % of frames (random.Random(5), dropped when "
         "random() < 0.05): S01 frames 7 (ITLFile RRQ), 17, 27 (TFTP), 49, 60 (SYN-ACK "
         "on 3804), 63, 67, 68 (TLS)",
@@ -172,7 +172,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "dup_S01.pcap": {
         "frames": 164,
         "linktypes": [LINKTYPE_ETHERNET],
-        "codes": ["CAPTURE_DUPLICATES"],
+        "codes": ["CAPTURE_DUPLICATES", "CAPF_LSC_ISSUED"],
         "absent": ["CAPTURE_GAPS", "CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
         "what": "S01_happy.pcap with every frame repeated 5 us later",
     },
