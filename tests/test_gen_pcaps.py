@@ -1,0 +1,348 @@
+"""tools/gen_pcaps.py: determinism, committed files, tshark as the oracle, EXPECTED vs analyzer."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from capfcap.sources.inputs import InputSet, frames
+
+REPO = Path(__file__).resolve().parent.parent
+TOOL = REPO / "tools" / "gen_pcaps.py"
+SYNTH = REPO / "pcaps" / "synthetic"
+TSHARK = shutil.which("tshark")
+needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark not on PATH")
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_pcaps", TOOL)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["gen_pcaps"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+gen = _load()
+EXPECTED: dict = gen.EXPECTED
+NAMES = sorted(EXPECTED)
+# Files built from scratch by the generator (the rest are cut from realpeer captures).
+SCRATCH = [n for n in NAMES if not n.endswith(("_S01.pcap", "_S05.pcap"))]
+
+
+def _run_tool(out: Path, hashseed: str) -> None:
+    env = dict(os.environ, PYTHONHASHSEED=hashseed)
+    subprocess.run([sys.executable, str(TOOL), "--out", str(out)], check=True, env=env,
+                   capture_output=True, timeout=300)
+
+
+def _tshark(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert TSHARK is not None
+    return subprocess.run([TSHARK, "-n", "-r", str(path), "-d", "tcp.port==3804,tls", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _fields(path: Path, *fields: str, flt: str | None = None) -> list[list[str]]:
+    args = ["-T", "fields"] + [a for f in fields for a in ("-e", f)]
+    if flt:
+        args += ["-Y", flt]
+    out = _tshark(path, *args).stdout
+    return [ln.split("\t") for ln in out.splitlines() if ln.strip()]
+
+
+# --- the generator -----------------------------------------------------------------------
+
+
+def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    _run_tool(a, "1")
+    _run_tool(b, "4242")
+    names = sorted(os.listdir(a))
+    assert names == sorted(os.listdir(b)) == NAMES
+    for n in names:
+        assert (a / n).read_bytes() == (b / n).read_bytes(), n
+
+
+def test_committed_files_equal_a_fresh_generation() -> None:
+    fresh = gen.build_all()
+    assert sorted(fresh) == sorted(os.listdir(SYNTH))
+    for name, blob in fresh.items():
+        assert (SYNTH / name).read_bytes() == blob, f"{name} is stale: rerun tools/gen_pcaps.py"
+
+
+def test_only_documentation_addresses_in_scratch_files() -> None:
+    """Every IPv4/IPv6 address tshark sees is in a documentation range."""
+    if TSHARK is None:
+        pytest.skip("tshark not on PATH")
+    for name in SCRATCH:
+        rows = _fields(SYNTH / name, "ip.addr", "ipv6.addr")
+        for row in rows:
+            for cell in row:
+                for addr in filter(None, cell.split(",")):
+                    ok = addr.startswith(("192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:"))
+                    assert ok, f"{name}: {addr}"
+
+
+def test_pcap_writer_headers() -> None:
+    rec = gen.Rec(1_000_000_123, b"\x00" * 20)
+    be = gen.pcap_bytes(101, [rec], nsec=True, big_endian=True)
+    assert be[:4] == bytes.fromhex("a1b23c4d")
+    assert struct.unpack(">IIII", be[24:40]) == (1, 123, 20, 20)
+    le = gen.pcap_bytes(1, [rec])
+    assert le[:4] == bytes.fromhex("d4c3b2a1")
+    assert struct.unpack("<IIII", le[24:40]) == (1, 0, 20, 20)  # 123 ns rounds down to 0 us
+
+
+def test_pcapng_blocks_are_well_formed() -> None:
+    blob = (SYNTH / "multi_iface.pcapng").read_bytes()
+    off, kinds = 0, []
+    while off < len(blob):
+        btype, blen = struct.unpack_from("<II", blob, off)
+        assert blen % 4 == 0 and blen >= 12
+        assert struct.unpack_from("<I", blob, off + blen - 4)[0] == blen
+        kinds.append(btype)
+        off += blen
+    assert off == len(blob)
+    assert kinds[0] == 0x0A0D0D0A and kinds[1:3] == [1, 1]
+    assert kinds.count(6) == EXPECTED["multi_iface.pcapng"]["frames"]
+    assert kinds[-2:] == [5, 5]  # interface statistics for both interfaces
+
+
+def test_derived_files_keep_real_frames_verbatim() -> None:
+    s01 = gen.read_pcap(str(REPO / "pcaps" / "realpeer" / "S01_happy.pcap"))
+    frames_s01 = {d for _h, d in s01.records}
+    for name in ("loss5_S01.pcap", "serverside_S01.pcap", "phoneside_S01.pcap"):
+        derived = gen.read_pcap(str(SYNTH / name))
+        assert derived.header == s01.header
+        assert all(d in frames_s01 for _h, d in derived.records), name
+    side = gen.read_pcap(str(SYNTH / "phoneside_S01.pcap"))
+    assert all(gen.from_phone(d) is True for _h, d in side.records)
+    side = gen.read_pcap(str(SYNTH / "serverside_S01.pcap"))
+    assert all(gen.from_phone(d) is False for _h, d in side.records)
+    dup = gen.read_pcap(str(SYNTH / "dup_S01.pcap"))
+    assert len(dup.records) == 2 * len(s01.records)
+    for (h1, d1), (h2, d2) in zip(dup.records[::2], dup.records[1::2], strict=True):
+        s1, u1 = struct.unpack("<II", h1[:8])
+        s2, u2 = struct.unpack("<II", h2[:8])
+        assert d1 == d2 and (s2 * 1_000_000 + u2) - (s1 * 1_000_000 + u1) == 5
+
+
+# --- capfcap's reader against the files ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reader_frame_count_and_linktypes(name: str) -> None:
+    inputs = InputSet()
+    got = list(frames([str(SYNTH / name)], inputs))
+    exp = EXPECTED[name]
+    assert len(got) == exp["frames"]
+    assert [f.number for f in got] == list(range(1, exp["frames"] + 1))
+    assert sorted({f.linktype for f in got}) == sorted(exp["linktypes"])
+    assert inputs.damaged == bool(exp.get("truncated"))
+
+
+# --- tshark as the oracle -----------------------------------------------------------------
+
+
+@pytest.mark.tshark
+@needs_tshark
+@pytest.mark.parametrize("name", NAMES)
+def test_tshark_frame_count(name: str) -> None:
+    rows = _fields(SYNTH / name, "frame.number")
+    assert [int(r[0]) for r in rows] == list(range(1, EXPECTED[name]["frames"] + 1))
+
+
+@pytest.mark.tshark
+@needs_tshark
+@pytest.mark.parametrize("name", SCRATCH)
+def test_tshark_finds_no_bad_checksum_or_malformed_frame(name: str) -> None:
+    flt = ("ip.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0"
+           " || icmp.checksum.status == 0 || _ws.malformed || _ws.expert.severity == error")
+    opts = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+            "-o", "udp.check_checksum:TRUE"]
+    res = _tshark(SYNTH / name, *opts, "-Y", flt)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == ""
+
+
+@pytest.mark.tshark
+@needs_tshark
+def test_checksum_filter_can_fail(tmp_path: Path) -> None:
+    """Control for the test above: one flipped IPv4 checksum byte is caught."""
+    blob = bytearray((SYNTH / "icmp_unreachable.pcap").read_bytes())
+    blob[24 + 16 + 14 + 10] ^= 0xFF  # pcap hdr + record hdr + Ethernet + IPv4 checksum
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(bytes(blob))
+    res = _tshark(bad, "-o", "ip.check_checksum:TRUE", "-Y", "ip.checksum.status == 0")
+    assert len(res.stdout.splitlines()) == 1
+
+
+@pytest.mark.tshark
+@needs_tshark
+@pytest.mark.parametrize("name", ["multi_iface.pcapng", "nsec_bigendian.pcap",
+                                  "sll2_dns_nxdomain.pcapng", "vlan_qinq_capf_filtered.pcap"])
+def test_frames_and_timestamps_equal_tshark(name: str) -> None:
+    rows = _fields(SYNTH / name, "frame.number", "frame.time_epoch", "frame.interface_id",
+                   "frame.comment", "frame.len")
+    ours = list(frames([str(SYNTH / name)], InputSet()))
+    assert len(ours) == len(rows)
+    for fr, (num, epoch, _iface, comment, flen) in zip(ours, rows, strict=True):
+        assert fr.number == int(num)
+        assert fr.ts == int(Decimal(epoch) * 1_000_000_000)
+        assert fr.wirelen == int(flen)
+        assert fr.comment == comment
+
+
+@pytest.mark.tshark
+@needs_tshark
+def test_multi_iface_linktypes_per_interface() -> None:
+    rows = _fields(SYNTH / "multi_iface.pcapng", "frame.interface_id")
+    ours = list(frames([str(SYNTH / "multi_iface.pcapng")], InputSet()))
+    by_iface = {0: 1, 1: 101}  # Ethernet, raw IPv4
+    assert {int(r[0]) for r in rows} == {0, 1}
+    assert [fr.linktype for fr in ours] == [by_iface[int(r[0])] for r in rows]
+    ns_frames = [fr for fr in ours if fr.linktype == 101]
+    assert ns_frames and all(fr.ts % 1000 for fr in ns_frames)  # nanosecond parts kept
+
+
+@pytest.mark.tshark
+@needs_tshark
+def test_tls_split_certificate_spans_three_segments() -> None:
+    rows = _fields(SYNTH / "tls_split_cert.pcap", "tcp.segment", "tls.handshake.type",
+                   flt="tls.handshake.type == 11")
+    assert len(rows) == 1
+    segments = rows[0][0].split(",")
+    assert len(segments) == 3
+    alerts = _fields(SYNTH / "tls_split_cert.pcap", "ip.src", "tls.alert_message.desc",
+                     flt="tls.alert_message")
+    assert alerts == [["198.51.100.130", "48"]]
+    der = gen.pem_to_der(str(REPO / "pcaps/realpeer/data/certs/capf-old.crt.pem"))
+    cert = _fields(SYNTH / "tls_split_cert.pcap", "tls.handshake.certificate",
+                   flt="tls.handshake.type == 11")
+    assert bytes.fromhex(cert[0][0].replace(":", "")) == der
+
+
+@pytest.mark.tshark
+@needs_tshark
+def test_tls13_record_pattern() -> None:
+    path = SYNTH / "tls13_capf.pcap"
+    sv = _fields(path, "tls.handshake.extensions.supported_version", flt="tls.handshake.type == 2")
+    assert sv == [["0x0304"]]
+    # Encrypted TLS 1.3 records carry opaque_type 23; the length list ends with them.
+    rows = _fields(path, "ip.src", "tls.record.opaque_type", "tls.record.length",
+                   flt="tls.record.opaque_type == 23")
+    seq = [(src, int(n)) for src, types, lens in rows
+           for n in lens.split(",")[-len(types.split(",")):]]
+    phone_key = next(i for i, (s, n) in enumerate(seq) if s == "198.51.100.140" and n > 300)
+    assert any(s != "198.51.100.140" and 900 < n < 1100 for s, n in seq[phone_key + 1:])
+
+
+@pytest.mark.tshark
+@needs_tshark
+def test_qinq_and_dot1q_tags() -> None:
+    rows = _fields(SYNTH / "vlan_qinq_capf_filtered.pcap", "ip.src", "eth.type",
+                   "ieee8021ad.id", "vlan.id")
+    assert len(rows) == EXPECTED["vlan_qinq_capf_filtered.pcap"]["frames"]
+    for src, etype, s_tag, c_tag in rows:
+        if src == "198.51.100.37":  # access side: one 802.1Q tag
+            assert (etype, s_tag, c_tag) == ("0x8100", "", "110")
+        else:  # trunk side: 802.1ad S-tag outside the 802.1Q C-tag
+            assert (etype, s_tag, c_tag) == ("0x88a8", "2001", "110")
+
+
+# --- the analyzer against EXPECTED ----------------------------------------------------------
+
+# Analyzer disagreements with EXPECTED on the base of this branch (reported to the package
+# owner; the captures were checked with tshark). Non-strict xfail: remove an entry once fixed.
+KNOWN_GAPS = {
+    "serverside_S01.pcap": "no CAPTURE_ONE_SIDED when only the server->phone direction is "
+    "captured (the connection is seen as SHR ^hadf, the verdict is 'No CAPF problem seen')",
+}
+KNOWN_FALSE = {
+    "loss5_S01.pcap": "ITL_NOT_FOUND although the ITLFile.tlv DATA blocks (and the phone's "
+    "ACKs) are in the capture; only its RRQ was lost",
+}
+
+
+@cache
+def _analyze(name: str) -> tuple[int, frozenset[str], str]:
+    res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
+                          str(SYNTH / name)], capture_output=True, text=True, cwd=REPO,
+                         timeout=120)
+    report = json.loads(res.stdout)
+    text = "\n".join(f"{f['code']} {f['summary']} {f['detail']}" for f in report["findings"])
+    return res.returncode, frozenset(f["code"] for f in report["findings"]), text
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_FALSE[n], strict=False))
+    if n in KNOWN_FALSE else n for n in NAMES
+])
+def test_analyzer_reports_no_absent_code(name: str) -> None:
+    rc, codes, _text = _analyze(name)
+    assert not codes & set(EXPECTED[name]["absent"])
+    if "exit" in EXPECTED[name]:
+        assert rc == EXPECTED[name]["exit"]
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_GAPS[n], strict=False))
+    if n in KNOWN_GAPS else n for n in NAMES
+])
+def test_analyzer_reports_expected_codes(name: str) -> None:
+    _rc, codes, text = _analyze(name)
+    assert set(EXPECTED[name]["codes"]) <= codes
+    if "alert" in EXPECTED[name]:
+        assert EXPECTED[name]["alert"] in text
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+def test_readme_describes_every_sample_file() -> None:
+    readme = (REPO / "pcaps" / "README.md").read_text()
+    assert "itl/README.md" in readme
+    for folder in ("realpeer", "real-itl", "synthetic"):
+        for entry in sorted((REPO / "pcaps" / folder).iterdir()):
+            if entry.is_file() and entry.suffix in (".pcap", ".pcapng", ".tlv"):
+                assert f"{entry.name}" in readme, f"{folder}/{entry.name} not in pcaps/README.md"
+
+
+def test_readme_table_matches_expected() -> None:
+    rows = {}
+    for line in (REPO / "pcaps" / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in EXPECTED:
+            rows[cells[0]] = cells
+    assert sorted(rows) == NAMES
+    for name, (_n, nframes, _lt, codes, _absent) in rows.items():
+        assert nframes.split()[0] == str(EXPECTED[name]["frames"]), name
+        for code in EXPECTED[name]["codes"]:
+            assert code in codes, (name, code)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "retransmissions" in EXPECTED[n]])
+def test_duplicates_are_not_counted_as_retransmissions(name: str) -> None:
+    from capfcap.events import TcpConnection
+    from capfcap.pipeline import Analysis, Options
+
+    seen: list[TcpConnection] = []
+    a = Analysis(Options())
+    a.listeners.append(lambda evs: seen.extend(e for e in evs if isinstance(e, TcpConnection)))
+    for fr in frames([str(SYNTH / name)], InputSet()):
+        a.feed(fr)
+    a.finish()
+    assert seen
+    assert all(c.retransmissions == EXPECTED[name]["retransmissions"] for c in seen)
+    assert sum(c.duplicates for c in seen) + len(a.dup_frames) > 0

@@ -1,0 +1,1007 @@
+#!/usr/bin/env python3
+"""Deterministic generator of the synthetic edge-case captures in ``pcaps/synthetic/``.
+
+Run as ``python tools/gen_pcaps.py [--out pcaps/synthetic] [--realpeer pcaps/realpeer]``.
+Every byte is fixed: timestamps start at ``EPOCH``, ISNs, ports, IP IDs, DNS IDs and the
+"encrypted" TLS bytes come from constants or ``random.Random(<fixed seed>)``, and the
+pcap/pcapng containers are written here with ``struct``. Two runs give identical files.
+
+Packets are built with scapy layers (which compute IP/TCP/UDP/ICMP lengths and
+checksums); TLS records are written from RFC 5246 / RFC 8446 framing.
+
+Synthetic topology (documentation addresses only, deliberately unlike ``pcaps/realpeer``):
+phones in 198.51.100.0/24 (MAC 00:1b:54:aa:bb:xx, device SEP001B54AABBxx), CUCM / TFTP /
+CAPF in 203.0.113.0/24, DNS resolver 192.0.2.53, firewall 192.0.2.254, IPv6 in
+2001:db8:51::/48 (phones), 2001:db8:113::/48 (servers), 2001:db8:53::/48 (DNS).
+
+``EXPECTED`` documents, per file, the frame count tshark shows and the findings a correct
+analyzer reports (``codes``: must be present; ``absent``: must not be present).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import random
+import struct
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRSOA
+from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop, PadN
+from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
+from scapy.layers.tftp import TFTP, TFTP_ACK, TFTP_DATA, TFTP_ERROR, TFTP_RRQ
+from scapy.packet import Packet, Raw
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_OUT = os.path.join(REPO, "pcaps", "synthetic")
+DEFAULT_REALPEER = os.path.join(REPO, "pcaps", "realpeer")
+
+# 2026-12-01 09:00:00 UTC: inside the validity of the realpeer CAPF certificates
+# (2026-11-26 .. 2031-11-26) that tls_split_cert.pcap presents.
+EPOCH = 1796115600
+NS = 1_000_000_000
+US = 1_000
+
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_LINUX_SLL2 = 276
+
+PHONE_SUBNET_PREFIX = bytes([192, 0, 2])  # realpeer phone subnet 192.0.2.0/24 (derived files)
+
+# ---------------------------------------------------------------------------------------
+# Expected diagnosis per file (tests and pcaps/README.md use this).
+# codes: finding codes that must be reported; absent: codes that must not be reported.
+# ---------------------------------------------------------------------------------------
+EXPECTED: dict[str, dict[str, Any]] = {
+    "vlan_qinq_capf_filtered.pcap": {
+        "frames": 14,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPTURE_ONE_SIDED", "CAPF_REFUSED", "DNS_NXDOMAIN", "DNS_NO_RESPONSE"],
+        "what": "802.1Q (phone->) and QinQ 0x88a8 (->phone) frames; TFTP config naming "
+        "capf.qinq.example, DNS A answered, SYN to 3804 sent at 0,1,3,7,15 s, never answered",
+    },
+    "sll2_dns_nxdomain.pcapng": {
+        "frames": 13,
+        "linktypes": [LINKTYPE_LINUX_SLL2],
+        "codes": ["DNS_NXDOMAIN", "CAPF_NOT_ATTEMPTED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "DNS_NO_RESPONSE"],
+        "what": "pcapng, one SLL2 interface; TFTP config naming capf.sll2.example "
+        "(capfAuthMode 2); DNS A and AAAA for it NXDOMAIN; no TCP 3804",
+    },
+    "sll_ipv6_refused.pcap": {
+        "frames": 8,
+        "linktypes": [LINKTYPE_LINUX_SLL],
+        "codes": ["CAPF_REFUSED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "DNS_NXDOMAIN", "CAPTURE_ONE_SIDED"],
+        "what": "Linux SLL, IPv6 only; DNS AAAA answered; three SYNs (hop-by-hop "
+        "extension header) to [2001:db8:113::20]:3804, each answered by RST/ACK",
+    },
+    "icmp_unreachable.pcap": {
+        "frames": 8,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_REFUSED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
+        "what": "DNS A answered; three SYNs to 203.0.113.30:3804, each answered by ICMP "
+        "type 3 code 13 (communication administratively prohibited) from firewall 192.0.2.254",
+    },
+    "dns_tcp_servfail_nodata.pcap": {
+        "frames": 21,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["DNS_SERVER_ERROR", "DNS_NODATA", "CAPF_NOT_ATTEMPTED"],
+        "absent": ["DNS_NXDOMAIN", "DNS_NO_RESPONSE", "CAPF_UNIDIRECTIONAL"],
+        "what": "TFTP config (capfList cm-a.dnstcp.example, TVS cm-a/cm-b); A cm-a over "
+        "TCP 53 -> SERVFAIL; A cm-b over UDP -> NOERROR with no answer (NODATA, SOA)",
+    },
+    "multi_iface.pcapng": {
+        "frames": 15,
+        "linktypes": [LINKTYPE_ETHERNET, LINKTYPE_RAW],
+        "codes": ["DNS_NXDOMAIN"],
+        "absent": ["CAPF_NOT_ATTEMPTED", "CAPTURE_ONE_SIDED", "DNS_NO_RESPONSE",
+                   "TFTP_NO_RESPONSE", "CONFIG_NOT_FOUND"],
+        "what": "pcapng, if0 Ethernet (usec), if1 raw IPv4 (if_tsresol 9, ns); phone->server "
+        "frames on if0, server->phone on if1; CTLSEP not found, config (capfAuthMode 0), "
+        "DNS A cm-a answered, DNS A cm-b (TVS member) NXDOMAIN; ISBs and a packet comment",
+    },
+    "nsec_bigendian.pcap": {
+        "frames": 4,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["DNS_NXDOMAIN", "DNS_NO_RESPONSE", "DNS_NODATA", "DNS_SERVER_ERROR"],
+        "what": "big-endian nanosecond pcap (magic a1b23c4d); DNS A + AAAA, both answered",
+    },
+    "duplicates_span.pcap": {
+        "frames": 56,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_DUPLICATES", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_TLS_FAILED", "CAPF_UNIDIRECTIONAL", "CAPTURE_GAPS",
+                   "CAPF_NO_CERTIFICATE"],
+        "retransmissions": 0,
+        "what": "TLS 1.2 CAPF success on 3804 (handshake, CAPF-sized records, FIN); every "
+        "frame appears twice, the copy 7 us later (SPAN rx+tx); zero real retransmissions",
+    },
+    "tls_split_cert.pcap": {
+        "frames": 13,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_TLS_FAILED"],
+        "absent": ["CAPF_LSC_ISSUED", "CAPF_UNIDIRECTIONAL", "CAPF_REFUSED"],
+        "alert": "unknown_ca",
+        "what": "TLS 1.2 on 3804; server flight ServerHello+Certificate(capf-old.crt)+"
+        "ServerKeyExchange+ServerHelloDone with the Certificate split over three TCP "
+        "segments; phone sends fatal alert 48 unknown_ca, then FIN",
+    },
+    "tls13_capf.pcap": {
+        "frames": 20,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_TLS_FAILED", "CAPF_CERT_MISMATCH", "CAPF_NO_CERTIFICATE"],
+        "what": "TLS 1.3 (supported_versions 0x0304) on 3804; certificate encrypted; "
+        "application-data records in the CAPF install pattern (phone 330 B key record, "
+        "then server 990 B record)",
+    },
+    "loss5_S01.pcap": {
+        "frames": 74,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_GAPS", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "CAPTURE_ONE_SIDED", "ITL_NOT_FOUND"],
+        "what": "S01_happy.pcap minus 5 % of frames (random.Random(5), dropped when "
+        "random() < 0.05): S01 frames 7 (ITLFile RRQ), 17, 27 (TFTP), 49, 60 (SYN-ACK "
+        "on 3804), 63, 67, 68 (TLS)",
+    },
+    "serverside_S01.pcap": {
+        "frames": 39,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_ONE_SIDED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "DNS_NO_RESPONSE", "TFTP_NO_RESPONSE"],
+        "what": "S01_happy.pcap, only frames whose IPv4 source is not in 192.0.2.0/24 "
+        "(non-IPv4 frames dropped)",
+    },
+    "phoneside_S01.pcap": {
+        "frames": 41,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_ONE_SIDED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "DNS_NO_RESPONSE", "TFTP_NO_RESPONSE"],
+        "what": "S01_happy.pcap, only frames whose IPv4 source is in 192.0.2.0/24",
+    },
+    "dup_S01.pcap": {
+        "frames": 164,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_DUPLICATES", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPTURE_GAPS", "CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
+        "what": "S01_happy.pcap with every frame repeated 5 us later",
+    },
+    "truncated_S05.pcap": {
+        "frames": 61,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPTURE_ONE_SIDED"],
+        "truncated": True,
+        "exit": 5,
+        "what": "S05_capf_filtered.pcap cut in the middle of frame 62's data; frames 1-61 "
+        "intact (SYNs 59-61 present)",
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Containers (libpcap: https://www.tcpdump.org/manpages/pcap-savefile.5.html;
+# pcapng: draft-ietf-opsawg-pcapng)
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Rec:
+    ts: int  # ns since the epoch
+    data: bytes
+    iface: int = 0
+    comment: str = ""
+    wirelen: int | None = None
+
+
+def pcap_bytes(linktype: int, recs: Iterable[Rec], *, nsec: bool = False,
+               big_endian: bool = False, snaplen: int = 262144) -> bytes:
+    e = ">" if big_endian else "<"
+    magic = 0xA1B23C4D if nsec else 0xA1B2C3D4
+    out = [struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)]
+    div = 1 if nsec else US
+    for r in recs:
+        sec, frac = divmod(r.ts, NS)
+        wl = len(r.data) if r.wirelen is None else r.wirelen
+        out.append(struct.pack(e + "IIII", sec, frac // div, len(r.data), wl))
+        out.append(r.data)
+    return b"".join(out)
+
+
+def _opt(code: int, value: bytes) -> bytes:
+    pad = (-len(value)) % 4
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * pad
+
+
+def _opts(items: list[tuple[int, bytes]]) -> bytes:
+    if not items:
+        return b""
+    return b"".join(_opt(c, v) for c, v in items) + struct.pack("<HH", 0, 0)
+
+
+def _block(btype: int, body: bytes) -> bytes:
+    total = 12 + len(body)
+    return struct.pack("<II", btype, total) + body + struct.pack("<I", total)
+
+
+@dataclass
+class Iface:
+    linktype: int
+    name: str
+    tsresol: int = 6  # power of ten: 6 = microseconds (the default), 9 = nanoseconds
+    snaplen: int = 262144
+
+
+@dataclass
+class IfStats:
+    iface: int
+    ts: int  # ns
+    first: int
+    last: int
+    recv: int
+    drop: int
+
+
+def pcapng_bytes(ifaces: list[Iface], recs: Iterable[Rec], *, appl: str,
+                 stats: Iterable[IfStats] = ()) -> bytes:
+    """SHB (0x0A0D0D0A), IDBs (1), EPBs (6), then ISBs (5); little-endian."""
+    shb_opts = _opts([(4, appl.encode())])  # shb_userappl
+    out = [_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + shb_opts)]
+    for i in ifaces:
+        items = [(2, i.name.encode())]  # if_name
+        if i.tsresol != 6:
+            items.append((9, bytes([i.tsresol])))  # if_tsresol
+        out.append(_block(1, struct.pack("<HHI", i.linktype, 0, i.snaplen) + _opts(items)))
+
+    def units(iface: int, ts: int) -> int:
+        return ts // (10 ** (9 - ifaces[iface].tsresol))
+
+    for r in recs:
+        t = units(r.iface, r.ts)
+        wl = len(r.data) if r.wirelen is None else r.wirelen
+        pad = (-len(r.data)) % 4
+        body = struct.pack("<IIIII", r.iface, t >> 32, t & 0xFFFFFFFF, len(r.data), wl)
+        body += r.data + b"\0" * pad
+        body += _opts([(1, r.comment.encode())] if r.comment else [])  # opt_comment
+        out.append(_block(6, body))
+    for s in stats:
+        t = units(s.iface, s.ts)
+        first, last = units(s.iface, s.first), units(s.iface, s.last)
+        items = [
+            (2, struct.pack("<II", first >> 32, first & 0xFFFFFFFF)),  # isb_starttime
+            (3, struct.pack("<II", last >> 32, last & 0xFFFFFFFF)),  # isb_endtime
+            (4, struct.pack("<Q", s.recv)),  # isb_ifrecv
+            (5, struct.pack("<Q", s.drop)),  # isb_ifdrop
+        ]
+        body = struct.pack("<III", s.iface, t >> 32, t & 0xFFFFFFFF) + _opts(items)
+        out.append(_block(5, body))
+    return b"".join(out)
+
+
+# ---------------------------------------------------------------------------------------
+# Hosts, framing and the capture clock
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Host:
+    ip: str
+    mac: str
+    ttl: int = 64
+    ip_id: int = 0x1000
+
+    @property
+    def v6(self) -> bool:
+        return ":" in self.ip
+
+    def next_id(self) -> int:
+        self.ip_id = (self.ip_id + 1) & 0xFFFF
+        return self.ip_id
+
+
+Wrap = Callable[[Packet, Host, Host], tuple[bytes, int]]  # -> (frame bytes, interface)
+
+GW_MAC = "00:00:0c:9f:f1:2c"  # HSRPv2 virtual MAC of the voice-VLAN gateway
+
+
+def eth_wrap(l3: Packet, src: Host, dst: Host) -> tuple[bytes, int]:
+    return bytes(Ether(src=src.mac, dst=dst.mac) / l3), 0
+
+
+@dataclass
+class Cap:
+    """A capture being built: a clock (ns) and the frames emitted so far."""
+
+    t: int
+    wrap: Wrap = eth_wrap
+    recs: list[Rec] = field(default_factory=list)
+
+    def wait_us(self, us: int) -> None:
+        self.t += us * US
+
+    def emit(self, src: Host, dst: Host, l4: Packet, *, hbh: bool = False,
+             comment: str = "", extra_ns: int = 0) -> None:
+        if src.v6:
+            l3: Packet = IPv6(src=src.ip, dst=dst.ip, hlim=src.ttl)
+            if hbh:
+                l3 = l3 / IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\0\0\0\0")])
+        else:
+            l3 = IP(src=src.ip, dst=dst.ip, ttl=src.ttl, id=src.next_id(),
+                    flags="DF" if isinstance(l4, TCP) else 0)
+        data, iface = self.wrap(l3 / l4, src, dst)
+        self.recs.append(Rec(self.t + extra_ns, data, iface, comment))
+
+
+def phone_host(last: int, ip: str) -> Host:
+    return Host(ip, f"00:1b:54:aa:bb:{last:02x}", 64, 0x2000 + last)
+
+
+def device_name(h: Host) -> str:
+    return "SEP" + h.mac.replace(":", "").upper()
+
+
+def server_host(ip: str, ip_id: int) -> Host:
+    # Servers are routed into the voice VLAN: they appear with the gateway's MAC and TTL 63.
+    return Host(ip, GW_MAC, 63, ip_id)
+
+
+# ---------------------------------------------------------------------------------------
+# Protocol helpers
+# ---------------------------------------------------------------------------------------
+
+
+def config_xml(device: str, capf: str, tvs: list[str], auth_mode: int) -> bytes:
+    """A small SEP<MAC>.cnf.xml with the CAPF/TVS fields of DOMAIN.md §5."""
+    members = "".join(
+        f'      <member priority="{i}">\n        <port>2445</port>\n'
+        f"        <address>{n}</address>\n      </member>\n"
+        for i, n in enumerate(tvs)
+    )
+    cms = "".join(
+        f'        <member priority="{i}">\n          <callManager>\n'
+        f"            <name>{n}</name>\n            <ports>\n"
+        f"              <ethernetPhonePort>2000</ethernetPhonePort>\n"
+        f"              <sipPort>5060</sipPort>\n"
+        f"              <securedSipPort>5061</securedSipPort>\n            </ports>\n"
+        f"            <processNodeName>{n}</processNodeName>\n"
+        f"          </callManager>\n        </member>\n"
+        for i, n in enumerate(tvs)
+    )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<device xsi:type="axl:XIPPhone" ctiid="2417">\n'
+        "  <fullConfig>true</fullConfig>\n"
+        "  <deviceProtocol>SIP</deviceProtocol>\n"
+        "  <devicePool>\n    <name>DP-Synthetic</name>\n    <callManagerGroup>\n"
+        "      <name>CMG-Synthetic</name>\n      <tftpDefault>true</tftpDefault>\n"
+        f"      <members>\n{cms}      </members>\n"
+        "    </callManagerGroup>\n  </devicePool>\n"
+        f"  <TVS>\n    <members>\n{members}    </members>\n  </TVS>\n"
+        f"  <sipProfile>\n    <phoneLabel>{device}</phoneLabel>\n  </sipProfile>\n"
+        "  <loadInformation>sip78xx.14-2-1-0101-45</loadInformation>\n"
+        "  <deviceSecurityMode>1</deviceSecurityMode>\n"
+        "  <transportLayerProtocol>2</transportLayerProtocol>\n"
+        f"  <capfAuthMode>{auth_mode}</capfAuthMode>\n"
+        "  <capfList>\n    <capf>\n      <phonePort>3804</phonePort>\n"
+        f"      <processNodeName>{capf}</processNodeName>\n    </capf>\n  </capfList>\n"
+        "  <certHash></certHash>\n  <encrConfig>false</encrConfig>\n"
+        "</device>\n"
+    )
+    return xml.encode()
+
+
+def tftp_get(cap: Cap, cli: Host, srv: Host, name: str, content: bytes | None,
+             cport: int, tid: int, *, rtt_us: int = 900, comment: str = "") -> None:
+    """RRQ (RFC 1350, octet, no options); DATA from the server's transfer ID `tid`
+    in 512-byte blocks, each ACKed; content None = ERROR 1 "File not found"."""
+    cap.emit(cli, srv, UDP(sport=cport, dport=69) / TFTP(op=1)
+             / TFTP_RRQ(filename=name.encode(), mode=b"octet"), comment=comment)
+    cap.wait_us(rtt_us)
+    if content is None:
+        cap.emit(srv, cli, UDP(sport=tid, dport=cport) / TFTP(op=5)
+                 / TFTP_ERROR(errorcode=1, errormsg=b"File not found"))
+        cap.wait_us(2000)
+        return
+    blocks = [content[i:i + 512] for i in range(0, len(content) + 1, 512)]
+    for n, blk in enumerate(blocks, 1):
+        cap.emit(srv, cli, UDP(sport=tid, dport=cport) / TFTP(op=3) / TFTP_DATA(block=n)
+                 / Raw(blk))
+        cap.wait_us(180)
+        cap.emit(cli, srv, UDP(sport=cport, dport=tid) / TFTP(op=4) / TFTP_ACK(block=n))
+        cap.wait_us(rtt_us // 3)
+    cap.wait_us(2000)
+
+
+def soa(zone: str) -> DNSRRSOA:
+    return DNSRRSOA(rrname=zone, ttl=300, mname="ns1." + zone, rname="hostmaster." + zone,
+                    serial=2026120101, refresh=3600, retry=600, expire=86400, minimum=300)
+
+
+def dns_msg(qid: int, name: str, qtype: str, *, resp: bool = False, rcode: int = 0,
+            answers: Iterable[str] = (), zone: str = "") -> DNS:
+    q = DNSQR(qname=name, qtype=qtype)
+    if not resp:
+        return DNS(id=qid, rd=1, qd=q)
+    an = [DNSRR(rrname=name, type=qtype, ttl=3600, rdata=a) for a in answers]
+    ns = [soa(zone)] if (not answers and zone) else []
+    return DNS(id=qid, qr=1, aa=0, rd=1, ra=1, rcode=rcode, qd=q, an=an, ns=ns)
+
+
+def dns_udp(cap: Cap, cli: Host, srv: Host, qid: int, sport: int, name: str, qtype: str,
+            rcode: int, answers: list[str], zone: str, *, rtt_us: int = 1500,
+            hbh: bool = False) -> None:
+    cap.emit(cli, srv, UDP(sport=sport, dport=53) / dns_msg(qid, name, qtype), hbh=hbh)
+    cap.wait_us(rtt_us)
+    cap.emit(srv, cli, UDP(sport=53, dport=sport) / dns_msg(
+        qid, name, qtype, resp=True, rcode=rcode, answers=answers, zone=zone))
+    cap.wait_us(3000)
+
+
+class TcpConn:
+    """One TCP connection with real sequence/acknowledgement bookkeeping."""
+
+    MSS = 1460
+
+    def __init__(self, cap: Cap, cli: Host, srv: Host, sport: int, dport: int,
+                 cisn: int, sisn: int, *, rtt_us: int = 400) -> None:
+        self.cap, self.cli, self.srv = cap, cli, srv
+        self.sport, self.dport = sport, dport
+        self.cseq, self.sseq = cisn, sisn
+        self.cack = self.sack = 0
+        self.rtt = rtt_us
+
+    def _emit(self, from_cli: bool, flags: str, payload: bytes = b"",
+              opts: list[tuple[str, Any]] | None = None, hbh: bool = False) -> None:
+        if from_cli:
+            seg = TCP(sport=self.sport, dport=self.dport, seq=self.cseq, ack=self.cack,
+                      flags=flags, window=64240 if "S" in flags else 502, options=opts or [])
+            src, dst = self.cli, self.srv
+        else:
+            seg = TCP(sport=self.dport, dport=self.sport, seq=self.sseq, ack=self.sack,
+                      flags=flags, window=65160 if "S" in flags else 509, options=opts or [])
+            src, dst = self.srv, self.cli
+        if "A" not in flags:
+            seg.ack = 0
+        self.cap.emit(src, dst, seg / Raw(payload) if payload else seg, hbh=hbh)
+        n = len(payload) + (1 if ("S" in flags or "F" in flags) else 0)
+        if from_cli:
+            self.cseq = (self.cseq + n) & 0xFFFFFFFF
+        else:
+            self.sseq = (self.sseq + n) & 0xFFFFFFFF
+
+    def syn(self, *, hbh: bool = False, retransmit: bool = False) -> None:
+        if retransmit:
+            self.cseq = (self.cseq - 1) & 0xFFFFFFFF
+        self._emit(True, "S", opts=[("MSS", self.MSS), ("NOP", None), ("WScale", 7)],
+                   hbh=hbh)
+
+    def handshake(self) -> None:
+        self.syn()
+        self.sack = self.cseq
+        self.cap.wait_us(self.rtt)
+        self._emit(False, "SA", opts=[("MSS", self.MSS), ("NOP", None), ("WScale", 7)])
+        self.cack = self.sseq
+        self.cap.wait_us(60)
+        self._emit(True, "A")
+        self.cap.wait_us(300)
+
+    def rst_answer(self) -> None:
+        """RST/ACK to the SYN just sent (RFC 9293 §3.10.7.1: closed port)."""
+        self.sack = self.cseq
+        self.cap.wait_us(self.rtt)
+        self._emit(False, "RA")
+
+    def send(self, from_cli: bool, data: bytes, *, cuts: list[int] | None = None,
+             ack: bool = True, gap_us: int = 40) -> None:
+        """Send `data` as segments (at `cuts`, else at the MSS), then one ACK back."""
+        bounds = cuts if cuts is not None else list(range(self.MSS, len(data), self.MSS))
+        edges = [0, *bounds, len(data)]
+        self._sync(not from_cli)  # the sender acknowledges everything it has received
+        for a, b in zip(edges, edges[1:], strict=False):
+            self._emit(from_cli, "PA", data[a:b])
+            self.cap.wait_us(gap_us)
+        self._sync(from_cli)
+        if ack:
+            self.cap.wait_us(self.rtt // 4)
+            self._emit(not from_cli, "A")
+        self.cap.wait_us(self.rtt)
+
+    def _sync(self, from_cli: bool) -> None:
+        """The receiver of data from the client (from_cli) / server now acknowledges it."""
+        if from_cli:
+            self.sack = self.cseq
+        else:
+            self.cack = self.sseq
+
+    def close(self, cli_first: bool = True) -> None:
+        """FIN/ACK from one side, FIN/ACK back, final ACK."""
+        self._sync(cli_first)
+        self._sync(not cli_first)
+        self._emit(cli_first, "FA")
+        self._sync(cli_first)
+        self.cap.wait_us(self.rtt)
+        self._emit(not cli_first, "FA")
+        self._sync(not cli_first)
+        self.cap.wait_us(60)
+        self._emit(cli_first, "A")
+        self.cap.wait_us(1000)
+
+
+# --- TLS (RFC 5246 §6.2/§7.4, RFC 8446 §4) ---------------------------------------------
+
+
+def tls_record(ctype: int, body: bytes, version: int = 0x0303) -> bytes:
+    return struct.pack("!BHH", ctype, version, len(body)) + body
+
+
+def hs(mtype: int, body: bytes) -> bytes:
+    return bytes([mtype]) + len(body).to_bytes(3, "big") + body
+
+
+def ext(etype: int, body: bytes) -> bytes:
+    return struct.pack("!HH", etype, len(body)) + body
+
+
+def u8v(b: bytes) -> bytes:
+    return bytes([len(b)]) + b
+
+
+def u16v(b: bytes) -> bytes:
+    return struct.pack("!H", len(b)) + b
+
+
+def client_hello(rng: random.Random, *, tls13: bool) -> bytes:
+    suites = [0xC02F, 0xC030, 0xC02B, 0xC02C, 0x009E, 0x009F, 0xC027, 0xC028, 0x00FF]
+    if tls13:
+        suites = [0x1302, 0x1303, 0x1301, *suites]
+    exts = [
+        ext(0x000B, u8v(b"\x00\x01\x02")),  # ec_point_formats
+        ext(0x000A, u16v(struct.pack("!4H", 0x001D, 0x0017, 0x0018, 0x0019))),  # groups
+        ext(0x0016, b""),  # encrypt_then_mac
+        ext(0x0017, b""),  # extended_master_secret
+        ext(0x000D, u16v(struct.pack("!6H", 0x0804, 0x0805, 0x0806, 0x0401, 0x0501,
+                                     0x0601))),  # signature_algorithms
+    ]
+    if tls13:
+        exts.append(ext(0x002B, u8v(struct.pack("!HH", 0x0304, 0x0303))))  # supported_versions
+        exts.append(ext(0x002D, u8v(b"\x01")))  # psk_key_exchange_modes
+        ks = struct.pack("!HH", 0x001D, 32) + rng.randbytes(32)
+        exts.append(ext(0x0033, u16v(ks)))  # key_share
+    body = (struct.pack("!H", 0x0303) + rng.randbytes(32) + u8v(rng.randbytes(32))
+            + u16v(b"".join(struct.pack("!H", s) for s in suites)) + u8v(b"\x00")
+            + u16v(b"".join(exts)))
+    return tls_record(22, hs(1, body), 0x0301)
+
+
+def server_hello(rng: random.Random, sid: bytes, *, tls13: bool) -> bytes:
+    if tls13:
+        exts = [ext(0x002B, struct.pack("!H", 0x0304)),
+                ext(0x0033, struct.pack("!HH", 0x001D, 32) + rng.randbytes(32))]
+        suite = 0x1302
+    else:
+        exts = [ext(0xFF01, b"\x00"), ext(0x000B, u8v(b"\x00\x01\x02")), ext(0x0017, b"")]
+        suite = 0xC030
+    body = (struct.pack("!H", 0x0303) + rng.randbytes(32) + u8v(sid)
+            + struct.pack("!HB", suite, 0) + u16v(b"".join(exts)))
+    return hs(2, body)
+
+
+def certificate_msg(ders: list[bytes]) -> bytes:
+    chain = b"".join(len(d).to_bytes(3, "big") + d for d in ders)
+    return hs(11, len(chain).to_bytes(3, "big") + chain)
+
+
+def server_key_exchange(rng: random.Random) -> bytes:
+    params = b"\x03" + struct.pack("!H", 0x001D) + u8v(rng.randbytes(32))
+    return hs(12, params + struct.pack("!H", 0x0804) + u16v(rng.randbytes(256)))
+
+
+def pem_to_der(path: str) -> bytes:
+    with open(path, encoding="ascii") as f:
+        lines = [ln.strip() for ln in f if ln.strip() and not ln.startswith("-----")]
+    return base64.b64decode("".join(lines))
+
+
+def opaque(rng: random.Random, n: int) -> bytes:
+    """Ciphertext stand-in: n bytes from the scenario's seeded generator."""
+    return rng.randbytes(n)
+
+
+# CAPF plaintext sizes of a null-string install against real CUCM (DOMAIN.md §3.3).
+CAPF_SERVER_FIRST = [("s", 12), ("c", 39), ("s", 17), ("c", 313), ("s", 973), ("c", 12),
+                     ("s", 12)]
+
+
+def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
+    """A TLS 1.2 (AES-GCM: record = plaintext + 24) CAPF null-string install."""
+    ch = client_hello(rng, tls13=False)
+    conn.send(True, ch)
+    flight = tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
+                        + certificate_msg([cert_der]) + server_key_exchange(rng)
+                        + hs(14, b""))
+    conn.send(False, flight)
+    cke = tls_record(22, hs(16, u8v(rng.randbytes(32))))
+    conn.send(True, cke + tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)),
+              ack=False)
+    conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
+    for who, size in CAPF_SERVER_FIRST:
+        conn.cap.wait_us(2000 if who == "s" else 1500)
+        conn.send(who == "c", tls_record(23, opaque(rng, size + 24)))
+    conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)  # close_notify
+    conn.send(False, tls_record(21, opaque(rng, 26)), ack=False)
+    conn.close(cli_first=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------------------
+
+
+def start(n: int) -> int:
+    """Each file starts one hour after the previous one."""
+    return (EPOCH + 3600 * n) * NS
+
+
+def gen_vlan_qinq() -> bytes:
+    phone = phone_host(0xCC, "198.51.100.37")
+    tftp = server_host("203.0.113.10", 0x5100)
+    capf = server_host("203.0.113.20", 0x5200)
+    dns = server_host("192.0.2.53", 0x5300)
+    capf_name = "capf.qinq.example"
+
+    def wrap(l3: Packet, src: Host, dst: Host) -> tuple[bytes, int]:
+        if src is phone:  # access side: 802.1Q voice VLAN 110, CoS 3
+            return bytes(Ether(src=src.mac, dst=dst.mac) / Dot1Q(prio=3, vlan=110) / l3), 0
+        # trunk side: provider S-tag 2001 (0x88a8) outside the customer C-tag 110
+        return bytes(Ether(src=src.mac, dst=dst.mac) / Dot1AD(vlan=2001)
+                     / Dot1Q(prio=3, vlan=110) / l3), 0
+
+    cap = Cap(start(0), wrap)
+    dev = device_name(phone)
+    cfg = config_xml(dev, capf_name, [capf_name], 2)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", cfg, 49201, 36012)
+    cap.wait_us(25_000)
+    dns_udp(cap, phone, dns, 0x4A11, 51514, capf_name, "A", 0, [capf.ip], "qinq.example")
+    cap.wait_us(40_000)
+    conn = TcpConn(cap, phone, capf, 49733, 3804, 0x6B8B4567, 0)
+    conn.syn()
+    for back_off in (1, 2, 4, 8):  # RFC 6298 exponential SYN back-off
+        cap.wait_us(back_off * 1_000_000 + 1_300)
+        conn.syn(retransmit=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_sll2_nxdomain() -> bytes:
+    phone = phone_host(0xC2, "198.51.100.42")
+    tftp = server_host("203.0.113.11", 0x6100)
+    dns = server_host("192.0.2.53", 0x6300)
+    capf_name = "capf.sll2.example"
+    gw_mac = bytes.fromhex(GW_MAC.replace(":", ""))
+
+    def wrap(l3: Packet, src: Host, dst: Host) -> tuple[bytes, int]:
+        # Captured on the gateway's voice-VLAN interface (ifindex 7) with `-i any`:
+        # PACKET_HOST (0) for what the phone sends, PACKET_OUTGOING (4) towards it.
+        incoming = src is phone
+        mac = bytes.fromhex(phone.mac.replace(":", "")) if incoming else gw_mac
+        sll = CookedLinuxV2(proto=0x0800, ifindex=7, lladdrtype=1,
+                            pkttype=0 if incoming else 4, lladdrlen=6, src=mac + b"\0\0")
+        return bytes(sll / l3), 0
+
+    cap = Cap(start(1), wrap)
+    dev = device_name(phone)
+    cfg = config_xml(dev, capf_name, [capf_name, "cm-b.sll2.example"], 2)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", cfg, 50877, 41002)
+    cap.wait_us(31_000)
+    dns_udp(cap, phone, dns, 0x0E21, 40110, capf_name, "A", 3, [], "sll2.example")
+    dns_udp(cap, phone, dns, 0x0E22, 40110, capf_name, "AAAA", 3, [], "sll2.example")
+    iface = Iface(LINKTYPE_LINUX_SLL2, "any")
+    return pcapng_bytes([iface], cap.recs, appl="capfcap tools/gen_pcaps.py")
+
+
+def gen_sll_ipv6_refused() -> bytes:
+    phone = phone_host(0xC6, "2001:db8:51::37")
+    capf = server_host("2001:db8:113::20", 0)
+    dns = server_host("2001:db8:53::53", 0)
+    gw_mac = bytes.fromhex(GW_MAC.replace(":", ""))
+
+    def wrap(l3: Packet, src: Host, dst: Host) -> tuple[bytes, int]:
+        incoming = src is phone
+        mac = bytes.fromhex(phone.mac.replace(":", "")) if incoming else gw_mac
+        sll = CookedLinux(pkttype=0 if incoming else 4, lladdrtype=1, lladdrlen=6,
+                          src=mac + b"\0\0", proto=0x86DD)
+        return bytes(sll / l3), 0
+
+    cap = Cap(start(2), wrap)
+    dns_udp(cap, phone, dns, 0x7C01, 53310, "capf.v6.example", "AAAA", 0, [capf.ip],
+            "v6.example", hbh=True)
+    cap.wait_us(20_000)
+    for i, sport in enumerate((45001, 45017, 45033)):
+        conn = TcpConn(cap, phone, capf, sport, 3804, 0x1F2E3D4C + i * 0x01000000, 0)
+        conn.syn(hbh=True)
+        conn.rst_answer()
+        cap.wait_us(5_000_000)
+    return pcap_bytes(LINKTYPE_LINUX_SLL, cap.recs)
+
+
+def gen_icmp_unreachable() -> bytes:
+    phone = phone_host(0xD1, "198.51.100.61")
+    capf = server_host("203.0.113.30", 0x7200)
+    dns = server_host("192.0.2.53", 0x7300)
+    fw = server_host("192.0.2.254", 0x7400)
+    cap = Cap(start(3))
+    dns_udp(cap, phone, dns, 0x2B5C, 61000, "capf.icmp.example", "A", 0, [capf.ip],
+            "icmp.example")
+    cap.wait_us(15_000)
+    for i, sport in enumerate((52110, 52111, 52112)):
+        conn = TcpConn(cap, phone, capf, sport, 3804, 0x3A000000 + i * 0x111111, 0)
+        syn_ip = IP(src=phone.ip, dst=capf.ip, ttl=63, id=phone.ip_id + 1, flags="DF") / TCP(
+            sport=sport, dport=3804, seq=conn.cseq, flags="S", window=64240,
+            options=[("MSS", 1460), ("NOP", None), ("WScale", 7)])
+        conn.syn()
+        cap.wait_us(700)
+        # RFC 792 / RFC 1812 §4.3.2.3: the quote is the original datagram (as the firewall
+        # received it, TTL already decremented); here the whole 52-byte SYN.
+        cap.emit(fw, phone, ICMP(type=3, code=13) / Raw(bytes(syn_ip)))
+        cap.wait_us(5_000_000)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_dns_tcp() -> bytes:
+    phone = phone_host(0xD5, "198.51.100.88")
+    tftp = server_host("203.0.113.12", 0x8100)
+    dns = server_host("192.0.2.53", 0x8300)
+    cm_a, cm_b = "cm-a.dnstcp.example", "cm-b.dnstcp.example"
+    cap = Cap(start(4))
+    dev = device_name(phone)
+    cfg = config_xml(dev, cm_a, [cm_a, cm_b], 2)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", cfg, 49900, 37777)
+    cap.wait_us(12_000)
+    conn = TcpConn(cap, phone, dns, 57001, 53, 0x0BADCAFE, 0x51ED2701, rtt_us=800)
+    conn.handshake()
+    q = bytes(dns_msg(0x6D01, cm_a, "A"))
+    conn.send(True, struct.pack("!H", len(q)) + q)  # RFC 1035 §4.2.2 length prefix
+    r = bytes(dns_msg(0x6D01, cm_a, "A", resp=True, rcode=2))
+    conn.send(False, struct.pack("!H", len(r)) + r)
+    conn.close(cli_first=True)
+    cap.wait_us(10_000)
+    dns_udp(cap, phone, dns, 0x6D02, 57002, cm_b, "A", 0, [], "dnstcp.example")
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_multi_iface() -> bytes:
+    phone = phone_host(0xDA, "198.51.100.90")
+    tftp = server_host("203.0.113.13", 0x9100)
+    dns = server_host("192.0.2.53", 0x9300)
+    cm_a, cm_b = "cm-a.multi.example", "cm-b.multi.example"
+
+    def wrap(l3: Packet, src: Host, dst: Host) -> tuple[bytes, int]:
+        if src is phone:  # if0: Ethernet tap on the phone's access port
+            return bytes(Ether(src=src.mac, dst=dst.mac) / l3), 0
+        return bytes(l3), 1  # if1: raw IPv4 (a GRE/ERSPAN decap interface)
+
+    cap = Cap(start(5), wrap)
+    dev = device_name(phone)
+    tftp_get(cap, phone, tftp, f"CTLSEP{dev[3:]}.tlv", None, 50011, 42001)
+    cfg = config_xml(dev, cm_a, [cm_a, cm_b], 0)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", cfg, 50012, 42002,
+             comment="config request of the phone")
+    cap.wait_us(20_000)
+    dns_udp(cap, phone, dns, 0x3101, 44321, cm_a, "A", 0, ["203.0.113.14"], "multi.example")
+    dns_udp(cap, phone, dns, 0x3102, 44322, cm_b, "A", 3, [], "multi.example")
+    # if1 has nanosecond resolution: give its frames sub-microsecond parts.
+    recs = [Rec(r.ts + (123 + i if r.iface else 0), r.data, r.iface, r.comment)
+            for i, r in enumerate(cap.recs)]
+    n0 = sum(1 for r in recs if r.iface == 0)
+    first, last = recs[0].ts, recs[-1].ts
+    stats = [IfStats(0, last + 1_000_000, first, last, n0, 0),
+             IfStats(1, last + 1_000_000, first, last, len(recs) - n0, 0)]
+    ifaces = [Iface(LINKTYPE_ETHERNET, "eth1"), Iface(LINKTYPE_RAW, "erspan0", tsresol=9)]
+    return pcapng_bytes(ifaces, recs, appl="capfcap tools/gen_pcaps.py", stats=stats)
+
+
+def gen_nsec_bigendian() -> bytes:
+    phone = phone_host(0xE0, "198.51.100.99")
+    dns = server_host("192.0.2.53", 0xA300)
+    cap = Cap(start(6) + 123_456_789)
+    dns_udp(cap, phone, dns, 0x5E01, 33001, "cm-a.nsec.example", "A", 0, ["203.0.113.15"],
+            "nsec.example", rtt_us=1234)
+    cap.t += 987  # sub-microsecond step, visible only with nanosecond resolution
+    dns_udp(cap, phone, dns, 0x5E02, 33002, "cm-a.nsec.example", "AAAA", 0,
+            ["2001:db8:113::15"], "nsec.example", rtt_us=1111)
+    recs = [Rec(r.ts + 7 * i, r.data) for i, r in enumerate(cap.recs)]
+    return pcap_bytes(LINKTYPE_ETHERNET, recs, nsec=True, big_endian=True)
+
+
+def gen_duplicates_span(realpeer: str) -> bytes:
+    phone = phone_host(0xE4, "198.51.100.120")
+    capf = server_host("203.0.113.21", 0xB200)
+    cap = Cap(start(7))
+    rng = random.Random(7)
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
+    conn = TcpConn(cap, phone, capf, 51999, 3804, 0x2C0FFEE0, 0x7E57AB1E)
+    conn.handshake()
+    tls12_capf_session(conn, rng, cert)
+    out: list[Rec] = []
+    for r in cap.recs:  # SPAN of rx and tx: each frame again 7 us later, byte-identical
+        out += [r, Rec(r.ts + 7 * US, r.data)]
+    return pcap_bytes(LINKTYPE_ETHERNET, out)
+
+
+def gen_tls_split_cert(realpeer: str) -> bytes:
+    phone = phone_host(0xE8, "198.51.100.130")
+    capf = server_host("203.0.113.22", 0xC200)
+    cap = Cap(start(8))
+    rng = random.Random(48)
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf-old.crt.pem"))
+    conn = TcpConn(cap, phone, capf, 53804, 3804, 0x01234567, 0x89ABCDEF)
+    conn.handshake()
+    conn.send(True, client_hello(rng, tls13=False))
+    sh = tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False))
+    crt = tls_record(22, certificate_msg([cert]))
+    rest = tls_record(22, server_key_exchange(rng)) + tls_record(22, hs(14, b""))
+    third = len(crt) // 3
+    # The Certificate record starts in segment 1, fills segment 2, ends in segment 3.
+    conn.send(False, sh + crt + rest, cuts=[len(sh) + third, len(sh) + 2 * third])
+    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_tls13_capf() -> bytes:
+    phone = phone_host(0xEC, "198.51.100.140")
+    capf = server_host("203.0.113.23", 0xD200)
+    cap = Cap(start(9))
+    rng = random.Random(13)
+    conn = TcpConn(cap, phone, capf, 55123, 3804, 0x13131313, 0x31313131)
+    conn.handshake()
+    ch = client_hello(rng, tls13=True)
+    sid = ch[5 + 4 + 2 + 32 + 1:5 + 4 + 2 + 32 + 1 + 32]  # echo legacy_session_id
+    conn.send(True, ch)
+    # ServerHello, change_cipher_spec (RFC 8446 D.4), then EncryptedExtensions+
+    # Certificate+CertificateVerify+Finished as one encrypted record (+17: type + tag).
+    conn.send(False, tls_record(22, server_hello(rng, sid, tls13=True))
+              + tls_record(20, b"\x01") + tls_record(23, opaque(rng, 1290)))
+    conn.send(True, tls_record(20, b"\x01") + tls_record(23, opaque(rng, 53)), ack=False)
+    conn.send(False, tls_record(23, opaque(rng, 250)) + tls_record(23, opaque(rng, 250)),
+              ack=False)  # two NewSessionTickets
+    for who, size in CAPF_SERVER_FIRST:
+        cap.wait_us(2500)
+        conn.send(who == "c", tls_record(23, opaque(rng, size + 17)), ack=False)
+    conn.send(True, tls_record(23, opaque(rng, 19)), ack=False)  # close_notify
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+# --- Derived from real captures ---------------------------------------------------------
+
+
+@dataclass
+class PcapFile:
+    header: bytes
+    endian: str
+    records: list[tuple[bytes, bytes]]  # (16-byte record header, data)
+
+
+def read_pcap(path: str) -> PcapFile:
+    """Plain libpcap reader (this tool's inputs are the trusted realpeer files)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    magic = blob[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        e = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = ">"
+    else:
+        raise ValueError(f"{path}: not a libpcap file")
+    off, recs = 24, []
+    while off + 16 <= len(blob):
+        hdr = blob[off:off + 16]
+        caplen = struct.unpack(e + "I", hdr[8:12])[0]
+        recs.append((hdr, blob[off + 16:off + 16 + caplen]))
+        off += 16 + caplen
+    return PcapFile(blob[:24], e, recs)
+
+
+def ipv4_src(frame: bytes) -> bytes | None:
+    """IPv4 source of an Ethernet (optionally 802.1Q) frame, else None."""
+    off = 12
+    etype = int.from_bytes(frame[off:off + 2], "big")
+    while etype in (0x8100, 0x88A8) and len(frame) >= off + 6:
+        off += 4
+        etype = int.from_bytes(frame[off:off + 2], "big")
+    if etype != 0x0800 or len(frame) < off + 2 + 20:
+        return None
+    return frame[off + 2 + 12:off + 2 + 16]
+
+
+def derive(pf: PcapFile, keep: Callable[[int, bytes], bool]) -> bytes:
+    return pf.header + b"".join(h + d for i, (h, d) in enumerate(pf.records) if keep(i, d))
+
+
+def gen_loss5(pf: PcapFile) -> bytes:
+    rng = random.Random(5)
+    drops = {i for i in range(len(pf.records)) if rng.random() < 0.05}
+    return derive(pf, lambda i, _d: i not in drops)
+
+
+def from_phone(d: bytes) -> bool | None:
+    src = ipv4_src(d)
+    return None if src is None else src[:3] == PHONE_SUBNET_PREFIX
+
+
+def gen_dup(pf: PcapFile) -> bytes:
+    e = pf.endian
+    nsec = pf.header[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    step = 5_000 if nsec else 5
+    out = [pf.header]
+    for hdr, d in pf.records:
+        sec, frac, cl, wl = struct.unpack(e + "IIII", hdr)
+        frac += step
+        if frac >= (NS if nsec else 1_000_000):
+            sec, frac = sec + 1, frac - (NS if nsec else 1_000_000)
+        out += [hdr, d, struct.pack(e + "IIII", sec, frac, cl, wl), d]
+    return b"".join(out)
+
+
+def gen_truncated(pf: PcapFile, keep: int = 61) -> bytes:
+    body = derive(pf, lambda i, _d: i < keep)
+    hdr, d = pf.records[keep]
+    return body + hdr + d[: len(d) // 2]
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
+    s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
+    s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
+    files = {
+        "vlan_qinq_capf_filtered.pcap": gen_vlan_qinq(),
+        "sll2_dns_nxdomain.pcapng": gen_sll2_nxdomain(),
+        "sll_ipv6_refused.pcap": gen_sll_ipv6_refused(),
+        "icmp_unreachable.pcap": gen_icmp_unreachable(),
+        "dns_tcp_servfail_nodata.pcap": gen_dns_tcp(),
+        "multi_iface.pcapng": gen_multi_iface(),
+        "nsec_bigendian.pcap": gen_nsec_bigendian(),
+        "duplicates_span.pcap": gen_duplicates_span(realpeer),
+        "tls_split_cert.pcap": gen_tls_split_cert(realpeer),
+        "tls13_capf.pcap": gen_tls13_capf(),
+        "loss5_S01.pcap": gen_loss5(s01),
+        "serverside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is False),
+        "phoneside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is True),
+        "dup_S01.pcap": gen_dup(s01),
+        "truncated_S05.pcap": gen_truncated(s05),
+    }
+    assert set(files) == set(EXPECTED)
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=DEFAULT_OUT, help="output directory")
+    ap.add_argument("--realpeer", default=DEFAULT_REALPEER,
+                    help="directory holding S01_happy.pcap and S05_capf_filtered.pcap")
+    args = ap.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    for name, blob in build_all(args.realpeer).items():
+        path = os.path.join(args.out, name)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+        print(f"{path}: {len(blob)} bytes", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
