@@ -342,6 +342,8 @@ class CaptureNote:
     message: str
     frames: tuple[int, ...] = ()
     count: int = 0
+    first_ts: int | None = None
+    last_ts: int | None = None
 
 
 Event = (

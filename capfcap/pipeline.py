@@ -68,6 +68,7 @@ class Analysis:
         self.last_expire = 0
         self.recent: deque[tuple[int, bytes, int]] = deque(maxlen=DUP_WINDOW)
         self.dup_frames: list[int] = []
+        self.dup_ts: list[int] = []
         self.bad_checksums: list[int] = []
         self.relevant = 0
         self.listeners: list[Callable[[list[Event]], None]] = []
@@ -129,12 +130,20 @@ class Analysis:
         for ts, d, _frame in self.recent:
             if d == data and 0 <= pkt.ts - ts <= DUP_NS:
                 self.dup_frames.append(pkt.frame)
+                if len(self.dup_ts) < 2:
+                    self.dup_ts.append(pkt.ts)
+                else:
+                    self.dup_ts[1] = pkt.ts
                 return True
         self.recent.append((pkt.ts, data, pkt.frame))
         return False
 
     def _spot_phone(self, pkt: Packet) -> None:
         """Phones' other traffic matters too (capture-quality checks): learn them early."""
+        if (pkt.proto == TCP and pkt.sport in PHONE_PORTS and pkt.flags & SYN
+                and pkt.dst not in self.phone_hosts):  # SYN-ACK from CAPF/TVS: dst is a phone
+            self.phone_hosts.add(pkt.dst)
+            self.pf.add_host(ip_packed(pkt.dst))
         if pkt.src not in self.phone_hosts and (
             (pkt.proto == UDP and pkt.dport == 69 and _phone_request(pkt.payload))
             or (pkt.proto == TCP and pkt.dport in PHONE_PORTS and pkt.flags & SYN)
@@ -158,12 +167,13 @@ class Analysis:
         if self.dup_frames:
             evs.append(CaptureNote(
                 "duplicates",
-                f"{len(self.dup_frames)} frames were byte-identical copies of a frame seen "
+                f"{len(self.dup_frames)} analysed frames were byte-identical copies of a frame seen "
                 f"less than {DUP_NS // 1_000_000} ms earlier (SPAN mirroring both rx and tx); "
                 f"they were removed before retransmissions were counted. Duplicate frames: "
                 + ", ".join(map(str, self.dup_frames[:50]))
                 + (" ..." if len(self.dup_frames) > 50 else ""),
                 tuple(self.dup_frames[:1000]), len(self.dup_frames),
+                self.dup_ts[0], self.dup_ts[-1],
             ))
         if self.bad_checksums:
             n = len(self.bad_checksums)

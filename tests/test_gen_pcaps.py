@@ -263,18 +263,6 @@ def test_qinq_and_dot1q_tags() -> None:
 
 # --- the analyzer against EXPECTED ----------------------------------------------------------
 
-# Analyzer disagreements with EXPECTED on the base of this branch (reported to the package
-# owner; the captures were checked with tshark). Non-strict xfail: remove an entry once fixed.
-KNOWN_GAPS = {
-    "serverside_S01.pcap": "no CAPTURE_ONE_SIDED when only the server->phone direction is "
-    "captured (the connection is seen as SHR ^hadf, the verdict is 'No CAPF problem seen')",
-}
-KNOWN_FALSE = {
-    "loss5_S01.pcap": "ITL_NOT_FOUND although the ITLFile.tlv DATA blocks (and the phone's "
-    "ACKs) are in the capture; only its RRQ was lost",
-}
-
-
 @cache
 def _analyze(name: str) -> tuple[int, frozenset[str], str]:
     res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
@@ -285,10 +273,7 @@ def _analyze(name: str) -> tuple[int, frozenset[str], str]:
     return res.returncode, frozenset(f["code"] for f in report["findings"]), text
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_FALSE[n], strict=False))
-    if n in KNOWN_FALSE else n for n in NAMES
-])
+@pytest.mark.parametrize("name", NAMES)
 def test_analyzer_reports_no_absent_code(name: str) -> None:
     rc, codes, _text = _analyze(name)
     assert not codes & set(EXPECTED[name]["absent"])
@@ -296,10 +281,7 @@ def test_analyzer_reports_no_absent_code(name: str) -> None:
         assert rc == EXPECTED[name]["exit"]
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_GAPS[n], strict=False))
-    if n in KNOWN_GAPS else n for n in NAMES
-])
+@pytest.mark.parametrize("name", NAMES)
 def test_analyzer_reports_expected_codes(name: str) -> None:
     _rc, codes, text = _analyze(name)
     assert set(EXPECTED[name]["codes"]) <= codes

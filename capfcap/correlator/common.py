@@ -30,7 +30,19 @@ def ipf(ip: str) -> str:
 
 
 def frames_filter(frames: Iterable[int]) -> str:
-    return "frame.number in {" + " ".join(str(f) for f in sorted(set(frames))) + "}"
+    """`frame.number in {a..b, c}`: runs of consecutive frames become ranges."""
+    fs = sorted(set(frames))
+    parts: list[str] = []
+    i = 0
+    while i < len(fs):
+        j = i
+        while j + 1 < len(fs) and fs[j + 1] == fs[j] + 1:
+            j += 1
+        parts.append(str(fs[i]) if i == j else f"{fs[i]}..{fs[j]}")
+        i = j + 1
+    if len(parts) == 1 and ".." not in parts[0]:
+        return f"frame.number == {parts[0]}"
+    return "frame.number in {" + ", ".join(parts) + "}"
 
 
 def conns_filter(phone: str, server: str, port: int, conns: list[TcpConnection],
@@ -40,7 +52,7 @@ def conns_filter(phone: str, server: str, port: int, conns: list[TcpConnection],
     base = f"{f}.addr=={phone} && {f}.addr=={server} && tcp.port=={port}"
     if len(conns) == len(all_conns):
         return base
-    ports = " ".join(str(c.key.client_port) for c in conns)
+    ports = ", ".join(str(c.key.client_port) for c in conns)
     return f"{base} && tcp.port in {{{ports}}}"
 
 
@@ -66,7 +78,7 @@ def make(
     elif fr:
         first = ctx.frame_ts.get(fr[0])
         last = ctx.frame_ts.get(fr[-1])
-    ident = {"ip": phone.ip}
+    ident = {"ip": phone.ip} if phone.ip else {}
     if phone.mac:
         ident["mac"] = phone.mac
     if phone.device:

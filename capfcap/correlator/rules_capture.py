@@ -151,6 +151,6 @@ def note_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
         out.append(make(
             ctx, "CAPTURE_DUPLICATES", anon, {},
             f"{n.count} frames were captured twice (removed before analysis)",
-            n.message, n.frames, frames_filter(n.frames),
+            n.message, n.frames, frames_filter(n.frames), times=(n.first_ts, n.last_ts),
         ))
     return out

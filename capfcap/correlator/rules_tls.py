@@ -7,7 +7,7 @@ the phone's public key (a few hundred bytes).
 
 from __future__ import annotations
 
-from capfcap.correlator.common import Context, ipf, label, make, server_ident
+from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
 from capfcap.correlator.rules_trust import (
     cert_expiry,
     latest_itl,
@@ -160,6 +160,8 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             if oc is not None:
                 code, summary, conf = oc
                 frames = [r.frame for r in s.records] or list(s.frames)
+                filt = (f"{_filter(s)} && tls.record.content_type == 23"
+                        if s.records and s.version != 0x0304 else frames_filter(frames))
                 out.append(make(
                     ctx, code, phone, srv, summary,
                     "Application records: " + ", ".join(
@@ -169,7 +171,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                         f"frame {m.frame} {m.command_name} " + ", ".join(
                             f"{k}={v}" for k, v in m.elements) for m in s.capf_messages)
                      if s.capf_messages else ""),
-                    frames, _filter(s), times=(s.first_ts, s.last_ts), confidence=conf,
+                    frames, filt, times=(s.first_ts, s.last_ts), confidence=conf,
                 ))
     return out
 

@@ -131,7 +131,10 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
             ))
     itl_reqs = [t for t in ts if _kind(t) == "ITL"]
-    if itl_reqs and all(t.status == "error" for t in itl_reqs):
+    # The phone falls back from ITLSEP<MAC>.tlv to ITLFile.tlv (DOMAIN §1.9): only a failed
+    # ITLFile.tlv request proves there is no ITL to be had.
+    if (itl_reqs and all(t.status == "error" for t in itl_reqs)
+            and any(basename(t.filename).lower() == "itlfile.tlv" for t in itl_reqs)):
         out.append(make(
             ctx, "ITL_NOT_FOUND", phone, server_ident(ctx, itl_reqs[0].server,
                                                       itl_reqs[0].server_port),
