@@ -19,6 +19,7 @@ class Context:
     cucm_ips: set[str]
     server_names: dict[str, str]  # ip -> name
     reverse_seen: dict[str, bool]  # phone ip -> the capture shows packets sent to it
+    heard_from: set[str] = field(default_factory=set)  # hosts seen sending packets
     one_sided: dict[str, str] = field(default_factory=dict)  # phone ip -> reason
     withheld: list[dict[str, object]] = field(default_factory=list)
     frame_ts: dict[int, int] = field(default_factory=dict)

@@ -109,6 +109,7 @@ class Correlator:
             cucm_ips=ips,
             server_names=server_names,
             reverse_seen={ip: bool(p.addrs & to) for ip, p in phones.items()},
+            heard_from=spoke,
         )
         findings: list[Finding] = []
         for p in phones.values():

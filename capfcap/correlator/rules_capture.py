@@ -59,8 +59,23 @@ def judge_phone(ctx: Context, phone: PhoneState, spoke: set[str]) -> None:
         ctx.one_sided[phone.ip] = (
             f"missing direction {MISSING_TX}: only packets sent to the phone were captured")
     elif said and not heard:
+        if _peers_heard_elsewhere(phone, spoke) and not _acked_unseen(phone):
+            return  # the servers' replies to other hosts cross the capture point: same path
         ctx.one_sided[phone.ip] = (
             f"missing direction {MISSING_RX}: only packets sent by the phone were captured")
+
+
+def _peers_heard_elsewhere(phone: PhoneState, spoke: set[str]) -> bool:
+    """Every server the phone talked to is seen sending to someone (other hosts)."""
+    peers = {d.server for d in phone.dns} | {t.server for t in phone.transfers}
+    peers |= {c.key.server for c in phone.conns if c.key.client in phone.addrs}
+    peers |= {u.key.server for u in phone.udp if u.key.client in phone.addrs}
+    return bool(peers) and peers <= spoke
+
+
+def _acked_unseen(phone: PhoneState) -> bool:
+    return any(c.orig_acked_unseen for c in phone.conns if c.key.client in phone.addrs) or any(
+        t.acked_unseen_blocks for t in phone.transfers)
 
 
 def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:

@@ -103,7 +103,9 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         syns = sum(len(c.syn_frames) for c in silent)
         one_sided = ctx.one_sided.get(phone.ip)
         evidence_unseen = [c for c in silent if c.orig_acked_unseen]
-        if one_sided or evidence_unseen or not ctx.reverse_seen.get(phone.ip, False):
+        if one_sided or evidence_unseen or not (
+            ctx.reverse_seen.get(phone.ip, False) or server in ctx.heard_from
+        ):
             ctx.withheld.append({
                 "code": prefix + "_UNIDIRECTIONAL",
                 "phone": phone.ip,
@@ -125,10 +127,14 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"port {c.key.client_port}: SYN frames {', '.join(map(str, c.syn_frames))} "
                 f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
             )
-        lines.append(
-            "The capture does show packets sent to this phone on its other conversations "
-            "(TFTP/DNS answers), so the silence is the network's, not the capture's."
-        )
+        if ctx.reverse_seen.get(phone.ip):
+            lines.append(
+                "The capture does show packets sent to this phone on its other conversations "
+                "(TFTP/DNS answers), so the silence is the network's, not the capture's.")
+        else:
+            lines.append(
+                f"The capture shows {server} answering other hosts, so replies on this path "
+                "would have been captured: the silence is the network's, not the capture's.")
         out.append(make(
             ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
             conns_filter(silent[0].key.client, server, port, silent, conns), conn=silent[0],

@@ -102,3 +102,13 @@ def test_correlator_never_imports_scapy() -> None:
             "bad = [m for m in sys.modules if m.split('.')[0] == 'scapy']; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unanswered_syns_judged_when_the_server_answers_other_hosts() -> None:
+    c = Correlator()
+    c.add_all([conn(3804, (10, 11, 12), "S0", "S"),
+               conn(3804, (1, 2, 3), "SF", "ShAF", synack=(2,), resp=1, client=OTHER)])
+    r = c.report()
+    mine = [f.code for f in r.findings if f.phone.get("ip") == PHONE]
+    assert mine == ["CAPF_UNIDIRECTIONAL"]
+    assert "answering other hosts" in r.findings[0].detail
