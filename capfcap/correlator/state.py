@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from capfcap.events import (
     CaptureNote,
@@ -95,27 +96,16 @@ class State:
     ip_of_mac: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, ev: Event) -> None:
-        if isinstance(ev, DnsTransaction):
-            self.dns.append(ev)
-        elif isinstance(ev, TcpConnection):
-            self.conns.append(ev)
-        elif isinstance(ev, FileTransfer):
-            self.transfers.append(ev)
-        elif isinstance(ev, TrustListSeen):
-            self.trust_lists.append(ev)
-        elif isinstance(ev, ConfigSeen):
-            self.configs.append(ev)
-        elif isinstance(ev, TlsSession):
-            self.tls.append(ev)
-        elif isinstance(ev, IcmpError):
-            self.icmp.append(ev)
-        elif isinstance(ev, UdpFlow):
-            self.udp.append(ev)
-        elif isinstance(ev, CaptureNote):
-            self.notes.append(ev)
-        elif isinstance(ev, HostSeen):
+        if isinstance(ev, HostSeen):
             self.macs.setdefault(ev.ip, set()).add(ev.mac)
             self.ip_of_mac.setdefault(ev.mac, set()).add(ev.ip)
+            return
+        lists: dict[type, list[Any]] = {
+            DnsTransaction: self.dns, TcpConnection: self.conns, FileTransfer: self.transfers,
+            TrustListSeen: self.trust_lists, ConfigSeen: self.configs, TlsSession: self.tls,
+            IcmpError: self.icmp, UdpFlow: self.udp, CaptureNote: self.notes,
+        }
+        lists[type(ev)].append(ev)
 
     # -- phones ---------------------------------------------------------------------
     def phones(self) -> dict[str, PhoneState]:

@@ -184,27 +184,11 @@ class DnsExtractor:
         p = self.pending.pop(key, None)
         if p is None:
             return []  # response without a captured query
-        return [
-            DnsTransaction(
-                client=dst,
-                server=src,
-                client_port=dport,
-                server_port=sport,
-                transport="tcp" if transport == "tcp" else "udp",
-                txid=m.txid,
-                qname=p.qname,
-                qtype=p.qtype,
-                query_frames=tuple(p.frames),
-                query_times=tuple(p.times),
-                response_frame=frame,
-                response_ts=ts,
-                rcode=m.rcode,
-                addresses=m.addresses,
-                answer_count=m.answer_count,
-            )
-        ]
+        return self._emit(key, p, m, frame, ts)
 
-    def _emit(self, key: _Key, p: _Pending) -> list[Event]:
+    @staticmethod
+    def _emit(key: _Key, p: _Pending, resp: DnsMessage | None = None, frame: int | None = None,
+              ts: int | None = None) -> list[Event]:
         client, server, cport, sport, transport, txid = key
         return [
             DnsTransaction(
@@ -218,9 +202,11 @@ class DnsExtractor:
                 qtype=p.qtype,
                 query_frames=tuple(p.frames),
                 query_times=tuple(p.times),
-                response_frame=None,
-                response_ts=None,
-                rcode=None,
+                response_frame=frame,
+                response_ts=ts,
+                rcode=resp.rcode if resp else None,
+                addresses=resp.addresses if resp else (),
+                answer_count=resp.answer_count if resp else 0,
             )
         ]
 
