@@ -60,7 +60,7 @@ def object_name(o: CarvedObject) -> str:
         stem = f"cert_{o.protocol}_{o.server}_frame{o.frame}_{what}"
         ext = ".pem"
     else:
-        base = o.name.replace("\\", "/").rsplit("/", 1)[-1]
+        base = o.name.replace("\\", "/").rsplit("/", 1)[-1].strip(".") or "unnamed"
         low = base.lower()
         ext = ".tlv" if o.kind in TRUST_KINDS else ".sgn" if low.endswith(".sgn") else ".xml"
         stem = f"{o.protocol}_{o.server}_{base}_frame{o.frame}"

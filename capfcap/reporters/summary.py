@@ -36,9 +36,10 @@ def _clean(s: str) -> str:
 
 
 def esc(s: str) -> str:
-    """Untrusted text as inert Markdown: no HTML, no emphasis, no links."""
-    s = _clean(s)
-    return re.sub(r"([\\`*<>\[\]|#])", r"\\\1", s)
+    """Untrusted text as inert Markdown: no HTML, no emphasis, no links, no block markup
+    (`>` and `#` only where they could start one, so arrows stay readable as text)."""
+    s = re.sub(r"([\\`*<\[\]|])", r"\\\1", _clean(s))
+    return re.sub(r"(^|\s)([>#])", r"\1\\\2", s)
 
 
 def code(s: str) -> str:
@@ -91,7 +92,8 @@ def _finding(n: int, f: Finding) -> list[str]:
     if len(frames) > MAX_FRAMES_LISTED:
         listed += f" and {len(frames) - MAX_FRAMES_LISTED} more (all in findings.json)"
     out += _wrap(f"Frames: {listed or 'none'}", "- ", "  ")
-    out.append(f"- Wireshark filter: {code(f.evidence.filter)}")
+    # a code span may span lines (CommonMark 6.1): wrapped here, one line when rendered
+    out += _wrap(f"Wireshark filter: {code(f.evidence.filter)}", "- ", "  ")
     if f.evidence.first is not None:
         out.append(f"- Time: {iso(f.evidence.first)} to {iso(f.evidence.last)}")
     if f.evidence.conn_state:
