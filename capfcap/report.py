@@ -55,6 +55,19 @@ class CaptureInfo:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class CarvedObject:
+    """A file or certificate seen on the wire, for the ticket bundle's objects/ folder."""
+
+    kind: str  # "ITL", "CTL", "CONFIG" (a downloaded file) or "CERT" (a server certificate)
+    protocol: str  # "tftp", "http", or the TLS server port as text ("3804")
+    server: str  # server IP
+    name: str  # file name as requested, or the certificate subject
+    frame: int  # request frame, or the frame carrying the certificate
+    data: bytes = field(repr=False, default=b"")  # file bytes, or DER
+    frames: tuple[int, ...] = ()  # every frame of the transfer
+
+
 @dataclass
 class Report:
     files: list[CaptureInfo]
@@ -64,6 +77,7 @@ class Report:
     withheld: list[dict[str, object]] = field(default_factory=list)
     version: str = ""
     options: dict[str, object] = field(default_factory=dict)
+    objects: list[CarvedObject] = field(default_factory=list)  # bundle objects/
 
     def severities(self) -> list[str]:
         return [f.severity for f in self.findings]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from capfcap.correlator import rules_capture, rules_conn, rules_dns, rules_tls, rules_trust
+from capfcap.correlator import objects, rules_capture, rules_conn, rules_dns, rules_tls, rules_trust
 from capfcap.correlator.common import Context
 from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
@@ -142,4 +142,5 @@ class Correlator:
             findings=findings,
             withheld=sorted(ctx.withheld, key=lambda w: (str(w.get("phone")),
                                                         str(w.get("code")))),
+            objects=objects.carve(st, phones.values()),
         )

@@ -1,0 +1,213 @@
+"""`--bundle OUT.zip`: everything a support case needs, in one file (DESIGN §6).
+
+    summary.md        the human summary (reporters.summary)
+    findings.json     the JSON report (reporters.json)
+    evidence.pcapng   only the cited frames, commented (reporters.evidence)
+    objects/          carved trust lists, configs and server certificates (PEM)
+
+The zip is written to a temporary file beside OUT.zip and renamed into place; an existing
+file is never replaced without `force`. `inputs` are the captures to re-read for the
+evidence (an `InputSet` from the analysis, or paths, e.g. the ring files of a live run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from capfcap.cli import UsageError
+from capfcap.outputs import check_writable
+from capfcap.report import CarvedObject, Report
+from capfcap.reporters.evidence import EvidenceFrame, collect, write_pcapng
+from capfcap.reporters.json import render as render_json
+from capfcap.reporters.redact import Redactor
+from capfcap.reporters.summary import BundleFacts, overall_verdict, render_summary
+from capfcap.sources.inputs import InputSet
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: same input, same bundle bytes
+MAX_NAME = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
+_CN = re.compile(r"(?:^|,)CN=((?:[^,\\]|\\.)*)")
+TRUST_KINDS = ("ITL", "CTL")
+
+
+@dataclass
+class BundleResult:
+    path: str
+    evidence_frames: int
+    objects: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def safe_component(name: str) -> str:
+    """One file-name component: no separators, no leading dot, only portable characters."""
+    s = _UNSAFE.sub("_", name.replace("\\", "/").replace("/", "_"))
+    s = s.lstrip("._") or "object"
+    return s[:MAX_NAME]
+
+
+def object_name(o: CarvedObject) -> str:
+    """objects/<how>_<server>_<what>_frame<N>.<ext>, from capture data made safe."""
+    if o.kind == "CERT":
+        m = _CN.search(o.name)
+        what = f"CN={m.group(1)}" if m else "certificate"
+        stem = f"cert_{o.protocol}_{o.server}_frame{o.frame}_{what}"
+        ext = ".pem"
+    else:
+        base = o.name.replace("\\", "/").rsplit("/", 1)[-1].strip(".") or "unnamed"
+        low = base.lower()
+        ext = ".tlv" if o.kind in TRUST_KINDS else ".sgn" if low.endswith(".sgn") else ".xml"
+        stem = f"{o.protocol}_{o.server}_{base}_frame{o.frame}"
+    return safe_component(stem)[: MAX_NAME - len(ext)] + ext
+
+
+def _describe(o: CarvedObject) -> str:
+    if o.kind == "CERT":
+        return (f"certificate presented by {o.server} on TCP {o.protocol} (frame {o.frame}): "
+                f"{o.name}")
+    how = "TFTP" if o.protocol == "tftp" else "HTTP 6970" if o.protocol == "http" else o.protocol
+    return (f"{o.kind} file {o.name} from {o.server} over {how}, request frame {o.frame}, "
+            f"{len(o.data)} bytes")
+
+
+def _paths(inputs: InputSet | Sequence[str]) -> list[str]:
+    if isinstance(inputs, InputSet):
+        return [f.path for f in inputs.files]
+    return [str(p) for p in inputs]
+
+
+def _objects(report: Report, redactor: Redactor | None
+             ) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]], int]:
+    """(zip entries, (zip path, description) for the summary, configs left out)."""
+    from capfcap.trust.certs import to_pem
+
+    entries: list[tuple[str, bytes]] = []
+    described: list[tuple[str, str]] = []
+    used: set[str] = set()
+    dropped = 0
+    for o in report.objects:
+        if redactor is not None and o.kind == "CONFIG":
+            dropped += 1
+            continue
+        name = object_name(o)
+        desc = _describe(o)
+        if redactor is not None:
+            name, desc = redactor.text(name), redactor.text(desc)
+        stem, dot, ext = name.rpartition(".")
+        for i in range(2, 10_000):
+            if name not in used:
+                break
+            name = f"{stem}_{i}.{ext}" if dot else f"{name}_{i}"
+        used.add(name)
+        data = to_pem(o.data).encode("ascii") if o.kind == "CERT" else o.data
+        entries.append(("objects/" + name, data))
+        described.append(("objects/" + name, desc))
+    return entries, described, dropped
+
+
+def _trust_frames(report: Report) -> set[int]:
+    return {n for o in report.objects if o.kind in TRUST_KINDS for n in o.frames}
+
+
+def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
+          ) -> tuple[list[tuple[str, bytes]], BundleResult]:
+    """The bundle's entries (name, bytes), in zip order."""
+    paths = _paths(inputs)
+    redactor = Redactor() if redact else None
+    verdict = overall_verdict(report)
+
+    def transform(evs: list[EvidenceFrame]) -> None:
+        """Register every MAC first (phones, then link headers), then rewrite."""
+        assert redactor is not None
+        for p in report.phones:
+            if p.mac:
+                redactor.add(p.mac)
+            if p.device.upper().startswith("SEP") and len(p.device) == 15:
+                redactor.add(p.device[3:])
+        for f in report.findings:
+            if f.phone.get("mac"):
+                redactor.add(f.phone["mac"])
+        redactor.register_frames(evs)
+        redactor.redact_frames(evs, _trust_frames(report))
+
+    evs, problems = collect(report, paths)
+    if redactor is not None:
+        transform(evs)
+    buf = io.BytesIO()
+    section = redactor.text(verdict) if redactor is not None else verdict
+    n = write_pcapng(buf, evs, section, f"capfcap {report.version}".strip(),
+                     keep_original_comments=redactor is None)
+    evidence = buf.getvalue()
+    entries, described, dropped = _objects(report, redactor)
+    facts = BundleFacts(evidence_frames=n, objects=described, problems=problems)
+    if redactor is not None:
+        facts.redactions = [
+            f"{len(redactor.map)} MAC address(es) were replaced by pseudonyms 02:ca:fe:xx:xx:xx "
+            "in every file of this bundle (summary.md, findings.json, the Ethernet/SLL headers "
+            "and any text inside evidence.pcapng, object names); a device name SEP<MAC> "
+            "follows its MAC's pseudonym.",
+            f"evidence.pcapng: headers through layer 4, DNS, TFTP control packets, trust-list "
+            f"downloads and TLS records other than application data are kept; other payloads "
+            f"were removed from {redactor.truncated} frame(s) (their original length is kept). "
+            "UDP/TCP checksums of rewritten frames are not recomputed.",
+            "Certificates and ITL/CTL files are public material and are kept unchanged.",
+        ]
+        if dropped:
+            facts.redactions.append(
+                f"{dropped} phone configuration file(s) were left out of objects/ "
+                "(they may hold credentials).")
+    summary = render_summary(report, facts, paths)
+    findings = render_json(report)
+    if redactor is not None:
+        summary = redactor.text(summary)
+        findings = redactor.text(findings)
+    out = [("summary.md", summary.encode("utf-8")), ("findings.json", findings.encode("utf-8")),
+           ("evidence.pcapng", evidence)] + entries
+    return out, BundleResult("", n, [e[0] for e in entries], problems)
+
+
+def write_bundle(path: str, report: Report, inputs: InputSet | Sequence[str],
+                 opts: object = None, redact: bool = False, force: bool = False
+                 ) -> BundleResult:
+    """Write the bundle zip atomically. Raises UsageError when `path` exists (without
+    force) or cannot be written."""
+    del opts  # the analysis options are already reflected in the report
+    check_writable(path, force)
+    entries, result = build(report, inputs, redact)
+    result.path = path
+    d = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".capfcap-", suffix=".zip", dir=d)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in entries:
+                zi = zipfile.ZipInfo(name, ZIP_TIME)
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zi.external_attr = 0o644 << 16
+                zf.writestr(zi, data)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        if not force and os.path.lexists(path):
+            raise UsageError(f"{path} exists; use --force to overwrite it")
+        os.replace(tmp, path)
+    except OSError as e:
+        _unlink(tmp)
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return result
+
+
+def _unlink(p: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(p)

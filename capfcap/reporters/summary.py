@@ -1,0 +1,172 @@
+"""`summary.md` of the ticket bundle: pastes into Jira or ServiceNow, reads as plain text.
+
+Plain Markdown only (no HTML): headings, short lists, one narrow table, lines wrapped at
+100 columns. Text that came from the capture is escaped so it cannot become markup.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.report import Report, iso
+
+WIDTH = 100
+MAX_FRAMES_LISTED = 60
+_CTRL = re.compile(r"[\x00-\x1f\x7f]")
+_PLURAL = {"error": "errors", "warning": "warnings", "info": "info"}
+
+
+@dataclass
+class BundleFacts:
+    """What the bundle holds besides the report (filled by reporters.bundle)."""
+
+    evidence_frames: int = 0
+    objects: list[tuple[str, str]] = field(default_factory=list)  # (zip path, description)
+    redactions: list[str] = field(default_factory=list)  # empty: not redacted
+    problems: list[str] = field(default_factory=list)
+
+
+def _clean(s: str) -> str:
+    return _CTRL.sub(" ", s)
+
+
+def esc(s: str) -> str:
+    """Untrusted text as inert Markdown: no HTML, no emphasis, no links, no block markup
+    (`>` and `#` only where they could start one, so arrows stay readable as text)."""
+    s = re.sub(r"([\\`*<\[\]|])", r"\\\1", _clean(s))
+    return re.sub(r"(^|\s)([>#])", r"\1\\\2", s)
+
+
+def code(s: str) -> str:
+    """An inline code span whose fence is longer than any backtick run inside it."""
+    s = _clean(s)
+    runs = [len(m) for m in re.findall(r"`+", s)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or not s else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
+
+
+def _counts(r: Report) -> str:
+    c = {s: sum(1 for f in r.findings if f.severity == s) for s in SEVERITY_ORDER}
+    return ", ".join(f"{c[s]} {s if c[s] == 1 else _PLURAL[s]}" for s in SEVERITY_ORDER)
+
+
+def _who(phone: dict[str, str]) -> str:
+    ip = phone.get("ip", "")
+    dev = phone.get("device", "")
+    if dev and ip:
+        return f"{dev} ({ip})"
+    return dev or ip or "capture"
+
+
+def overall_verdict(r: Report) -> str:
+    """The one line that heads the summary and the evidence file's section comment."""
+    head = f"capfcap: {_counts(r)}"
+    if not r.phones:
+        return head + "; no phone traffic (trust-list/config downloads, CAPF or TVS) found"
+    parts = [f"{_who(p.ident())}: {p.verdict or 'no verdict'}" for p in r.phones]
+    return _clean(head + "; " + "; ".join(parts))
+
+
+def _finding(n: int, f: Finding) -> list[str]:
+    out = ["", f"#### {n}. {f.code}: {esc(_who(f.phone))}", ""]
+    out += _wrap(esc(f.summary))
+    for para in f.detail.splitlines():
+        if para.strip():
+            out.append("")
+            out += _wrap(esc(para.strip()))
+    out.append("")
+    out += _wrap("Remediation: " + esc(f.remediation), "- ", "  ")
+    frames = f.evidence.frames
+    listed = ", ".join(map(str, frames[:MAX_FRAMES_LISTED]))
+    if len(frames) > MAX_FRAMES_LISTED:
+        listed += f" and {len(frames) - MAX_FRAMES_LISTED} more (all in findings.json)"
+    out += _wrap(f"Frames: {listed or 'none'}", "- ", "  ")
+    # a code span may span lines (CommonMark 6.1): wrapped here, one line when rendered
+    out += _wrap(f"Wireshark filter: {code(f.evidence.filter)}", "- ", "  ")
+    if f.evidence.first is not None:
+        out.append(f"- Time: {iso(f.evidence.first)} to {iso(f.evidence.last)}")
+    if f.evidence.conn_state:
+        out.append(f"- Zeek conn_state/history: {esc(f.evidence.conn_state)} / "
+                   f"{esc(f.evidence.history or '')}")
+    return out
+
+
+def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> str:
+    out = ["# capfcap ticket summary", ""]
+    out += _wrap("**Verdict:** " + esc(overall_verdict(r).removeprefix("capfcap: ")))
+    out.append("")
+    out += _wrap(
+        f"Made by capfcap {r.version or '(unknown version)'}. This bundle holds findings.json "
+        f"(the machine-readable report), evidence.pcapng (the {facts.evidence_frames} frames "
+        "the findings cite, original bytes and timestamps; each packet comment names its "
+        "finding and its frame number in the original capture) and "
+        f"{len(facts.objects)} file(s) in objects/.")
+    out += ["", "## Capture", ""]
+    for c in r.files:
+        name = os.path.basename(c.path) or c.path
+        out.append(f"- {code(name)} ({esc(c.format or 'unknown format')}, "
+                   f"{esc(', '.join(c.linktypes) or 'no link type')})")
+        out.append(f"  - SHA-256: {code(c.sha256)}")
+        out.append(f"  - {c.packets} packets, {iso(c.first) or '-'} to {iso(c.last) or '-'}")
+        if c.error:
+            out += _wrap("Damaged: " + esc(c.error), "  - ", "    ")
+    for note in r.notes:
+        out.append("")
+        out += _wrap("Note: " + esc(note))
+    out += ["", "## Phones", ""]
+    if not r.phones:
+        out += _wrap("No phone traffic (trust-list/config downloads, CAPF or TVS connections) "
+                     "was found.")
+    else:
+        out.append("| IP | MAC | device | worst finding |")
+        out.append("|---|---|---|---|")
+        for p in r.phones:
+            w = r.worst_for(p.ip)
+            worst = f"{w.code} ({w.severity})" if w else "none"
+            out.append(f"| {esc(p.ip)} | {esc(p.mac or '-')} | {esc(p.device or '-')} | "
+                       f"{worst} |")
+        out.append("")
+        for p in r.phones:
+            out += _wrap(f"{esc(_who(p.ident()))}: {esc(p.verdict or 'no verdict')}", "- ", "  ")
+    out += ["", "## Findings"]
+    n = 0
+    for sev in sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__):
+        fs = [f for f in r.findings if f.severity == sev]
+        if not fs:
+            continue
+        out += ["", f"### {_PLURAL[sev].capitalize()} ({len(fs)})"]
+        for f in fs:
+            n += 1
+            out += _finding(n, f)
+    if not r.findings:
+        out += ["", "No findings."]
+    if r.withheld:
+        out += ["", "## Withheld verdicts", ""]
+        for wh in r.withheld:
+            out += _wrap(esc(f"{wh.get('code')} for {wh.get('phone')}: {wh.get('reason')}"),
+                         "- ", "  ")
+    if facts.objects:
+        out += ["", "## Objects", ""]
+        for name, what in facts.objects:
+            out += _wrap(f"{code(name)}: {esc(what)}", "- ", "  ")
+    if facts.redactions:
+        out += ["", "## Redaction", ""]
+        for line in facts.redactions:
+            out += _wrap(esc(line), "- ", "  ")
+    if facts.problems:
+        out += ["", "## Problems while writing this bundle", ""]
+        for line in facts.problems:
+            out += _wrap(esc(line), "- ", "  ")
+    out.append("")
+    return "\n".join(out)
