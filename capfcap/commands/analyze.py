@@ -8,7 +8,7 @@ import os
 import sys
 
 from capfcap import exitcodes
-from capfcap.cli import InputError
+from capfcap.cli import InputError, UsageError
 from capfcap.outputs import check_writable, write_atomic
 from capfcap.pipeline import Options, analyze
 from capfcap.report import Report
@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.output, args.force)
     if args.bundle:
         check_writable(args.bundle, args.force)
+    elif args.redact:
+        raise UsageError("--redact applies to the ticket bundle: add --bundle OUT.zip")
     opts = options(args)
     progress = _progress(args.captures)
     try:
