@@ -167,8 +167,8 @@ class Analysis:
         if self.dup_frames:
             evs.append(CaptureNote(
                 "duplicates",
-                f"{len(self.dup_frames)} analysed frames were byte-identical copies of a frame seen "
-                f"less than {DUP_NS // 1_000_000} ms earlier (SPAN mirroring both rx and tx); "
+                f"{len(self.dup_frames)} analysed frames were byte-identical copies of a frame "
+                f"seen less than {DUP_NS // 1_000_000} ms earlier (SPAN mirroring both rx and tx); "
                 f"they were removed before retransmissions were counted. Duplicate frames: "
                 + ", ".join(map(str, self.dup_frames[:50]))
                 + (" ..." if len(self.dup_frames) > 50 else ""),

@@ -16,6 +16,22 @@ def iso(ns: int | None) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(ns % 1_000_000_000) // 1000:06d}Z"
 
 
+def frames_text(frames: tuple[int, ...] | list[int], limit: int = 40) -> str:
+    """Frame numbers for people: runs become ranges ("7-43, 64"), long lists are cut."""
+    fs = sorted(set(frames))
+    parts: list[str] = []
+    i = 0
+    while i < len(fs):
+        j = i
+        while j + 1 < len(fs) and fs[j + 1] == fs[j] + 1:
+            j += 1
+        parts.append(str(fs[i]) if i == j else f"{fs[i]}-{fs[j]}")
+        i = j + 1
+    if len(parts) > limit:
+        return ", ".join(parts[:limit]) + f" … ({len(fs)} frames)"
+    return ", ".join(parts) or "none"
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     frame: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from capfcap.findings import SEVERITY_ORDER
-from capfcap.report import Report, iso
+from capfcap.report import Report, frames_text, iso
 
 
 def _cell(s: str) -> str:
@@ -64,10 +64,7 @@ def render(r: Report, title: str = "capfcap report") -> str:
             out.append(f.detail.replace("\n", "  \n"))
             out.append("")
             out.append(f"- Remediation: {f.remediation}")
-            frames = ", ".join(map(str, f.evidence.frames[:40]))
-            if len(f.evidence.frames) > 40:
-                frames += f" … ({len(f.evidence.frames)} frames)"
-            out.append(f"- Frames: {frames}")
+            out.append(f"- Frames: {frames_text(f.evidence.frames)}")
             out.append(f"- Wireshark filter: `{f.evidence.filter}`")
             if f.evidence.conn_state:
                 out.append(f"- Zeek conn_state/history: {f.evidence.conn_state} / "

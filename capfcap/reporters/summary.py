@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from capfcap.findings import SEVERITY_ORDER, Finding
-from capfcap.report import Report, iso
+from capfcap.report import Report, frames_text, iso
 
 WIDTH = 100
 MAX_FRAMES_LISTED = 60
@@ -87,11 +87,8 @@ def _finding(n: int, f: Finding) -> list[str]:
             out += _wrap(esc(para.strip()))
     out.append("")
     out += _wrap("Remediation: " + esc(f.remediation), "- ", "  ")
-    frames = f.evidence.frames
-    listed = ", ".join(map(str, frames[:MAX_FRAMES_LISTED]))
-    if len(frames) > MAX_FRAMES_LISTED:
-        listed += f" and {len(frames) - MAX_FRAMES_LISTED} more (all in findings.json)"
-    out += _wrap(f"Frames: {listed or 'none'}", "- ", "  ")
+    listed = frames_text(f.evidence.frames, MAX_FRAMES_LISTED)
+    out += _wrap(f"Frames: {listed}", "- ", "  ")
     # a code span may span lines (CommonMark 6.1): wrapped here, one line when rendered
     out += _wrap(f"Wireshark filter: {code(f.evidence.filter)}", "- ", "  ")
     if f.evidence.first is not None:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from capfcap.findings import SEVERITY_ORDER, Finding
-from capfcap.report import PhoneReport, Report, iso
+from capfcap.report import PhoneReport, Report, frames_text, iso
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 OUTCOME = {"ok": ("ok", "green"), "failed": ("FAIL", "red"), "info": ("--", "dim")}
@@ -25,10 +25,8 @@ def _finding(con: Console, f: Finding) -> None:
     for line in f.detail.splitlines():
         con.print(Padding(Text(line, style="dim"), (0, 0, 0, 4), expand=False))
     con.print(Padding(Text("Fix: " + f.remediation), (0, 0, 0, 2), expand=False))
-    frames = ", ".join(map(str, f.evidence.frames[:30]))
-    if len(f.evidence.frames) > 30:
-        frames += f" … ({len(f.evidence.frames)} frames)"
-    con.print(Padding(Text(f"Frames: {frames}"), (0, 0, 0, 2), expand=False))
+    con.print(Padding(Text(f"Frames: {frames_text(f.evidence.frames, 30)}"), (0, 0, 0, 2),
+                      expand=False))
     con.print(Padding(Text(f"Filter: {f.evidence.filter}"), (0, 0, 0, 2), expand=False))
     if f.evidence.conn_state:
         con.print(Padding(Text(f"conn_state {f.evidence.conn_state}, history "
