@@ -148,6 +148,11 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
                                  "capf" if port == CAPF_PORT else "tvs"))
     for s in p.tls:
+        if s.key.server_port in (6971, 6972):
+            out.append(TimelineEntry(
+                s.frames[0], s.first_ts, f"config over HTTPS {s.key.server_port} from "
+                f"{label(ctx, s.key.server)}: encrypted, not observable (not missing)", "info",
+                "config"))
         for m in s.capf_messages:
             arrow = "phone -> CAPF" if m.direction == "c2s" else "CAPF -> phone"
             els = ", ".join(f"{k}={v}" for k, v in m.elements if k not in ("certificate",
