@@ -112,3 +112,25 @@ def test_unanswered_syns_judged_when_the_server_answers_other_hosts() -> None:
     mine = [f.code for f in r.findings if f.phone.get("ip") == PHONE]
     assert mine == ["CAPF_UNIDIRECTIONAL"]
     assert "answering other hosts" in r.findings[0].detail
+
+
+def test_https_config_is_not_observable_and_phone_filter_selects() -> None:
+    from capfcap.events import TlsSession
+
+    s = TlsSession(FlowKey("tcp", PHONE, 40100, CAPF, 6971), (20, 21), 20 * S, 21 * S)
+    c = Correlator(phones=["00:11:22:33:44:55"])
+    c.add_all([tftp(PHONE, "ITLSEP001122334455.tlv", "complete", (1, 2)),
+               tftp(OTHER, "ITLFile.tlv", "complete", (3, 4)), s])
+    r = c.report()
+    assert [p.ip for p in r.phones] == [PHONE]
+    assert any("not observable (not missing)" in e.what for e in r.phones[0].timeline)
+    assert "CONFIG_NOT_FOUND" not in codes(c)
+
+
+def test_cucm_ip_literal_is_not_a_dns_name() -> None:
+    c = Correlator(cucm=["203.0.113.10", "cm.example."])
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)),
+               dns(PHONE, "cm.example", 2, (5,), 6)])
+    r = c.report()
+    assert [f.code for f in r.findings] == ["DNS_SERVER_ERROR"]
+    assert "SERVFAIL" in r.findings[0].summary
