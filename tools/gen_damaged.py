@@ -298,17 +298,17 @@ def corpus() -> list[Entry]:
     recs[19] = cut_frame(*recs[19], 100)  # TFTP DATA block 7 of ITLFile.tlv
     add("snaplen_tftp_data.pcap", Pcap(s01.header, recs).bytes(),
         "S01 with frame 20 (TFTP DATA block 7 of ITLFile.tlv) cut to 100 of 558 bytes",
-        ANALYSED, n01, src, 19)
+        ANALYSED, n01, src, 19, r"snap length \(first: frame 20\)")
     recs = list(s01.records)
     recs[63] = cut_frame(*recs[63], 600)  # Server Hello, Certificate, ...
     add("snaplen_tls_certificate.pcap", Pcap(s01.header, recs).bytes(),
         "S01 with frame 64 (ServerHello + Certificate) cut to 600 of 1451 bytes",
-        ANALYSED, n01, src, 63)
+        ANALYSED, n01, src, 63, r"snap length \(first: frame 64\)")
     recs = [cut_frame(h, d, 96) for h, d in s01.records]
     hdr = s01.header[:16] + struct.pack("<I", 96) + s01.header[20:]
     add("snaplen_96_all.pcap", Pcap(hdr, recs).bytes(),
         "S01 as `tcpdump -s 96` would have written it: every frame cut to 96 bytes",
-        ANALYSED, n01)
+        ANALYSED, n01, stderr=r"36 frames cut short .* \(first: frame 8\)")
 
     # --- zero-length frames ----------------------------------------------------------
     recs = []
@@ -323,7 +323,7 @@ def corpus() -> list[Entry]:
     recs = [(rec_header(1_700_000_000 + i, 0, 0, 60), b"") for i in range(5)]
     add("zero_length_only.pcap", Pcap(s01.header, recs).bytes(),
         "five zero-length records (caplen 0, original length 60) and nothing else",
-        [0], 5)
+        [0], 5, stderr=r"5 frames cut short .* \(first: frame 1\)")
 
     # --- link types ----------------------------------------------------------------
     add("linktype_147_user0.pcap", s01.with_linktype(147),
