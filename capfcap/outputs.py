@@ -8,6 +8,7 @@ a failure leaves no temporary file behind. Problems are one-line `UsageError`s (
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -58,10 +59,8 @@ def write_atomic(path: str, data: bytes | str, force: bool = False) -> None:
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)  # gone after rename; the extra name after link
-        except OSError:
-            pass
 
 
 def _link_no_clobber(tmp: str, path: str) -> None:

@@ -43,8 +43,8 @@ def run_cli(path: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("CAPFCAP_DEBUG", None)
     return subprocess.run(
-        [sys.executable, "-m", "capfcap", "analyze", str(path.relative_to(ROOT)), "--format", "json",
-         *args],
+        [sys.executable, "-m", "capfcap", "analyze", str(path.relative_to(ROOT)),
+         "--format", "json", *args],
         capture_output=True, text=True, timeout=TIMEOUT_S, preexec_fn=_limit, cwd=ROOT,
         env=env,
     )

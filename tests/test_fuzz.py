@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fuzz_targets", ROOT / "tools" / "fuzz_targets.py")
+    path = ROOT / "tools" / "fuzz_targets.py"
+    spec = importlib.util.spec_from_file_location("fuzz_targets", path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules["fuzz_targets"] = mod

@@ -2,7 +2,7 @@
 """Long fuzz run over the targets of tools/fuzz_targets.py, for use before a release.
 
     python tools/fuzz_long.py --minutes 10                     # hypothesis, all targets
-    python tools/fuzz_long.py --minutes 10 --engine atheris    # coverage-guided (pip install atheris)
+    python tools/fuzz_long.py --minutes 10 --engine atheris    # needs: pip install atheris
     python tools/fuzz_long.py --minutes 2 --targets reader,capf_stream
 
 Each target gets an equal share of the time. A crash does not stop the run: the input is
@@ -18,7 +18,6 @@ Every finding must become a regression test (tests/test_fuzz.py, tests/test_dama
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import resource
 import signal
@@ -103,7 +102,7 @@ def run_hypothesis(r: Runner, seconds: float) -> None:
 
 
 def run_atheris_worker(r: Runner, seconds: float) -> None:
-    import atheris  # type: ignore[import-not-found]
+    import atheris
 
     with atheris.instrument_imports():
         import capfcap.decode  # noqa: F401
@@ -159,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             r = Runner(n, ft.TARGETS[n], a.out, a.hang)
             run_hypothesis(r, share)
-            tried, crashes, slowest = r.tried, [f"{s} (x{c})" for s, c in r.crashes.items()], r.slowest
+            tried, slowest = r.tried, r.slowest
+            crashes = [f"{s} (x{c})" for s, c in r.crashes.items()]
         total_tried += tried
         found += [f"{n}: {c}" for c in crashes]
         print(f"{n:12} {tried:9,} inputs in {time.monotonic() - t0:6.0f} s, slowest "

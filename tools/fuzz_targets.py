@@ -158,7 +158,7 @@ def tls_streams() -> list[tuple[bytes, bytes]]:
 def tls_handler(data: bytes) -> None:
     """TlsHandler fed random chunks (mutated real handshakes, or raw bytes) in both
     directions, then closed: never raises, keeps bounded state."""
-    from capfcap.events import FlowKey, TcpConnection
+    from capfcap.events import Direction, FlowKey, TcpConnection
     from capfcap.extractors.tls import MAX_KEEP, TlsHandler
 
     if len(data) < 2:
@@ -174,18 +174,19 @@ def tls_handler(data: bytes) -> None:
         c, s, cuts = rest[:half], rest[half:], rest
     key = FlowKey("tcp", "192.0.2.21", 50000, "198.51.100.11", 3804)
     h = TlsHandler(key, keylog(0) if sel & 2 else None)
-    pos = {"c2s": 0, "s2c": 0}
-    src = {"c2s": c, "s2c": s}
+    pos: dict[Direction, int] = {"c2s": 0, "s2c": 0}
+    src: dict[Direction, bytes] = {"c2s": c, "s2c": s}
     frame = 0
     for k in range(0, max(len(cuts), 1)):
-        d = "c2s" if (cuts[k] if cuts else 0) & 1 else "s2c"
+        d: Direction = "c2s" if (cuts[k] if cuts else 0) & 1 else "s2c"
         step = 1 + ((cuts[k] if cuts else 255) >> 1) * 23
         chunk = src[d][pos[d] : pos[d] + step]
         pos[d] += len(chunk)
         if chunk:
             frame += 1
             h.data(d, frame, frame * 1000, chunk)
-    for d in ("c2s", "s2c"):  # the rest, in one piece
+    rest_dirs: tuple[Direction, ...] = ("c2s", "s2c")
+    for d in rest_dirs:  # the rest, in one piece
         if pos[d] < len(src[d]):
             frame += 1
             h.data(d, frame, frame * 1000, src[d][pos[d] :])

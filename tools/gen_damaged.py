@@ -59,7 +59,7 @@ class Pcap:
             p += 16 + incl
         return cls(b[:24], recs)
 
-    def bytes(self) -> bytes:
+    def to_bytes(self) -> bytes:
         return self.header + b"".join(h + d for h, d in self.records)
 
     def offset_of(self, frame: int) -> int:
@@ -154,7 +154,8 @@ def classify(pc: Pcap) -> dict[str, list[tuple[int, int, int]]]:
     of TFTP DATA packets of a transfer whose RRQ named a .tlv file; http: TCP 6970;
     tls: TCP 3804 / 2445.
     """
-    out: dict[str, list[tuple[int, int, int]]] = {k: [] for k in ("dns", "tftp", "itl", "http", "tls")}
+    kinds = ("dns", "tftp", "itl", "http", "tls")
+    out: dict[str, list[tuple[int, int, int]]] = {k: [] for k in kinds}
     tlv_clients: set[int] = set()  # client ports of RRQs for .tlv files
     for i, (_h, d) in enumerate(pc.records):
         x = l4(d)
@@ -217,7 +218,7 @@ ANALYSED = [0, 3, 4]  # exit statuses of a completed analysis (by worst finding)
 
 def corpus() -> list[Entry]:
     s01 = Pcap.read(REAL / "S01_happy.pcap")
-    s01b = s01.bytes()
+    s01b = s01.to_bytes()
     ng = pcapng_blocks(REAL / "S01_happy.pcapng")
     ngb = b"".join(ng)
     n01 = len(s01.records)
@@ -270,13 +271,13 @@ def corpus() -> list[Entry]:
     recs = list(s01.records)
     h, d = recs[29]
     recs[29] = (h[:8] + struct.pack("<I", 0xFFFFFFF0) + h[12:], d)
-    add("pcap_caplen_4gib.pcap", Pcap(s01.header, recs).bytes(),
+    add("pcap_caplen_4gib.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 whose frame 30 record header claims incl_len 0xFFFFFFF0 (4 GiB)", DAMAGE, 29,
         src, 29, OFFSET_RE)
     recs = list(s01.records)
     h, d = recs[29]
     recs[29] = (h[:8] + struct.pack("<I", 12 << 20) + h[12:], d)
-    add("pcap_caplen_12mib.pcap", Pcap(s01.header, recs).bytes(),
+    add("pcap_caplen_12mib.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 whose frame 30 claims 12 MiB (under the reader's per-frame cap, more than the "
         "file holds)", DAMAGE, 29, src, 29, OFFSET_RE)
     blk = ng[2 + 29]
@@ -296,17 +297,17 @@ def corpus() -> list[Entry]:
     # --- snaplen-cut frames (caplen < orig_len): read, analysed, never damage ----------
     recs = list(s01.records)
     recs[19] = cut_frame(*recs[19], 100)  # TFTP DATA block 7 of ITLFile.tlv
-    add("snaplen_tftp_data.pcap", Pcap(s01.header, recs).bytes(),
+    add("snaplen_tftp_data.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 with frame 20 (TFTP DATA block 7 of ITLFile.tlv) cut to 100 of 558 bytes",
         ANALYSED, n01, src, 19, r"snap length \(first: frame 20\)")
     recs = list(s01.records)
     recs[63] = cut_frame(*recs[63], 600)  # Server Hello, Certificate, ...
-    add("snaplen_tls_certificate.pcap", Pcap(s01.header, recs).bytes(),
+    add("snaplen_tls_certificate.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 with frame 64 (ServerHello + Certificate) cut to 600 of 1451 bytes",
         ANALYSED, n01, src, 63, r"snap length \(first: frame 64\)")
     recs = [cut_frame(h, d, 96) for h, d in s01.records]
     hdr = s01.header[:16] + struct.pack("<I", 96) + s01.header[20:]
-    add("snaplen_96_all.pcap", Pcap(hdr, recs).bytes(),
+    add("snaplen_96_all.pcap", Pcap(hdr, recs).to_bytes(),
         "S01 as `tcpdump -s 96` would have written it: every frame cut to 96 bytes",
         ANALYSED, n01, stderr=r"36 frames cut short .* \(first: frame 8\)")
 
@@ -317,11 +318,11 @@ def corpus() -> list[Entry]:
         if i + 1 in (10, 40, 70):
             sec, usec = struct.unpack_from("<II", h)
             recs.append((rec_header(sec, usec, 0, 0), b""))
-    add("zero_length_frames.pcap", Pcap(s01.header, recs).bytes(),
+    add("zero_length_frames.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 with a zero-length record (incl_len = orig_len = 0) after frames 10, 40 and 70",
         ANALYSED, n01 + 3, src, 10)
     recs = [(rec_header(1_700_000_000 + i, 0, 0, 60), b"") for i in range(5)]
-    add("zero_length_only.pcap", Pcap(s01.header, recs).bytes(),
+    add("zero_length_only.pcap", Pcap(s01.header, recs).to_bytes(),
         "five zero-length records (caplen 0, original length 60) and nothing else",
         [0], 5, stderr=r"5 frames cut short .* \(first: frame 1\)")
 
@@ -365,7 +366,7 @@ def corpus() -> list[Entry]:
         if i + 1 == 70:
             sec, usec = 0, 0  # 1970
         recs.append((rec_header(sec, usec, incl, orig), d))
-    add("non_monotonic_timestamps.pcap", Pcap(s01.header, recs).bytes(),
+    add("non_monotonic_timestamps.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 with frames 30-60 stamped one hour earlier and frame 70 stamped 1970-01-01",
         ANALYSED, n01)
 
@@ -379,7 +380,7 @@ def corpus() -> list[Entry]:
     qend = 12 + dns[12:].index(b"\0") + 5
     dns[qend : qend + 2] = struct.pack("!H", 0xC000 | qend)
     recs[57] = (h, d[: x.start] + bytes(dns) + d[x.end :])
-    add("dns_pointer_loop.pcap", Pcap(s01.header, recs).bytes(),
+    add("dns_pointer_loop.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 whose DNS answer (frame 58) names itself with a compression pointer (a loop)",
         ANALYSED, n01, src, 57)
     recs = list(s01.records)
@@ -388,7 +389,7 @@ def corpus() -> list[Entry]:
     assert x is not None
     # RFC 5246 §6.2.1: record length (bytes 3-4 of the record header) set to 0xFFFF
     recs[63] = (h, d[: x.start + 3] + b"\xff\xff" + d[x.start + 5 :])
-    add("tls_record_len_lie.pcap", Pcap(s01.header, recs).bytes(),
+    add("tls_record_len_lie.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 whose first server TLS record (frame 64) claims 65535 bytes", ANALYSED, n01,
         src, 63)
     recs = list(s01.records)
@@ -397,7 +398,7 @@ def corpus() -> list[Entry]:
         x = l4(d)
         assert x is not None and d[x.start : x.start + 2] == b"\0\3"
         recs[i] = (h, d[: x.start + 2] + b"\0\1" + d[x.start + 4 :])
-    add("tftp_block_numbers_stuck.pcap", Pcap(s01.header, recs).bytes(),
+    add("tftp_block_numbers_stuck.pcap", Pcap(s01.header, recs).to_bytes(),
         "S01 whose ITLFile.tlv DATA packets (frames 8-42) all say block 1", ANALYSED, n01,
         src, 7)
 
@@ -417,7 +418,7 @@ def corpus() -> list[Entry]:
             for label, nflips in (("few", 3), ("many", 48)):
                 seed = zlib.crc32(f"{scn}/{proto}/{label}".encode())
                 out, frames = flip_bits(pc, ranges[proto], nflips, seed)
-                add(f"flip_{scn.split('_')[0]}_{proto}_{label}.pcap", out.bytes(),
+                add(f"flip_{scn.split('_')[0]}_{proto}_{label}.pcap", out.to_bytes(),
                     f"{scn}: {nflips} random bit flips (seed {seed}) in {proto} payloads, "
                     f"frames {', '.join(map(str, frames))}", ANALYSED, len(pc.records),
                     f"pcaps/realpeer/{scn}.pcap", frames[0] - 1,

@@ -12,6 +12,7 @@ has been yielded.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -226,10 +227,8 @@ def read_capture(path: str, info: FileInfo | None = None, file_index: int = 0) -
             raise CaptureError(
                 f"{path}: not a pcap or pcapng capture (magic {head.hex()} at byte 0)", 0
             )
-        try:
+        with contextlib.suppress(OSError, EOFError, zlib.error):
             hr.drain()
-        except (OSError, EOFError, zlib.error):
-            pass
     finally:
         info.sha256 = hr.h.hexdigest()
         if len(info.linktypes) == 1 and not info.linktype_frames:  # pcap: one link type
@@ -427,7 +426,8 @@ def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface]
                 info.comments.append(c)
         elif btype == 1:  # IDB
             if len(body) < 8:
-                raise CaptureError(f"{info.path}: short interface block at byte {offset}", offset, False)
+                raise CaptureError(
+                    f"{info.path}: short interface block at byte {offset}", offset, False)
             iface = _parse_idb(body, endian)
             ifaces.append(iface)
             if len(seen) < 65536:  # IDBs are bounded only by the file size
@@ -436,7 +436,8 @@ def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface]
                 info.linktypes.append(iface.linktype)
         elif btype in (6, 2):  # EPB, obsolete PB
             if len(body) < 20:
-                raise CaptureError(f"{info.path}: short packet block at byte {offset}", offset, False)
+                raise CaptureError(
+                    f"{info.path}: short packet block at byte {offset}", offset, False)
             if btype == 6:
                 iid, hi, lo, cap, orig = struct.unpack_from(endian + "IIIII", body, 0)
             else:
@@ -464,11 +465,13 @@ def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface]
             if orig > cap:
                 _cut(info, number)
             data = body[20 : 20 + cap]
-            comment = _comment(body, 20 + ((cap + 3) & ~3), endian) if len(body) > 20 + cap + 3 else ""
+            opts = 20 + ((cap + 3) & ~3)  # options follow the data padded to 32 bits
+            comment = _comment(body, opts, endian) if len(body) > 20 + cap + 3 else ""
             yield Frame(number, ts, ifc.linktype, data, orig, file_index, comment)
         elif btype == 3:  # SPB: no timestamp, interface 0
             if not ifaces or len(body) < 4:
-                raise CaptureError(f"{info.path}: simple packet block at byte {offset} without interface", offset, False)
+                raise CaptureError(f"{info.path}: simple packet block at byte {offset} "
+                                   "without interface", offset, False)
             orig = struct.unpack_from(endian + "I", body, 0)[0]
             ifc = ifaces[0]
             cap = min(orig, len(body) - 4, ifc.snaplen or orig)
