@@ -39,8 +39,7 @@ def test_fuzz_reader_on_mutated_captures(data: bytes) -> None:
     ft.reader(data)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@CI
 @given(PROGRAM)
 def test_fuzz_pipeline_on_mutated_captures(data: bytes) -> None:
     ft.pipeline(data)
