@@ -77,15 +77,3 @@ def _link_no_clobber(tmp: str, path: str) -> None:
             raise UsageError(f"{path} exists; use --force to overwrite it") from None
         os.replace(tmp, path)
 
-
-_MAX_NAME = 128
-
-
-def safe_name(name: str, fallback: str = "object") -> str:
-    """A file name from the capture (TFTP RRQ filename, HTTP path) made safe to create
-    inside an output folder: the last path component only (either slash), no leading
-    dots, no control or reserved characters, at most 128 characters. Never "", ".", ".."."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    clean = "".join(c if c.isprintable() and c not in '<>:"|?*' else "_" for c in base)
-    clean = clean.lstrip(".").strip()[:_MAX_NAME]
-    return clean or fallback

@@ -122,23 +122,3 @@ def test_cli_unwritable_output_is_one_line(tmp_path: Path, where: str) -> None:
     assert "Traceback" not in r.stderr
     assert _leftovers(tmp_path) == []
 
-
-@pytest.mark.parametrize(("name", "safe"), [
-    ("../../etc/passwd", "passwd"),
-    ("..\\..\\Windows\\system.ini", "system.ini"),
-    ("/abs/ITLFile.tlv", "ITLFile.tlv"),
-    ("..", "object"),
-    ("", "object"),
-    (".hidden", "hidden"),
-    ("SEP0023AB12CD34.cnf.xml", "SEP0023AB12CD34.cnf.xml"),
-    ("a\x00b\nc", "a_b_c"),
-    ("x" * 300, "x" * 128),
-])
-def test_safe_name_keeps_capture_names_inside_the_folder(tmp_path: Path, name: str,
-                                                         safe: str) -> None:
-    got = outputs.safe_name(name)
-    assert got == safe
-    p = (tmp_path / got).resolve()
-    assert p.parent == tmp_path.resolve()
-    outputs.write_atomic(str(p), b"x")
-    assert p.read_bytes() == b"x"
