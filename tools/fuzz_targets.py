@@ -114,6 +114,7 @@ def reader(data: bytes) -> None:
 def pipeline(data: bytes) -> None:
     """The whole analysis on a mutated real capture (with its key log): never raises."""
     from capfcap.pipeline import Options, analyze
+    from capfcap.reporters.bundle import build as build_bundle
     from capfcap.reporters.json import render as rj
     from capfcap.reporters.markdown import render as rm
     from capfcap.reporters.text import render as rt
@@ -125,7 +126,8 @@ def pipeline(data: bytes) -> None:
     path = _tmpfile(raw, ".pcap")
     try:
         opts = Options(keylog=None, keylog_data=keylog(sel) if sel & 0x40 else None)
-        report, _inputs = analyze([path], opts)
+        report, inputs = analyze([path], opts)
+        build_bundle(report, inputs, bool(sel & 0x20))  # evidence pcapng, carved objects
         rj(report)
         rm(report)
         rt(report, io.StringIO(), color=False, width=80)
