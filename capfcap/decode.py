@@ -80,6 +80,7 @@ class Packet:
     vlan: int | None = None
     fragment: bool = False  # a non-first fragment or a fragmented datagram (payload partial)
     truncated: bool = False  # caplen cut the L4 payload short
+    missing: int = 0  # TCP payload bytes the IP header declares beyond caplen (snap length)
     wirelen: int = 0
     linktype: int = 0
     data: bytes = b""  # the frame's raw bytes (kept for evidence export)
@@ -331,6 +332,12 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
         pkt.seq, pkt.ack, pkt.flags, pkt.window = seq, ack, flags, win
         pkt.payload = data[l4 + hl : end] if hl >= 20 else b""
         pkt.truncated = frame.wirelen > len(data) and end == len(data)
+        if pkt.truncated:
+            # bytes the IP length (RFC 791 total length / RFC 8200 payload length) declares
+            # past the captured end: sequence space the sender used but the capture lost
+            declared = off + ((data[off + 2] << 8 | data[off + 3]) if ver == 4
+                              else 40 + (data[off + 4] << 8 | data[off + 5]))
+            pkt.missing = max(0, min(declared, off + 65535 + 40) - len(data))
     elif proto == UDP:
         if l4 + 8 > end:
             pkt.truncated = True

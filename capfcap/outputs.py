@@ -1,7 +1,15 @@
-"""Files capfcap writes: atomic, and never over an existing file without --force."""
+"""Files capfcap writes: atomic, and never over an existing file without --force.
+
+Every output (-o reports, bundles, rings, carved objects) goes through `write_atomic`: the
+bytes go to a temporary file in the target's directory, are flushed to disk, and only then
+take the target's name, so a reader sees the old file or the whole new one, never a part;
+a failure leaves no temporary file behind. Problems are one-line `UsageError`s (exit 2).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tempfile
 
@@ -9,6 +17,8 @@ from capfcap.cli import UsageError
 
 
 def check_writable(path: str, force: bool) -> None:
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a directory")
     if os.path.lexists(path) and not force:
         raise UsageError(f"{path} exists; use --force to overwrite it")
     d = os.path.dirname(os.path.abspath(path))
@@ -16,21 +26,54 @@ def check_writable(path: str, force: bool) -> None:
         raise UsageError(f"{path}: directory {d} does not exist")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str, data: bytes | str, force: bool = False) -> None:
-    """Write to a temporary file beside `path`, then rename it into place."""
+    """Write to a temporary file beside `path`, then give it the name `path`.
+
+    Without `force` the final step is link(2), which fails rather than replace a file
+    that appeared meanwhile; with `force` it is rename(2), which replaces it atomically.
+    """
     check_writable(path, force)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".capfcap-", dir=d)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".capfcap-", dir=d)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: cannot create a file in {d}: "
+                         f"{e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())  # mkstemp creates 0600
             f.write(raw)
-        if not force and os.path.lexists(path):
-            raise UsageError(f"{path} exists; use --force to overwrite it")
+            f.flush()
+            os.fsync(f.fileno())
+        if force:
+            os.replace(tmp, path)
+        else:
+            _link_no_clobber(tmp, path)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # gone after rename; the extra name after link
+
+
+def _link_no_clobber(tmp: str, path: str) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise UsageError(f"{path} exists; use --force to overwrite it") from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                           errno.EMLINK):
+            raise
+        # no hard links here (some network and FAT file systems): check, then rename
+        if os.path.lexists(path):
+            raise UsageError(f"{path} exists; use --force to overwrite it") from None
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+

@@ -223,7 +223,9 @@ def analyze(
         if progress is not None and n % 65536 == 0:
             progress(n)
     a.finish()
-    return a.report(inputs.files, inputs.errors), inputs
+    from capfcap.capture_notes import file_warnings  # unsupported link types, snaplen cuts
+
+    return a.report(inputs.files, inputs.errors + file_warnings(inputs.files)), inputs
 
 
 def file_sha256(path: str) -> str:

@@ -7,13 +7,20 @@ from datetime import datetime, timezone
 
 from capfcap.findings import SEVERITY_ORDER, Finding
 
+_MIN_NS = -62135596800 * 1_000_000_000  # 0001-01-01T00:00:00Z
+_MAX_NS = 253402300799 * 1_000_000_000 + 999_999_999  # 9999-12-31T23:59:59.999999999Z
+
 
 def iso(ns: int | None) -> str | None:
     """ISO-8601 UTC with microseconds, as Wireshark shows absolute times."""
     if ns is None:
         return None
+    # Capture timestamps are untrusted (a pcapng if_tsoffset or 64-bit tick count can put
+    # them outside what datetime holds): clamp to years 1..9999 rather than fail.
+    ns = min(max(ns, _MIN_NS), _MAX_NS)
     dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{(ns % 1_000_000_000) // 1000:06d}Z"
+    frac = (ns % 1_000_000_000) // 1000
+    return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S") + f".{frac:06d}Z"
 
 
 def frames_text(frames: tuple[int, ...] | list[int], limit: int = 40) -> str:

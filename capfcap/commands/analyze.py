@@ -93,7 +93,11 @@ def run(args: argparse.Namespace) -> int:
     for msg in inputs.errors:
         print(f"capfcap: warning: {msg}; the report covers the frames before it",
               file=sys.stderr)
-    if inputs.errors:
+    from capfcap.capture_notes import file_warnings, nothing_decodable
+
+    for w in file_warnings(inputs.files):
+        print(f"capfcap: warning: {w}", file=sys.stderr)
+    if inputs.errors or nothing_decodable(inputs.files):  # damaged, or no frame decodable
         return exitcodes.BAD_INPUT
     return exitcodes.from_findings(report.severities(), args.fail_on)
 

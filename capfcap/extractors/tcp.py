@@ -160,6 +160,8 @@ class TcpTracker:
         c.frames.append(pkt.frame)
         me.pkts += 1
         plen = len(pkt.payload)
+        # a snap-length cut segment still used its full length of sequence space
+        wlen = plen + pkt.missing
         seq = pkt.seq
         # flags -> history, states, completeness
         if fl & SYN and fl & (FIN | RST):
@@ -197,24 +199,24 @@ class TcpTracker:
                     me.state = PARTIAL
                 if peer.state == SYN_ACK_SENT:
                     peer.state = ESTABLISHED
-            if plen == 0 and not fl & (FIN | RST):
+            if wlen == 0 and not fl & (FIN | RST):
                 self._letter(c, me, is_orig, "a", seq)
         if pkt.window == 0 and not fl & (SYN | RST):
             self._letter(c, me, is_orig, "w", seq)
-        if plen:
+        if wlen:
             c.completeness |= 8
-            end = (seq + plen) % _MOD
+            end = (seq + wlen) % _MOD
             if me.max_end is not None and not _after(end, me.max_end):
                 c.retrans += 1
                 self._letter(c, me, is_orig, "t", seq)
             else:
                 self._letter(c, me, is_orig, "d", seq)
-            me.bytes += plen
-            if c.handler is not None:
+            me.bytes += wlen
+            if c.handler is not None and plen:
                 direction: Direction = "c2s" if is_orig else "s2c"
                 for ch in me.reasm.add(seq, pkt.payload, pkt.frame, pkt.ts):
                     c.handler.data(direction, ch.frame, ch.ts, ch.data)
-        end = (seq + plen + (1 if fl & (SYN | FIN) else 0)) % _MOD
+        end = (seq + wlen + (1 if fl & (SYN | FIN) else 0)) % _MOD
         if me.max_end is None or _after(end, me.max_end):
             me.max_end = end
         if fl & FIN:

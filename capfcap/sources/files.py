@@ -12,6 +12,7 @@ has been yielded.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -58,6 +59,9 @@ class FileInfo:
     error: str = ""  # damage note (the reader stopped here)
     size: int = 0
     comments: list[str] = field(default_factory=list)
+    linktype_frames: dict[int, int] = field(default_factory=dict)  # frames per link type
+    cut: int = 0  # frames whose caplen < original length (snap length)
+    first_cut: int = 0  # number of the first such frame
 
 
 class _HashingReader:
@@ -88,8 +92,11 @@ class _HashingReader:
 class _Buf:
     """Chunked buffer over a stream; `offset` is the absolute position of `pos`."""
 
-    def __init__(self, f: BinaryIO | gzip.GzipFile | _HashingReader, initial: bytes) -> None:
+    def __init__(self, f: BinaryIO | gzip.GzipFile | _HashingReader, initial: bytes,
+                 path: str = "") -> None:
         self.f = f
+        self.path = path
+        self._read = _GzRead(f).read if isinstance(f, gzip.GzipFile) else f.read
         self.buf = initial
         self.pos = 0
         self.base = 0  # absolute offset of buf[0]
@@ -105,11 +112,13 @@ class _Buf:
             if self.eof:
                 return False
             try:
-                more = self.f.read(max(CHUNK, n))
+                more = self._read(max(CHUNK, n))
             except (OSError, EOFError, zlib.error) as e:
                 self.eof = True
+                end = self.base + len(self.buf)
                 raise CaptureError(
-                    f"decompression failed at byte {self.offset}: {e}", self.offset, False
+                    f"{self.path}: decompression failed at uncompressed byte {end}: {e}",
+                    end, False,
                 ) from e
             if not more:
                 self.eof = True
@@ -121,6 +130,35 @@ class _Buf:
 
     def at_end(self) -> bool:
         return not self.ensure(1)
+
+
+class _GzRead:
+    """GzipFile.read(n) drops what it already decompressed when the stream turns out to be
+    cut short (EOFError). Collect read1() pieces instead and raise the error on the next
+    call, so a truncated .gz still yields every whole frame before the cut."""
+
+    def __init__(self, gz: gzip.GzipFile) -> None:
+        self.gz = gz
+        self.error: BaseException | None = None
+
+    def read(self, n: int) -> bytes:
+        if self.error is not None:
+            raise self.error
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            try:
+                p = self.gz.read1(n - got)
+            except (OSError, EOFError, zlib.error) as e:
+                if not parts:
+                    raise
+                self.error = e
+                break
+            if not p:
+                break
+            parts.append(p)
+            got += len(p)
+        return b"".join(parts)
 
 
 def _open(path: str) -> tuple[_HashingReader, BinaryIO | gzip.GzipFile | _HashingReader, bytes]:
@@ -179,25 +217,31 @@ def read_capture(path: str, info: FileInfo | None = None, file_index: int = 0) -
     try:
         if head in PCAP_MAGICS:
             info.format = "pcap" + ("+gzip" if gz else "")
-            yield from _read_pcap(_Buf(f, head), head, info, file_index)
+            yield from _read_pcap(_Buf(f, head, path), head, info, file_index)
         elif head == PCAPNG_SHB:
             info.format = "pcapng" + ("+gzip" if gz else "")
-            yield from _read_pcapng(_Buf(f, head), info, file_index)
+            yield from _read_pcapng(_Buf(f, head, path), info, file_index)
         else:
             if not head:
-                raise CaptureError(f"{path}: empty file, not a capture")
+                raise CaptureError(f"{path}: empty file (0 bytes), not a capture", 0)
             raise CaptureError(
-                f"{path}: not a pcap or pcapng capture (magic {head.hex()})", 0
+                f"{path}: not a pcap or pcapng capture (magic {head.hex()} at byte 0)", 0
             )
-        try:
+        with contextlib.suppress(OSError, EOFError, zlib.error):
             hr.drain()
-        except (OSError, EOFError, zlib.error):
-            pass
     finally:
         info.sha256 = hr.h.hexdigest()
+        if len(info.linktypes) == 1 and not info.linktype_frames:  # pcap: one link type
+            info.linktype_frames = {info.linktypes[0]: info.packets}
         f.close()
         if gz:
             hr.close()
+
+
+def _cut(info: FileInfo, number: int) -> None:
+    info.cut += 1
+    if not info.first_cut:
+        info.first_cut = number
 
 
 def _note(info: FileInfo, ts: int) -> None:
@@ -210,7 +254,8 @@ def _note(info: FileInfo, ts: int) -> None:
 def _read_pcap(b: _Buf, magic: bytes, info: FileInfo, file_index: int) -> Iterator[Frame]:
     endian, unit = PCAP_MAGICS[magic]
     if not b.ensure(24):
-        raise CaptureError(f"{info.path}: pcap file header truncated ({len(b.buf)} bytes)", 0)
+        raise CaptureError(
+            f"{info.path}: pcap file header truncated at byte {len(b.buf)} (of 24)", 0)
     _mj, _mn, _tz, _sf, snaplen, network = struct.unpack_from(endian + "HHiIII", b.buf, 4)
     linktype = network & 0x0FFFFFFF
     fcs = (network >> 28) & 0x1 and ((network >> 26) & 0x3) * 2 or 0  # FCS bytes if flagged
@@ -219,6 +264,7 @@ def _read_pcap(b: _Buf, magic: bytes, info: FileInfo, file_index: int) -> Iterat
     hdr = struct.Struct(endian + "IIII")
     number = 0
     limit = MAX_FRAME
+    del snaplen
     while True:
         if not b.ensure(16):
             if len(b.buf) - b.pos:
@@ -250,8 +296,9 @@ def _read_pcap(b: _Buf, magic: bytes, info: FileInfo, file_index: int) -> Iterat
         number += 1
         ts = sec * 1_000_000_000 + frac * unit
         _note(info, ts)
+        if orig > incl:
+            _cut(info, number)
         yield Frame(number, ts, linktype, data, orig, file_index)
-    del snaplen
 
 
 @dataclass
@@ -261,6 +308,7 @@ class _Iface:
     mult: int = 1000  # ns per tick (default resolution 10^-6 s)
     div: int = 1
     offset_s: int = 0
+    frames: int = 0
 
 
 def _parse_idb(body: bytes, endian: str) -> _Iface:
@@ -305,6 +353,17 @@ def _comment(body: bytes, p: int, endian: str) -> str:
 
 
 def _read_pcapng(b: _Buf, info: FileInfo, file_index: int) -> Iterator[Frame]:
+    seen: list[_Iface] = []  # every interface of every section (frame counts per link type)
+    try:
+        yield from _pcapng_blocks(b, info, file_index, seen)
+    finally:
+        for ifc in seen:
+            info.linktype_frames[ifc.linktype] = (
+                info.linktype_frames.get(ifc.linktype, 0) + ifc.frames)
+
+
+def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface]
+                   ) -> Iterator[Frame]:
     endian = "<"
     ifaces: list[_Iface] = []
     number = 0
@@ -367,14 +426,18 @@ def _read_pcapng(b: _Buf, info: FileInfo, file_index: int) -> Iterator[Frame]:
                 info.comments.append(c)
         elif btype == 1:  # IDB
             if len(body) < 8:
-                raise CaptureError(f"{info.path}: short interface block at byte {offset}", offset, False)
+                raise CaptureError(
+                    f"{info.path}: short interface block at byte {offset}", offset, False)
             iface = _parse_idb(body, endian)
             ifaces.append(iface)
+            if len(seen) < 65536:  # IDBs are bounded only by the file size
+                seen.append(iface)
             if iface.linktype not in info.linktypes:
                 info.linktypes.append(iface.linktype)
         elif btype in (6, 2):  # EPB, obsolete PB
             if len(body) < 20:
-                raise CaptureError(f"{info.path}: short packet block at byte {offset}", offset, False)
+                raise CaptureError(
+                    f"{info.path}: short packet block at byte {offset}", offset, False)
             if btype == 6:
                 iid, hi, lo, cap, orig = struct.unpack_from(endian + "IIIII", body, 0)
             else:
@@ -398,17 +461,25 @@ def _read_pcapng(b: _Buf, info: FileInfo, file_index: int) -> Iterator[Frame]:
             ts = ticks * ifc.mult // ifc.div + ifc.offset_s * 1_000_000_000
             number += 1
             _note(info, ts)
+            ifc.frames += 1
+            if orig > cap:
+                _cut(info, number)
             data = body[20 : 20 + cap]
-            comment = _comment(body, 20 + ((cap + 3) & ~3), endian) if len(body) > 20 + cap + 3 else ""
+            opts = 20 + ((cap + 3) & ~3)  # options follow the data padded to 32 bits
+            comment = _comment(body, opts, endian) if len(body) > 20 + cap + 3 else ""
             yield Frame(number, ts, ifc.linktype, data, orig, file_index, comment)
         elif btype == 3:  # SPB: no timestamp, interface 0
             if not ifaces or len(body) < 4:
-                raise CaptureError(f"{info.path}: simple packet block at byte {offset} without interface", offset, False)
+                raise CaptureError(f"{info.path}: simple packet block at byte {offset} "
+                                   "without interface", offset, False)
             orig = struct.unpack_from(endian + "I", body, 0)[0]
             ifc = ifaces[0]
             cap = min(orig, len(body) - 4, ifc.snaplen or orig)
             number += 1
             ts = info.last or 0
             _note(info, ts)
+            ifc.frames += 1
+            if orig > cap:
+                _cut(info, number)
             yield Frame(number, ts, ifc.linktype, body[4 : 4 + cap], orig, file_index)
         # other block types (NRB, ISB, DSB, custom): skipped by their length

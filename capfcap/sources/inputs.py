@@ -59,8 +59,6 @@ def frames(paths: list[str], inputs: InputSet) -> Iterator[Frame]:
     if len(gens) == 1:
         yield from gens[0]
         return
-    n = 0
-    for fr in heapq.merge(*gens, key=lambda f: (f.ts, f.file_index)):
-        n += 1
+    for n, fr in enumerate(heapq.merge(*gens, key=lambda f: (f.ts, f.file_index)), 1):
         fr.number = n
         yield fr
