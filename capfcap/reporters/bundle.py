@@ -12,17 +12,13 @@ evidence (an `InputSet` from the analysis, or paths, e.g. the ring files of a li
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from capfcap.cli import UsageError
-from capfcap.outputs import check_writable
+from capfcap.outputs import check_writable, write_atomic
 from capfcap.report import CarvedObject, Report
 from capfcap.reporters.evidence import EvidenceFrame, collect, write_pcapng
 from capfcap.reporters.json import render as render_json
@@ -181,33 +177,12 @@ def write_bundle(path: str, report: Report, inputs: InputSet | Sequence[str],
     check_writable(path, force)
     entries, result = build(report, inputs, redact)
     result.path = path
-    d = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".capfcap-", suffix=".zip", dir=d)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in entries:
-                zi = zipfile.ZipInfo(name, ZIP_TIME)
-                zi.compress_type = zipfile.ZIP_DEFLATED
-                zi.external_attr = 0o644 << 16
-                zf.writestr(zi, data)
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        if not force and os.path.lexists(path):
-            raise UsageError(f"{path} exists; use --force to overwrite it")
-        os.replace(tmp, path)
-    except OSError as e:
-        _unlink(tmp)
-        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
-    except BaseException:
-        _unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            zi = zipfile.ZipInfo(name, ZIP_TIME)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zf.writestr(zi, data)
+    write_atomic(path, buf.getvalue(), force)
     return result
-
-
-def _unlink(p: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(p)
