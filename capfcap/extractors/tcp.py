@@ -24,6 +24,13 @@ _MOD = 1 << 32
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 IDLE_TIMEOUT = 300_000_000_000  # 5 min of capture time without a packet ends a connection
 CLOSED_LINGER = 2_000_000_000  # a closed/reset connection is reported 2 s after its end
+# An attempt that is only SYNs (no answer, no other packet) is over once the client has
+# stayed silent for three times its last retransmission interval, and at least 10 s:
+# SYN retransmissions back off exponentially (RFC 6298 §5.5; Linux doubles from 1 s), so a
+# next SYN would have come within twice the last interval. This lets a live run report
+# "no SYN-ACK" once the phone has given up, not 5 minutes later.
+SYN_ONLY_MIN = 10_000_000_000
+SYN_ONLY_FACTOR = 3
 MAX_CONNS = 65536
 # Well-known ports of this domain: a packet to one of them is from the originator.
 SERVICE_PORTS = frozenset({53, 69, 80, 443, 2000, 2443, 2444, 2445, 3804, 5060, 5061,
@@ -71,6 +78,7 @@ class _Conn:
     ack_events: int = 0
     handler: StreamHandler | None = None
     ended_ts: int | None = None
+    syn_ts: list[int] = field(default_factory=list)  # times of the last two SYNs
 
 
 class TcpTracker:
@@ -180,6 +188,7 @@ class TcpTracker:
             else:
                 self._letter(c, me, is_orig, "s", seq)
                 c.syn_frames.append(pkt.frame)
+                c.syn_ts = [*c.syn_ts[-1:], pkt.ts]
                 c.completeness |= 1
                 if me.state == INACTIVE:
                     me.state = SYN_SENT
@@ -308,9 +317,16 @@ class TcpTracker:
         for c in list(self.conns.values()):
             if (c.ended_ts is not None and now - c.ended_ts > CLOSED_LINGER) or (
                 now - c.last_ts > IDLE_TIMEOUT
-            ):
+            ) or self._syn_only_over(c, now):
                 out += self._finish(c)
         return out
+
+    @staticmethod
+    def _syn_only_over(c: _Conn, now: int) -> bool:
+        if c.resp.pkts or c.orig.pkts != len(c.syn_frames) or not c.syn_ts:
+            return False
+        gap = c.syn_ts[-1] - c.syn_ts[0] if len(c.syn_ts) == 2 else 0
+        return now - c.last_ts > max(SYN_ONLY_MIN, SYN_ONLY_FACTOR * gap)
 
     def finish(self) -> list[Event]:
         out: list[Event] = []
