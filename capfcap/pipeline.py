@@ -125,6 +125,17 @@ class Analysis:
         if evs:
             self._emit(evs)
 
+    def tick(self, now: int) -> None:
+        """Advance the clock without a frame (live capture on a quiet link): the same
+        once-per-second expiry a frame at time `now` would trigger."""
+        if now - self.last_expire >= EXPIRE_EVERY:
+            self.last_expire = now
+            evs: list[Event] = []
+            for ex in self.extractors:
+                evs += ex.expire(now)
+            if evs:
+                self._emit(evs)
+
     def _duplicate(self, pkt: Packet) -> bool:
         data = pkt.data
         for ts, d, _frame in self.recent:
