@@ -334,6 +334,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--ring {ring_dir}: {e.strerror or e}") from None
     stopper = Stopper()
     stopper.install()
+    stop_how = (f"for {args.duration:g} s" if args.duration else
+                f"for {args.count} frames" if args.count else "until Ctrl-C")
+    print(f"capfcap: capturing on {cap.iface} {stop_how}"
+          + (f", ring files in {args.ring}" if args.ring else ""), file=sys.stderr, flush=True)
     view = _make_view(args)
     s = Session(opts, cap, ring, view)
     status = 0

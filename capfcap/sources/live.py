@@ -27,7 +27,10 @@ the same decisions live as offline:
   and swapped in (atomically) when a phone is spotted, up to MAX_FILTER_HOSTS phones.
   Packets of that phone in the few milliseconds before the swap are not captured.
 
-`--bpf EXPR` is ANDed: `(capfcap's filter) and (EXPR)`.
+`--bpf EXPR` is ANDed: `(EXPR) and (capfcap's filter)` (EXPR first, because libpcap's
+`vlan` keyword shifts the offsets of everything after it). EXPR sees frames as the kernel
+hands them over: Linux has already removed the outer 802.1Q tag, so `vlan N` in EXPR
+matches nothing on most interfaces.
 """
 
 from __future__ import annotations
@@ -92,13 +95,15 @@ def capture_filter(
     parts.append("(icmp and (icmp[0] = 3 or icmp[0] = 4 or icmp[0] = 5 or icmp[0] = 11"
                  " or icmp[0] = 12))")
     parts.append("(ip6 and ip6[6] = 58 and ip6[40] >= 1 and ip6[40] <= 4)")
-    parts += [f"host {h}" for h in sorted(set(hosts))[:MAX_FILTER_HOSTS]]
+    parts += [f"{'ip6' if ':' in h else 'ip'} host {h}"
+              for h in sorted(set(hosts))[:MAX_FILTER_HOSTS]]
     core = " or ".join(parts)
     # 802.1Q: Linux moves the outer tag into metadata before packet sockets see the frame,
     # so `core` matches singly tagged frames; the `vlan` branch catches an inner tag.
     expr = f"({core}) or (vlan and ({core}))" if ethernet else core
     if extra and extra.strip():
-        expr = f"({expr}) and ({extra})"
+        # first: libpcap's `vlan` shifts the offsets of everything after it
+        expr = f"({extra}) and ({expr})"
     return expr
 
 
