@@ -251,8 +251,9 @@ def _notes(s: Session, cap: LiveCapture, reason: str) -> list[str]:
     notes = [
         f"live capture on {cap.iface} ({reason}): {cap.captured} frames matched the kernel "
         f"filter, {s.kept} were kept for analysis; frame N is the Nth kept frame",
-        f"kernel filter: {cap.expr}",
     ]
+    if cap.extra:
+        notes.append(f"--bpf {cap.extra} (ANDed with capfcap's kernel filter)")
     if drops:
         notes.append(f"the kernel dropped {drops} of {pk} frames that matched the filter; "
                      "verdicts about missing packets may be wrong")

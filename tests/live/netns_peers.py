@@ -51,7 +51,10 @@ def _serve_transfer(addr: str, client: tuple[str, int], data: bytes | None) -> N
 
 
 def server(addr: str, files_dir: str, cert: str, key: str, dns: str, lifetime: float) -> None:
-    files = {n: open(os.path.join(files_dir, n), "rb").read() for n in os.listdir(files_dir)}
+    files: dict[str, bytes] = {}
+    for n in os.listdir(files_dir):
+        with open(os.path.join(files_dir, n), "rb") as f:
+            files[n] = f.read()
     tftp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     tftp.bind((addr, 69))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -18,6 +18,7 @@ is bounded, and the namespaces and the bridge are removed afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -123,10 +124,8 @@ class Lab:
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
                 p.communicate(timeout=10)
-            except (subprocess.TimeoutExpired, ValueError):
-                pass
         for ns in self.ns.values():
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
         subprocess.run(["ip", "link", "del", self.br], capture_output=True, check=False)

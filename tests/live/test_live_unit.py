@@ -97,7 +97,7 @@ def test_kernel_filter_keeps_what_capfcap_needs(tmp_path: Path) -> None:
     cases = _frames()
     expr = capture_filter(pf.tcp_ports, pf.udp_ports)
     got = _bpf_keeps(tmp_path, [d for _w, d, _k in cases], expr)
-    assert {w: g for (w, _d, _k), g in zip(cases, got)} == {w: k for w, _d, k in cases}
+    assert {w: g for (w, _d, _k), g in zip(cases, got, strict=True)} == {w: k for w, _d, k in cases}
 
 
 @pytest.mark.skipif(TCPDUMP is None, reason="tcpdump is not installed")
@@ -110,7 +110,7 @@ def test_kernel_filter_is_a_superset_of_the_prefilter(tmp_path: Path) -> None:
     cases = _frames()
     expr = capture_filter(pf.tcp_ports, pf.udp_ports, [PHONE], extra=None)
     got = _bpf_keeps(tmp_path, [d for _w, d, _k in cases], expr)
-    for (w, d, _k), g in zip(cases, got):
+    for (w, d, _k), g in zip(cases, got, strict=True):
         if decode(Frame(1, 0, 1, d, len(d)), pf) is not None:
             assert g, f"{w}: prefilter keeps it, the kernel filter drops it"
     assert got[[w for w, _d, _k in cases].index("sip")]  # the phone's other traffic
@@ -139,7 +139,7 @@ def test_ring_rotates_and_reads_back(tmp_path: Path) -> None:
     assert ring.deleted == 7
     assert all(f.stat().st_size <= 4096 for f in files)
     numbers = []
-    for info, f in zip(ring.infos(), files):
+    for info, f in zip(ring.infos(), files, strict=True):
         got = list(read_capture(str(f)))
         assert info.packets == len(got) and info.first == got[0].ts and info.last == got[-1].ts
         import hashlib
