@@ -170,6 +170,7 @@ class _Replay:
         self.iface = iface
         self.linktype = 1
         self.expr = "replay"
+        self.extra = extra
         self.captured = 0
         self.hosts: set[str] = set()
         self.it = iter(self.frames)
