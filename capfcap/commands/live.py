@@ -290,7 +290,7 @@ def _emit_final(r: Report, s: Session, args: argparse.Namespace) -> None:
         sys.stdout.flush()
 
 
-def _bundle_writer() -> Callable[..., None]:
+def _bundle_writer() -> Callable[..., object]:
     try:
         from capfcap.reporters.bundle import write_bundle
     except ImportError:
@@ -356,10 +356,14 @@ def run(args: argparse.Namespace) -> int:
     r = s.a.report(_files(s, cap), _notes(s, cap, reason))
     _emit_final(r, s, args)
     if write_bundle is not None and ring is not None:
-        from capfcap.sources.inputs import InputSet
-
-        inputs = InputSet(files=ring.infos())
-        write_bundle(args.bundle, r, inputs, opts, redact=args.redact, force=args.force)
+        # the bundle re-reads the ring files and cites frames by their merged position,
+        # which equals the live numbering only while no file has been rotated away
+        paths = ring.paths if not ring.deleted else []
+        if ring.deleted:
+            print("capfcap: warning: the ring rotated older files away, so the bundle "
+                  "carries no evidence frames (the ring files hold the latest ones)",
+                  file=sys.stderr)
+        write_bundle(args.bundle, r, paths, opts, redact=args.redact, force=args.force)
     if tmp_ring is not None:
         shutil.rmtree(tmp_ring, ignore_errors=True)
     _pk, drops = cap.stats()

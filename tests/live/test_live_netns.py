@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,8 +235,9 @@ def test_live_matches_offline_and_stops_on_sigint(lab: Lab, tmp_path: Path) -> N
     td_err = Lines(tcpdump.stderr)
     ring = tmp_path / "ring"
     out_json = tmp_path / "live.json"
+    bundle = tmp_path / "case.zip"
     live = lab.start(*capfcap_cmd("live", "-i", lab.br, "--format", "json", "-o",
-                                  str(out_json), "--ring", str(ring)))
+                                  str(out_json), "--ring", str(ring), "--bundle", str(bundle)))
     live_err = Lines(live.stderr)
     assert td_err.wait_for("listening on", 15), "tcpdump did not start"
     assert live_err.wait_for("capturing on", 15), live_err.rest()
@@ -303,6 +305,17 @@ def test_live_matches_offline_and_stops_on_sigint(lab: Lab, tmp_path: Path) -> N
     assert ring_report["findings"] == live_report["findings"]
     assert ring_report["capture"]["files"][0]["sha256"] == \
         live_report["capture"]["files"][0]["sha256"]
+    # Ctrl-C also wrote the ticket bundle, its evidence re-read from the ring files
+    with zipfile.ZipFile(bundle) as z:
+        assert json.loads(z.read("findings.json"))["findings"] == live_report["findings"]
+        ev_path = tmp_path / "evidence.pcapng"
+        ev_path.write_bytes(z.read("evidence.pcapng"))
+    from capfcap.sources.files import read_capture
+
+    ring_frames = {fr.number: fr.data for fr in read_capture(str(ring_files[0]))}
+    cited = sorted({n for f in live_report["findings"] for n in f["evidence"]["frames"]})
+    evidence = list(read_capture(str(ev_path)))
+    assert [fr.data for fr in evidence] == [ring_frames[n] for n in cited]
     tshark = shutil.which("tshark")
     if tshark:
         cmt = subprocess.run([tshark, "-r", str(ring_files[0]), "-c", "2", "-T", "fields",
