@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -23,19 +24,23 @@ def iso(ns: int | None) -> str | None:
     return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S") + f".{frac:06d}Z"
 
 
+def frame_runs(frames: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted distinct frame numbers as runs of consecutive numbers (first, last)."""
+    fs = sorted(set(frames))
+    runs: list[tuple[int, int]] = []
+    for f in fs:
+        if runs and f == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], f)
+        else:
+            runs.append((f, f))
+    return runs
+
+
 def frames_text(frames: tuple[int, ...] | list[int], limit: int = 40) -> str:
     """Frame numbers for people: runs become ranges ("7-43, 64"), long lists are cut."""
-    fs = sorted(set(frames))
-    parts: list[str] = []
-    i = 0
-    while i < len(fs):
-        j = i
-        while j + 1 < len(fs) and fs[j + 1] == fs[j] + 1:
-            j += 1
-        parts.append(str(fs[i]) if i == j else f"{fs[i]}-{fs[j]}")
-        i = j + 1
+    parts = [str(a) if a == b else f"{a}-{b}" for a, b in frame_runs(frames)]
     if len(parts) > limit:
-        return ", ".join(parts[:limit]) + f" … ({len(fs)} frames)"
+        return ", ".join(parts[:limit]) + f" … ({len(set(frames))} frames)"
     return ", ".join(parts) or "none"
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from capfcap.correlator.state import PhoneState, State
 from capfcap.events import TcpConnection
 from capfcap.findings import CATALOG, Evidence, Finding
+from capfcap.report import frame_runs
 
 
 @dataclass
@@ -32,15 +33,7 @@ def ipf(ip: str) -> str:
 
 def frames_filter(frames: Iterable[int]) -> str:
     """`frame.number in {a..b, c}`: runs of consecutive frames become ranges."""
-    fs = sorted(set(frames))
-    parts: list[str] = []
-    i = 0
-    while i < len(fs):
-        j = i
-        while j + 1 < len(fs) and fs[j + 1] == fs[j] + 1:
-            j += 1
-        parts.append(str(fs[i]) if i == j else f"{fs[i]}..{fs[j]}")
-        i = j + 1
+    parts = [str(a) if a == b else f"{a}..{b}" for a, b in frame_runs(frames)]
     if len(parts) == 1 and ".." not in parts[0]:
         return f"frame.number == {parts[0]}"
     return "frame.number in {" + ", ".join(parts) + "}"

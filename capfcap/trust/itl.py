@@ -353,8 +353,15 @@ def parse_trust_list(data: bytes, name: str = "") -> TrustList:
         unknown.extend(part.unknown)
         parts.append(part)
     status, note = _verify(data, hdr, parts)
+    return _trust_list(_kind(hdr.filename, name), hdr, data, status, note,
+                       tuple(p.record for p in parts), tuple(unknown))
+
+
+def _trust_list(kind: Literal["ITL", "CTL", "SGN"], hdr: _Header, data: bytes,
+                status: SignatureStatus, note: str, records: tuple[TrustRecord, ...],
+                unknown: tuple[tuple[int, int], ...]) -> TrustList:
     return TrustList(
-        kind=_kind(hdr.filename, name),
+        kind=kind,
         filename=hdr.filename,
         version=hdr.version,
         signer_version=hdr.signer_version,
@@ -365,9 +372,9 @@ def parse_trust_list(data: bytes, name: str = "") -> TrustList:
         signature_status=status,
         signature_note=note,
         timestamp=hdr.timestamp,
-        records=tuple(p.record for p in parts),
+        records=records,
         size=len(data),
-        unknown_tags=tuple(unknown),
+        unknown_tags=unknown,
         **_digests(data),
     )
 
@@ -388,21 +395,5 @@ def parse_signed_header(data: bytes) -> tuple[TrustList, int]:
     else:
         status = "unverifiable"
         note = "signer certificate is not part of a signed file (check it against the ITL)"
-    tl = TrustList(
-        kind="SGN",
-        filename=hdr.filename,
-        version=hdr.version,
-        signer_version=hdr.signer_version,
-        signer=hdr.signer,
-        signer_serial=hdr.serial.hex(),
-        issuer=hdr.issuer,
-        hash_algorithm=_hash_name(hdr.hash_code),
-        signature_status=status,
-        signature_note=note,
-        timestamp=hdr.timestamp,
-        records=(),
-        size=len(data),
-        unknown_tags=tuple(hdr.unknown),
-        **_digests(data),
-    )
+    tl = _trust_list("SGN", hdr, data, status, note, (), tuple(hdr.unknown))
     return tl, hdr.length
