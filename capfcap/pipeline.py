@@ -25,6 +25,7 @@ from capfcap.report import CaptureInfo, Report
 from capfcap.sources.files import FileInfo
 from capfcap.sources.frame import LINKTYPE_NAMES, Frame
 from capfcap.sources.inputs import InputSet, frames
+from capfcap.sources.scan import Skipper
 
 EXPIRE_EVERY = 1_000_000_000  # call expire() once per second of capture time
 DUP_WINDOW = 16  # relevant frames compared for SPAN duplicates
@@ -41,6 +42,7 @@ class Options:
     keylog: str | None = None
     keylog_data: object | None = None  # a loaded tlsdecrypt.KeyLog
     fast: bool = True  # the byte-level prefilter (off only to prove it changes nothing)
+    scan: bool = True  # with fast: skip dropped records inside the reader (sources/scan.py)
     show_secrets: bool = False
 
 
@@ -226,13 +228,14 @@ def analyze(
     """Analyse capture files. Damage is reported in InputSet.errors, never raised."""
     inputs = InputSet()
     a = Analysis(opts)
-    it: Iterator[Frame] = frames(paths, inputs)
+    skip = Skipper(a.pf) if opts.fast and opts.scan else None
+    it: Iterator[Frame] = frames(paths, inputs, skip)
     n = 0
     for fr in it:
         a.feed(fr)
         n += 1
-        if progress is not None and n % 65536 == 0:
-            progress(n)
+        if progress is not None and n % 1024 == 0:
+            progress(sum(f.packets for f in inputs.files))
     a.finish()
     from capfcap.capture_notes import file_warnings  # unsupported link types, snaplen cuts
 

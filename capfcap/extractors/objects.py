@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from capfcap.correlator.state import phone_file
-from capfcap.events import ConfigSeen, Event, FileTransfer, TrustListSeen
+from capfcap.events import ConfigSeen, Event, FileTransfer, PhoneConfig, TrustList, TrustListSeen
+
+MEMO = 64  # distinct files remembered: a TFTP server hands the same ITL to every phone
 
 
 class ObjectStage:
@@ -25,20 +29,34 @@ class ObjectStage:
 
     @staticmethod
     def _trust(t: FileTransfer) -> TrustListSeen:
-        from capfcap.trust.itl import TrustListError, parse_trust_list
-
         assert t.data is not None
-        try:
-            return TrustListSeen(t, parse_trust_list(t.data, t.filename))
-        except TrustListError as e:
-            return TrustListSeen(t, None, str(e), e.offset)
+        tl, err, off = _parse_trust(bytes(t.data), t.filename)
+        return TrustListSeen(t, tl) if tl is not None else TrustListSeen(t, None, err, off)
 
     @staticmethod
     def _config(t: FileTransfer) -> ConfigSeen:
-        from capfcap.trust.config import ConfigError, parse_config
-
         assert t.data is not None
-        try:
-            return ConfigSeen(t, parse_config(t.filename, t.data))
-        except ConfigError as e:
-            return ConfigSeen(t, None, str(e))
+        cfg, err = _parse_config(bytes(t.data), t.filename)
+        return ConfigSeen(t, cfg) if cfg is not None else ConfigSeen(t, None, err)
+
+
+# The parsers are pure functions of (bytes, name) returning frozen dataclasses, so the
+# result for identical downloads is shared.
+@lru_cache(maxsize=MEMO)
+def _parse_trust(data: bytes, name: str) -> tuple[TrustList | None, str, int | None]:
+    from capfcap.trust.itl import TrustListError, parse_trust_list
+
+    try:
+        return parse_trust_list(data, name), "", None
+    except TrustListError as e:
+        return None, str(e), e.offset
+
+
+@lru_cache(maxsize=MEMO)
+def _parse_config(data: bytes, name: str) -> tuple[PhoneConfig | None, str]:
+    from capfcap.trust.config import ConfigError, parse_config
+
+    try:
+        return parse_config(name, data), ""
+    except ConfigError as e:
+        return None, str(e)

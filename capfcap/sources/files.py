@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import hashlib
 import os
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from capfcap.sources.frame import Frame
+from capfcap.sources.hashing import ThreadedSha256
+
+if TYPE_CHECKING:
+    from capfcap.sources.scan import Skipper
 
 CHUNK = 1 << 20
 MAX_FRAME = 16 << 20  # no record may claim more (untrusted length)
@@ -69,7 +72,7 @@ class _HashingReader:
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self.h = hashlib.sha256()
+        self.h = ThreadedSha256()
         self.nread = 0
 
     def read(self, n: int = -1) -> bytes:
@@ -201,7 +204,9 @@ class _Prepend:
         return self.f.read(n)
 
 
-def read_capture(path: str, info: FileInfo | None = None, file_index: int = 0) -> Iterator[Frame]:
+def read_capture(
+    path: str, info: FileInfo | None = None, file_index: int = 0, skip: Skipper | None = None
+) -> Iterator[Frame]:
     """Yield frames of one capture file; fill `info` as it goes.
 
     Raises CaptureError: fatal (nothing read) for a missing or non-capture file; non-fatal
@@ -217,10 +222,10 @@ def read_capture(path: str, info: FileInfo | None = None, file_index: int = 0) -
     try:
         if head in PCAP_MAGICS:
             info.format = "pcap" + ("+gzip" if gz else "")
-            yield from _read_pcap(_Buf(f, head, path), head, info, file_index)
+            yield from _read_pcap(_Buf(f, head, path), head, info, file_index, skip)
         elif head == PCAPNG_SHB:
             info.format = "pcapng" + ("+gzip" if gz else "")
-            yield from _read_pcapng(_Buf(f, head, path), info, file_index)
+            yield from _read_pcapng(_Buf(f, head, path), info, file_index, skip)
         else:
             if not head:
                 raise CaptureError(f"{path}: empty file (0 bytes), not a capture", 0)
@@ -251,7 +256,9 @@ def _note(info: FileInfo, ts: int) -> None:
     info.last = ts
 
 
-def _read_pcap(b: _Buf, magic: bytes, info: FileInfo, file_index: int) -> Iterator[Frame]:
+def _read_pcap(
+    b: _Buf, magic: bytes, info: FileInfo, file_index: int, skip: Skipper | None = None
+) -> Iterator[Frame]:
     endian, unit = PCAP_MAGICS[magic]
     if not b.ensure(24):
         raise CaptureError(
@@ -266,6 +273,8 @@ def _read_pcap(b: _Buf, magic: bytes, info: FileInfo, file_index: int) -> Iterat
     limit = MAX_FRAME
     del snaplen
     while True:
+        if skip is not None:
+            number = skip.pcap(b, info, number, linktype, fcs, endian, unit)
         if not b.ensure(16):
             if len(b.buf) - b.pos:
                 raise CaptureError(
@@ -352,23 +361,27 @@ def _comment(body: bytes, p: int, endian: str) -> str:
     return ""
 
 
-def _read_pcapng(b: _Buf, info: FileInfo, file_index: int) -> Iterator[Frame]:
+def _read_pcapng(
+    b: _Buf, info: FileInfo, file_index: int, skip: Skipper | None = None
+) -> Iterator[Frame]:
     seen: list[_Iface] = []  # every interface of every section (frame counts per link type)
     try:
-        yield from _pcapng_blocks(b, info, file_index, seen)
+        yield from _pcapng_blocks(b, info, file_index, seen, skip)
     finally:
         for ifc in seen:
             info.linktype_frames[ifc.linktype] = (
                 info.linktype_frames.get(ifc.linktype, 0) + ifc.frames)
 
 
-def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface]
-                   ) -> Iterator[Frame]:
+def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface],
+                   skip: Skipper | None = None) -> Iterator[Frame]:
     endian = "<"
     ifaces: list[_Iface] = []
     number = 0
     first = True
     while True:
+        if skip is not None and ifaces:
+            number = skip.pcapng(b, info, number, ifaces, endian)
         if not b.ensure(12):
             if len(b.buf) - b.pos:
                 raise CaptureError(

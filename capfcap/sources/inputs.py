@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from capfcap.sources.files import CaptureError, FileInfo, read_capture
 from capfcap.sources.frame import Frame
+from capfcap.sources.scan import Skipper
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".ntar", ".pcap.gz", ".pcapng.gz", ".cap.gz")
 
@@ -39,23 +40,28 @@ def expand(paths: list[str]) -> list[str]:
     return out
 
 
-def _guarded(path: str, info: FileInfo, idx: int, inputs: InputSet) -> Iterator[Frame]:
+def _guarded(
+    path: str, info: FileInfo, idx: int, inputs: InputSet, skip: Skipper | None = None
+) -> Iterator[Frame]:
     try:
-        yield from read_capture(path, info, idx)
+        yield from read_capture(path, info, idx, skip)
     except CaptureError as e:
         info.error = str(e)
         inputs.errors.append(str(e))
 
 
-def frames(paths: list[str], inputs: InputSet) -> Iterator[Frame]:
+def frames(paths: list[str], inputs: InputSet, skip: Skipper | None = None) -> Iterator[Frame]:
     """Yield frames of all inputs; one file keeps its own numbering, several are merged
-    by timestamp (stable) and renumbered in merged order, as `mergecap -w` would."""
+    by timestamp (stable) and renumbered in merged order, as `mergecap -w` would.
+
+    `skip` (one file only: merged numbering needs every frame's timestamp) leaves out
+    frames its prefilter would drop; their numbers are still counted."""
     files = expand(paths)
     gens = []
     for i, p in enumerate(files):
         info = FileInfo(p)
         inputs.files.append(info)
-        gens.append(_guarded(p, info, i, inputs))
+        gens.append(_guarded(p, info, i, inputs, skip if len(files) == 1 else None))
     if len(gens) == 1:
         yield from gens[0]
         return

@@ -1,0 +1,333 @@
+"""Fused reader + prefilter: skip records that cannot matter without building a Frame.
+
+The readers in `files.py` call `Skipper.pcap` / `Skipper.pcapng` before each record. The
+skipper walks the records that lie complete in the current chunk buffer and stops at the
+first one that may matter, is incomplete, or looks damaged; the reader then handles that
+record exactly as before (errors included). A record is skipped only when
+`capfcap.decode.decode(frame, prefilter)` would return None for it, so findings and frame
+numbers are unchanged; everything doubtful is left to `decode`.
+
+Wire formats read here:
+- pcap record header: ts_sec, ts_frac, incl_len, orig_len (4 × u32, file byte order)
+  (draft-ietf-opsawg-pcap §5);
+- pcapng Enhanced Packet Block: type 6, total length, interface id, ts high, ts low,
+  captured length, original length, packet data, options, total length
+  (draft-ietf-opsawg-pcapng §4.3);
+- Ethernet II: dst(6) src(6) type(2), 802.1Q/802.1ad/QinQ tags TPID(2) TCI(2);
+  Linux SLL: protocol type at 14, header 16; SLL2: protocol type at 0, header 20;
+- IPv4 (RFC 791): version/IHL, total length at 2, protocol at 9, src 12, dst 16;
+  IPv6 (RFC 8200): payload length at 4, next header at 6, src 8, dst 24, header 40;
+- TCP/UDP: source port, destination port at the start of the segment.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import Protocol
+
+from capfcap.decode import Prefilter
+from capfcap.sources.frame import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_RAW,
+    LINKTYPE_RAW_ALT,
+)
+
+MAX_FRAME = 16 << 20  # same limits as files.py: anything larger goes the slow way
+MAX_BLOCK = 32 << 20
+
+_ETH_IPV4 = 0x0800
+_ETH_IPV6 = 0x86DD
+_VLAN = (0x8100, 0x88A8, 0x9100)
+# decode() looks further into these: never skipped here
+_V4_PASS = (1, 58)  # ICMP, ICMPv6
+_V6_PASS = (0, 43, 44, 60, 1, 58)  # extension headers, fragment, ICMP, ICMPv6
+
+_RAW_TYPES = frozenset((LINKTYPE_RAW, *LINKTYPE_RAW_ALT))
+SCANNED_LINKTYPES = frozenset(
+    (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_IPV4,
+     LINKTYPE_IPV6, *_RAW_TYPES)
+)
+
+_hh = struct.Struct("!HH").unpack_from
+# Ethernet type, then an IPv4 header without options and the ports: version/IHL, total
+# length, protocol, src, dst, source port, destination port
+_ETH_V4 = "HBxH5xB2x4s4sHH"
+# pcap record header (incl_len at 8) + Ethernet type + the fields above, in the file's
+# byte order (network-order fields come out byte-swapped from a little-endian file)
+_REC_ETH_V4 = {
+    little: (struct.Struct(e + "8xI4x12x" + _ETH_V4).unpack_from,
+             struct.Struct(e + _ETH_V4).unpack_from)
+    for little, e in ((True, "<"), (False, ">"))
+}
+
+_U32 = {True: struct.Struct("<I").unpack_from, False: struct.Struct(">I").unpack_from}
+_TS = {True: struct.Struct("<II").unpack_from, False: struct.Struct(">II").unpack_from}
+
+
+def _swap(p: int) -> int:
+    return ((p & 0xFF) << 8) | (p >> 8)
+
+
+class _Buffer(Protocol):
+    buf: bytes
+    pos: int
+
+
+class _Info(Protocol):
+    packets: int
+    first: int | None
+    last: int | None
+
+
+class _Iface(Protocol):
+    linktype: int
+    mult: int
+    div: int
+    offset_s: int
+
+
+def _l3(buf: bytes, s: int, fe: int, lt: int) -> tuple[int, int]:
+    """(IP version or 0, offset of the IP header) for a frame buf[s:fe]; version -1 means
+    "cannot tell here, do not skip"."""
+    if lt == LINKTYPE_ETHERNET:
+        if fe - s < 14:
+            return 0, 0
+        et = (buf[s + 12] << 8) | buf[s + 13]
+        o = s + 14
+        while et in _VLAN and o + 4 <= fe:  # bounded by the frame length
+            et = (buf[o + 2] << 8) | buf[o + 3]
+            o += 4
+    elif lt == LINKTYPE_LINUX_SLL:
+        if fe - s < 16:
+            return 0, 0
+        et = (buf[s + 14] << 8) | buf[s + 15]
+        o = s + 16
+    elif lt == LINKTYPE_LINUX_SLL2:
+        if fe - s < 20:
+            return 0, 0
+        et = (buf[s] << 8) | buf[s + 1]
+        o = s + 20
+    elif lt in _RAW_TYPES:
+        if fe - s < 1:
+            return 0, 0
+        v = buf[s] >> 4
+        return (v if v in (4, 6) else 0), s
+    elif lt == LINKTYPE_IPV4:
+        return 4, s
+    elif lt == LINKTYPE_IPV6:
+        return 6, s
+    else:
+        return -1, 0
+    if et == _ETH_IPV4:
+        return 4, o
+    if et == _ETH_IPV6:
+        return 6, o
+    return 0, 0
+
+
+def skippable(buf: bytes, s: int, fe: int, lt: int, pf: Prefilter) -> bool:
+    """True when decode(frame buf[s:fe], pf) is certain to return None."""
+    if lt == LINKTYPE_ETHERNET and fe - s >= 14:  # the common case, inline
+        et = (buf[s + 12] << 8) | buf[s + 13]
+        o = s + 14
+        while et in _VLAN and o + 4 <= fe:
+            et = (buf[o + 2] << 8) | buf[o + 3]
+            o += 4
+        if et == _ETH_IPV4:
+            ver = 4
+        elif et == _ETH_IPV6:
+            ver = 6
+        else:
+            return True
+    else:
+        ver, o = _l3(buf, s, fe, lt)
+        if ver <= 0:
+            return ver == 0
+    if ver == 4:
+        if o + 20 > fe:
+            return True
+        b0 = buf[o]
+        ihl = (b0 & 0x0F) * 4
+        if b0 >> 4 != 4 or ihl < 20:
+            return True
+        total = (buf[o + 2] << 8) | buf[o + 3]
+        end = min(fe, o + total) if total >= ihl else fe
+        proto = buf[o + 9]
+        l4 = o + ihl
+        a_src, a_dst = o + 12, o + 16
+        alen = 4
+        if proto != 6 and proto != 17:
+            return proto not in _V4_PASS
+    else:
+        if o + 40 > fe or buf[o] >> 4 != 6:
+            return True
+        plen = (buf[o + 4] << 8) | buf[o + 5]
+        end = min(fe, o + 40 + plen) if plen else fe
+        proto = buf[o + 6]
+        l4 = o + 40
+        a_src, a_dst = o + 8, o + 24
+        alen = 16
+        if proto != 6 and proto != 17:
+            return proto not in _V6_PASS
+    if l4 + 4 > end:
+        return True
+    sport, dport = _hh(buf, l4)
+    if proto == 6:
+        ports = pf.tcp_ports
+        if sport in ports or dport in ports:
+            return False
+    else:
+        ports = pf.udp_ports
+        if sport in ports or dport in ports:
+            return False
+        ports = pf.tftp_ports
+        if ports and (sport in ports or dport in ports):
+            return False
+    hosts = pf.hosts
+    return not (hosts and (buf[a_src : a_src + alen] in hosts
+                           or buf[a_dst : a_dst + alen] in hosts))
+
+
+class Skipper:
+    """Advances a reader's buffer over frames the prefilter would drop, counting them."""
+
+    def __init__(self, pf: Prefilter) -> None:
+        self.pf = pf
+        self.skipped = 0
+        self._key: tuple[frozenset[int], ...] = ()
+        self._swapped: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+
+    def _ports(self, little: bool) -> tuple[set[int], set[int], set[int]]:
+        """The prefilter's port sets as read by a struct in the file's byte order."""
+        pf = self.pf
+        if not little:
+            return pf.tcp_ports, pf.udp_ports, pf.tftp_ports
+        k = self._key
+        if not k or k[0] != pf.tcp_ports or k[1] != pf.udp_ports or k[2] != pf.tftp_ports:
+            key = (frozenset(pf.tcp_ports), frozenset(pf.udp_ports), frozenset(pf.tftp_ports))
+            self._key = key
+            self._swapped = ({_swap(p) for p in key[0]}, {_swap(p) for p in key[1]},
+                             {_swap(p) for p in key[2]})
+        return self._swapped
+
+    def pcap(self, b: _Buffer, info: _Info, number: int, linktype: int, fcs: int,
+             endian: str, unit: int) -> int:
+        """Skip complete irrelevant pcap records at b.pos; return the new frame count."""
+        if linktype not in SCANNED_LINKTYPES or not self.pf.enabled:
+            return number
+        buf, pos = b.buf, b.pos
+        n = len(buf)
+        little = endian == "<"
+        rec, tag = _REC_ETH_V4[little]
+        incl_at = _U32[little]
+        pf = self.pf
+        tcp, udp, tftp = self._ports(little)
+        hosts = pf.hosts
+        # network-order constants as the file-order struct reads them
+        et_vlan, et_v4 = (0x0081, 0x0008) if little else (0x8100, 0x0800)
+        t_lo, t_hi = (0x1400, 0x1700) if little else (20, 23)
+        eth = linktype == LINKTYPE_ETHERNET
+        first = pos
+        last = -1
+        count = 0
+        while pos + 16 <= n:  # each pass advances pos by at least 16
+            if eth and pos + 54 <= n:
+                # record header + Ethernet + IPv4 + ports in one read (file byte order)
+                incl, et, vi, total, proto, src, dst, sport, dport = rec(buf, pos)
+                s = pos + 16
+                e = s + incl
+                if incl > MAX_FRAME or e > n:
+                    break
+                fe = e - fcs if incl >= fcs else e
+                if s + 38 <= fe:
+                    if et == et_vlan and s + 42 <= fe:
+                        et, vi, total, proto, src, dst, sport, dport = tag(buf, s + 16)
+                    if et == et_v4 and vi == 0x45 and (proto == 17 or proto == 6):
+                        # IPv4 total length 20..23: the ports lie beyond the datagram,
+                        # decode drops the frame
+                        if not (t_lo <= total <= t_hi and (total & 0xFF if little else 0) == 0):
+                            if proto == 17:
+                                if (sport in udp or dport in udp
+                                        or (tftp and (sport in tftp or dport in tftp))):
+                                    break
+                            elif sport in tcp or dport in tcp:
+                                break
+                            if hosts and (src in hosts or dst in hosts):
+                                break
+                        last = pos
+                        pos = e
+                        count += 1
+                        continue
+            else:
+                incl = incl_at(buf, pos + 8)[0]
+                s = pos + 16
+                e = s + incl
+                if incl > MAX_FRAME or e > n:
+                    break
+                fe = e - fcs if incl >= fcs else e
+            if not skippable(buf, s, fe, linktype, pf):
+                break
+            last = pos
+            pos = e
+            count += 1
+        if count:
+            ts = _TS[little]
+            if info.first is None:
+                sec, frac = ts(buf, first)
+                info.first = sec * 1_000_000_000 + frac * unit
+            sec, frac = ts(buf, last)
+            info.last = sec * 1_000_000_000 + frac * unit
+            info.packets += count
+            self.skipped += count
+            b.pos = pos
+        return number + count
+
+    def pcapng(self, b: _Buffer, info: _Info, number: int, ifaces: Sequence[_Iface],
+               endian: str) -> int:
+        """Skip complete irrelevant Enhanced Packet Blocks at b.pos."""
+        if not self.pf.enabled or not ifaces:
+            return number
+        buf, pos = b.buf, b.pos
+        n = len(buf)
+        u32 = struct.Struct(endian + "I").unpack_from
+        epb = struct.Struct(endian + "IIIIIII").unpack_from
+        pf = self.pf
+        first = last = -1
+        count = 0
+        nif = len(ifaces)
+        while pos + 32 <= n:  # each pass advances pos by at least 32
+            btype, blen, iid, _hi, _lo, cap, _orig = epb(buf, pos)
+            if (btype != 6 or blen < 32 or blen & 3 or blen > MAX_BLOCK or pos + blen > n
+                    or iid >= nif or cap > blen - 32 or u32(buf, pos + blen - 4)[0] != blen):
+                break
+            lt = ifaces[iid].linktype
+            if lt not in SCANNED_LINKTYPES:
+                break
+            s = pos + 28
+            if not skippable(buf, s, s + cap, lt, pf):
+                break
+            if first < 0:
+                first = pos
+            last = pos
+            pos += blen
+            count += 1
+        if count:
+            if info.first is None:
+                info.first = self._ng_ts(buf, first, ifaces, epb)
+            info.last = self._ng_ts(buf, last, ifaces, epb)
+            info.packets += count
+            self.skipped += count
+            b.pos = pos
+        return number + count
+
+    @staticmethod
+    def _ng_ts(buf: bytes, pos: int, ifaces: Sequence[_Iface],
+               epb: object) -> int:
+        _t, _l, iid, hi, lo, _c, _o = epb(buf, pos)  # type: ignore[operator]
+        ifc = ifaces[iid]
+        return int(((hi << 32) | lo) * ifc.mult // ifc.div + ifc.offset_s * 1_000_000_000)
