@@ -1,0 +1,256 @@
+"""The fast paths never change a finding (DESIGN §7, issue 8).
+
+Three ways to run the same analysis must give byte-identical JSON reports:
+- `--no-fast-path` (Options.fast=False): every frame decoded, Prefilter.relevant() applied;
+- the byte-level prefilter in decode() without the fused skip loop (Options.scan=False);
+- the default: the fused reader + prefilter (capfcap/sources/scan.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capfcap.decode import Prefilter, decode, ip_packed
+from capfcap.pipeline import Options, analyze
+from capfcap.reporters.json import render
+from capfcap.sources.files import FileInfo, read_capture
+from capfcap.sources.frame import Frame
+from capfcap.sources.scan import Skipper, skippable
+
+ROOT = Path(__file__).resolve().parent.parent
+PCAPS = sorted(
+    p for p in (ROOT / "pcaps").rglob("*")
+    if p.is_file() and p.name.endswith((".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"))
+)
+MODES = {
+    "scan": Options(),
+    "no-scan": Options(scan=False),
+    "no-fast-path": Options(fast=False),
+}
+
+
+def _json(paths: list[str], opts: Options) -> str:
+    report, _inputs = analyze(paths, Options(fast=opts.fast, scan=opts.scan))
+    return render(report)
+
+
+def _assert_same(paths: list[str]) -> str:
+    out = {name: _json(paths, o) for name, o in MODES.items()}
+    assert out["scan"] == out["no-fast-path"], f"fused scan differs from --no-fast-path on {paths}"
+    assert out["no-scan"] == out["no-fast-path"], f"prefilter differs on {paths}"
+    return out["scan"]
+
+
+def test_there_are_captures() -> None:
+    assert len(PCAPS) >= 10
+
+
+@pytest.mark.parametrize("path", PCAPS, ids=lambda p: str(p.relative_to(ROOT / "pcaps")))
+def test_same_findings_on_every_capture(path: Path) -> None:
+    _assert_same([str(path)])
+
+
+def test_same_findings_on_merged_files() -> None:
+    real = [str(p) for p in PCAPS if p.parent.name == "realpeer" and p.suffix == ".pcap"]
+    _assert_same(real[:3])
+
+
+# --- a generated SPAN capture: learned phones and TFTP ports, VLAN tags, IPv6 noise ---
+
+def _bench():  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import bench
+    finally:
+        sys.path.pop(0)
+    return bench
+
+
+@pytest.fixture(scope="module")
+def span(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("span") / "span.pcap"
+    _bench().generate(p, 30_000, 0.05)
+    return p
+
+
+def test_same_findings_on_generated_span(span: Path) -> None:
+    out = _assert_same([str(span)])
+    assert '"CAPF_LSC_ISSUED"' in out  # the phone conversations were analysed
+    assert '"packets": 30000' in out  # every record counted
+
+
+def test_same_findings_on_generated_span_gz(span: Path, tmp_path: Path) -> None:
+    gz = tmp_path / "span.pcap.gz"
+    with open(span, "rb") as fi, gzip.open(gz, "wb", compresslevel=1) as fo:
+        shutil.copyfileobj(fi, fo)
+    assert '"packets": 30000' in _assert_same([str(gz)])
+
+
+@pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap not installed")
+def test_same_findings_on_generated_span_pcapng(span: Path, tmp_path: Path) -> None:
+    ng = tmp_path / "span.pcapng"
+    subprocess.run(["editcap", "-F", "pcapng", str(span), str(ng)], check=True)
+    _assert_same([str(ng)])
+
+
+def test_skipper_counts_every_record(span: Path) -> None:
+    pf = Prefilter()
+    sk = Skipper(pf)
+    info = FileInfo(str(span))
+    yielded = [f.number for f in read_capture(str(span), info, 0, sk)]
+    plain = FileInfo(str(span))
+    every = [f for f in read_capture(str(span), plain, 0)]
+    assert len(every) == 30_000 == info.packets == plain.packets
+    assert (info.first, info.last, info.sha256) == (plain.first, plain.last, plain.sha256)
+    assert sk.skipped > 20_000 and len(yielded) + sk.skipped == 30_000
+    kept = set(yielded)
+    for fr in every:  # nothing decode() would keep was skipped
+        if fr.number not in kept:
+            assert decode(fr, pf) is None, fr.number
+
+
+# --- property: the skip decision implies decode() drops the frame ---
+
+PORTS = st.sampled_from([53, 69, 3804, 6970, 2445, 5060, 16384, 40000, 1024, 0, 65535])
+HOSTS = [bytes((192, 0, 2, 7)), bytes((198, 51, 100, 9)),
+         bytes.fromhex("20010db8000000000000000000000007")]
+
+
+@st.composite
+def frames(draw: st.DrawFn, lt: int | None = None) -> tuple[int, bytes]:
+    if lt is None:
+        lt = draw(st.sampled_from([1, 1, 1, 113, 276, 101, 12, 228, 229, 0, 147]))
+    ver = draw(st.sampled_from([4, 4, 6, 0]))
+    et = {4: 0x0800, 6: 0x86DD, 0: draw(st.sampled_from([0x0806, 0x8863, 0x88CC]))}[ver]
+    if lt == 1:
+        tags = draw(st.lists(st.sampled_from([0x8100, 0x88A8, 0x9100]), max_size=3))
+        link = bytes(12) + b"".join(struct.pack("!HH", t, 100) for t in tags) + struct.pack(
+            "!H", et)
+    elif lt == 113:
+        link = bytes(14) + struct.pack("!H", et)
+    elif lt == 276:
+        link = struct.pack("!H", et) + bytes(18)
+    else:
+        link = b""
+    proto = draw(st.sampled_from([6, 17, 17, 1, 58, 47, 0, 43, 44, 60, 50]))
+    src = draw(st.sampled_from(HOSTS[:2] + [bytes((203, 0, 113, 5))]))
+    dst = draw(st.sampled_from(HOSTS[:2] + [bytes((203, 0, 113, 6))]))
+    l4 = struct.pack("!HH", draw(PORTS), draw(PORTS)) + draw(st.binary(max_size=24))
+    if ver == 6:
+        if proto in (0, 43, 44, 60):  # an extension header (RFC 8200 §4) before TCP/UDP
+            l4 = bytes((draw(st.sampled_from([6, 17, 58, 50])), 0)) + bytes(6) + l4
+        s6 = draw(st.sampled_from([HOSTS[2], bytes(16)]))
+        plen = draw(st.sampled_from([len(l4), 0, 2, 3000]))
+        ip = struct.pack("!IHBB", 0x60000000, plen, proto, 64) + s6 + bytes(16)
+    else:
+        ihl = draw(st.sampled_from([5, 5, 5, 6, 4, 15]))
+        total = draw(st.sampled_from([ihl * 4 + len(l4), 0, 20, 22, 23, 24, 9000]))
+        vb = draw(st.sampled_from([0x40, 0x40, 0x60]))
+        ip = struct.pack("!BBHHHBBH4s4s", vb | ihl, 0, total, 0, 0, 64, proto, 0, src, dst)
+        ip += bytes(max(0, ihl * 4 - 20))
+    data = link + ip + l4
+    cut = draw(st.integers(min_value=0, max_value=len(data)))
+    if draw(st.booleans()):
+        data = data[:cut]
+    return lt, data
+
+
+@st.composite
+def prefilters(draw: st.DrawFn) -> Prefilter:
+    pf = Prefilter()
+    for h in draw(st.lists(st.sampled_from(HOSTS), max_size=3)):
+        pf.add_host(h)
+    pf.tftp_ports.update(draw(st.lists(PORTS, max_size=3)))
+    return pf
+
+
+@settings(max_examples=3000, deadline=None)
+@given(frames(), prefilters())
+def test_skippable_implies_decode_drops(fr: tuple[int, bytes], pf: Prefilter) -> None:
+    lt, data = fr
+    buf = b"\xee" * 7 + data + b"\x00\x35\x00\x35" * 8  # neighbours must not be read
+    if skippable(buf, 7, 7 + len(data), lt, pf):
+        assert decode(Frame(1, 0, lt, data, len(data)), pf) is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), prefilters(), st.sampled_from(["<", ">"]),
+       st.sampled_from([1, 1, 113, 276, 101, 228]), st.booleans())
+def test_reader_skip_equals_decode(data: st.DataObject, pf: Prefilter, endian: str,
+                                   lt: int, ng: bool) -> None:
+    """Whole pcap / pcapng files through the fused loop (both byte orders): same
+    numbering, and every frame decode() keeps is yielded."""
+    recs = data.draw(st.lists(frames(lt), min_size=1, max_size=40))
+    if ng:  # SHB, IDB, then one EPB per frame (draft-ietf-opsawg-pcapng §4)
+        out = struct.pack(endian + "IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1)
+        out += struct.pack(endian + "I", 28)
+        out += struct.pack(endian + "IIHHII", 1, 20, lt, 0, 0, 20)
+        for i, (_lt, d) in enumerate(recs):
+            pad = d + bytes(-len(d) % 4)
+            blen = 32 + len(pad)
+            out += struct.pack(endian + "IIIIIII", 6, blen, 0, 0, i, len(d), len(d) + 4)
+            out += pad + struct.pack(endian + "I", blen)
+    else:
+        out = struct.pack(endian + "IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, lt)
+        for i, (_lt, d) in enumerate(recs):
+            out += struct.pack(endian + "IIII", 1_700_000_000 + i, i, len(d), len(d) + 4) + d
+    fd, path = tempfile.mkstemp(suffix=".pcap")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(out)
+        every = list(read_capture(path))
+        info = FileInfo(path)
+        kept = {f.number: f for f in read_capture(path, info, 0, Skipper(pf))}
+    finally:
+        os.unlink(path)
+    assert info.packets == len(recs) == len(every)
+    for fr in every:
+        if decode(fr, pf) is not None:
+            assert fr.number in kept
+            assert kept[fr.number].data == fr.data
+
+
+def test_learned_state_is_honoured() -> None:
+    """A port or host added while reading is seen by the next skip decision."""
+    pf = Prefilter()
+    f = bytes(12) + b"\x08\x00" + struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0, bytes((203, 0, 113, 5)),
+        bytes((192, 0, 2, 7))) + struct.pack("!HHHH", 40000, 40001, 8, 0)
+    assert skippable(f, 0, len(f), 1, pf)
+    pf.tftp_ports.add(40001)
+    assert not skippable(f, 0, len(f), 1, pf)
+    pf.tftp_ports.clear()
+    pf.add_host(ip_packed("192.0.2.7"))
+    assert not skippable(f, 0, len(f), 1, pf)
+
+
+def test_skipper_sees_ports_learned_between_frames(tmp_path: Path) -> None:
+    """The inline loop (byte-swapped port sets of a little-endian file) is refreshed."""
+    f = bytes(12) + b"\x08\x00" + struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0, bytes((203, 0, 113, 5)),
+        bytes((192, 0, 2, 7))) + struct.pack("!HHHH", 40000, 40001, 8, 0)
+    dns = f[:34] + struct.pack("!HHHH", 40000, 53, 8, 0)
+    p = tmp_path / "t.pcap"
+    body = b"".join(struct.pack("<IIII", 1, i, len(x), len(x)) + x
+                    for i, x in enumerate([f, dns, f, f, dns, f]))
+    p.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) + body)
+    pf = Prefilter()
+    got = []
+    for fr in read_capture(str(p), None, 0, Skipper(pf)):
+        got.append(fr.number)
+        if fr.number == 2:
+            pf.tftp_ports.add(40001)
+        if fr.number == 4:
+            pf.tftp_ports.discard(40001)
+    assert got == [2, 3, 4, 5]
