@@ -168,6 +168,7 @@ class Analysis:
         return pkt.src in self.phone_hosts or pkt.dst in self.phone_hosts
 
     def _emit(self, evs: list[Event]) -> None:
+        evs = self.objects.share(evs)
         evs = evs + self.objects.convert(evs)
         self.correlator.add_all(evs)
         for cb in self.listeners:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 from capfcap.correlator.state import phone_file
@@ -12,6 +13,28 @@ MEMO = 64  # distinct files remembered: a TFTP server hands the same ITL to ever
 
 class ObjectStage:
     """Parses every complete trust-list and config download once."""
+
+    def __init__(self) -> None:
+        self._contents: dict[bytes, bytes] = {}
+
+    def share(self, evs: list[Event]) -> list[Event]:
+        """Downloads with identical contents (the same ITL served to every phone) keep one
+        copy of the bytes: the correlator holds every transfer until the report."""
+        out = evs
+        for i, ev in enumerate(evs):
+            if not isinstance(ev, FileTransfer) or not ev.data:
+                continue
+            data = bytes(ev.data)
+            kept = self._contents.get(data)
+            if kept is None:
+                if len(self._contents) >= MEMO:
+                    self._contents.clear()
+                self._contents[data] = data
+            elif kept is not ev.data:
+                if out is evs:
+                    out = list(evs)
+                out[i] = replace(ev, data=kept)
+        return out
 
     def convert(self, evs: list[Event]) -> list[Event]:
         out: list[Event] = []

@@ -65,6 +65,13 @@ _REC_ETH_V4 = {
     for little, e in ((True, "<"), (False, ">"))
 }
 
+# EPB: type, total length, interface, captured length, then from the Ethernet type as above
+_EPB_ETH_V4 = {
+    little: (struct.Struct(e + "III8xI4x12x" + _ETH_V4).unpack_from,
+             struct.Struct(e + _ETH_V4).unpack_from)
+    for little, e in ((True, "<"), (False, ">"))
+}
+_EPB = {True: struct.Struct("<IIIIIII").unpack_from, False: struct.Struct(">IIIIIII").unpack_from}
 _U32 = {True: struct.Struct("<I").unpack_from, False: struct.Struct(">I").unpack_from}
 _TS = {True: struct.Struct("<II").unpack_from, False: struct.Struct(">II").unpack_from}
 
@@ -294,21 +301,54 @@ class Skipper:
             return number
         buf, pos = b.buf, b.pos
         n = len(buf)
-        u32 = struct.Struct(endian + "I").unpack_from
-        epb = struct.Struct(endian + "IIIIIII").unpack_from
+        little = endian == "<"
+        u32 = _U32[little]
+        epb = _EPB[little]
+        rec, tag = _EPB_ETH_V4[little]
         pf = self.pf
+        tcp, udp, tftp = self._ports(little)
+        hosts = pf.hosts
+        et_vlan, et_v4 = (0x0081, 0x0008) if little else (0x8100, 0x0800)
+        t_lo, t_hi = (0x1400, 0x1700) if little else (20, 23)
         first = last = -1
         count = 0
         nif = len(ifaces)
+        eth = [ifc.linktype == LINKTYPE_ETHERNET for ifc in ifaces]
         while pos + 32 <= n:  # each pass advances pos by at least 32
-            btype, blen, iid, _hi, _lo, cap, _orig = epb(buf, pos)
+            if pos + 66 <= n:
+                # EPB header + Ethernet + IPv4 + ports in one read (file byte order)
+                btype, blen, iid, cap, et, vi, total, proto, src, dst, sport, dport = rec(
+                    buf, pos)
+            else:
+                btype, blen, iid, _hi, _lo, cap, _orig = epb(buf, pos)
+                et = 0
             if (btype != 6 or blen < 32 or blen & 3 or blen > MAX_BLOCK or pos + blen > n
                     or iid >= nif or cap > blen - 32 or u32(buf, pos + blen - 4)[0] != blen):
                 break
+            s = pos + 28
+            if eth[iid] and cap >= 38 and et:
+                if et == et_vlan and cap >= 42:
+                    et, vi, total, proto, src, dst, sport, dport = tag(buf, s + 16)
+                if et == et_v4 and vi == 0x45 and (proto == 17 or proto == 6):
+                    # IPv4 total length 20..23: the ports lie beyond the datagram
+                    if not (t_lo <= total <= t_hi and (total & 0xFF if little else 0) == 0):
+                        if proto == 17:
+                            if (sport in udp or dport in udp
+                                    or (tftp and (sport in tftp or dport in tftp))):
+                                break
+                        elif sport in tcp or dport in tcp:
+                            break
+                        if hosts and (src in hosts or dst in hosts):
+                            break
+                    if first < 0:
+                        first = pos
+                    last = pos
+                    pos += blen
+                    count += 1
+                    continue
             lt = ifaces[iid].linktype
             if lt not in SCANNED_LINKTYPES:
                 break
-            s = pos + 28
             if not skippable(buf, s, s + cap, lt, pf):
                 break
             if first < 0:
