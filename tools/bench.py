@@ -460,6 +460,7 @@ class Run:
     wall: float
     rss_kb: int
     out: str = ""
+    cpu: float = 0.0  # user + system seconds of the child
 
 
 def timed(cmd: list[str]) -> Run:
@@ -472,7 +473,8 @@ def timed(cmd: list[str]) -> Run:
     wall = time.perf_counter() - t
     p.returncode = os.waitstatus_to_exitcode(status)
     p.stdout.close()
-    return Run(wall, int(ru.ru_maxrss), out.decode(errors="replace"))
+    return Run(wall, int(ru.ru_maxrss), out.decode(errors="replace"),
+               ru.ru_utime + ru.ru_stime)
 
 
 def capfcap_cmd(path: Path, outdir: Path, extra: list[str]) -> list[str]:
@@ -492,7 +494,7 @@ class Row:
     size: int
     capfcap: list[Run] = field(default_factory=list)
     tshark: list[Run] = field(default_factory=list)
-    scapy: list[tuple[float, int]] = field(default_factory=list)  # (scaled s, rss)
+    scapy: list[tuple[float, int, float]] = field(default_factory=list)  # scaled s, rss, cpu
 
 
 def bench(label: str, path: Path, frames: int, runs: int, outdir: Path, scapy_slice: int,
@@ -520,7 +522,8 @@ def bench(label: str, path: Path, frames: int, runs: int, outdir: Path, scapy_sl
             try:
                 d = json.loads(r.out.strip().splitlines()[-1])
                 scale = frames / max(1, d["frames"])
-                row.scapy.append((r.wall + d["loop"] * (scale - 1), r.rss_kb))
+                extra = d["loop"] * (scale - 1)
+                row.scapy.append((r.wall + extra, r.rss_kb, r.cpu + extra))
             except (ValueError, IndexError, KeyError):
                 print(f"bench: scapy run failed on {sl}", file=sys.stderr)
     return row
@@ -531,24 +534,27 @@ def _med(xs: list[float]) -> float:
 
 
 def table(rows: list[Row]) -> str:
-    head = ("| capture | frames | MB | tool | wall s (median) | frames/s | MB/s | peak RSS MB "
-            "| capfcap speed-up |")
-    lines = [head, "|" + "---|" * 9]
+    head = ("| capture | frames | MB | tool | wall s (median) | CPU s (median) | frames/s "
+            "| MB/s | peak RSS MB | capfcap speed-up (wall / CPU) |")
+    lines = [head, "|" + "---|" * 10]
     for r in rows:
         mb = r.size / 1e6
         c = _med([x.wall for x in r.capfcap])
-        tools: list[tuple[str, float, float]] = [
-            ("capfcap", c, max((x.rss_kb for x in r.capfcap), default=0) / 1024)]
+        cc = _med([x.cpu for x in r.capfcap])
+        tools: list[tuple[str, float, float, float]] = [
+            ("capfcap", c, cc, max((x.rss_kb for x in r.capfcap), default=0) / 1024)]
         if r.tshark:
             tools.append(("tshark -Y", _med([x.wall for x in r.tshark]),
+                          _med([x.cpu for x in r.tshark]),
                           max(x.rss_kb for x in r.tshark) / 1024))
         if r.scapy:
             tools.append(("scapy PcapReader (scaled)", _med([x[0] for x in r.scapy]),
-                          max(x[1] for x in r.scapy) / 1024))
-        for name, w, rss in tools:
-            ratio = "—" if name == "capfcap" else f"{w / c:.1f}×"
+                          _med([x[2] for x in r.scapy]), max(x[1] for x in r.scapy) / 1024))
+        for name, w, cpu, rss in tools:
+            ratio = "—" if name == "capfcap" else f"{w / c:.1f}× / {cpu / cc:.1f}×"
             lines.append(f"| {r.label} | {r.frames:,} | {mb:.1f} | {name} | {w:.2f} | "
-                         f"{r.frames / w:,.0f} | {mb / w:.1f} | {rss:.0f} | {ratio} |")
+                         f"{cpu:.2f} | {r.frames / w:,.0f} | {mb / w:.1f} | {rss:.0f} "
+                         f"| {ratio} |")
     return "\n".join(lines)
 
 
@@ -605,12 +611,14 @@ def main(argv: list[str] | None = None) -> int:
             parts.append(f"capfcap vs tshark {_med([x.wall for x in r.tshark]) / c:.1f}×")
         if r.scapy:
             parts.append(f"capfcap vs scapy {_med([x[0] for x in r.scapy]) / c:.1f}×")
+        if r.tshark or r.scapy:
+            parts[-1] += " (wall-clock medians)"
         print("; ".join(parts))
     if a.json:
         with open(a.json, "w") as f:
             json.dump([{"label": r.label, "frames": r.frames, "bytes": r.size,
-                        "capfcap": [(x.wall, x.rss_kb) for x in r.capfcap],
-                        "tshark": [(x.wall, x.rss_kb) for x in r.tshark],
+                        "capfcap": [(x.wall, x.rss_kb, x.cpu) for x in r.capfcap],
+                        "tshark": [(x.wall, x.rss_kb, x.cpu) for x in r.tshark],
                         "scapy": r.scapy} for r in rows], f, indent=1)
     return 0
 
