@@ -57,21 +57,22 @@ _hh = struct.Struct("!HH").unpack_from
 # Ethernet type, then an IPv4 header without options and the ports: version/IHL, total
 # length, protocol, src, dst, source port, destination port
 _ETH_V4 = "HBxH5xB2x4s4sHH"
-# pcap record header (incl_len at 8) + Ethernet type + the fields above, in the file's
+# pcap record header (incl_len, orig_len at 8) + Ethernet type + the fields above, in the file's
 # byte order (network-order fields come out byte-swapped from a little-endian file)
 _REC_ETH_V4 = {
-    little: (struct.Struct(e + "8xI4x12x" + _ETH_V4).unpack_from,
+    little: (struct.Struct(e + "8xII12x" + _ETH_V4).unpack_from,
              struct.Struct(e + _ETH_V4).unpack_from)
     for little, e in ((True, "<"), (False, ">"))
 }
 
 # EPB: type, total length, interface, captured length, then from the Ethernet type as above
 _EPB_ETH_V4 = {
-    little: (struct.Struct(e + "III8xI4x12x" + _ETH_V4).unpack_from,
+    little: (struct.Struct(e + "III8xII12x" + _ETH_V4).unpack_from,
              struct.Struct(e + _ETH_V4).unpack_from)
     for little, e in ((True, "<"), (False, ">"))
 }
 _EPB = {True: struct.Struct("<IIIIIII").unpack_from, False: struct.Struct(">IIIIIII").unpack_from}
+_U32X2 = {True: struct.Struct("<II").unpack_from, False: struct.Struct(">II").unpack_from}
 _U32 = {True: struct.Struct("<I").unpack_from, False: struct.Struct(">I").unpack_from}
 _TS = {True: struct.Struct("<II").unpack_from, False: struct.Struct(">II").unpack_from}
 
@@ -89,10 +90,13 @@ class _Info(Protocol):
     packets: int
     first: int | None
     last: int | None
+    cut: int
+    first_cut: int
 
 
 class _Iface(Protocol):
     linktype: int
+    frames: int
     mult: int
     div: int
     offset_s: int
@@ -231,7 +235,7 @@ class Skipper:
         n = len(buf)
         little = endian == "<"
         rec, tag = _REC_ETH_V4[little]
-        incl_at = _U32[little]
+        incl_at = _U32X2[little]
         pf = self.pf
         tcp, udp, tftp = self._ports(little)
         hosts = pf.hosts
@@ -242,10 +246,11 @@ class Skipper:
         first = pos
         last = -1
         count = 0
+        cut, first_cut = 0, info.first_cut
         while pos + 16 <= n:  # each pass advances pos by at least 16
             if eth and pos + 54 <= n:
                 # record header + Ethernet + IPv4 + ports in one read (file byte order)
-                incl, et, vi, total, proto, src, dst, sport, dport = rec(buf, pos)
+                incl, orig, et, vi, total, proto, src, dst, sport, dport = rec(buf, pos)
                 s = pos + 16
                 e = s + incl
                 if incl > MAX_FRAME or e > n:
@@ -266,12 +271,15 @@ class Skipper:
                                 break
                             if hosts and (src in hosts or dst in hosts):
                                 break
+                        if orig > incl:  # cut short by the snap length
+                            cut += 1
+                            first_cut = first_cut or number + count + 1
                         last = pos
                         pos = e
                         count += 1
                         continue
             else:
-                incl = incl_at(buf, pos + 8)[0]
+                incl, orig = incl_at(buf, pos + 8)
                 s = pos + 16
                 e = s + incl
                 if incl > MAX_FRAME or e > n:
@@ -279,6 +287,9 @@ class Skipper:
                 fe = e - fcs if incl >= fcs else e
             if not skippable(buf, s, fe, linktype, pf):
                 break
+            if orig > incl:
+                cut += 1
+                first_cut = first_cut or number + count + 1
             last = pos
             pos = e
             count += 1
@@ -290,6 +301,8 @@ class Skipper:
             sec, frac = ts(buf, last)
             info.last = sec * 1_000_000_000 + frac * unit
             info.packets += count
+            info.cut += cut
+            info.first_cut = first_cut
             self.skipped += count
             b.pos = pos
         return number + count
@@ -314,13 +327,15 @@ class Skipper:
         count = 0
         nif = len(ifaces)
         eth = [ifc.linktype == LINKTYPE_ETHERNET for ifc in ifaces]
+        per_if = [0] * nif
+        cut, first_cut = 0, info.first_cut
         while pos + 32 <= n:  # each pass advances pos by at least 32
             if pos + 66 <= n:
                 # EPB header + Ethernet + IPv4 + ports in one read (file byte order)
-                btype, blen, iid, cap, et, vi, total, proto, src, dst, sport, dport = rec(
+                btype, blen, iid, cap, orig, et, vi, total, proto, src, dst, sport, dport = rec(
                     buf, pos)
             else:
-                btype, blen, iid, _hi, _lo, cap, _orig = epb(buf, pos)
+                btype, blen, iid, _hi, _lo, cap, orig = epb(buf, pos)
                 et = 0
             if (btype != 6 or blen < 32 or blen & 3 or blen > MAX_BLOCK or pos + blen > n
                     or iid >= nif or cap > blen - 32 or u32(buf, pos + blen - 4)[0] != blen):
@@ -340,27 +355,39 @@ class Skipper:
                             break
                         if hosts and (src in hosts or dst in hosts):
                             break
+                    if orig > cap:  # cut short by the snap length
+                        cut += 1
+                        first_cut = first_cut or number + count + 1
                     if first < 0:
                         first = pos
                     last = pos
                     pos += blen
                     count += 1
+                    per_if[iid] += 1
                     continue
             lt = ifaces[iid].linktype
             if lt not in SCANNED_LINKTYPES:
                 break
             if not skippable(buf, s, s + cap, lt, pf):
                 break
+            if orig > cap:
+                cut += 1
+                first_cut = first_cut or number + count + 1
             if first < 0:
                 first = pos
             last = pos
             pos += blen
             count += 1
+            per_if[iid] += 1
         if count:
             if info.first is None:
                 info.first = self._ng_ts(buf, first, ifaces, epb)
             info.last = self._ng_ts(buf, last, ifaces, epb)
+            for i, k in enumerate(per_if):
+                ifaces[i].frames += k
             info.packets += count
+            info.cut += cut
+            info.first_cut = first_cut
             self.skipped += count
             b.pos = pos
         return number + count
