@@ -522,8 +522,8 @@ def bench(label: str, path: Path, frames: int, runs: int, outdir: Path, scapy_sl
             try:
                 d = json.loads(r.out.strip().splitlines()[-1])
                 scale = frames / max(1, d["frames"])
-                extra = d["loop"] * (scale - 1)
-                row.scapy.append((r.wall + extra, r.rss_kb, r.cpu + extra))
+                more = d["loop"] * (scale - 1)
+                row.scapy.append((r.wall + more, r.rss_kb, r.cpu + more))
             except (ValueError, IndexError, KeyError):
                 print(f"bench: scapy run failed on {sl}", file=sys.stderr)
     return row
