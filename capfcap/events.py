@@ -35,7 +35,7 @@ class FlowKey:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HostSeen:
     """Link-layer identity of an IP address (source MAC of frames it sent)."""
 
@@ -45,7 +45,7 @@ class HostSeen:
     ts: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DnsTransaction:
     """One DNS query (and its retransmissions) matched with its response, if any.
 
@@ -90,7 +90,7 @@ class DnsTransaction:
         return self.response_ts if self.response_ts is not None else self.query_times[-1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TcpConnection:
     """A TCP connection with Zeek-style conn_state/history and Wireshark completeness."""
 
@@ -118,7 +118,7 @@ class TcpConnection:
     duplicates: int = 0  # byte-identical frames seen twice (SPAN rx+tx), not counted above
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UdpFlow:
     """A phone's UDP flow with Zeek's UDP conn_state (SF both ways, S0 originator only,
     SHR responder only) and per-direction counts."""
@@ -138,7 +138,7 @@ class UdpFlow:
     bad_checksums: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IcmpError:
     """ICMP/ICMPv6 error that quotes a packet of a TCP/UDP flow."""
 
@@ -151,7 +151,7 @@ class IcmpError:
     quoted: FlowKey  # the quoted packet's 5-tuple, as sent (client = quoted source)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileTransfer:
     """A file download over TFTP (UDP 69 + transfer ID) or HTTP (TCP 6970)."""
 
@@ -272,7 +272,7 @@ class ConfigSeen:
     error: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TlsAlert:
     frame: int
     ts: int
@@ -282,7 +282,7 @@ class TlsAlert:
     encrypted: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TlsRecordInfo:
     frame: int
     ts: int
@@ -291,7 +291,7 @@ class TlsRecordInfo:
     length: int  # record length field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CapfMessage:
     """A decrypted CAPF message (header 0x55, command, session id, length, elements)."""
 

@@ -69,10 +69,10 @@ class Correlator:
                 if r.ip_address:
                     ips.add(r.ip_address)
         servers = self.state.server_ips() | ips
-        for d in self.state.dns:
-            hit = [a for a in d.addresses if a in servers]
+        for qname, addrs in self.state.answers.items():
+            hit = sorted(a for a in addrs if a in servers)
             if hit:
-                names.setdefault(d.qname, f"resolves to {hit[0]}, seen serving phones")
+                names.setdefault(qname, f"resolves to {hit[0]}, seen serving phones")
         return names, ips
 
     @staticmethod
@@ -100,9 +100,9 @@ class Correlator:
         names, ips = self._cucm_names(phones)
         to, spoke = rules_capture.heard_and_spoke(st)
         server_names: dict[str, str] = {}
-        for d in st.dns:
-            for a in d.addresses:
-                server_names.setdefault(a, d.qname)
+        for qname, addrs in st.answers.items():
+            for a in sorted(addrs):
+                server_names.setdefault(a, qname)
         ctx = Context(
             state=st,
             cucm_names=names,

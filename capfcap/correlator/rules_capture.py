@@ -15,13 +15,8 @@ from capfcap.findings import Finding
 
 def heard_and_spoke(state: State) -> tuple[set[str], set[str]]:
     """(hosts the capture shows receiving packets, hosts it shows sending packets)."""
-    to: set[str] = set()
-    frm: set[str] = set()
-    for d in state.dns:
-        frm.add(d.client)
-        if d.answered:
-            to.add(d.client)
-            frm.add(d.server)
+    to: set[str] = set(state.dns_heard)
+    frm: set[str] = set(state.dns_spoke)
     for t in state.transfers:
         if t.request_frames:
             frm.add(t.client)

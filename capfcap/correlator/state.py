@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from capfcap.events import (
     UdpFlow,
 )
 
+OTHER_DNS = 4096  # recent DNS transactions of hosts not known as phones
+MAX_NAMES = 65536  # distinct answered names remembered
 CAPF_PORT = 3804
 TVS_PORT = 2445
 TFTP_PORT = 69
@@ -94,18 +97,57 @@ class State:
     udp: list[UdpFlow] = field(default_factory=list)
     macs: dict[str, set[str]] = field(default_factory=dict)  # ip -> source MACs
     ip_of_mac: dict[str, set[str]] = field(default_factory=dict)
+    # DNS of hosts not (yet) known as phones is kept only in summary form, plus the most
+    # recent transactions in case their client turns out to be a phone: memory stays
+    # bounded on a busy SPAN (DNS noise is most of what passes the prefilter).
+    other_dns: deque[DnsTransaction] = field(default_factory=lambda: deque(maxlen=OTHER_DNS))
+    answers: dict[str, set[str]] = field(default_factory=dict)  # qname -> addresses seen
+    dns_heard: set[str] = field(default_factory=set)  # clients that got an answer
+    dns_spoke: set[str] = field(default_factory=set)  # clients that asked, servers that answered
+    known_phones: set[str] = field(default_factory=set)
 
     def add(self, ev: Event) -> None:
         if isinstance(ev, HostSeen):
             self.macs.setdefault(ev.ip, set()).add(ev.mac)
             self.ip_of_mac.setdefault(ev.mac, set()).add(ev.ip)
             return
+        if isinstance(ev, DnsTransaction):
+            self._dns(ev)
+            return
+        if isinstance(ev, FileTransfer) and phone_file(ev.filename):
+            self._phone(ev.client)
+        elif isinstance(ev, TcpConnection) and ev.key.server_port in (CAPF_PORT, TVS_PORT):
+            self._phone(ev.key.client)
         lists: dict[type, list[Any]] = {
-            DnsTransaction: self.dns, TcpConnection: self.conns, FileTransfer: self.transfers,
+            TcpConnection: self.conns, FileTransfer: self.transfers,
             TrustListSeen: self.trust_lists, ConfigSeen: self.configs, TlsSession: self.tls,
             IcmpError: self.icmp, UdpFlow: self.udp, CaptureNote: self.notes,
         }
         lists[type(ev)].append(ev)
+
+    def _dns(self, d: DnsTransaction) -> None:
+        self.dns_spoke.add(d.client)
+        if d.answered:
+            self.dns_heard.add(d.client)
+            self.dns_spoke.add(d.server)
+        if d.addresses and (d.qname in self.answers or len(self.answers) < MAX_NAMES):
+            self.answers.setdefault(d.qname, set()).update(d.addresses)
+        if d.client in self.known_phones:
+            self.dns.append(d)
+        else:
+            self.other_dns.append(d)
+
+    def _phone(self, ip: str) -> None:
+        if ip in self.known_phones:
+            return
+        self.known_phones.add(ip)
+        mine = [d for d in self.other_dns if d.client == ip]
+        if mine:
+            self.dns.extend(mine)
+            self.dns.sort(key=lambda d: d.query_frames[0])
+            keep = [d for d in self.other_dns if d.client != ip]
+            self.other_dns.clear()
+            self.other_dns.extend(keep)
 
     # -- phones ---------------------------------------------------------------------
     def phones(self) -> dict[str, PhoneState]:
@@ -153,7 +195,7 @@ class State:
         for cf in self.configs:
             if cf.transfer.client in owner:
                 owner[cf.transfer.client].configs.append(cf)
-        for d in self.dns:
+        for d in sorted([*self.dns, *self.other_dns], key=lambda d: d.query_frames[0]):
             if d.client in owner:
                 owner[d.client].dns.append(d)
         for c in self.conns:
@@ -218,4 +260,4 @@ class State:
         return out
 
     def names_of(self, ip: str) -> list[str]:
-        return sorted({d.qname for d in self.dns if ip in d.addresses})
+        return sorted(q for q, addrs in self.answers.items() if ip in addrs)
