@@ -164,6 +164,14 @@ def _objects(objdir: str) -> dict[str, list[str]]:
 
 def crosscheck(report: Report, capture_paths: list[str]) -> None:
     """Set ``extra["crosscheck"]`` on every finding of `report`."""
+    pkts, objects = wireshark_view(report, capture_paths)
+    for f in report.findings:
+        f.extra["crosscheck"] = verdict(f, pkts, objects)
+
+
+def wireshark_view(report: Report, capture_paths: list[str]
+                   ) -> tuple[dict[int, Fields], dict[str, list[str]]]:
+    """Wireshark's fields of every frame the findings cite, and its exported TFTP objects."""
     tshark = shutil.which("tshark")
     if tshark is None:
         raise CrosscheckError(MISSING, exitcodes.USAGE)
@@ -174,19 +182,18 @@ def crosscheck(report: Report, capture_paths: list[str]) -> None:
         files = expand(list(capture_paths))
     except CaptureError as e:
         raise CrosscheckError(str(e)) from None
-    if not files:
-        return
     cited = {n for f in report.findings for n in f.evidence.frames}
     for f in report.findings:
         cited |= set(fact_frames(f))
+    if not files or not cited:
+        return {}, {}
     with tempfile.TemporaryDirectory(prefix="capfcap-xc-") as tmp:
         path = files[0] if len(files) == 1 else _merge(files, tmp)
         objdir = os.path.join(tmp, "objects")
         os.mkdir(objdir)
         pkts = read_frames(path, cited, objdir, tshark)
         objects = _objects(objdir)
-    for f in report.findings:
-        f.extra["crosscheck"] = verdict(f, pkts, objects)
+    return pkts, objects
 
 
 # -- comparing ---------------------------------------------------------------------------
