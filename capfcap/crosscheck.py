@@ -127,8 +127,9 @@ def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
                 f"{path}: Wireshark could not read the capture ({type(e).__name__})"
             ) from None
     finally:
-        with contextlib.suppress(Exception):  # closing a finished tshark process
+        with contextlib.suppress(Exception):  # tshark exits 2 on a cut-short file
             cap.close()
+        cap.close = lambda: None  # pyshark's __del__ would close again and re-raise
     return out
 
 

@@ -208,3 +208,45 @@ def test_several_captures_are_merged_like_the_pipeline(tmp_path: Path) -> None:
 
 def test_pcaps_dir_exists() -> None:
     assert PCAPS.is_dir()
+
+
+@pytest.mark.tshark
+def test_cut_short_capture_still_crosschecked_without_traceback(tmp_path: Path) -> None:
+    src = (REALPEER / "S07_capf_cert_mismatch.pcap").read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(src[:18100])  # frame 66 (the alert) is cut in half
+    p = cap("analyze", str(cut), "--crosscheck", "--format", "json")
+    assert p.returncode == exitcodes.BAD_INPUT
+    assert "Traceback" not in p.stderr and "Exception" not in p.stderr
+    assert all(x.startswith("capfcap: ") for x in p.stderr.splitlines() if x.strip())
+    doc = json.loads(p.stdout)
+    assert doc["findings"] and all(
+        f["crosscheck"].startswith(CONFIRMED) for f in doc["findings"])
+
+
+def _finding(facts_: list[dict[str, Any]], frames_: tuple[int, ...]) -> Finding:
+    return Finding("CAPF_REFUSED", "error", {}, {}, "s", "d", "r",
+                   Evidence(frames_, None, None, ""), {"_facts": facts_})
+
+
+def test_icmp_facts_compared_with_icmp_fields() -> None:
+    pkts = {7: {"icmp.type": ["3"], "icmp.code": ["13"]},
+            8: {"icmpv6.type": ["1"], "icmpv6.code": ["4"]}}
+    ok = _finding([{"kind": "icmp", "frame": 7, "version": 4, "type": 3, "code": 13},
+                   {"kind": "icmp", "frame": 8, "version": 6, "type": 1, "code": 4}], (7, 8))
+    assert verdict(ok, pkts, {}) == ("confirmed by Wireshark: icmp type 3 code 13 (frame 7), "
+                                     "icmpv6 type 1 code 4 (frame 8)")
+    bad = _finding([{"kind": "icmp", "frame": 7, "version": 4, "type": 3, "code": 3}], (7,))
+    assert verdict(bad, pkts, {}) == \
+        "disagrees: frame 7 icmp.type/code [3]/[13] vs claimed 3/3"
+
+
+def test_http_status_and_reasons_only() -> None:
+    pkts = {5: {"http.response.code": ["404"]}}
+    t = {"kind": "transfer", "protocol": "http", "frames": [5], "http_status": 404}
+    assert verdict(_finding([t], (5,)), pkts, {}) == "confirmed by Wireshark: HTTP status 404"
+    assert verdict(_finding([{**t, "http_status": 200}], (5,)), pkts, {}).startswith(
+        "disagrees: http.response.code [404] vs claimed 200")
+    why = {"kind": "unchecked", "why": "frame identity"}
+    assert verdict(_finding([why], (5,)), pkts, {}) == "not checkable: frame identity"
+    assert verdict(_finding([], (5,)), pkts, {}).startswith("not checkable: no fact")
