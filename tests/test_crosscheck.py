@@ -118,7 +118,7 @@ def _tampered(path: Path, code: str, kind: str, key: str, value: Any) -> str:
      "Wireshark links the queries to response frame 58"),
     ("S04_dns_timeout.pcap", "DNS_NO_RESPONSE", "dns", "txid", 1, "is not DNS query id"),
     ("S05_capf_filtered.pcap", "CAPF_UNIDIRECTIONAL", "tcp", "completeness", 3,
-     "tcp.completeness [1] vs claimed 3"),
+     "tcp.completeness 1 vs claimed 3"),
     ("S06_capf_refused.pcap", "CAPF_REFUSED", "tcp", "rst_frames", [59], "not a RST"),
     ("S14_tls_version_mismatch.pcap", "CAPF_TLS_FAILED", "tls", "alerts", [[64, 2, 48]],
      "level/desc [2]/[70] vs claimed 2/48"),

@@ -36,7 +36,8 @@ pytestmark = pytest.mark.tshark
 FIELDS = [
     "frame.number", "frame.time_epoch", "tcp.stream", "tcp.completeness", "tcp.srcport",
     "tcp.dstport", "dns.id", "dns.flags.response", "dns.flags.rcode", "dns.response_in",
-    "dns.qry.name", "tls.alert_message.level", "tls.alert_message.desc", "icmp.type",
+    "dns.qry.name", "dns.response_to", "tls.alert_message.level", "tls.alert_message.desc",
+    "icmp.type",
     "icmpv6.type", "udp.srcport", "udp.dstport",
 ]
 
@@ -75,7 +76,10 @@ def run(path: Path) -> Run:
            "-E", "occurrence=a", "-E", "aggregator=|", "--export-objects", f"tftp,{objdir}"]
     for f in FIELDS:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=300).stdout
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    # tshark exits 2 on a file cut short in a record, after printing the frames before it
+    assert proc.returncode == 0 or "cut short" in proc.stderr, proc.stderr[-300:]
+    out = proc.stdout
     rows: dict[int, dict[str, str]] = {}
     for line in out.splitlines():
         vals = dict(zip(FIELDS, line.split("\t"), strict=True))
@@ -119,7 +123,9 @@ def test_dns_transactions_and_rcodes(path: Path) -> None:
     queries = {n for n, v in r.rows.items() if v["dns.flags.response"] == "0"
                and v["udp.srcport"] and n not in dups and not v["icmp.type"]
                and not v["icmpv6.type"]}
+    # a response is a transaction's only when its query was captured (dns.response_to)
     responses = {n for n, v in r.rows.items() if v["dns.flags.response"] == "1"
+                 and v["dns.response_to"]
                  and v["udp.srcport"] and n not in dups and not v["icmp.type"]
                  and not v["icmpv6.type"]}
     st = r.analysis.correlator.state
@@ -154,8 +160,13 @@ def test_tcp_completeness(path: Path) -> None:
         assert len(streams) == 1, f"{c.key} spans streams {streams}"
         s = streams.pop()
         assert set(c.frames) == by_stream[s], f"{c.key}: frames differ from tcp.stream {s}"
-        comp = {_ints(r.rows[n]["tcp.completeness"])[0] for n in c.frames}
-        assert comp == {c.completeness}, f"{c.key} history {c.history}"
+        # the bits accumulate; tshark 4.0 leaves early frames partial even with -2
+        final = 0
+        for n in c.frames:
+            final |= _ints(r.rows[n]["tcp.completeness"])[0]
+        assert final == c.completeness, f"{c.key} history {c.history}"
+        last = max(by_stream[s])
+        assert _ints(r.rows[last]["tcp.completeness"]) == [c.completeness]
 
 
 @pytest.mark.parametrize("path", CAPTURES, ids=IDS)
@@ -199,7 +210,8 @@ def test_finding_filters_select_exactly_their_frames(path: Path) -> None:
              "-T", "fields", "-e", "frame.number"],
             capture_output=True, text=True, timeout=300,
         )
-        assert out.returncode == 0, f"{f.code}: {f.evidence.filter}: {out.stderr[-300:]}"
+        assert out.returncode == 0 or "cut short" in out.stderr, (
+            f"{f.code}: {f.evidence.filter}: {out.stderr[-300:]}")
         got = {int(x) for x in out.stdout.split()}
         diff = sorted(got ^ set(f.evidence.frames))[:20]
         assert got == set(f.evidence.frames), (

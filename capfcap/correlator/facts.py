@@ -64,9 +64,10 @@ def transfer(t: FileTransfer) -> Fact:
     }
 
 
-def sender(ips: set[str] | list[str], frames: list[int]) -> Fact:
-    """Every cited frame was sent by one of these addresses."""
-    return {"kind": "sender", "ips": sorted(ips), "frames": sorted(set(frames))}
+def sender(ips: set[str] | list[str], frames: list[int], received: bool = False) -> Fact:
+    """Every cited frame was sent by (or, `received`, sent to) one of these addresses."""
+    return {"kind": "sender", "ips": sorted(ips), "frames": sorted(set(frames)),
+            "received": received}
 
 
 def unchecked(why: str) -> Fact:

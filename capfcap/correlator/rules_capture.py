@@ -132,9 +132,10 @@ def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         ctx, "CAPTURE_ONE_SIDED", phone, {}, summary, "\n".join(lines), proof_frames,
         frames_filter(proof_frames),
         times=None,
-        _facts=[facts.sender(phone.addrs, proof_frames), facts.unchecked(
-            "ACKs for replies never captured (no Wireshark field counts them on a "
-            "one-direction file)")],
+        _facts=[facts.sender(phone.addrs, proof_frames, received=not rx_missing),
+                facts.unchecked(
+            "that the other direction is missing (no Wireshark field describes packets "
+            "absent from the file)")],
     )]
 
 
