@@ -196,6 +196,22 @@ def test_cli_outputs_show_the_verdict() -> None:
 
 
 @pytest.mark.tshark
+def test_bundle_shows_the_verdict(tmp_path: Path) -> None:
+    import zipfile
+
+    out = tmp_path / "t.zip"
+    p = cap("analyze", str(REALPEER / "S14_tls_version_mismatch.pcap"), "--crosscheck",
+            "--bundle", str(out), "--format", "json")
+    assert p.returncode == exitcodes.ERRORS, p.stderr
+    with zipfile.ZipFile(out) as z:
+        summary = z.read("summary.md").decode()
+        doc = json.loads(z.read("findings.json"))
+    assert "- Crosscheck: confirmed by Wireshark: ClientHello (frame 62), TLS alert level 2 " \
+        "desc 70 (frame 64)" in summary
+    assert doc["findings"][0]["crosscheck"].startswith(CONFIRMED)
+
+
+@pytest.mark.tshark
 @pytest.mark.skipif(shutil.which("mergecap") is None, reason="mergecap not installed")
 def test_several_captures_are_merged_like_the_pipeline(tmp_path: Path) -> None:
     paths = [str(REALPEER / "S03_dns_nxdomain.pcap"), str(REALPEER / "S06_capf_refused.pcap")]
