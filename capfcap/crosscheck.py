@@ -12,6 +12,7 @@ objects are exported in the same run. Each finding then gets
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -110,10 +111,14 @@ def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
     params = ["-n", "-2"]
     if objdir is not None:
         params += ["--export-objects", f"tftp,{objdir}"]
+    # a loop of our own, closed afterwards: pyshark would otherwise leave the main
+    # thread's loop holding tshark's child-process state for the rest of the process
+    loop = asyncio.new_event_loop()
     cap = pyshark.FileCapture(
         path, display_filter=frames_filter(wanted),
         decode_as={f"tcp.port=={p}": "tls" for p in TLS_PORTS},
         use_ek=True, keep_packets=False, tshark_path=tshark, custom_parameters=params,
+        eventloop=loop,
     )
     out: dict[int, Fields] = {}
     try:
@@ -132,6 +137,7 @@ def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
         with contextlib.suppress(Exception):  # tshark exits 2 on a cut-short file
             cap.close()
         cap.close = lambda: None  # pyshark's __del__ would close again and re-raise
+        loop.close()
     return out
 
 

@@ -13,6 +13,7 @@ import hashlib
 import os
 import subprocess
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -221,12 +222,17 @@ def test_tftp_objects_equal_wireshark_export(path: Path) -> None:
 @pytest.mark.parametrize("path", CAPTURES, ids=IDS)
 def test_finding_filters_select_exactly_their_frames(path: Path) -> None:
     r = run(path)
-    for f in r.report.findings:
-        out = subprocess.run(
-            ["tshark", "-n", "-r", str(path), *tshark_args(), "-Y", f.evidence.filter,
+
+    def select(filt: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tshark", "-n", "-r", str(path), *tshark_args(), "-Y", filt,
              "-T", "fields", "-e", "frame.number"],
             capture_output=True, text=True, timeout=300,
         )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # tshark start-up dominates
+        outs = list(pool.map(select, [f.evidence.filter for f in r.report.findings]))
+    for f, out in zip(r.report.findings, outs, strict=True):
         assert out.returncode == 0 or r.damaged, (
             f"{f.code}: {f.evidence.filter}: {out.stderr[-300:]}")
         got = {int(x) for x in out.stdout.split()}
