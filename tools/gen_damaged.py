@@ -342,8 +342,9 @@ def corpus() -> list[Entry]:
     # --- pcapng block structure ------------------------------------------------------
     unknown = block(0x00000BAD, b"not a block type any reader knows" + bytes(31))
     add("pcapng_unknown_block.pcapng", b"".join(ng[:12]) + unknown + b"".join(ng[12:]),
-        "S01 pcapng with a block of unknown type 0x00000BAD between frames 10 and 11",
-        ANALYSED, n01, src, n01)
+        "S01 pcapng with a Custom Block (type 0x00000BAD) between frames 10 and 11; "
+        "Wireshark numbers it frame 11, so S01's frames 11-82 are 12-83 here",
+        ANALYSED, n01, src, 10)
     blk = ng[2 + 44]
     bad = blk[:-4] + struct.pack("<I", len(blk) + 4)
     add("pcapng_bad_trailer.pcapng", b"".join(ng[: 2 + 44]) + bad + b"".join(ng[2 + 45:]),

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             crosscheck(report, args.captures)
         except CrosscheckError as e:
             print(f"capfcap: {e}", file=sys.stderr)
-            return exitcodes.BAD_INPUT if "tshark" not in str(e) else exitcodes.USAGE
+            return e.status
     emit(report, args)
     if args.bundle:
         from capfcap.reporters.bundle import write_bundle

@@ -8,6 +8,7 @@ capture as the culprit.
 
 from __future__ import annotations
 
+from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, make
 from capfcap.correlator.state import PhoneState, State
 from capfcap.findings import Finding
@@ -126,6 +127,10 @@ def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         ctx, "CAPTURE_ONE_SIDED", phone, {}, summary, "\n".join(lines), proof_frames,
         frames_filter(proof_frames),
         times=None,
+        _facts=[facts.sender(phone.addrs, proof_frames, received=not rx_missing),
+                facts.unchecked(
+            "that the other direction is missing (no Wireshark field describes packets "
+            "absent from the file)")],
     )]
 
 
@@ -147,6 +152,8 @@ def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
                       f"{c.key.server_port}: {c.acked_unseen} gap ACKs, history {c.history}"
                       for c in gap_conns),
             frames, frames_filter(frames), ratio=round(gaps / acks, 4),
+            _facts=[facts.unchecked("the gap-ACK count (Zeek capture_loss; Wireshark's "
+                                    "ack_lost_segment expert info counts differently)")],
         ))
     return out
 
@@ -162,5 +169,7 @@ def note_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
             ctx, "CAPTURE_DUPLICATES", anon, {},
             f"{n.count} frames were captured twice (removed before analysis)",
             n.message, n.frames, frames_filter(n.frames), times=(n.first_ts, n.last_ts),
+            _facts=[facts.unchecked("frame identity (no Wireshark field compares two "
+                                    "frames' bytes)")],
         ))
     return out

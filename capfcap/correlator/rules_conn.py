@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from capfcap.correlator import facts
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
 from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState
 from capfcap.events import IcmpError, TcpConnection
@@ -94,6 +95,7 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 ctx, prefix + "_REFUSED", phone, srv, summary, "\n".join(detail_lines),
                 frames, filt, conn=refused[0] if refused else None,
                 times=(min(times), max(times)),
+                _facts=[facts.tcp(c) for c in refused] + [facts.icmp(i) for i in ic],
             ))
             continue
         silent = [c for c in conns if _unanswered(c)]
@@ -139,5 +141,6 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
             conns_filter(silent[0].key.client, server, port, silent, conns), conn=silent[0],
             times=(min(c.first_ts for c in silent), max(c.last_ts for c in silent)),
+            _facts=[facts.tcp(c) for c in silent],
         ))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
 from capfcap.correlator.state import PhoneState
 from capfcap.events import DnsTransaction
@@ -24,8 +25,8 @@ def qtype_name(qt: int) -> str:
 def _filter(phone: str, name: str, txs: list[DnsTransaction], all_txs: list[DnsTransaction]
             ) -> str:
     f = ipf(phone)
-    base = f'dns.qry.name == "{name}" && {f}.addr=={phone}'
-    if len(txs) == len(all_txs):
+    base = f'dns.qry.name == "{name}" && {f}.addr=={phone} && !icmp && !icmpv6'
+    if len(txs) == len(all_txs) and all(t.client == phone for t in all_txs):
         return base
     return frames_filter(fr for t in txs for fr in t.frames)
 
@@ -92,7 +93,7 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             ctx, code, phone, srv, summary, detail, frames,
             _filter(use[0].client, name, use, txs),
             times=(min(t.first_ts for t in use), max(t.last_ts for t in use)),
-            name=name,
+            name=name, _facts=[facts.dns(t) for t in use],
         ))
     return out
 

@@ -7,6 +7,7 @@ the phone's public key (a few hundred bytes).
 
 from __future__ import annotations
 
+from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
 from capfcap.correlator.rules_trust import (
     cert_expiry,
@@ -132,6 +133,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 "The first bytes on the connection are not a TLS record; every CAPF/TVS "
                 "session starts with a TLS handshake.",
                 s.frames, _filter(s), times=(s.first_ts, s.last_ts),
+                _facts=[facts.unchecked("no Wireshark field states that bytes are not TLS")],
             ))
         elif fatal and not s.handshake_done:
             a = fatal[0]
@@ -143,6 +145,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"negotiated {version_name(s.version)}.",
                 s.frames, _filter(s), times=(s.first_ts, s.last_ts),
                 alert=alert_name(a.description), alert_sender=a.sender,
+                _facts=[facts.tls(s)],
             ))
         elif s.client_hello_frame and not s.handshake_done and not s.records:
             out.append(make(
@@ -153,6 +156,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"{'server certificate' if s.cert_frame else 'ClientHello'} without an alert. "
                 f"{itl_note}",
                 s.frames, _filter(s), times=(s.first_ts, s.last_ts),
+                _facts=[facts.tls(s)],
             ))
         out += _cert_checks(ctx, phone, s, prefix, srv, itl)
         if port == CAPF_PORT:
@@ -171,7 +175,12 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                         f"frame {m.frame} {m.command_name} " + ", ".join(
                             f"{k}={v}" for k, v in m.elements) for m in s.capf_messages)
                      if s.capf_messages else ""),
-                    frames, filt, times=(s.first_ts, s.last_ts), confidence=conf,
+                    frames, filt, times=(s.first_ts, s.last_ts),
+                    confidence=conf, _facts=[facts.records(s), facts.unchecked(
+                        "the CAPF dialogue itself (Wireshark has no CAPF dissector)"
+                        if s.capf_messages else
+                        "the verdict from record sizes (Wireshark cannot see inside the "
+                        "encrypted CAPF records)")],
                 ))
     return out
 
@@ -186,7 +195,8 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
     filt_cert = f"frame.number == {s.cert_frame}" if s.cert_frame else _filter(s)
     out += cert_expiry(ctx, phone, leaf, s.first_ts, f"presented on {s.key.server_port} by "
                        f"{label(ctx, s.key.server)}", cert_frames, filt_cert,
-                       port=s.key.server_port, server=srv)
+                       port=s.key.server_port, server=srv,
+                       facts_=[facts.cert(s.cert_frame, leaf.der_sha256)])
     if leaf.is_ca is not True or leaf.key_cert_sign is not True:
         missing = []
         if leaf.is_ca is not True:
@@ -198,6 +208,7 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
             f"{prefix} certificate {leaf.subject} lacks {' and '.join(missing)}",
             f"CUCM 14SU2 and later fail TLS to {prefix} with such a certificate. SHA-256 "
             f"{leaf.der_sha256}.", cert_frames, filt_cert, cert_sha256=leaf.der_sha256,
+            _facts=[facts.cert(s.cert_frame, leaf.der_sha256)],
         ))
     from capfcap.events import TrustListSeen
 
@@ -219,5 +230,7 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
                 "Compared by DER hash; the subject names may well be equal.",
                 frames, f"({transfer_filter([t])}) || frame.number == {s.cert_frame}",
                 cert_sha256=leaf.der_sha256,
+                _facts=[facts.transfer(t), facts.cert(s.cert_frame, leaf.der_sha256),
+                        facts.unchecked("the ITL CAPF record (Wireshark has no ITL dissector)")],
             ))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
 from capfcap.correlator.state import CAPF_PORT, PhoneState, basename, phone_file
 from capfcap.events import CertInfo, FileTransfer, TrustList, TrustListSeen
@@ -71,7 +72,8 @@ def latest_itl(phone: PhoneState, before_frame: int | None = None) -> TrustListS
 
 def cert_expiry(ctx: Context, phone: PhoneState, cert: CertInfo, at: int, where: str,
                 frames: list[int], filt: str, port: int = CAPF_PORT,
-                server: dict[str, object] | None = None) -> list[Finding]:
+                server: dict[str, object] | None = None,
+                facts_: list[facts.Fact] | None = None) -> list[Finding]:
     prefix = "CAPF" if port == CAPF_PORT else "TVS"
     if cert.not_after < at:
         code, what = prefix + "_CERT_EXPIRED", "expired"
@@ -86,7 +88,7 @@ def cert_expiry(ctx: Context, phone: PhoneState, cert: CertInfo, at: int, where:
         f"(notAfter {iso(cert.not_after)}) — {where}",
         f"Certificate SHA-256 {cert.der_sha256}, serial {cert.serial}, valid "
         f"{iso(cert.not_before)} to {iso(cert.not_after)}; capture time {iso(at)}.",
-        frames, filt, cert_sha256=cert.der_sha256,
+        frames, filt, cert_sha256=cert.der_sha256, _facts=list(facts_ or []),
     )]
 
 
@@ -120,6 +122,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                       for t in lst),
             frames, transfer_filter(lst),
             times=(min(t.first_ts for t in lst), max(t.last_ts for t in lst)),
+            _facts=[facts.transfer(t) for t in lst],
         ))
     for t in ts:
         if t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks:
@@ -129,6 +132,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"{t.size} bytes",
                 transfer_text(t) + (f"; {t.note}" if t.note else ""),
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
+                _facts=[facts.transfer(t)],
             ))
     itl_reqs = [t for t in ts if _kind(t) == "ITL"]
     # The phone falls back from ITLSEP<MAC>.tlv to ITLFile.tlv (DOMAIN §1.9): only a failed
@@ -143,6 +147,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             "\n".join(transfer_text(t) for t in itl_reqs),
             [f for t in itl_reqs for f in t.frames], transfer_filter(itl_reqs),
             times=(itl_reqs[0].first_ts, itl_reqs[-1].last_ts),
+            _facts=[facts.transfer(t) for t in itl_reqs],
         ))
     cfg_reqs = [t for t in ts if _kind(t) == "CONFIG"]
     if cfg_reqs and all(t.status == "error" for t in cfg_reqs):
@@ -154,6 +159,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             "\n".join(transfer_text(t) for t in cfg_reqs),
             [f for t in cfg_reqs for f in t.frames], transfer_filter(cfg_reqs),
             times=(cfg_reqs[0].first_ts, cfg_reqs[-1].last_ts),
+            _facts=[facts.transfer(t) for t in cfg_reqs],
         ))
     for tl in phone.trust_lists:
         t = tl.transfer
@@ -163,6 +169,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"{basename(t.filename)} from {label(ctx, t.server)} does not parse: {tl.error}",
                 transfer_text(t) + f"; parse error at byte {tl.error_offset}: {tl.error}",
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
+                _facts=[facts.transfer(t), facts.itl_content()],
             ))
         elif tl.trust_list.signature_status == "invalid":
             out.append(make(
@@ -170,6 +177,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"Signature of {basename(t.filename)} from {label(ctx, t.server)} does not verify",
                 f"{tl.trust_list.signature_note}; signer {tl.trust_list.signer}",
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
+                _facts=[facts.transfer(t), facts.itl_content()],
             ))
     held = latest_itl(phone)
     if held is not None and held.trust_list is not None:
@@ -188,6 +196,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                    if tvs else "No TVS (2445) connection from the phone was captured either, "
                    "so nothing can vouch for the CAPF certificate."),
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
+                _facts=[facts.transfer(t), facts.itl_content()],
             ))
         for r in caps:
             if r.cert is not None:
@@ -195,6 +204,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                     ctx, phone, r.cert, t.last_ts, f"CAPF record {r.index} of "
                     f"{basename(t.filename)}", list(t.frames), transfer_filter([t]),
                     server=server_ident(ctx, t.server, t.server_port),
+                    facts_=[facts.transfer(t), facts.itl_content()],
                 )
     out += _not_attempted(ctx, phone)
     return out
@@ -226,6 +236,9 @@ def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
         "Check the DNS and trust-list findings for this phone: an unresolvable processNodeName "
         "or a rejected config stops the phone before it connects.",
         t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
+        _facts=[facts.transfer(t), facts.unchecked(
+            "capfAuthMode in the config file and the absence of a CAPF connection "
+            "(Wireshark has no field for either)")],
     )]
 
 
@@ -271,6 +284,7 @@ def mismatch_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Findi
                 f"{b.sha256[:16]}.",
                 frames, frames_filter(frames),
                 times=(min(ta.first_ts, tb.first_ts), max(ta.last_ts, tb.last_ts)),
+                _facts=[facts.transfer(ta), facts.transfer(tb), facts.itl_content()],
             ))
             break
     return out

@@ -32,7 +32,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "evidence": ev,
     }
     for k in sorted(f.extra):
-        d[k] = f.extra[k]
+        if not k.startswith("_"):  # internal (e.g. _facts for --crosscheck)
+            d[k] = f.extra[k]
     return d
 
 

@@ -96,6 +96,8 @@ def _finding(n: int, f: Finding) -> list[str]:
     if f.evidence.conn_state:
         out.append(f"- Zeek conn_state/history: {esc(f.evidence.conn_state)} / "
                    f"{esc(f.evidence.history or '')}")
+    if "crosscheck" in f.extra:
+        out += _wrap("Crosscheck: " + esc(str(f.extra["crosscheck"])), "- ", "  ")
     return out
 
 

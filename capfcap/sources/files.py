@@ -495,4 +495,8 @@ def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface],
             if orig > cap:
                 _cut(info, number)
             yield Frame(number, ts, ifc.linktype, body[4 : 4 + cap], orig, file_index)
-        # other block types (NRB, ISB, DSB, custom): skipped by their length
+        elif btype in (0x00000BAD, 0x40000BAD):
+            # Custom Block (pcapng §4.8): Wireshark lists it as a record with its own
+            # frame number; count it so that later frame numbers stay Wireshark's
+            number += 1
+        # other block types (NRB, ISB, DSB): skipped by their length

@@ -1,0 +1,556 @@
+"""`analyze --crosscheck`: Wireshark's own dissectors confirm each finding's facts.
+
+One tshark run per capture (several files are merged first with mergecap, the way the
+pipeline numbers them): a display filter selects every frame any finding cites, tshark
+runs two-pass (`-2`: `dns.response_in` needs the later response; `tcp.completeness` is the
+OR over a stream's frames, tshark 4.0 leaves early frames partial) with the
+non-standard TLS ports decoded as TLS, and pyshark reads its EK (JSON) output. TFTP
+objects are exported in the same run. Each finding then gets
+``extra["crosscheck"]``: "confirmed by Wireshark: ...", "disagrees: ..." or
+"not checkable: ...", built from the facts the rules stored in ``extra["_facts"]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+from capfcap import exitcodes
+from capfcap.correlator.common import frames_filter
+from capfcap.findings import Finding
+from capfcap.report import Report
+
+TLS_PORTS = (3804, 2445, 2443, 2444, 6971, 6972)
+MISSING = "tshark not found: install it (apt-get install tshark) or drop --crosscheck"
+MAX_SUMMARY = 4  # confirmed facts named in the one-line verdict
+TFTP_BLKSIZE = 512  # RFC 1350 default block size
+
+Fields = dict[str, list[str]]
+
+
+class CrosscheckError(Exception):
+    """A one-line reason why the crosscheck could not run, with its exit status."""
+
+    def __init__(self, message: str, status: int = exitcodes.BAD_INPUT) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def tshark_args() -> list[str]:
+    """`-d` options that decode the phone-facing TLS ports (DESIGN §2) as TLS."""
+    out: list[str] = []
+    for p in TLS_PORTS:
+        out += ["-d", f"tcp.port=={p},tls"]
+    return out
+
+
+# -- running tshark ----------------------------------------------------------------------
+def _norm(v: Any) -> list[str]:
+    """pyshark EK values (str, int, bool, bytes, lists, multi-fields) as strings."""
+    if v is None:
+        return []
+    if isinstance(v, list):
+        return [x for item in v for x in _norm(item)]
+    if hasattr(v, "value") and not isinstance(v, str | bytes | int):
+        return _norm(v.value)
+    if isinstance(v, bool):
+        return ["1" if v else "0"]
+    if isinstance(v, bytes):
+        return [v.hex()]
+    return [str(v)]
+
+
+WANTED = (
+    "frame.time_epoch", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "tcp.stream",
+    "tcp.completeness",
+    "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset", "dns.id", "dns.flags.response",
+    "dns.flags.rcode", "dns.count.answers", "dns.response_in", "dns.qry.name", "icmp.type",
+    "icmp.code", "icmpv6.type", "icmpv6.code", "tls.record.content_type",
+    "tls.record.opaque_type", "tls.record.length", "tls.handshake.type",
+    "tls.handshake.version", "tls.alert_message.level", "tls.alert_message.desc",
+    "tls.handshake.certificate", "tftp.opcode", "tftp.source_file", "tftp.block",
+    "tftp.error.code", "data.len", "http.response.code",
+)
+
+
+def _fields(pkt: Any) -> Fields:
+    out: Fields = {}
+    for name in WANTED:
+        proto, _, rest = name.partition(".")
+        vals: list[str] = []
+        for layer in pkt.layers:
+            if layer.layer_name != proto:
+                continue
+            try:
+                vals += _norm(layer.get_field(rest))
+            except (AttributeError, KeyError, ValueError, TypeError):
+                continue
+        if vals:
+            out[name] = vals
+    ts = getattr(pkt, "sniff_timestamp", None)
+    if ts:
+        out["frame.time_epoch"] = [str(ts)]
+    return out
+
+
+def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
+                tshark: str | None = None) -> dict[int, Fields]:
+    """Wireshark's fields of the given frames: one two-pass tshark run via pyshark (EK)."""
+    import pyshark
+
+    wanted = sorted(set(frames))
+    if not wanted:
+        return {}
+    params = ["-n", "-2"]
+    if objdir is not None:
+        params += ["--export-objects", f"tftp,{objdir}"]
+    # a loop of our own, closed afterwards: pyshark would otherwise leave the main
+    # thread's loop holding tshark's child-process state for the rest of the process
+    loop = asyncio.new_event_loop()
+    cap = pyshark.FileCapture(
+        path, display_filter=frames_filter(wanted),
+        decode_as={f"tcp.port=={p}": "tls" for p in TLS_PORTS},
+        use_ek=True, keep_packets=False, tshark_path=tshark, custom_parameters=params,
+        eventloop=loop,
+    )
+    out: dict[int, Fields] = {}
+    try:
+        for pkt in cap:
+            try:
+                n = int(pkt.number)
+            except (AttributeError, TypeError, ValueError):
+                continue
+            out[n] = _fields(pkt)
+    except Exception as e:  # pyshark raises its own TShark* exceptions and asyncio errors
+        if not out:
+            raise CrosscheckError(
+                f"{path}: Wireshark could not read the capture ({type(e).__name__})"
+            ) from None
+    finally:
+        with contextlib.suppress(Exception):  # tshark exits 2 on a cut-short file
+            cap.close()
+        cap.close = lambda: None  # pyshark's __del__ would close again and re-raise
+        loop.close()
+    return out
+
+
+def _merge(files: list[str], tmp: str) -> str:
+    """Several captures merged in time order, as the pipeline numbers their frames."""
+    mergecap = shutil.which("mergecap")
+    if mergecap is None:
+        raise CrosscheckError("mergecap not found: install wireshark-common, or pass one "
+                              "capture with --crosscheck", exitcodes.USAGE)
+    out = os.path.join(tmp, "merged.pcapng")
+    r = subprocess.run([mergecap, "-w", out, *files], capture_output=True, text=True,
+                       check=False, timeout=600)
+    if r.returncode != 0:
+        last = (r.stderr.strip().splitlines() or ["failed"])[-1]
+        raise CrosscheckError(f"mergecap could not merge the captures: {last}")
+    return out
+
+
+def _objects(objdir: str) -> dict[str, list[str]]:
+    """Exported TFTP objects: file name (without Wireshark's "(n)" suffix) -> SHA-256s."""
+    out: dict[str, list[str]] = {}
+    for name in sorted(os.listdir(objdir)):
+        p = os.path.join(objdir, name)
+        with open(p, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        stem, dot, ext = name.rpartition(".")
+        base = name
+        if dot and stem.endswith(")") and "(" in stem:
+            base = stem[: stem.rindex("(")] + "." + ext
+        out.setdefault(base, []).append(digest)
+    return out
+
+
+def crosscheck(report: Report, capture_paths: list[str]) -> None:
+    """Set ``extra["crosscheck"]`` on every finding of `report`."""
+    pkts, objects = wireshark_view(report, capture_paths)
+    for f in report.findings:
+        f.extra["crosscheck"] = verdict(f, pkts, objects)
+
+
+def wireshark_view(report: Report, capture_paths: list[str]
+                   ) -> tuple[dict[int, Fields], dict[str, list[str]]]:
+    """Wireshark's fields of every frame the findings cite, and its exported TFTP objects."""
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        raise CrosscheckError(MISSING, exitcodes.USAGE)
+    from capfcap.sources.files import CaptureError
+    from capfcap.sources.inputs import expand
+
+    try:
+        files = expand(list(capture_paths))
+    except CaptureError as e:
+        raise CrosscheckError(str(e)) from None
+    cited = {n for f in report.findings for n in f.evidence.frames}
+    for f in report.findings:
+        cited |= set(fact_frames(f))
+    if not files or not cited:
+        return {}, {}
+    with tempfile.TemporaryDirectory(prefix="capfcap-xc-") as tmp:
+        path = files[0] if len(files) == 1 else _merge(files, tmp)
+        objdir = os.path.join(tmp, "objects")
+        os.mkdir(objdir)
+        pkts = read_frames(path, cited, objdir, tshark)
+        objects = _objects(objdir)
+    return pkts, objects
+
+
+# -- comparing ---------------------------------------------------------------------------
+def _facts(f: Finding) -> list[dict[str, Any]]:
+    raw = f.extra.get("_facts")
+    return [x for x in raw if isinstance(x, dict)] if isinstance(raw, list) else []
+
+
+def fact_frames(f: Finding) -> list[int]:
+    out: list[int] = []
+    for fact in _facts(f):
+        for k in ("frames", "query_frames", "request_frames", "syn_frames", "synack_frames",
+                  "rst_frames"):
+            v = fact.get(k)
+            if isinstance(v, list):
+                out += [x for x in v if isinstance(x, int)]
+        for k in ("frame", "response_frame", "client_hello_frame"):
+            v = fact.get(k)
+            if isinstance(v, int):
+                out.append(v)
+        for rec in fact.get("records") or []:
+            out.append(int(rec[0]))
+        for al in fact.get("alerts") or []:
+            out.append(int(al[0]))
+    return out
+
+
+def _int(v: str) -> int | None:
+    try:
+        return int(v, 0)
+    except ValueError:
+        try:
+            return int(float(v))
+        except ValueError:
+            return None
+
+
+def _ints(p: Fields, name: str) -> list[int]:
+    return [i for i in (_int(v) for v in p.get(name, [])) if i is not None]
+
+
+class _Check:
+    def __init__(self, pkts: dict[int, Fields]) -> None:
+        self.pkts = pkts
+        self.ok: list[str] = []
+        self.bad: list[str] = []
+        self.unchecked: list[str] = []
+
+    def pkt(self, n: int) -> Fields | None:
+        p = self.pkts.get(n)
+        if p is None:
+            self.bad.append(f"Wireshark has no frame {n}")
+        return p
+
+    def dns(self, fact: dict[str, Any]) -> None:
+        txid = fact["txid"]
+        name = str(fact["qname"]).lower().rstrip(".")
+        bad0 = len(self.bad)
+        linked: set[int] = set()
+        for q in fact["query_frames"]:
+            p = self.pkt(q)
+            if p is None:
+                continue
+            if _ints(p, "dns.flags.response") != [0] or txid not in _ints(p, "dns.id"):
+                self.bad.append(f"frame {q} is not DNS query id 0x{txid:04x}")
+            elif name not in {v.lower().rstrip(".") for v in p.get("dns.qry.name", [])}:
+                self.bad.append(f"frame {q} asks for {p.get('dns.qry.name')}, not {name}")
+            linked |= set(_ints(p, "dns.response_in"))
+        rf = fact["response_frame"]
+        if rf is None:
+            if linked:
+                self.bad.append(f"Wireshark links the queries to response frame "
+                                f"{min(linked)} (dns.response_in)")
+            elif len(self.bad) == bad0:
+                self.ok.append(f"DNS id 0x{txid:04x} unanswered (no dns.response_in)")
+            return
+        p = self.pkt(rf)
+        if p is None:
+            return
+        rc, an = _ints(p, "dns.flags.rcode"), _ints(p, "dns.count.answers")
+        if _ints(p, "dns.flags.response") != [1] or txid not in _ints(p, "dns.id"):
+            self.bad.append(f"frame {rf} is not the DNS response id 0x{txid:04x}")
+        elif rc != [fact["rcode"]]:
+            self.bad.append(f"frame {rf} dns.flags.rcode {rc} vs claimed {fact['rcode']}")
+        elif an != [fact["answers"]]:
+            self.bad.append(f"frame {rf} dns.count.answers {an} vs claimed {fact['answers']}")
+        elif linked and rf not in linked:
+            self.bad.append(f"dns.response_in links the query to frame {min(linked)}, not {rf}")
+        if len(self.bad) == bad0:
+            self.ok.append(f"DNS id 0x{txid:04x} rcode {fact['rcode']}, {fact['answers']} "
+                           f"answers (frame {rf})")
+
+    def tcp(self, fact: dict[str, Any]) -> None:
+        bad0 = len(self.bad)
+        kinds = (("syn_frames", 1, 0, None, "SYN"), ("synack_frames", 1, 1, None, "SYN-ACK"),
+                 ("rst_frames", None, None, 1, "RST"))
+        for key, syn, ack, rst, what in kinds:
+            for n in fact[key]:
+                p = self.pkt(n)
+                if p is None:
+                    continue
+                if (syn is not None and _ints(p, "tcp.flags.syn") != [syn]) or (
+                        ack is not None and _ints(p, "tcp.flags.ack") != [ack]) or (
+                        rst is not None and _ints(p, "tcp.flags.reset") != [rst]):
+                    self.bad.append(f"frame {n} is not a {what} (tcp.flags)")
+        comp: set[int] = set()
+        streams: set[int] = set()
+        for n in fact["frames"]:
+            p = self.pkts.get(n)
+            if p is None:
+                self.bad.append(f"Wireshark has no frame {n}")
+                continue
+            comp |= set(_ints(p, "tcp.completeness")[:1])
+            streams |= set(_ints(p, "tcp.stream"))
+        if len(streams) > 1:
+            self.bad.append(f"frames span TCP streams {sorted(streams)}")
+        # the bits only accumulate; tshark 4.0 leaves early frames' values partial even
+        # with -2, so the stream's value is the OR over its frames
+        final = 0
+        for v in comp:
+            final |= v
+        if comp and final != fact["completeness"]:
+            self.bad.append(f"tcp.completeness {final} vs claimed {fact['completeness']}")
+        elif not comp:
+            self.bad.append("no tcp.completeness in the cited frames")
+        if len(self.bad) == bad0:
+            self.ok.append(f"TCP flags and tcp.completeness {final} "
+                           f"(stream {min(streams) if streams else '?'})")
+
+    def icmp(self, fact: dict[str, Any]) -> None:
+        p = self.pkt(fact["frame"])
+        if p is None:
+            return
+        proto = "icmp" if fact["version"] == 4 else "icmpv6"
+        t, c = _ints(p, f"{proto}.type"), _ints(p, f"{proto}.code")
+        if t[:1] != [fact["type"]] or c[:1] != [fact["code"]]:
+            self.bad.append(f"frame {fact['frame']} {proto}.type/code {t}/{c} vs claimed "
+                            f"{fact['type']}/{fact['code']}")
+        else:
+            self.ok.append(f"{proto} type {fact['type']} code {fact['code']} "
+                           f"(frame {fact['frame']})")
+
+    def tls(self, fact: dict[str, Any]) -> None:
+        ch = fact.get("client_hello_frame")
+        if isinstance(ch, int):
+            p = self.pkt(ch)
+            if p is not None:
+                ver = _ints(p, "tls.handshake.version")
+                if 1 not in _ints(p, "tls.handshake.type"):
+                    self.bad.append(f"frame {ch} has no ClientHello (tls.handshake.type 1)")
+                elif fact.get("client_version") is not None and fact["client_version"] not in ver:
+                    self.bad.append(f"frame {ch} tls.handshake.version {ver} vs claimed "
+                                    f"{fact['client_version']}")
+                else:
+                    self.ok.append(f"ClientHello (frame {ch})")
+        for frame, level, desc in fact.get("alerts") or []:
+            p = self.pkt(frame)
+            if p is None:
+                continue
+            lv, ds = _ints(p, "tls.alert_message.level"), _ints(p, "tls.alert_message.desc")
+            if level not in lv or desc not in ds:
+                self.bad.append(f"frame {frame} tls.alert_message level/desc {lv}/{ds} vs "
+                                f"claimed {level}/{desc}")
+            else:
+                self.ok.append(f"TLS alert level {level} desc {desc} (frame {frame})")
+
+    def cert(self, fact: dict[str, Any]) -> None:
+        frame = fact.get("frame")
+        if not isinstance(frame, int):
+            self.unchecked.append("certificate frame unknown")
+            return
+        p = self.pkt(frame)
+        if p is None:
+            return
+        ders = p.get("tls.handshake.certificate", [])
+        if not ders:
+            self.bad.append(f"frame {frame} carries no tls.handshake.certificate")
+            return
+        try:
+            leaf = hashlib.sha256(bytes.fromhex(ders[0].replace(":", ""))).hexdigest()
+        except ValueError:
+            self.unchecked.append(f"frame {frame} certificate bytes unreadable")
+            return
+        if leaf != fact["sha256"]:
+            self.bad.append(f"frame {frame} certificate SHA-256 {leaf[:16]} vs claimed "
+                            f"{str(fact['sha256'])[:16]}")
+        else:
+            self.ok.append(f"certificate DER SHA-256 {leaf[:16]} (frame {frame})")
+
+    def records(self, fact: dict[str, Any]) -> None:
+        bad0 = len(self.bad)
+        by_frame: dict[int, list[int]] = {}
+        for frame, _ct, length in fact["records"]:
+            by_frame.setdefault(int(frame), []).append(int(length))
+        for frame, lengths in sorted(by_frame.items()):
+            p = self.pkt(frame)
+            if p is None:
+                continue
+            types = set(_ints(p, "tls.record.content_type")) | set(
+                _ints(p, "tls.record.opaque_type"))
+            have = _ints(p, "tls.record.length")
+            if 23 not in types:
+                self.bad.append(f"frame {frame} has no application_data record")
+                continue
+            for ln in lengths:
+                if ln in have:
+                    have.remove(ln)
+                else:
+                    self.bad.append(f"frame {frame} has no {ln}-byte TLS record "
+                                    f"(tls.record.length {_ints(p, 'tls.record.length')})")
+        if len(self.bad) == bad0 and by_frame:
+            self.ok.append(f"{len(fact['records'])} application_data record lengths")
+
+    def transfer(self, fact: dict[str, Any], objects: dict[str, list[str]]) -> None:
+        if fact["protocol"] == "http":
+            self._http(fact)
+            return
+        bad0 = len(self.bad)
+        name = str(fact["filename"])
+        for n in fact["request_frames"]:
+            p = self.pkt(n)
+            if p is None:
+                continue
+            if 1 not in _ints(p, "tftp.opcode"):
+                self.bad.append(f"frame {n} is not a TFTP read request (tftp.opcode)")
+            elif name not in p.get("tftp.source_file", []):
+                self.bad.append(f"frame {n} requests {p.get('tftp.source_file')}, not {name}")
+        blocks: dict[int, int] = {}
+        errors: list[int] = []
+        answered = False
+        for n in fact["frames"]:
+            p = self.pkts.get(n)
+            if p is None:
+                self.bad.append(f"Wireshark has no frame {n}")
+                continue
+            ops = _ints(p, "tftp.opcode")
+            if 3 in ops:
+                b = _ints(p, "tftp.block")
+                dl = _ints(p, "data.len")
+                if b:
+                    blocks.setdefault(b[0], dl[0] if dl else 0)
+            if 5 in ops:
+                errors += _ints(p, "tftp.error.code")
+            answered |= bool({3, 5, 6} & set(ops))
+        status = fact["status"]
+        what = name.replace("\\", "/").rsplit("/", 1)[-1]
+        if status == "no_response":
+            if answered:
+                self.bad.append(f"Wireshark shows a TFTP answer to {what}")
+            elif len(self.bad) == bad0:
+                self.ok.append(f"TFTP RRQ {what} (tftp.opcode 1), no answer")
+            return
+        if status == "error":
+            if fact["error_code"] not in errors:
+                self.bad.append(f"TFTP ERROR codes {errors} vs claimed {fact['error_code']}")
+            elif len(self.bad) == bad0:
+                self.ok.append(f"TFTP {what}: ERROR code {fact['error_code']}")
+            return
+        nums = sorted(blocks)
+        size = sum(blocks.values())
+        if nums and nums != list(range(1, len(nums) + 1)):
+            self.unchecked.append(f"TFTP {what} block numbers wrap or skip")
+        elif size != fact["size"]:
+            self.bad.append(f"TFTP {what}: {len(nums)} DATA blocks carry {size} bytes vs "
+                            f"claimed {fact['size']}")
+        elif status == "complete" and nums and blocks[nums[-1]] >= TFTP_BLKSIZE:
+            self.unchecked.append(f"TFTP {what} final block size (negotiated blksize)")
+        if len(self.bad) > bad0:
+            return
+        self.ok.append(f"TFTP {what} (RRQ frame {min(fact['request_frames'], default='?')}): "
+                       f"blocks 1-{len(nums)}, {size} bytes")
+        sha = fact.get("sha256")
+        if status == "complete" and isinstance(sha, str):
+            exported = objects.get(what, [])
+            if sha in exported:
+                self.ok.append(f"{what} ({size} bytes) equals Wireshark's exported object")
+            elif exported:
+                self.bad.append(f"{what} bytes differ from Wireshark's exported object")
+            else:
+                self.unchecked.append(f"Wireshark exported no TFTP object {what}")
+
+    def _http(self, fact: dict[str, Any]) -> None:
+        want = fact.get("http_status")
+        codes = sorted({c for n in fact["frames"] if n in self.pkts
+                        for c in _ints(self.pkts[n], "http.response.code")})
+        if want is None:
+            self.unchecked.append("HTTP transfer without a status line")
+        elif want in codes:
+            self.ok.append(f"HTTP status {want}")
+        else:
+            self.bad.append(f"http.response.code {codes} vs claimed {want}")
+
+    def sender(self, fact: dict[str, Any]) -> None:
+        ips = set(fact["ips"])
+        end, verb = ("dst", "sent to") if fact.get("received") else ("src", "sent by")
+        others = []
+        for n in fact["frames"]:
+            p = self.pkt(n)
+            if p is None:
+                continue
+            addr = set(p.get(f"ip.{end}", [])[:1] + p.get(f"ipv6.{end}", [])[:1])
+            if not addr & ips:
+                others.append(n)
+        if others:
+            self.bad.append(f"frames {', '.join(map(str, others[:5]))} were not {verb} "
+                            f"{', '.join(sorted(ips))}")
+        else:
+            self.ok.append(f"all {len(fact['frames'])} frames {verb} the phone")
+
+
+def verdict(f: Finding, pkts: dict[int, Fields], objects: dict[str, list[str]]) -> str:
+    """The one-line crosscheck verdict of one finding."""
+    c = _Check(pkts)
+    facts = _facts(f)
+    for n in f.evidence.frames:
+        if n not in pkts:
+            c.bad.append(f"Wireshark has no frame {n}")
+            break
+    for fact in facts:
+        kind = fact.get("kind")
+        try:
+            if kind == "dns":
+                c.dns(fact)
+            elif kind == "tcp":
+                c.tcp(fact)
+            elif kind == "icmp":
+                c.icmp(fact)
+            elif kind == "tls":
+                c.tls(fact)
+            elif kind == "cert":
+                c.cert(fact)
+            elif kind == "records":
+                c.records(fact)
+            elif kind == "transfer":
+                c.transfer(fact, objects)
+            elif kind == "sender":
+                c.sender(fact)
+            elif kind == "unchecked":
+                c.unchecked.append(str(fact.get("why")))
+        except (KeyError, TypeError, ValueError) as e:
+            c.unchecked.append(f"malformed {kind} fact ({type(e).__name__})")
+    if not facts:
+        c.unchecked.append("no fact of this finding maps to a Wireshark field")
+    if c.bad:
+        return "disagrees: " + "; ".join(dict.fromkeys(c.bad))
+    tail = "; not checkable: " + "; ".join(dict.fromkeys(c.unchecked)) if c.unchecked else ""
+    if c.ok:
+        ok = list(dict.fromkeys(c.ok))
+        more = f" (+{len(ok) - MAX_SUMMARY} more)" if len(ok) > MAX_SUMMARY else ""
+        return "confirmed by Wireshark: " + ", ".join(ok[:MAX_SUMMARY]) + more + tail
+    return "not checkable: " + "; ".join(dict.fromkeys(c.unchecked))
