@@ -166,3 +166,12 @@ def test_golden_json_report(name: str, update_golden: bool) -> None:
         path.write_text(text)
     assert path.exists(), f"no golden file; run pytest --update-golden and review {path}"
     assert text == path.read_text()
+
+
+def test_real_itl_downloaded_over_tftp_has_no_capf_record() -> None:
+    """The real, in-use ITL (pcaps/real-itl) carried over TFTP: ITL_NO_CAPF, transfer frames."""
+    r, inputs = analyze([str(ROOT / "pcaps" / "synthetic" / "real_itl_tftp.pcap")], Options())
+    f = one(r, "ITL_NO_CAPF")
+    assert f.evidence.frames == tuple(range(5, 48))
+    assert "dbf86422cbab7859f3b850c2375814f7" in f.detail  # the file's MD5 (PROVENANCE.md)
+    assert "SAST+CCM+CCM+APP-SERVER+APP-SERVER" in f.summary

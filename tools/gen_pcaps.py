@@ -176,6 +176,16 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "absent": ["CAPTURE_GAPS", "CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
         "what": "S01_happy.pcap with every frame repeated 5 us later",
     },
+    "real_itl_tftp.pcap": {
+        "frames": 54,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["ITL_NO_CAPF"],
+        "absent": ["ITL_SIGNATURE_INVALID", "ITL_PARSE_ERROR", "TRANSFER_INCOMPLETE",
+                   "ITL_NOT_FOUND", "CAPF_NOT_ATTEMPTED"],
+        "what": "a phone downloads the real, in-use ITL of pcaps/real-itl/ITLFile.tlv (5 "
+        "records, no CAPF record, valid SHA-1 signature) over TFTP after CTLSEP/ITLSEP "
+        "'File not found', then its config (capfAuthMode 0)",
+    },
     "truncated_S05.pcap": {
         "frames": 61,
         "linktypes": [LINKTYPE_ETHERNET],
@@ -962,6 +972,23 @@ def gen_truncated(pf: PcapFile, keep: int = 61) -> bytes:
 # ---------------------------------------------------------------------------------------
 
 
+def gen_real_itl_tftp(realpeer: str) -> bytes:
+    phone = phone_host(0xD4, "198.51.100.44")
+    tftp = server_host("203.0.113.14", 0x7100)
+    itl_path = os.path.join(os.path.dirname(os.path.abspath(realpeer)), "real-itl",
+                            "ITLFile.tlv")
+    with open(itl_path, "rb") as f:
+        itl = f.read()
+    cap = Cap(start(11), eth_wrap)
+    dev = device_name(phone)
+    tftp_get(cap, phone, tftp, f"CTL{dev}.tlv", None, 50101, 42001)
+    tftp_get(cap, phone, tftp, f"ITL{dev}.tlv", None, 50102, 42002)
+    tftp_get(cap, phone, tftp, "ITLFile.tlv", itl, 50103, 42003)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", config_xml(dev, "", [tftp.ip], 0),
+             50104, 42004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -981,6 +1008,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "phoneside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is True),
         "dup_S01.pcap": gen_dup(s01),
         "truncated_S05.pcap": gen_truncated(s05),
+        "real_itl_tftp.pcap": gen_real_itl_tftp(realpeer),
     }
     assert set(files) == set(EXPECTED)
     return files
