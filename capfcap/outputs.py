@@ -12,6 +12,8 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from capfcap.cli import UsageError
 
@@ -33,13 +35,20 @@ def _umask() -> int:
 
 
 def write_atomic(path: str, data: bytes | str, force: bool = False) -> None:
-    """Write to a temporary file beside `path`, then give it the name `path`.
+    """Write `data` to `path` atomically (see `atomic_file`)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_file(path, force) as f:
+        f.write(raw)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str, force: bool = False) -> Iterator[BinaryIO]:
+    """A file to stream into; on success it takes the name `path` atomically.
 
     Without `force` the final step is link(2), which fails rather than replace a file
     that appeared meanwhile; with `force` it is rename(2), which replaces it atomically.
     """
     check_writable(path, force)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
     d = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".capfcap-", dir=d)
@@ -49,7 +58,7 @@ def write_atomic(path: str, data: bytes | str, force: bool = False) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o666 & ~_umask())  # mkstemp creates 0600
-            f.write(raw)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         if force:

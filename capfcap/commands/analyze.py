@@ -9,7 +9,7 @@ import sys
 
 from capfcap import exitcodes
 from capfcap.cli import InputError, UsageError
-from capfcap.outputs import check_writable, write_atomic
+from capfcap.outputs import atomic_file, check_writable, write_atomic
 from capfcap.pipeline import Options, analyze
 from capfcap.report import Report
 from capfcap.sources.files import CaptureError
@@ -47,7 +47,19 @@ def render(r: Report, fmt: str, color: str, to_tty: bool) -> str:
 
 
 def emit(r: Report, args: argparse.Namespace) -> None:
-    if args.output:
+    if args.format == "json":  # streamed: a large report never sits in memory as one string
+        from capfcap.reporters.json import write
+
+        if args.output:
+            with atomic_file(args.output, args.force) as f:
+                t = io.TextIOWrapper(f, encoding="utf-8", write_through=True)
+                write(r, t)
+                t.flush()
+                t.detach()  # atomic_file closes the binary file
+        else:
+            write(r, sys.stdout)
+            sys.stdout.flush()
+    elif args.output:
         write_atomic(args.output, render(r, args.format, "never", False), args.force)
     else:
         sys.stdout.write(render(r, args.format, args.color, sys.stdout.isatty()))

@@ -247,19 +247,30 @@ def _capf_set(tl: TrustList) -> frozenset[str]:
 
 
 def mismatch_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
-    """ITL_MISMATCH: ITLs seen in the capture differ in signer or CAPF certificate."""
+    """ITL_MISMATCH: ITLs seen in the capture differ in signer or CAPF certificate.
+
+    One finding per phone and distinct ITL it holds: a phone that downloads the same file
+    again and again is one story, not many. The first download of each distinct ITL is
+    compared (files are compared by SHA-256)."""
     itls: list[tuple[PhoneState, TrustListSeen]] = []
+    first_of: dict[str, TrustListSeen] = {}  # ITL sha256 -> its first download
     for ip in sorted(phones):
+        seen_here: set[str] = set()
         for tl in phones[ip].trust_lists:
-            if tl.trust_list is not None and tl.trust_list.kind == "ITL":
+            if tl.trust_list is None or tl.trust_list.kind != "ITL":
+                continue
+            first_of.setdefault(tl.trust_list.sha256, tl)
+            if tl.trust_list.sha256 not in seen_here:
+                seen_here.add(tl.trust_list.sha256)
                 itls.append((phones[ip], tl))
-    if len(itls) < 2:
+    if len(first_of) < 2:
         return []
+    others = list(first_of.values())
     out: list[Finding] = []
     for phone, mine in itls:
         a = mine.trust_list
         assert a is not None
-        for _other_phone, other in itls:
+        for other in others:
             b = other.trust_list
             assert b is not None
             if other is mine or a.sha256 == b.sha256:

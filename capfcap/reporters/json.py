@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from capfcap.findings import Finding
 from capfcap.report import Report, iso
@@ -79,3 +79,9 @@ def to_dict(r: Report) -> dict[str, Any]:
 
 def render(r: Report) -> str:
     return json.dumps(to_dict(r), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def write(r: Report, out: TextIO) -> None:
+    """Stream the same bytes as `render` (a large report is never one string in memory)."""
+    json.dump(to_dict(r), out, indent=2, sort_keys=False, ensure_ascii=False)
+    out.write("\n")
