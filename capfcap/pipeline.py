@@ -114,7 +114,9 @@ class Analysis:
         if self._duplicate(pkt):
             return
         self.relevant += 1
-        if checksum_ok(pkt) is False:
+        # offload check on what findings rest on: phones' packets (not DNS noise of others)
+        if (pkt.src in self.phone_hosts or pkt.dst in self.phone_hosts) and (
+                checksum_ok(pkt) is False):
             self.bad_checksums.append(pkt.frame)
         self._spot_phone(pkt)
         evs: list[Event] = []

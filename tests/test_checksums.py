@@ -37,7 +37,10 @@ def test_bad_checksum_is_detected_and_reported_not_dropped(tmp_path: Path) -> No
     for raw, want in ((q, True), (bytes(bad), False), (p6, True)):
         pkt = decode(Frame(1, 0, 1, raw, len(raw)), Prefilter())
         assert pkt is not None and checksum_ok(pkt) is want
+    rrq = bytes(Ether() / IP(src="192.0.2.7", dst="203.0.113.69") / UDP(sport=4002, dport=69)
+                / b"\x00\x01SEP001122334455.cnf.xml\x00octet\x00")  # makes 192.0.2.7 a phone
     cap = tmp_path / "bad.pcap"
-    write_pcap(cap, [(1_700_000_000_000_000_000, bytes(bad))])
+    t0 = 1_700_000_000_000_000_000
+    write_pcap(cap, [(t0, rrq), (t0 + 1000, bytes(bad))])
     r, _ = analyze([str(cap)], Options())
-    assert any("wrong TCP/UDP checksum" in n and "(first: 1)" in n for n in r.notes)
+    assert any("wrong TCP/UDP checksum" in n and "(first: 2)" in n for n in r.notes)
