@@ -111,3 +111,19 @@ def test_explain_prints_the_catalog_entry() -> None:
     p = cap("explain", "capf_unidirectional")
     assert p.returncode == 0
     assert "TCP 3804" in p.stdout and "Fix:" in p.stdout
+
+
+def test_internal_error_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import capfcap.commands.analyze as an
+    from capfcap.cli import main
+
+    def boom(_args: object) -> int:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(an, "run", boom)
+    monkeypatch.delenv("CAPFCAP_DEBUG", raising=False)
+    assert main(["analyze", str(REALPEER / "S01_happy.pcap")]) == exitcodes.INTERNAL
+    err = capsys.readouterr().err
+    assert err.strip() == ("capfcap: internal error: RuntimeError: simulated bug "
+                           "(set CAPFCAP_DEBUG=1 for details)")
