@@ -11,6 +11,7 @@ from __future__ import annotations
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, make
 from capfcap.correlator.state import PhoneState, State
+from capfcap.events import TcpConnection, UdpFlow
 from capfcap.findings import Finding
 
 
@@ -24,20 +25,14 @@ def heard_and_spoke(state: State) -> tuple[set[str], set[str]]:
         if t.status in ("complete", "error") or (t.size and not t.acked_unseen_blocks):
             to.add(t.client)
             frm.add(t.server)
-    for c in state.conns:
+    flows: list[TcpConnection | UdpFlow] = [*state.conns, *state.udp]
+    for c in flows:
         if c.resp_pkts:
             to.add(c.key.client)
             frm.add(c.key.server)
         if c.orig_pkts:
             to.add(c.key.server)
             frm.add(c.key.client)
-    for u in state.udp:
-        if u.resp_pkts:
-            to.add(u.key.client)
-            frm.add(u.key.server)
-        if u.orig_pkts:
-            to.add(u.key.server)
-            frm.add(u.key.client)
     for i in state.icmp:
         to.add(i.quoted.client)
     return to, frm
