@@ -6,7 +6,6 @@ time, the clock is packet time, and `report()` can be asked for at any moment.
 
 from __future__ import annotations
 
-import hashlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,9 +16,11 @@ from capfcap.decode import SYN, TCP, UDP, Packet, Prefilter, checksum_ok, decode
 from capfcap.events import CaptureNote, Event, FlowKey
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
+from capfcap.extractors.http import HttpHandler
 from capfcap.extractors.icmp import HostExtractor, IcmpExtractor
 from capfcap.extractors.objects import ObjectStage
 from capfcap.extractors.tcp import TcpTracker
+from capfcap.extractors.tftp import TftpExtractor
 from capfcap.extractors.udp import UdpTracker
 from capfcap.report import CaptureInfo, Report
 from capfcap.sources.files import FileInfo
@@ -64,7 +65,7 @@ class Analysis:
         self.objects = ObjectStage()
         self.phone_hosts: set[str] = set()
         self.extractors: list[Extractor] = [
-            HostExtractor(), self.dns, self.tcp, IcmpExtractor(), self._tftp(),
+            HostExtractor(), self.dns, self.tcp, IcmpExtractor(), TftpExtractor(self.pf),
             UdpTracker(self._phone_packet),
         ]
         self.last_expire = 0
@@ -75,27 +76,12 @@ class Analysis:
         self.relevant = 0
         self.listeners: list[Callable[[list[Event]], None]] = []
 
-    def _tftp(self) -> Extractor:
-        try:  # DEV: until the TFTP extractor lands
-            from capfcap.extractors.tftp import TftpExtractor
-        except ImportError:
-            return IcmpExtractor()
-        return TftpExtractor(self.pf)
-
     def _handler_for(self, key: FlowKey) -> StreamHandler | None:
         if key.server_port in TLS_PORTS:
-            try:  # DEV
-                from capfcap.extractors.tls import TlsHandler
-            except ImportError:
-                return None
+            from capfcap.extractors.tls import TlsHandler  # cryptography: only when TLS is seen
 
             return TlsHandler(key, self.opts.keylog_data, self.opts.show_secrets)
         if key.server_port in HTTP_PORTS:
-            try:  # DEV
-                from capfcap.extractors.http import HttpHandler
-            except ImportError:
-                return None
-
             return HttpHandler(key)
         if key.server_port == 53:
             return DnsTcpHandler(key, self.dns)
@@ -244,10 +230,3 @@ def analyze(
 
     return a.report(inputs.files, inputs.errors + file_warnings(inputs.files)), inputs
 
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

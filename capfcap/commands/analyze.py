@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 class _Progress:
     """A rich progress bar on stderr for long files (only on a terminal)."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn
 
         self.p = Progress(TextColumn("[dim]capfcap"), BarColumn(),
@@ -143,7 +143,7 @@ def _progress(paths: list[str]) -> _Progress | None:
             size += os.path.getsize(p)
         except OSError:
             pass
-    return _Progress(size) if size > 20 << 20 else None
+    return _Progress() if size > 20 << 20 else None
 
 
 

@@ -16,7 +16,7 @@ from capfcap.correlator.rules_trust import (
     transfer_text,
 )
 from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename
-from capfcap.events import TlsAlert, TlsSession
+from capfcap.events import TlsAlert, TlsSession, TrustListSeen
 from capfcap.findings import Finding
 
 ALERTS = {
@@ -186,7 +186,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
 
 
 def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
-                 srv: dict[str, object], itl: object) -> list[Finding]:
+                 srv: dict[str, object], itl: TrustListSeen | None) -> list[Finding]:
     out: list[Finding] = []
     if not s.server_certs:
         return out
@@ -210,9 +210,7 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
             f"{leaf.der_sha256}.", cert_frames, filt_cert, cert_sha256=leaf.der_sha256,
             _facts=[facts.cert(s.cert_frame, leaf.der_sha256)],
         ))
-    from capfcap.events import TrustListSeen
-
-    if prefix == "CAPF" and isinstance(itl, TrustListSeen) and itl.trust_list is not None:
+    if prefix == "CAPF" and itl is not None and itl.trust_list is not None:
         caps = itl.trust_list.capf_records()
         hashes = {r.cert.der_sha256 for r in caps if r.cert} | {
             r.cert_hash.lower() for r in caps if r.cert_hash}
