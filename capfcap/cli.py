@@ -18,6 +18,16 @@ class InputError(Exception):
     pass
 
 
+def _jobs(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {v!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return min(n, 2)  # two stages: reading and analysis
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="capfcap",
@@ -53,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     output_opts(a, ["text", "json", "markdown"])
     a.add_argument("--no-fast-path", dest="fast", action="store_false",
                    help="decode every frame (slow; for verification)")
+    a.add_argument("--jobs", type=_jobs, metavar="N",
+                   help="processes: 1 reads and analyses in one; 2 reads in a second "
+                        "process (default: 2 for captures over 32 MB when 2 CPUs are free)")
 
     lv = sub.add_parser("live", help="sniff an interface (SPAN port)")
     lv.add_argument("-i", "--interface", required=True, metavar="IFACE")

@@ -88,22 +88,55 @@ class Packet:
     l4_end: int = 0  # end of the IP payload in data
 
 
+def swap16(p: int) -> int:
+    """A 16-bit field as a little-endian struct reads network-order bytes."""
+    return ((p & 0xFF) << 8) | (p >> 8)
+
+
 class Prefilter:
     """Cheap relevance test on ports and addresses.
 
     `enabled=False` decodes every IP frame (the slow path used to prove the fast path
-    never changes a finding).
+    never changes a finding). The learned sets change only through `add_host`,
+    `add_tftp_port` and `drop_tftp_port`, which keep the derived sets in step: the UDP
+    ports in one set, and each set as the fused reader (`sources/scan.py`) reads the
+    fields of a little-endian file.
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.tcp_ports: set[int] = {53, 2443, 2444, 2445, 3804, 5061, 6970, 6971, 6972}
-        self.udp_ports: set[int] = {53, 69}
-        self.hosts: set[bytes] = set()  # packed addresses of phones (all their traffic)
+        self.tcp_ports: frozenset[int] = frozenset(
+            {53, 2443, 2444, 2445, 3804, 5061, 6970, 6971, 6972})
+        self.udp_ports: frozenset[int] = frozenset({53, 69})
         self.tftp_ports: set[int] = set()  # learned client ports of TFTP read requests
+        self.udp_any: set[int] = set(self.udp_ports)  # udp_ports | tftp_ports
+        self.hosts: set[bytes] = set()  # packed addresses of phones (all their traffic)
+        self.host_ips: set[str] = set()  # the same, as decode() writes them
+        # derived, for the fused reader: ports byte-swapped; IPv4 hosts as u32 in either order
+        self.tcp_ports_le = frozenset(swap16(p) for p in self.tcp_ports)
+        self.udp_any_le = {swap16(p) for p in self.udp_any}
+        self.hosts4_be: set[int] = set()
+        self.hosts4_le: set[int] = set()
 
     def add_host(self, packed: bytes) -> None:
+        if packed in self.hosts:
+            return
         self.hosts.add(packed)
+        self.host_ips.add(_ntoa(packed))
+        if len(packed) == 4:
+            self.hosts4_be.add(int.from_bytes(packed, "big"))
+            self.hosts4_le.add(int.from_bytes(packed, "little"))
+
+    def add_tftp_port(self, port: int) -> None:
+        self.tftp_ports.add(port)
+        self.udp_any.add(port)
+        self.udp_any_le.add(swap16(port))
+
+    def drop_tftp_port(self, port: int) -> None:
+        self.tftp_ports.discard(port)
+        if port not in self.udp_ports:
+            self.udp_any.discard(port)
+            self.udp_any_le.discard(swap16(port))
 
     def relevant(self, pkt: Packet) -> bool:
         """The same decision as the byte-level check in `decode`, on a decoded packet
@@ -111,14 +144,13 @@ class Prefilter:
         if pkt.proto == TCP:
             hit = pkt.sport in self.tcp_ports or pkt.dport in self.tcp_ports
         elif pkt.proto == UDP:
-            hit = (pkt.sport in self.udp_ports or pkt.dport in self.udp_ports
-                   or pkt.sport in self.tftp_ports or pkt.dport in self.tftp_ports)
+            hit = pkt.sport in self.udp_any or pkt.dport in self.udp_any
         elif pkt.icmp is not None:
             hit = pkt.icmp.q_proto is not None
         else:
             return False
         if not hit and self.hosts:
-            hit = ip_packed(pkt.src) in self.hosts or ip_packed(pkt.dst) in self.hosts
+            hit = pkt.src in self.host_ips or pkt.dst in self.host_ips
         return hit
 
 
@@ -289,14 +321,8 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
             return None
         sport, dport = _unpack_hh(data, l4)
         if pf is not None and pf.enabled:
-            if proto == TCP:
-                ports = pf.tcp_ports
-                hit = sport in ports or dport in ports
-            else:
-                ports = pf.udp_ports
-                hit = sport in ports or dport in ports
-                if not hit and pf.tftp_ports:
-                    hit = sport in pf.tftp_ports or dport in pf.tftp_ports
+            ports = pf.tcp_ports if proto == TCP else pf.udp_any
+            hit = sport in ports or dport in ports
             if not hit and pf.hosts:
                 hit = src_b in pf.hosts or dst_b in pf.hosts
             if not hit:

@@ -6,13 +6,15 @@ time, the clock is packet time, and `report()` can be asked for at any moment.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from capfcap import __version__
 from capfcap.correlator import Correlator
-from capfcap.decode import SYN, TCP, UDP, Packet, Prefilter, checksum_ok, decode, ip_packed
+from capfcap.decode import Packet, Prefilter, checksum_ok, decode, ip_packed
 from capfcap.events import CaptureNote, Event, FlowKey
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
@@ -22,18 +24,19 @@ from capfcap.extractors.objects import ObjectStage
 from capfcap.extractors.tcp import TcpTracker
 from capfcap.extractors.tftp import TftpExtractor
 from capfcap.extractors.udp import UdpTracker
+from capfcap.learn import phones_shown
 from capfcap.report import CaptureInfo, Report
 from capfcap.sources.files import FileInfo
 from capfcap.sources.frame import LINKTYPE_NAMES, Frame
-from capfcap.sources.inputs import InputSet, frames
+from capfcap.sources.inputs import InputSet, expand_quietly, frames
 from capfcap.sources.scan import Skipper
 
+PARALLEL_MIN_BYTES = 32 << 20  # below this a reader process is not worth starting
 EXPIRE_EVERY = 1_000_000_000  # call expire() once per second of capture time
 DUP_WINDOW = 16  # relevant frames compared for SPAN duplicates
 DUP_NS = 50_000_000  # ... within 50 ms
 TLS_PORTS = frozenset({2443, 2445, 3804, 5061, 6971, 6972})
 HTTP_PORTS = frozenset({6970})
-PHONE_PORTS = frozenset({2445, 3804})
 
 
 @dataclass
@@ -45,14 +48,7 @@ class Options:
     fast: bool = True  # the byte-level prefilter (off only to prove it changes nothing)
     scan: bool = True  # with fast: skip dropped records inside the reader (sources/scan.py)
     show_secrets: bool = False
-
-
-def _phone_request(payload: bytes) -> bool:
-    """A TFTP RRQ (opcode 1) for a phone's trust list or config file (DOMAIN §1.9)."""
-    if len(payload) < 4 or payload[0] != 0 or payload[1] != 1:
-        return False
-    name = payload[2:].split(b"\0", 1)[0].rsplit(b"/", 1)[-1].upper()
-    return name.startswith((b"SEP", b"ITL", b"CTL", b"EXT_ITL"))
+    jobs: int | None = None  # processes: 1, or 2 (a reader process); None: by input size
 
 
 class Analysis:
@@ -95,8 +91,11 @@ class Analysis:
             pkt = decode(fr, None)
             if pkt is not None and not self.pf.relevant(pkt):
                 pkt = None
-        if pkt is None:
-            return
+        if pkt is not None:
+            self.feed_packet(pkt)
+
+    def feed_packet(self, pkt: Packet) -> None:
+        """A decoded packet that passed the prefilter."""
         if self._duplicate(pkt):
             return
         self.relevant += 1
@@ -141,16 +140,10 @@ class Analysis:
 
     def _spot_phone(self, pkt: Packet) -> None:
         """Phones' other traffic matters too (capture-quality checks): learn them early."""
-        if (pkt.proto == TCP and pkt.sport in PHONE_PORTS and pkt.flags & SYN
-                and pkt.dst not in self.phone_hosts):  # SYN-ACK from CAPF/TVS: dst is a phone
-            self.phone_hosts.add(pkt.dst)
-            self.pf.add_host(ip_packed(pkt.dst))
-        if pkt.src not in self.phone_hosts and (
-            (pkt.proto == UDP and pkt.dport == 69 and _phone_request(pkt.payload))
-            or (pkt.proto == TCP and pkt.dport in PHONE_PORTS and pkt.flags & SYN)
-        ):
-            self.phone_hosts.add(pkt.src)
-            self.pf.add_host(ip_packed(pkt.src))
+        for ip in phones_shown(pkt):
+            if ip not in self.phone_hosts:
+                self.phone_hosts.add(ip)
+                self.pf.add_host(ip_packed(ip))
 
     def _phone_packet(self, pkt: Packet) -> bool:
         return pkt.src in self.phone_hosts or pkt.dst in self.phone_hosts
@@ -209,6 +202,31 @@ def capture_info(f: FileInfo) -> CaptureInfo:
     )
 
 
+def _reader_process(paths: list[str], opts: Options) -> bool:
+    """Whether to read in a second process (`sources/parallel.py`): asked for with
+    jobs >= 2, or by default when two CPUs are free and the input is large enough to
+    repay the start-up. Only with the fast path, which is what the reader runs."""
+    if not (opts.fast and opts.scan) or opts.jobs == 1:
+        return False
+    from capfcap.sources import parallel
+
+    if not parallel.available():
+        return False
+    if opts.jobs is not None:
+        return True
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    size = 0
+    for p in expand_quietly(paths):
+        with contextlib.suppress(OSError):
+            size += os.path.getsize(p)
+    return size >= PARALLEL_MIN_BYTES
+
+
 def analyze(
     paths: list[str],
     opts: Options,
@@ -217,14 +235,22 @@ def analyze(
     """Analyse capture files. Damage is reported in InputSet.errors, never raised."""
     inputs = InputSet()
     a = Analysis(opts)
-    skip = Skipper(a.pf) if opts.fast and opts.scan else None
-    it: Iterator[Frame] = frames(paths, inputs, skip)
     n = 0
-    for fr in it:
-        a.feed(fr)
-        n += 1
-        if progress is not None and n % 1024 == 0:
-            progress(sum(f.packets for f in inputs.files))
+    if _reader_process(paths, opts):
+        from capfcap.sources.parallel import frames_read_ahead
+
+        for fr in frames_read_ahead(paths, inputs):
+            a.feed(fr)
+            if progress is not None and inputs.progress != n:
+                n = inputs.progress
+                progress(n)
+    else:
+        skip = Skipper(a.pf) if opts.fast and opts.scan else None
+        for fr in frames(paths, inputs, skip):
+            a.feed(fr)
+            n += 1
+            if progress is not None and n % 1024 == 0:
+                progress(inputs.frames_read())
     a.finish()
     from capfcap.capture_notes import file_warnings  # unsupported link types, snaplen cuts
 

@@ -1,9 +1,11 @@
 """The fast paths never change a finding (DESIGN §7, issue 8).
 
-Three ways to run the same analysis must give byte-identical JSON reports:
+Four ways to run the same analysis must give byte-identical JSON reports:
 - `--no-fast-path` (Options.fast=False): every frame decoded, Prefilter.relevant() applied;
 - the byte-level prefilter in decode() without the fused skip loop (Options.scan=False);
-- the default: the fused reader + prefilter (capfcap/sources/scan.py).
+- the fused reader + prefilter (capfcap/sources/scan.py) in one process;
+- the default for large captures: the same in a reader process whose prefilter learns
+  ahead, and the analysis in this one (`--jobs 2`, capfcap/sources/parallel.py).
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ PCAPS = sorted(
     if p.is_file() and p.name.endswith((".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"))
 )
 MODES = {
-    "scan": Options(),
-    "no-scan": Options(scan=False),
-    "no-fast-path": Options(fast=False),
+    "scan": Options(jobs=1),
+    "no-scan": Options(scan=False, jobs=1),
+    "no-fast-path": Options(fast=False, jobs=1),
+    "reader-process": Options(jobs=2),
 }
 
 
 def _json(paths: list[str], opts: Options) -> str:
-    report, _inputs = analyze(paths, Options(fast=opts.fast, scan=opts.scan))
+    report, _inputs = analyze(paths, Options(fast=opts.fast, scan=opts.scan, jobs=opts.jobs))
     return render(report)
 
 
@@ -49,6 +52,7 @@ def _assert_same(paths: list[str]) -> str:
     out = {name: _json(paths, o) for name, o in MODES.items()}
     assert out["scan"] == out["no-fast-path"], f"fused scan differs from --no-fast-path on {paths}"
     assert out["no-scan"] == out["no-fast-path"], f"prefilter differs on {paths}"
+    assert out["reader-process"] == out["no-fast-path"], f"reader process differs on {paths}"
     return out["scan"]
 
 
@@ -172,7 +176,8 @@ def prefilters(draw: st.DrawFn) -> Prefilter:
     pf = Prefilter()
     for h in draw(st.lists(st.sampled_from(HOSTS), max_size=3)):
         pf.add_host(h)
-    pf.tftp_ports.update(draw(st.lists(PORTS, max_size=3)))
+    for port in draw(st.lists(PORTS, max_size=3)):
+        pf.add_tftp_port(port)
     return pf
 
 
@@ -232,9 +237,9 @@ def test_learned_state_is_honoured() -> None:
         "!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0, bytes((203, 0, 113, 5)),
         bytes((192, 0, 2, 7))) + struct.pack("!HHHH", 40000, 40001, 8, 0)
     assert skippable(f, 0, len(f), 1, pf)
-    pf.tftp_ports.add(40001)
+    pf.add_tftp_port(40001)
     assert not skippable(f, 0, len(f), 1, pf)
-    pf.tftp_ports.clear()
+    pf.drop_tftp_port(40001)
     pf.add_host(ip_packed("192.0.2.7"))
     assert not skippable(f, 0, len(f), 1, pf)
 
@@ -254,7 +259,7 @@ def test_skipper_sees_ports_learned_between_frames(tmp_path: Path) -> None:
     for fr in read_capture(str(p), None, 0, Skipper(pf)):
         got.append(fr.number)
         if fr.number == 2:
-            pf.tftp_ports.add(40001)
+            pf.add_tftp_port(40001)
         if fr.number == 4:
-            pf.tftp_ports.discard(40001)
+            pf.drop_tftp_port(40001)
     assert got == [2, 3, 4, 5]

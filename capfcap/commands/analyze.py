@@ -18,7 +18,7 @@ from capfcap.sources.files import CaptureError
 def options(args: argparse.Namespace) -> Options:
     opts = Options(cucm=list(args.cucm), phones=list(args.phone),
                    keylog=args.keylog, fast=getattr(args, "fast", True),
-                   show_secrets=args.show_secrets)
+                   show_secrets=args.show_secrets, jobs=getattr(args, "jobs", None))
     if args.keylog:
         from capfcap.extractors.tlsdecrypt import KeylogError, load_keylog
 

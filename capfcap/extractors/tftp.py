@@ -270,7 +270,7 @@ class TftpExtractor:
         self._open[key] = t
         self._port_refs[pkt.sport] = self._port_refs.get(pkt.sport, 0) + 1
         if self.prefilter is not None:
-            self.prefilter.tftp_ports.add(pkt.sport)
+            self.prefilter.add_tftp_port(pkt.sport)
         return out
 
     def _from_server(self, t: _Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
@@ -399,7 +399,7 @@ class TftpExtractor:
         else:
             self._port_refs.pop(t.client_port, None)
             if self.prefilter is not None:
-                self.prefilter.tftp_ports.discard(t.client_port)
+                self.prefilter.drop_tftp_port(t.client_port)
         status: Literal["complete", "error", "incomplete", "no_response"]
         if t.error_code is not None:
             status = "error"

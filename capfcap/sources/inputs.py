@@ -18,6 +18,10 @@ CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".ntar", ".pcap.gz", ".pcapng.gz
 class InputSet:
     files: list[FileInfo] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each
+    progress: int = 0  # frames read so far, when another process reads (sources/parallel.py)
+
+    def frames_read(self) -> int:
+        return self.progress or sum(f.packets for f in self.files)
 
     @property
     def damaged(self) -> bool:
@@ -38,6 +42,14 @@ def expand(paths: list[str]) -> list[str]:
         else:
             out.append(p)
     return out
+
+
+def expand_quietly(paths: list[str]) -> list[str]:
+    """`expand`, with a path it cannot expand left as it is (the reader reports it)."""
+    try:
+        return expand(paths)
+    except (CaptureError, OSError):
+        return list(paths)
 
 
 def _guarded(

@@ -55,8 +55,8 @@ SCANNED_LINKTYPES = frozenset(
 
 _hh = struct.Struct("!HH").unpack_from
 # Ethernet type, then an IPv4 header without options and the ports: version/IHL, total
-# length, protocol, src, dst, source port, destination port
-_ETH_V4 = "HBxH5xB2x4s4sHH"
+# length, protocol, src, dst (as u32), source port, destination port
+_ETH_V4 = "HBxH5xB2xIIHH"
 # pcap record header (incl_len, orig_len at 8) + Ethernet type + the fields above, in the file's
 # byte order (network-order fields come out byte-swapped from a little-endian file)
 _REC_ETH_V4 = {
@@ -75,10 +75,6 @@ _EPB = {True: struct.Struct("<IIIIIII").unpack_from, False: struct.Struct(">IIII
 _U32X2 = {True: struct.Struct("<II").unpack_from, False: struct.Struct(">II").unpack_from}
 _U32 = {True: struct.Struct("<I").unpack_from, False: struct.Struct(">I").unpack_from}
 _TS = {True: struct.Struct("<II").unpack_from, False: struct.Struct(">II").unpack_from}
-
-
-def _swap(p: int) -> int:
-    return ((p & 0xFF) << 8) | (p >> 8)
 
 
 class _Buffer(Protocol):
@@ -188,17 +184,9 @@ def skippable(buf: bytes, s: int, fe: int, lt: int, pf: Prefilter) -> bool:
     if l4 + 4 > end:
         return True
     sport, dport = _hh(buf, l4)
-    if proto == 6:
-        ports = pf.tcp_ports
-        if sport in ports or dport in ports:
-            return False
-    else:
-        ports = pf.udp_ports
-        if sport in ports or dport in ports:
-            return False
-        ports = pf.tftp_ports
-        if ports and (sport in ports or dport in ports):
-            return False
+    ports = pf.tcp_ports if proto == 6 else pf.udp_any
+    if sport in ports or dport in ports:
+        return False
     hosts = pf.hosts
     return not (hosts and (buf[a_src : a_src + alen] in hosts
                            or buf[a_dst : a_dst + alen] in hosts))
@@ -210,21 +198,14 @@ class Skipper:
     def __init__(self, pf: Prefilter) -> None:
         self.pf = pf
         self.skipped = 0
-        self._key: tuple[frozenset[int], ...] = ()
-        self._swapped: tuple[set[int], set[int], set[int]] = (set(), set(), set())
 
-    def _ports(self, little: bool) -> tuple[set[int], set[int], set[int]]:
-        """The prefilter's port sets as read by a struct in the file's byte order."""
+    def _sets(self, little: bool) -> tuple[frozenset[int], set[int], set[int]]:
+        """TCP ports, UDP ports and IPv4 hosts as a struct in the file's byte order reads
+        them (kept up to date by the Prefilter as it learns)."""
         pf = self.pf
-        if not little:
-            return pf.tcp_ports, pf.udp_ports, pf.tftp_ports
-        k = self._key
-        if not k or k[0] != pf.tcp_ports or k[1] != pf.udp_ports or k[2] != pf.tftp_ports:
-            key = (frozenset(pf.tcp_ports), frozenset(pf.udp_ports), frozenset(pf.tftp_ports))
-            self._key = key
-            self._swapped = ({_swap(p) for p in key[0]}, {_swap(p) for p in key[1]},
-                             {_swap(p) for p in key[2]})
-        return self._swapped
+        if little:
+            return pf.tcp_ports_le, pf.udp_any_le, pf.hosts4_le
+        return pf.tcp_ports, pf.udp_any, pf.hosts4_be
 
     def pcap(self, b: _Buffer, info: _Info, number: int, linktype: int, fcs: int,
              endian: str, unit: int) -> int:
@@ -237,8 +218,7 @@ class Skipper:
         rec, tag = _REC_ETH_V4[little]
         incl_at = _U32X2[little]
         pf = self.pf
-        tcp, udp, tftp = self._ports(little)
-        hosts = pf.hosts
+        tcp, udp, hosts = self._sets(little)
         # network-order constants as the file-order struct reads them
         et_vlan, et_v4 = (0x0081, 0x0008) if little else (0x8100, 0x0800)
         t_lo, t_hi = (0x1400, 0x1700) if little else (20, 23)
@@ -263,13 +243,9 @@ class Skipper:
                         # IPv4 total length 20..23: the ports lie beyond the datagram,
                         # decode drops the frame
                         if not (t_lo <= total <= t_hi and (total & 0xFF if little else 0) == 0):
-                            if proto == 17:
-                                if (sport in udp or dport in udp
-                                        or (tftp and (sport in tftp or dport in tftp))):
-                                    break
-                            elif sport in tcp or dport in tcp:
-                                break
-                            if hosts and (src in hosts or dst in hosts):
+                            ports = udp if proto == 17 else tcp
+                            if (sport in ports or dport in ports
+                                    or (hosts and (src in hosts or dst in hosts))):
                                 break
                         if orig > incl:  # cut short by the snap length
                             cut += 1
@@ -319,8 +295,7 @@ class Skipper:
         epb = _EPB[little]
         rec, tag = _EPB_ETH_V4[little]
         pf = self.pf
-        tcp, udp, tftp = self._ports(little)
-        hosts = pf.hosts
+        tcp, udp, hosts = self._sets(little)
         et_vlan, et_v4 = (0x0081, 0x0008) if little else (0x8100, 0x0800)
         t_lo, t_hi = (0x1400, 0x1700) if little else (20, 23)
         first = last = -1
@@ -347,13 +322,9 @@ class Skipper:
                 if et == et_v4 and vi == 0x45 and (proto == 17 or proto == 6):
                     # IPv4 total length 20..23: the ports lie beyond the datagram
                     if not (t_lo <= total <= t_hi and (total & 0xFF if little else 0) == 0):
-                        if proto == 17:
-                            if (sport in udp or dport in udp
-                                    or (tftp and (sport in tftp or dport in tftp))):
-                                break
-                        elif sport in tcp or dport in tcp:
-                            break
-                        if hosts and (src in hosts or dst in hosts):
+                        ports = udp if proto == 17 else tcp
+                        if (sport in ports or dport in ports
+                                or (hosts and (src in hosts or dst in hosts))):
                             break
                     if orig > cap:  # cut short by the snap length
                         cut += 1

@@ -106,7 +106,7 @@ def test_kernel_filter_is_a_superset_of_the_prefilter(tmp_path: Path) -> None:
     live run sees every frame an offline run analyses."""
     pf = Prefilter()
     pf.add_host(bytes([192, 0, 2, 10]))
-    pf.tftp_ports.add(40000)
+    pf.add_tftp_port(40000)
     cases = _frames()
     expr = capture_filter(pf.tcp_ports, pf.udp_ports, [PHONE], extra=None)
     got = _bpf_keeps(tmp_path, [d for _w, d, _k in cases], expr)

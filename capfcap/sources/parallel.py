@@ -1,0 +1,129 @@
+"""Reading and prefiltering in a second process (`--jobs 2`).
+
+The reader process runs the same readers and fused skip loop (`scan.py`) as a
+single-process run, with a prefilter of its own that learns ahead
+(`capfcap.learn.learn_ahead`): it adds every phone and TFTP client port the analysis
+could learn from a packet, and never forgets one. Its sets are therefore supersets of the
+analysis's at every frame, so it passes every frame the analysis would keep; the
+analysis decodes what arrives with its own, exact prefilter, as a single-process run
+does. The reader never has to hear back from the analysis, and the findings are
+identical to a single-process run (`tests/test_fastpath.py`).
+
+Only a packet to or from UDP 69 (TFTP) or TCP 2445/3804 (TVS, CAPF) can teach the
+prefilter anything, and such a packet holds the port's two bytes somewhere in its frame;
+the reader decodes only frames that do.
+
+Frames travel as tuples of their fields, a few hundred per message, over a pipe whose
+buffer bounds what is in flight. File information (frame counts, hashes, damage) comes
+last, when the reader has finished.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import operator
+import signal
+import traceback
+from collections.abc import Iterator
+from dataclasses import fields
+from multiprocessing.connection import Connection
+from typing import Any
+
+from capfcap.decode import Prefilter, decode
+from capfcap.learn import PHONE_PORTS, TFTP_PORT, learn_ahead
+from capfcap.sources.files import CaptureError
+from capfcap.sources.frame import Frame
+from capfcap.sources.inputs import InputSet, frames
+from capfcap.sources.scan import Skipper
+
+BATCH = 512  # frames per message
+_FIELDS = tuple(f.name for f in fields(Frame))
+_as_tuple = operator.attrgetter(*_FIELDS)
+# the learning ports (capfcap.learn) as they appear on the wire
+_TEACHING = tuple(p.to_bytes(2, "big") for p in sorted({TFTP_PORT, *PHONE_PORTS}))
+
+
+class ReaderFailed(RuntimeError):
+    """The reader process failed or died; the message says how."""
+
+
+def available() -> bool:
+    """True where a reader process can be started cheaply (fork: nothing is re-imported)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def frames_read_ahead(paths: list[str], inputs: InputSet) -> Iterator[Frame]:
+    """The frames of `paths` that a reader process's learning prefilter passes.
+
+    The caller decodes them with its own prefilter. When the iterator ends, `inputs`
+    holds what a single-process read would have put there; `inputs.progress` counts the
+    frames read so far while it runs."""
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_reader, args=(paths, send), name="capfcap-reader", daemon=True)
+    proc.start()
+    send.close()
+    try:
+        while True:
+            try:
+                kind, body = recv.recv()
+            except EOFError:
+                raise ReaderFailed(
+                    f"the reader process ended without reporting (exit status {_status(proc)})"
+                ) from None
+            if kind == "frames":
+                inputs.progress, batch = body
+                for t in batch:
+                    yield Frame(*t)
+            elif kind == "done":
+                inputs.files[:], inputs.errors[:] = body
+                inputs.progress = sum(f.packets for f in inputs.files)
+                return
+            elif kind == "capture_error":
+                message, offset, fatal = body
+                raise CaptureError(message, offset, fatal)
+            else:
+                raise ReaderFailed(f"the reader process failed:\n{body}")
+    finally:
+        recv.close()
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
+def _status(proc: Any) -> object:
+    proc.join(timeout=5)
+    return proc.exitcode
+
+
+def _reader(paths: list[str], out: Connection) -> None:
+    """The reader process: read, skip, learn ahead, send."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the analysis's to handle
+    try:
+        inputs = InputSet()
+        pf = Prefilter()
+        batch: list[tuple[Any, ...]] = []
+        a, b, c = _TEACHING
+        for fr in frames(paths, inputs, Skipper(pf)):
+            data = fr.data
+            if a in data or b in data or c in data:
+                pkt = decode(fr, pf)
+                if pkt is None:
+                    continue
+                learn_ahead(pf, pkt)
+            batch.append(_as_tuple(fr))
+            if len(batch) >= BATCH:
+                out.send(("frames", (sum(f.packets for f in inputs.files), batch)))
+                batch = []
+        if batch:
+            out.send(("frames", (sum(f.packets for f in inputs.files), batch)))
+        out.send(("done", (inputs.files, inputs.errors)))
+    except CaptureError as e:
+        out.send(("capture_error", (str(e), e.offset, e.fatal)))
+    except BrokenPipeError:  # the analysis stopped listening (it failed or was interrupted)
+        pass
+    except BaseException:  # noqa: BLE001 - reported to the analysis, which exits 1
+        out.send(("failed", traceback.format_exc()))
+    finally:
+        out.close()
