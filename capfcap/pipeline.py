@@ -6,8 +6,6 @@ time, the clock is packet time, and `report()` can be asked for at any moment.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,12 +24,13 @@ from capfcap.extractors.tftp import TftpExtractor
 from capfcap.extractors.udp import UdpTracker
 from capfcap.learn import phones_shown
 from capfcap.report import CaptureInfo, Report
+from capfcap.sources import parallel
 from capfcap.sources.files import FileInfo
 from capfcap.sources.frame import LINKTYPE_NAMES, Frame
-from capfcap.sources.inputs import InputSet, expand_quietly, frames
+from capfcap.sources.inputs import InputSet, frames
+from capfcap.sources.parallel import ReaderProcess
 from capfcap.sources.scan import Skipper
 
-PARALLEL_MIN_BYTES = 32 << 20  # below this a reader process is not worth starting
 EXPIRE_EVERY = 1_000_000_000  # call expire() once per second of capture time
 DUP_WINDOW = 16  # relevant frames compared for SPAN duplicates
 DUP_NS = 50_000_000  # ... within 50 ms
@@ -202,44 +201,23 @@ def capture_info(f: FileInfo) -> CaptureInfo:
     )
 
 
-def _reader_process(paths: list[str], opts: Options) -> bool:
-    """Whether to read in a second process (`sources/parallel.py`): asked for with
-    jobs >= 2, or by default when two CPUs are free and the input is large enough to
-    repay the start-up. Only with the fast path, which is what the reader runs."""
-    if not (opts.fast and opts.scan) or opts.jobs == 1:
-        return False
-    from capfcap.sources import parallel
-
-    if not parallel.available():
-        return False
-    if opts.jobs is not None:
-        return True
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    if cpus < 2:
-        return False
-    size = 0
-    for p in expand_quietly(paths):
-        with contextlib.suppress(OSError):
-            size += os.path.getsize(p)
-    return size >= PARALLEL_MIN_BYTES
-
-
 def analyze(
     paths: list[str],
     opts: Options,
     progress: Callable[[int], None] | None = None,
+    reader: ReaderProcess | None = None,
 ) -> tuple[Report, InputSet]:
-    """Analyse capture files. Damage is reported in InputSet.errors, never raised."""
+    """Analyse capture files. Damage is reported in InputSet.errors, never raised.
+
+    `reader`: a reader process already started on `paths` (the command starts it before
+    the analysis modules load); otherwise one is started when `parallel.wanted` says so."""
     inputs = InputSet()
     a = Analysis(opts)
     n = 0
-    if _reader_process(paths, opts):
-        from capfcap.sources.parallel import frames_read_ahead
-
-        for fr in frames_read_ahead(paths, inputs):
+    if reader is None and opts.scan and parallel.wanted(paths, opts.jobs, opts.fast):
+        reader = ReaderProcess(paths)
+    if reader is not None:
+        for fr in reader.frames(inputs):
             a.feed(fr)
             if progress is not None and inputs.progress != n:
                 n = inputs.progress

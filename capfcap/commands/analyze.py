@@ -6,16 +6,22 @@ import argparse
 import io
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from capfcap import exitcodes
 from capfcap.cli import InputError, UsageError
 from capfcap.outputs import atomic_file, check_writable, write_atomic
-from capfcap.pipeline import Options, analyze
-from capfcap.report import Report
+from capfcap.sources import parallel
 from capfcap.sources.files import CaptureError
+
+if TYPE_CHECKING:  # the analysis modules load after the reader process has started
+    from capfcap.pipeline import Options
+    from capfcap.report import Report
 
 
 def options(args: argparse.Namespace) -> Options:
+    from capfcap.pipeline import Options
+
     opts = Options(cucm=list(args.cucm), phones=list(args.phone),
                    keylog=args.keylog, fast=getattr(args, "fast", True),
                    show_secrets=args.show_secrets, jobs=getattr(args, "jobs", None))
@@ -76,13 +82,21 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.bundle, args.force)
     elif args.redact:
         raise UsageError("--redact applies to the ticket bundle: add --bundle OUT.zip")
-    opts = options(args)
-    progress = _progress(args.captures)
+    reader = None
+    if parallel.wanted(args.captures, args.jobs, args.fast):
+        reader = parallel.ReaderProcess(args.captures)  # reads while the rest loads
+    progress = None
     try:
-        report, inputs = analyze(args.captures, opts, progress=progress)
+        from capfcap.pipeline import analyze
+
+        opts = options(args)
+        progress = _progress(args.captures)
+        report, inputs = analyze(args.captures, opts, progress=progress, reader=reader)
     except CaptureError as e:
         raise InputError(str(e)) from None
     finally:
+        if reader is not None:
+            reader.close()
         if progress is not None:
             progress.close()
     if inputs.files and all(f.packets == 0 and f.error for f in inputs.files):

@@ -20,9 +20,12 @@ last, when the reader has finished.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import operator
+import os
 import signal
+import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import fields
@@ -33,10 +36,11 @@ from capfcap.decode import Prefilter, decode
 from capfcap.learn import PHONE_PORTS, TFTP_PORT, learn_ahead
 from capfcap.sources.files import CaptureError
 from capfcap.sources.frame import Frame
-from capfcap.sources.inputs import InputSet, frames
+from capfcap.sources.inputs import InputSet, expand_quietly, frames
 from capfcap.sources.scan import Skipper
 
 BATCH = 512  # frames per message
+MIN_BYTES = 32 << 20  # below this a reader process is not worth starting
 _FIELDS = tuple(f.name for f in fields(Frame))
 _as_tuple = operator.attrgetter(*_FIELDS)
 # the learning ports (capfcap.learn) as they appear on the wire
@@ -52,49 +56,82 @@ def available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def frames_read_ahead(paths: list[str], inputs: InputSet) -> Iterator[Frame]:
-    """The frames of `paths` that a reader process's learning prefilter passes.
-
-    The caller decodes them with its own prefilter. When the iterator ends, `inputs`
-    holds what a single-process read would have put there; `inputs.progress` counts the
-    frames read so far while it runs."""
-    ctx = multiprocessing.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_reader, args=(paths, send), name="capfcap-reader", daemon=True)
-    proc.start()
-    send.close()
+def wanted(paths: list[str], jobs: int | None, fast: bool = True) -> bool:
+    """Whether to read in a reader process: asked for with jobs >= 2, or by default when
+    two CPUs are free and the input is large enough to repay the start-up. Only with the
+    fast path, which is what the reader runs."""
+    if not fast or jobs == 1 or not available():
+        return False
+    if jobs is not None:
+        return True
     try:
-        while True:
-            try:
-                kind, body = recv.recv()
-            except EOFError:
-                raise ReaderFailed(
-                    f"the reader process ended without reporting (exit status {_status(proc)})"
-                ) from None
-            if kind == "frames":
-                inputs.progress, batch = body
-                for t in batch:
-                    yield Frame(*t)
-            elif kind == "done":
-                inputs.files[:], inputs.errors[:] = body
-                inputs.progress = sum(f.packets for f in inputs.files)
-                return
-            elif kind == "capture_error":
-                message, offset, fatal = body
-                raise CaptureError(message, offset, fatal)
-            else:
-                raise ReaderFailed(f"the reader process failed:\n{body}")
-    finally:
-        recv.close()
-        proc.join(timeout=5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    size = 0
+    for p in expand_quietly(paths):
+        with contextlib.suppress(OSError):
+            size += os.path.getsize(p)
+    return size >= MIN_BYTES
 
 
-def _status(proc: Any) -> object:
-    proc.join(timeout=5)
-    return proc.exitcode
+class ReaderProcess:
+    """A reader process for `paths`, started at once (before the analysis modules load)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_reader, args=(paths, send), name="capfcap-reader",
+                                 daemon=True)
+        self._proc.start()
+        send.close()
+
+    def frames(self, inputs: InputSet) -> Iterator[Frame]:
+        """The frames the reader's learning prefilter passes, in capture order.
+
+        The caller decodes them with its own prefilter. When the iterator ends, `inputs`
+        holds what a single-process read would have put there; `inputs.progress` counts
+        the frames read so far while it runs."""
+        try:
+            while True:
+                try:
+                    kind, body = self._recv.recv()
+                except EOFError:
+                    raise ReaderFailed(
+                        "the reader process ended without reporting "
+                        f"(exit status {self._exitcode()})") from None
+                if kind == "frames":
+                    inputs.progress, batch = body
+                    for t in batch:
+                        yield Frame(*t)
+                elif kind == "done":
+                    inputs.files[:], inputs.errors[:] = body
+                    inputs.progress = sum(f.packets for f in inputs.files)
+                    return
+                elif kind == "capture_error":
+                    message, offset, fatal = body
+                    raise CaptureError(message, offset, fatal)
+                else:
+                    line, trace = body
+                    if os.environ.get("CAPFCAP_DEBUG"):
+                        sys.stderr.write(trace)
+                    raise ReaderFailed(f"in the reader process: {line}")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the reader (at once if it is still reading) and reap it."""
+        self._recv.close()
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+
+    def _exitcode(self) -> object:
+        self._proc.join(timeout=5)
+        return self._proc.exitcode
 
 
 def _reader(paths: list[str], out: Connection) -> None:
@@ -123,7 +160,7 @@ def _reader(paths: list[str], out: Connection) -> None:
         out.send(("capture_error", (str(e), e.offset, e.fatal)))
     except BrokenPipeError:  # the analysis stopped listening (it failed or was interrupted)
         pass
-    except BaseException:  # noqa: BLE001 - reported to the analysis, which exits 1
-        out.send(("failed", traceback.format_exc()))
+    except BaseException as e:  # noqa: BLE001 - reported to the analysis, which exits 1
+        out.send(("failed", (f"{type(e).__name__}: {e}", traceback.format_exc())))
     finally:
         out.close()
