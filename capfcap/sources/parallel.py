@@ -9,9 +9,9 @@ analysis decodes what arrives with its own, exact prefilter, as a single-process
 does. The reader never has to hear back from the analysis, and the findings are
 identical to a single-process run (`tests/test_fastpath.py`).
 
-Only a packet to or from UDP 69 (TFTP) or TCP 2445/3804 (TVS, CAPF) can teach the
-prefilter anything, and such a packet holds the port's two bytes somewhere in its frame;
-the reader decodes only frames that do.
+Only a UDP packet to 69 (TFTP) or a TCP packet to or from 2445/3804 (TVS, CAPF) can
+teach the prefilter anything: the reader reads the ports and decodes only those (and
+whatever it cannot tell at a glance).
 
 Frames travel as tuples of their fields, a few hundred per message, over a pipe whose
 buffer bounds what is in flight. File information (frame counts, hashes, damage) comes
@@ -32,19 +32,17 @@ from dataclasses import fields
 from multiprocessing.connection import Connection
 from typing import Any
 
-from capfcap.decode import Prefilter, decode
+from capfcap.decode import UDP, Prefilter, decode
 from capfcap.learn import PHONE_PORTS, TFTP_PORT, learn_ahead
 from capfcap.sources.files import CaptureError
 from capfcap.sources.frame import Frame
 from capfcap.sources.inputs import InputSet, expand_quietly, frames
-from capfcap.sources.scan import Skipper
+from capfcap.sources.scan import Skipper, transport
 
 BATCH = 512  # frames per message
 MIN_BYTES = 32 << 20  # below this a reader process is not worth starting
 _FIELDS = tuple(f.name for f in fields(Frame))
 _as_tuple = operator.attrgetter(*_FIELDS)
-# the learning ports (capfcap.learn) as they appear on the wire
-_TEACHING = tuple(p.to_bytes(2, "big") for p in sorted({TFTP_PORT, *PHONE_PORTS}))
 
 
 class ReaderFailed(RuntimeError):
@@ -141,10 +139,10 @@ def _reader(paths: list[str], out: Connection) -> None:
         inputs = InputSet()
         pf = Prefilter()
         batch: list[tuple[Any, ...]] = []
-        a, b, c = _TEACHING
         for fr in frames(paths, inputs, Skipper(pf)):
-            data = fr.data
-            if a in data or b in data or c in data:
+            t = transport(fr.data, fr.linktype)
+            if t is None or (t[2] == TFTP_PORT if t[0] == UDP else (
+                    t[1] in PHONE_PORTS or t[2] in PHONE_PORTS)):
                 pkt = decode(fr, pf)
                 if pkt is None:
                     continue

@@ -137,6 +137,38 @@ def _l3(buf: bytes, s: int, fe: int, lt: int) -> tuple[int, int]:
     return 0, 0
 
 
+def transport(buf: bytes, lt: int) -> tuple[int, int, int] | None:
+    """(IP protocol, source port, destination port) of a plain IPv4/IPv6 TCP or UDP frame,
+    or None when it is anything else or this cannot tell (IPv6 extension headers, short
+    frames): a quick look for the reader process (sources/parallel.py), which decodes
+    the frames this returns None for."""
+    fe = len(buf)
+    ver, o = _l3(buf, 0, fe, lt) if lt != LINKTYPE_ETHERNET or fe < 14 else _eth_l3(buf, fe)
+    if ver == 4:
+        if o + 20 > fe:
+            return None
+        l4 = o + (buf[o] & 0x0F) * 4
+        proto = buf[o + 9]
+    elif ver == 6:
+        l4 = o + 40
+        proto = buf[o + 6] if l4 <= fe else 0
+    else:
+        return None
+    if (proto != 6 and proto != 17) or l4 + 4 > fe:
+        return None
+    sport, dport = _hh(buf, l4)
+    return proto, sport, dport
+
+
+def _eth_l3(buf: bytes, fe: int) -> tuple[int, int]:
+    et = (buf[12] << 8) | buf[13]
+    o = 14
+    while et in _VLAN and o + 4 <= fe:
+        et = (buf[o + 2] << 8) | buf[o + 3]
+        o += 4
+    return (4 if et == _ETH_IPV4 else 6 if et == _ETH_IPV6 else 0), o
+
+
 def skippable(buf: bytes, s: int, fe: int, lt: int, pf: Prefilter) -> bool:
     """True when decode(frame buf[s:fe], pf) is certain to return None."""
     if lt == LINKTYPE_ETHERNET and fe - s >= 14:  # the common case, inline
