@@ -24,6 +24,7 @@ table shows medians. Peak RSS is the child's `ru_maxrss` (os.wait4).
 from __future__ import annotations
 
 import argparse
+import compileall
 import gzip
 import json
 import os
@@ -477,6 +478,17 @@ def timed(cmd: list[str]) -> Run:
                ru.ru_utime + ru.ru_stime)
 
 
+def precompile() -> str:
+    """Byte-compile the capfcap package `python -m capfcap` will run, as `pip install`
+    does: with PYTHONDONTWRITEBYTECODE set, a source checkout would otherwise be compiled
+    again on every run and the start-up timed with it."""
+    where = subprocess.run([sys.executable, "-c", "import capfcap, os; "
+                            "print(os.path.dirname(capfcap.__file__))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    compileall.compile_dir(where, quiet=1)
+    return where
+
+
 def capfcap_cmd(path: Path, outdir: Path, extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "capfcap", "analyze", str(path), "--format", "json",
             "-o", str(outdir / "report.json"), "--force", "--fail-on", "never", *extra]
@@ -589,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.all_frames:
         allr = cached(cache, "allrelevant", a.all_frames, 1.0)
         caps.append(("all relevant, pcap", allr, count_frames(allr)))
+    print(f"bench: capfcap from {precompile()}", file=sys.stderr)
     rows = []
     try:
         for label, p, n in caps:
