@@ -64,7 +64,10 @@ class Analysis:
             UdpTracker(self._phone_packet),
         ]
         self.last_expire = 0
-        self.recent: deque[tuple[int, bytes, int]] = deque(maxlen=DUP_WINDOW)
+        # the last DUP_WINDOW relevant frames that were not duplicates, oldest first, and
+        # their times by frame bytes (oldest first), so a frame is looked up, not compared
+        self.recent: deque[tuple[int, bytes]] = deque()
+        self.recent_ts: dict[bytes, list[int]] = {}
         self.dup_frames: list[int] = []
         self.dup_ts: list[int] = []
         self.bad_checksums: list[int] = []
@@ -125,16 +128,34 @@ class Analysis:
                 self._emit(evs)
 
     def _duplicate(self, pkt: Packet) -> bool:
+        """A byte-identical copy of one of the last DUP_WINDOW relevant frames that were not
+        duplicates themselves, at most DUP_NS after it (SPAN mirroring rx and tx)."""
         data = pkt.data
-        for ts, d, _frame in self.recent:
-            if d == data and 0 <= pkt.ts - ts <= DUP_NS:
-                self.dup_frames.append(pkt.frame)
-                if len(self.dup_ts) < 2:
-                    self.dup_ts.append(pkt.ts)
-                else:
-                    self.dup_ts[1] = pkt.ts
-                return True
-        self.recent.append((pkt.ts, data, pkt.frame))
+        ts = pkt.ts
+        seen = self.recent_ts.get(data)
+        if seen is not None:
+            for t in seen:
+                if 0 <= ts - t <= DUP_NS:
+                    self.dup_frames.append(pkt.frame)
+                    if len(self.dup_ts) < 2:
+                        self.dup_ts.append(ts)
+                    else:
+                        self.dup_ts[1] = ts
+                    return True
+        recent = self.recent
+        if len(recent) == DUP_WINDOW:
+            _t, old = recent.popleft()
+            olds = self.recent_ts[old]
+            if len(olds) == 1:
+                del self.recent_ts[old]
+            else:
+                del olds[0]
+        recent.append((ts, data))
+        seen = self.recent_ts.get(data)
+        if seen is None:
+            self.recent_ts[data] = [ts]
+        else:
+            seen.append(ts)
         return False
 
     def _spot_phone(self, pkt: Packet) -> None:
