@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 
 from capfcap import __version__
 from capfcap.correlator import Correlator
-from capfcap.decode import Packet, Prefilter, checksum_ok, decode, ip_packed
+from capfcap.decode import (
+    ICMP,
+    ICMPV6,
+    TCP,
+    UDP,
+    Packet,
+    Prefilter,
+    checksum_ok,
+    decode,
+    ip_packed,
+)
 from capfcap.events import CaptureNote, Event, FlowKey
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
@@ -59,10 +69,18 @@ class Analysis:
         self.tcp = TcpTracker(handler_for=self._handler_for)
         self.objects = ObjectStage()
         self.phone_hosts: set[str] = set()
-        self.extractors: list[Extractor] = [
-            HostExtractor(), self.dns, self.tcp, IcmpExtractor(), TftpExtractor(self.pf),
-            UdpTracker(self._phone_packet),
-        ]
+        host, icmp = HostExtractor(), IcmpExtractor()
+        tftp, udp = TftpExtractor(self.pf), UdpTracker(self._phone_packet)
+        self.extractors: list[Extractor] = [host, self.dns, self.tcp, icmp, tftp, udp]
+        # the extractors whose feed() can use a packet of each IP protocol, in the order of
+        # self.extractors (the others return nothing for it); any protocol: host addresses
+        self.feeders: dict[int, tuple[Callable[[Packet], Iterable[Event]], ...]] = {
+            TCP: (host.feed, self.tcp.feed),
+            UDP: (host.feed, self.dns.feed, tftp.feed, udp.feed),
+            ICMP: (host.feed, icmp.feed),
+            ICMPV6: (host.feed, icmp.feed),
+        }
+        self.other_feeders = (host.feed,)
         self.last_expire = 0
         # the last DUP_WINDOW relevant frames that were not duplicates, oldest first, and
         # their times by frame bytes (oldest first), so a frame is looked up, not compared
@@ -107,8 +125,8 @@ class Analysis:
             self.bad_checksums.append(pkt.frame)
         self._spot_phone(pkt)
         evs: list[Event] = []
-        for ex in self.extractors:
-            evs += ex.feed(pkt)
+        for feed in self.feeders.get(pkt.proto, self.other_feeders):
+            evs += feed(pkt)
         if pkt.ts - self.last_expire >= EXPIRE_EVERY:
             self.last_expire = pkt.ts
             for ex in self.extractors:
