@@ -114,6 +114,21 @@ def _skip_name(msg: bytes, off: int, known: tuple[int, int, int] | None) -> int:
 
 def parse_dns(msg: bytes) -> DnsMessage:
     """Parse the header, first question and A/AAAA answers of a DNS message."""
+    txid, flags, qname, qtype, addresses, an = _parse(msg)
+    return DnsMessage(
+        txid=txid,
+        response=bool(flags & 0x8000),
+        opcode=(flags >> 11) & 0x0F,
+        rcode=flags & 0x0F,
+        qname=qname,
+        qtype=qtype,
+        addresses=addresses,
+        answer_count=an,
+    )
+
+
+def _parse(msg: bytes) -> tuple[int, int, str, int, tuple[str, ...], int]:
+    """(ID, flags, first QNAME, its QTYPE, A/AAAA addresses, ANCOUNT) (RFC 1035 §4.1)."""
     if len(msg) < 12:
         raise DnsError("shorter than a DNS header")
     txid, flags, qd, an, _ns, _ar = _header(msg, 0)
@@ -149,16 +164,7 @@ def parse_dns(msg: bytes) -> DnsMessage:
                 if len(rdata) == 16:
                     addrs.append(socket.inet_ntop(socket.AF_INET6, rdata))
             off += rdlen
-    return DnsMessage(
-        txid=txid,
-        response=bool(flags & 0x8000),
-        opcode=(flags >> 11) & 0x0F,
-        rcode=flags & 0x0F,
-        qname=qname,
-        qtype=qtype,
-        addresses=tuple(addrs),
-        answer_count=an,
-    )
+    return txid, flags, qname, qtype, tuple(addrs), an
 
 
 @dataclass
@@ -198,23 +204,23 @@ class DnsExtractor:
         ts: int,
     ) -> list[Event]:
         try:
-            m = parse_dns(payload)
+            txid, flags, qname, qtype, addresses, an = _parse(payload)
         except DnsError:
             self.errors += 1
             return []
-        if m.opcode != 0:
+        if flags & 0x7800:  # OPCODE other than a standard query
             return []
-        if not m.response:
+        if not flags & 0x8000:
             if dport != DNS_PORT:
                 return []
-            key = (src, dst, sport, dport, transport, m.txid)
+            key = (src, dst, sport, dport, transport, txid)
             p = self.pending.get(key)
-            if p is None or p.qname != m.qname:
+            if p is None or p.qname != qname:
                 out = self._emit(key, self.pending.pop(key)) if p is not None else []
                 if len(self.pending) >= MAX_PENDING:
                     oldest = next(iter(self.pending))
                     out += self._emit(oldest, self.pending.pop(oldest))
-                p = self.pending[key] = _Pending(m.qname, m.qtype)
+                p = self.pending[key] = _Pending(qname, qtype)
             else:
                 out = []
             p.frames.append(frame)
@@ -222,15 +228,17 @@ class DnsExtractor:
             return out
         if sport != DNS_PORT:
             return []
-        key = (dst, src, dport, sport, transport, m.txid)
+        key = (dst, src, dport, sport, transport, txid)
         p = self.pending.pop(key, None)
         if p is None:
             return []  # response without a captured query
-        return self._emit(key, p, m, frame, ts)
+        return self._emit(key, p, frame, ts, flags & 0x0F, addresses, an)
 
     @staticmethod
-    def _emit(key: _Key, p: _Pending, resp: DnsMessage | None = None, frame: int | None = None,
-              ts: int | None = None) -> list[Event]:
+    def _emit(key: _Key, p: _Pending, frame: int | None = None, ts: int | None = None,
+              rcode: int | None = None, addresses: tuple[str, ...] = (),
+              answer_count: int = 0) -> list[Event]:
+        """A transaction; without a response frame, an unanswered one."""
         client, server, cport, sport, transport, txid = key
         return [
             DnsTransaction(
@@ -246,9 +254,9 @@ class DnsExtractor:
                 query_times=tuple(p.times),
                 response_frame=frame,
                 response_ts=ts,
-                rcode=resp.rcode if resp else None,
-                addresses=resp.addresses if resp else (),
-                answer_count=resp.answer_count if resp else 0,
+                rcode=rcode,
+                addresses=addresses,
+                answer_count=answer_count,
             )
         ]
 

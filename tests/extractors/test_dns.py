@@ -305,3 +305,16 @@ def test_cut_address_and_second_question() -> None:
     two[5] = 2  # QDCOUNT
     m = parse_dns(bytes(two))
     assert (m.qname, m.addresses) == ("a", ("192.0.2.1",))
+
+
+@pytest.mark.parametrize("opcode, kept", [(0, True), (1, False), (4, False), (8, False)])
+def test_only_standard_queries_are_matched(opcode: int, kept: bool) -> None:
+    ex = DnsExtractor()
+    flags = 0x0100 | opcode << 11
+    assert ex.message(q(5, "a.example", flags=flags), "192.0.2.9", "203.0.113.53", 4000, 53,
+                      "udp", 1, 0) == []
+    resp = ex.message(q(5, "a.example", flags=flags | 0x8183), "203.0.113.53", "192.0.2.9",
+                      53, 4000, "udp", 2, 1)
+    got = [(t.rcode, t.response_frame) for t in resp if isinstance(t, DnsTransaction)]
+    assert got == ([(3, 2)] if kept else []) and len(resp) == len(got)
+    assert ex.finish() == []
