@@ -331,24 +331,13 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
         pass
     elif pf is not None and pf.enabled:
         return None
+    # every field by position: keyword arguments cost more than the rest of the decoding
     pkt = Packet(
-        frame=frame.number,
-        ts=frame.ts,
-        src_mac=mac,
-        ip_version=ver,
-        src=_ntoa(src_b),
-        dst=_ntoa(dst_b),
-        ttl=ttl,
-        proto=proto,
-        sport=sport,
-        dport=dport,
-        vlan=vlan,
-        fragment=frag,
-        wirelen=frame.wirelen,
-        linktype=frame.linktype,
-        data=data,
+        frame.number, frame.ts, mac, ver, _ntoa(src_b), _ntoa(dst_b), ttl, proto, sport, dport,
+        0, 0, 0, 0, b"",  # flags, seq, ack, window, payload
+        None, vlan, frag, False, 0,  # icmp, vlan, fragment, truncated, missing
+        frame.wirelen, frame.linktype, data, l4, end,
     )
-    pkt.l4, pkt.l4_end = l4, end
     if proto == TCP:
         if l4 + 20 > end:
             pkt.truncated = True
