@@ -331,24 +331,13 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
         pass
     elif pf is not None and pf.enabled:
         return None
+    # every field by position: keyword arguments cost more than the rest of the decoding
     pkt = Packet(
-        frame=frame.number,
-        ts=frame.ts,
-        src_mac=mac,
-        ip_version=ver,
-        src=_ntoa(src_b),
-        dst=_ntoa(dst_b),
-        ttl=ttl,
-        proto=proto,
-        sport=sport,
-        dport=dport,
-        vlan=vlan,
-        fragment=frag,
-        wirelen=frame.wirelen,
-        linktype=frame.linktype,
-        data=data,
+        frame.number, frame.ts, mac, ver, _ntoa(src_b), _ntoa(dst_b), ttl, proto, sport, dport,
+        0, 0, 0, 0, b"",  # flags, seq, ack, window, payload
+        None, vlan, frag, False, 0,  # icmp, vlan, fragment, truncated, missing
+        frame.wirelen, frame.linktype, data, l4, end,
     )
-    pkt.l4, pkt.l4_end = l4, end
     if proto == TCP:
         if l4 + 20 > end:
             pkt.truncated = True
@@ -392,24 +381,42 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
     return pkt
 
 
+_addr_values: dict[str, int] = {}
+
+
+def _addr_value(ip: str) -> int:
+    v = _addr_values.get(ip)
+    if v is None:
+        v = int.from_bytes(ip_packed(ip), "big")
+        if len(_addr_values) < 65536:
+            _addr_values[ip] = v
+    return v
+
+
 def checksum_ok(pkt: Packet) -> bool | None:
     """Verify the TCP/UDP checksum (RFC 793 §3.1, RFC 768, RFC 8200 §8.1).
 
     The one's-complement sum of 16-bit words is congruent to the whole byte string read as
-    one big-endian integer modulo 0xFFFF, so a correct segment sums to 0 mod 0xFFFF.
+    one big-endian integer modulo 0xFFFF, so a correct segment sums to 0 mod 0xFFFF. As
+    65536 = 1 (mod 0xFFFF), pieces of even length add up: the pseudo-header (IPv4: source,
+    destination, zero, protocol, 16-bit length; IPv6: source, destination, 32-bit length,
+    zeros, next header) counts as source + destination + length + protocol, and the
+    segment, padded with a zero octet to even length, as its own value.
     None: not checkable (fragment, cut by the snap length, UDP/IPv4 without checksum).
     """
-    if pkt.proto not in (TCP, UDP) or pkt.fragment or pkt.truncated or not pkt.l4:
+    proto = pkt.proto
+    if (proto != TCP and proto != UDP) or pkt.fragment or pkt.truncated or not pkt.l4:
         return None
-    seg = pkt.data[pkt.l4 : pkt.l4_end]
-    if len(seg) < (20 if pkt.proto == TCP else 8) or pkt.wirelen > len(pkt.data):
+    data, l4 = pkt.data, pkt.l4
+    seg = data[l4 : pkt.l4_end]
+    n = len(seg)
+    if n < (20 if proto == TCP else 8) or pkt.wirelen > len(data):
         return None
-    if pkt.proto == UDP and pkt.ip_version == 4 and seg[6:8] == b"\0\0":
+    if proto == UDP and pkt.ip_version == 4 and seg[6] == 0 and seg[7] == 0:
         return None
-    src, dst = ip_packed(pkt.src), ip_packed(pkt.dst)
-    if pkt.ip_version == 4:
-        pseudo = src + dst + bytes((0, pkt.proto)) + len(seg).to_bytes(2, "big")
-    else:
-        pseudo = src + dst + len(seg).to_bytes(4, "big") + bytes((0, 0, 0, pkt.proto))
-    blob = pseudo + seg + (b"\0" if len(seg) % 2 else b"")
-    return int.from_bytes(blob, "big") % 0xFFFF == 0
+    if pkt.ip_version == 4 and n > 0xFFFF:
+        return None  # more than the 16-bit length of the IPv4 pseudo-header can hold
+    value = int.from_bytes(seg, "big")
+    if n & 1:
+        value <<= 8
+    return (_addr_value(pkt.src) + _addr_value(pkt.dst) + n + proto + value) % 0xFFFF == 0

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 
 from capfcap import __version__
 from capfcap.correlator import Correlator
-from capfcap.decode import Packet, Prefilter, checksum_ok, decode, ip_packed
+from capfcap.decode import (
+    ICMP,
+    ICMPV6,
+    TCP,
+    UDP,
+    Packet,
+    Prefilter,
+    checksum_ok,
+    decode,
+    ip_packed,
+)
 from capfcap.events import CaptureNote, Event, FlowKey
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
@@ -59,12 +69,23 @@ class Analysis:
         self.tcp = TcpTracker(handler_for=self._handler_for)
         self.objects = ObjectStage()
         self.phone_hosts: set[str] = set()
-        self.extractors: list[Extractor] = [
-            HostExtractor(), self.dns, self.tcp, IcmpExtractor(), TftpExtractor(self.pf),
-            UdpTracker(self._phone_packet),
-        ]
+        host, icmp = HostExtractor(), IcmpExtractor()
+        tftp, udp = TftpExtractor(self.pf), UdpTracker(self._phone_packet)
+        self.extractors: list[Extractor] = [host, self.dns, self.tcp, icmp, tftp, udp]
+        # the extractors whose feed() can use a packet of each IP protocol, in the order of
+        # self.extractors (the others return nothing for it); any protocol: host addresses
+        self.feeders: dict[int, tuple[Callable[[Packet], Iterable[Event]], ...]] = {
+            TCP: (host.feed, self.tcp.feed),
+            UDP: (host.feed, self.dns.feed, tftp.feed, udp.feed),
+            ICMP: (host.feed, icmp.feed),
+            ICMPV6: (host.feed, icmp.feed),
+        }
+        self.other_feeders = (host.feed,)
         self.last_expire = 0
-        self.recent: deque[tuple[int, bytes, int]] = deque(maxlen=DUP_WINDOW)
+        # the last DUP_WINDOW relevant frames that were not duplicates, oldest first, and
+        # their times by frame bytes (oldest first), so a frame is looked up, not compared
+        self.recent: deque[tuple[int, bytes]] = deque()
+        self.recent_ts: dict[bytes, list[int]] = {}
         self.dup_frames: list[int] = []
         self.dup_ts: list[int] = []
         self.bad_checksums: list[int] = []
@@ -104,8 +125,8 @@ class Analysis:
             self.bad_checksums.append(pkt.frame)
         self._spot_phone(pkt)
         evs: list[Event] = []
-        for ex in self.extractors:
-            evs += ex.feed(pkt)
+        for feed in self.feeders.get(pkt.proto, self.other_feeders):
+            evs += feed(pkt)
         if pkt.ts - self.last_expire >= EXPIRE_EVERY:
             self.last_expire = pkt.ts
             for ex in self.extractors:
@@ -125,16 +146,34 @@ class Analysis:
                 self._emit(evs)
 
     def _duplicate(self, pkt: Packet) -> bool:
+        """A byte-identical copy of one of the last DUP_WINDOW relevant frames that were not
+        duplicates themselves, at most DUP_NS after it (SPAN mirroring rx and tx)."""
         data = pkt.data
-        for ts, d, _frame in self.recent:
-            if d == data and 0 <= pkt.ts - ts <= DUP_NS:
-                self.dup_frames.append(pkt.frame)
-                if len(self.dup_ts) < 2:
-                    self.dup_ts.append(pkt.ts)
-                else:
-                    self.dup_ts[1] = pkt.ts
-                return True
-        self.recent.append((pkt.ts, data, pkt.frame))
+        ts = pkt.ts
+        seen = self.recent_ts.get(data)
+        if seen is not None:
+            for t in seen:
+                if 0 <= ts - t <= DUP_NS:
+                    self.dup_frames.append(pkt.frame)
+                    if len(self.dup_ts) < 2:
+                        self.dup_ts.append(ts)
+                    else:
+                        self.dup_ts[1] = ts
+                    return True
+        recent = self.recent
+        if len(recent) == DUP_WINDOW:
+            _t, old = recent.popleft()
+            olds = self.recent_ts[old]
+            if len(olds) == 1:
+                del self.recent_ts[old]
+            else:
+                del olds[0]
+        recent.append((ts, data))
+        seen = self.recent_ts.get(data)
+        if seen is None:
+            self.recent_ts[data] = [ts]
+        else:
+            seen.append(ts)
         return False
 
     def _spot_phone(self, pkt: Packet) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -82,3 +84,23 @@ def test_prefilter_drops_noise_and_learns_hosts() -> None:
 def test_decode_never_raises(data: bytes, lt: int) -> None:
     decode(fr(data, lt), Prefilter())
     decode(fr(data, lt), Prefilter(enabled=False))
+
+
+@pytest.mark.parametrize("l4, want", [
+    (UDP(sport=5000, dport=53) / b"ab",
+     {"proto": 17, "sport": 5000, "dport": 53, "payload": b"ab", "l4": 38, "l4_end": 48}),
+    (TCP(sport=40000, dport=3804, flags="PA", seq=7, ack=9, window=512) / b"xyz",
+     {"proto": 6, "sport": 40000, "dport": 3804, "flags": 0x18, "seq": 7, "ack": 9,
+      "window": 512, "payload": b"xyz", "l4": 38, "l4_end": 61}),
+])
+def test_every_packet_field(l4: object, want: dict[str, object]) -> None:
+    raw = bytes(Ether(src=MAC, dst="00:00:5e:00:53:01") / Dot1Q(vlan=20)
+                / IP(src=PHONE, dst=SRV, ttl=63, flags="DF") / l4)  # type: ignore[operator]
+    p = decode(Frame(7, 1_000_000_123, 1, raw, len(raw)), Prefilter())
+    assert p is not None
+    base = {"frame": 7, "ts": 1_000_000_123, "src_mac": MAC, "ip_version": 4, "src": PHONE,
+            "dst": SRV, "ttl": 63, "flags": 0, "seq": 0, "ack": 0, "window": 0, "icmp": None,
+            "vlan": 20, "fragment": False, "truncated": False, "missing": 0,
+            "wirelen": len(raw), "linktype": 1, "data": raw}
+    got = {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}
+    assert got == {**base, **want}

@@ -38,9 +38,14 @@ class DnsMessage:
     answer_count: int
 
 
-def _name(msg: bytes, off: int) -> tuple[str, int]:
-    """Read a possibly compressed name; return (name, offset after it in place)."""
-    labels: list[str] = []
+_header = struct.Struct("!HHHHHH").unpack_from
+_rr = struct.Struct("!HHIH").unpack_from  # TYPE, CLASS, TTL, RDLENGTH (RFC 1035 §4.1.3)
+
+
+def _name(msg: bytes, off: int) -> tuple[str, int, int, int]:
+    """Read a possibly compressed name (RFC 1035 §4.1.4): (name, offset after it in place,
+    octets of its labels with their length bytes, compression pointers followed)."""
+    labels: list[bytes] = []
     end = -1
     jumps = 0
     total = 0
@@ -69,44 +74,47 @@ def _name(msg: bytes, off: int) -> tuple[str, int]:
         total += ln + 1
         if total > 255:
             raise DnsError("name longer than 255 octets")
-        labels.append(msg[off : off + ln].decode("ascii", "replace"))
+        labels.append(msg[off : off + ln])
         off += ln
-    return ".".join(labels).lower(), (end if end >= 0 else off)
+    # the ASCII codec replaces each byte above 0x7F on its own, so decoding the joined
+    # labels equals joining the decoded labels
+    name = b".".join(labels).decode("ascii", "replace").lower()
+    return name, (end if end >= 0 else off), total, jumps
+
+
+def _skip_name(msg: bytes, off: int, known: tuple[int, int, int] | None) -> int:
+    """The offset after the name at `off`, raising DnsError exactly when `_name` would.
+
+    Labels in place are stepped over without decoding. A compression pointer (RFC 1035
+    §4.1.4) to `known` = (offset, octets, pointers), a name `_name` has read whole, ends
+    the name: the 255-octet limit (§2.3.4) and the pointer limit are checked on the sums.
+    Any other name is left to `_name`."""
+    start = off
+    octets = 0
+    n = len(msg)
+    while off < n:
+        ln = msg[off]
+        if ln == 0:
+            return off + 1
+        if ln < 0x40:
+            octets += ln + 1
+            off += ln + 1
+            if octets > 255:
+                break
+            continue
+        if (
+            ln >= 0xC0 and known is not None and off + 1 < n
+            and ((ln & 0x3F) << 8 | msg[off + 1]) == known[0]
+            and octets + known[1] <= 255 and known[2] < MAX_POINTERS
+        ):
+            return off + 2
+        break
+    return _name(msg, start)[1]
 
 
 def parse_dns(msg: bytes) -> DnsMessage:
     """Parse the header, first question and A/AAAA answers of a DNS message."""
-    if len(msg) < 12:
-        raise DnsError("shorter than a DNS header")
-    txid, flags, qd, an, _ns, _ar = struct.unpack_from("!HHHHHH", msg, 0)
-    off = 12
-    qname, qtype = "", 0
-    if qd:
-        qname, off = _name(msg, off)
-        if off + 4 > len(msg):
-            raise DnsError("truncated question")
-        qtype = (msg[off] << 8) | msg[off + 1]
-        off += 4
-        for _ in range(min(qd - 1, MAX_RRS)):  # skip further questions
-            _, off = _name(msg, off)
-            off += 4
-    addrs: list[str] = []
-    if flags & 0x8000:
-        for _ in range(min(an, MAX_RRS)):
-            try:
-                _, off = _name(msg, off)
-            except DnsError:
-                break
-            if off + 10 > len(msg):
-                break
-            rtype, _cls, _ttl, rdlen = struct.unpack_from("!HHIH", msg, off)
-            off += 10
-            rdata = msg[off : off + rdlen]
-            off += rdlen
-            if rtype == 1 and len(rdata) == 4:
-                addrs.append(socket.inet_ntoa(rdata))
-            elif rtype == 28 and len(rdata) == 16:
-                addrs.append(socket.inet_ntop(socket.AF_INET6, rdata))
+    txid, flags, qname, qtype, addresses, an = _parse(msg)
     return DnsMessage(
         txid=txid,
         response=bool(flags & 0x8000),
@@ -114,9 +122,49 @@ def parse_dns(msg: bytes) -> DnsMessage:
         rcode=flags & 0x0F,
         qname=qname,
         qtype=qtype,
-        addresses=tuple(addrs),
+        addresses=addresses,
         answer_count=an,
     )
+
+
+def _parse(msg: bytes) -> tuple[int, int, str, int, tuple[str, ...], int]:
+    """(ID, flags, first QNAME, its QTYPE, A/AAAA addresses, ANCOUNT) (RFC 1035 §4.1)."""
+    if len(msg) < 12:
+        raise DnsError("shorter than a DNS header")
+    txid, flags, qd, an, _ns, _ar = _header(msg, 0)
+    off = 12
+    qname, qtype = "", 0
+    known = None  # the question's name, which answers point to
+    if qd:
+        qname, off, octets, pointers = _name(msg, off)
+        known = (12, octets, pointers)
+        if off + 4 > len(msg):
+            raise DnsError("truncated question")
+        qtype = (msg[off] << 8) | msg[off + 1]
+        off += 4
+        for _ in range(min(qd - 1, MAX_RRS)):  # skip further questions
+            off = _skip_name(msg, off, known) + 4
+    addrs: list[str] = []
+    if flags & 0x8000:
+        for _ in range(min(an, MAX_RRS)):
+            try:
+                off = _skip_name(msg, off, known)
+            except DnsError:
+                break
+            if off + 10 > len(msg):
+                break
+            rtype, _cls, _ttl, rdlen = _rr(msg, off)
+            off += 10
+            if rtype == 1:
+                rdata = msg[off : off + rdlen]
+                if len(rdata) == 4:
+                    addrs.append(socket.inet_ntoa(rdata))
+            elif rtype == 28:
+                rdata = msg[off : off + rdlen]
+                if len(rdata) == 16:
+                    addrs.append(socket.inet_ntop(socket.AF_INET6, rdata))
+            off += rdlen
+    return txid, flags, qname, qtype, tuple(addrs), an
 
 
 @dataclass
@@ -156,23 +204,23 @@ class DnsExtractor:
         ts: int,
     ) -> list[Event]:
         try:
-            m = parse_dns(payload)
+            txid, flags, qname, qtype, addresses, an = _parse(payload)
         except DnsError:
             self.errors += 1
             return []
-        if m.opcode != 0:
+        if flags & 0x7800:  # OPCODE other than a standard query
             return []
-        if not m.response:
+        if not flags & 0x8000:
             if dport != DNS_PORT:
                 return []
-            key = (src, dst, sport, dport, transport, m.txid)
+            key = (src, dst, sport, dport, transport, txid)
             p = self.pending.get(key)
-            if p is None or p.qname != m.qname:
+            if p is None or p.qname != qname:
                 out = self._emit(key, self.pending.pop(key)) if p is not None else []
                 if len(self.pending) >= MAX_PENDING:
                     oldest = next(iter(self.pending))
                     out += self._emit(oldest, self.pending.pop(oldest))
-                p = self.pending[key] = _Pending(m.qname, m.qtype)
+                p = self.pending[key] = _Pending(qname, qtype)
             else:
                 out = []
             p.frames.append(frame)
@@ -180,15 +228,17 @@ class DnsExtractor:
             return out
         if sport != DNS_PORT:
             return []
-        key = (dst, src, dport, sport, transport, m.txid)
+        key = (dst, src, dport, sport, transport, txid)
         p = self.pending.pop(key, None)
         if p is None:
             return []  # response without a captured query
-        return self._emit(key, p, m, frame, ts)
+        return self._emit(key, p, frame, ts, flags & 0x0F, addresses, an)
 
     @staticmethod
-    def _emit(key: _Key, p: _Pending, resp: DnsMessage | None = None, frame: int | None = None,
-              ts: int | None = None) -> list[Event]:
+    def _emit(key: _Key, p: _Pending, frame: int | None = None, ts: int | None = None,
+              rcode: int | None = None, addresses: tuple[str, ...] = (),
+              answer_count: int = 0) -> list[Event]:
+        """A transaction; without a response frame, an unanswered one."""
         client, server, cport, sport, transport, txid = key
         return [
             DnsTransaction(
@@ -204,9 +254,9 @@ class DnsExtractor:
                 query_times=tuple(p.times),
                 response_frame=frame,
                 response_ts=ts,
-                rcode=resp.rcode if resp else None,
-                addresses=resp.addresses if resp else (),
-                answer_count=resp.answer_count if resp else 0,
+                rcode=rcode,
+                addresses=addresses,
+                answer_count=answer_count,
             )
         ]
 

@@ -205,15 +205,18 @@ class TftpExtractor:
         op = (p[0] << 8) | p[1]
         if pkt.dport == TFTP_PORT and op in (OP_RRQ, OP_WRQ):
             return self._request(pkt)
-        t = self._open.get((pkt.dst, pkt.dport, pkt.src))
+        # open transfers are keyed by client port, and _port_refs counts them per port
+        refs = self._port_refs
+        t = self._open.get((pkt.dst, pkt.dport, pkt.src)) if pkt.dport in refs else None
         if t is not None and (t.data_port == 0 or pkt.sport == t.data_port):
             return self._from_server(t, pkt, op)
         if t is not None:
             t.foreign_tid += 1  # RFC 1350 §4: a packet from another TID is not ours
             return []
-        t = self._open.get((pkt.src, pkt.sport, pkt.dst))
-        if t is not None:
-            return self._from_client(t, pkt, op)
+        if pkt.sport in refs:
+            t = self._open.get((pkt.src, pkt.sport, pkt.dst))
+            if t is not None:
+                return self._from_client(t, pkt, op)
         return []
 
     def expire(self, now: int) -> list[FileTransfer]:

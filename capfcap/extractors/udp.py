@@ -3,6 +3,7 @@ spoke, S0 when only the originator did, SHR when only the responder did."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,9 @@ class UdpTracker:
     def __init__(self, want: Callable[[Packet], bool]) -> None:
         self.want = want
         self.flows: dict[tuple[str, int, str, int], _Flow] = {}
+        # at most the oldest last_ts of a flow (packet times may go backwards): expire()
+        # has nothing to do until the idle timeout has passed since then
+        self.floor = sys.maxsize
 
     def feed(self, pkt: Packet) -> list[Event]:
         if pkt.proto != UDP or not self.want(pkt):
@@ -51,6 +55,8 @@ class UdpTracker:
             f = self.flows[(key.client, key.client_port, key.server, key.server_port)] = _Flow(
                 key, pkt.ts, pkt.ts)
         f.last_ts = pkt.ts
+        if pkt.ts < self.floor:
+            self.floor = pkt.ts
         if len(f.frames) < KEEP_FRAMES:
             f.frames.append(pkt.frame)
         n = len(pkt.payload)
@@ -79,8 +85,17 @@ class UdpTracker:
                        f.history, f.orig_pkts, f.resp_pkts, f.orig_bytes, f.resp_bytes)
 
     def expire(self, now: int) -> list[Event]:
-        return [self._finish(f) for f in list(self.flows.values())
-                if now - f.last_ts > IDLE_TIMEOUT]
+        if now - self.floor <= IDLE_TIMEOUT:
+            return []
+        out: list[Event] = []
+        floor = sys.maxsize
+        for f in list(self.flows.values()):
+            if now - f.last_ts > IDLE_TIMEOUT:
+                out.append(self._finish(f))
+            elif f.last_ts < floor:
+                floor = f.last_ts
+        self.floor = floor
+        return out
 
     def finish(self) -> list[Event]:
         return [self._finish(f) for f in sorted(self.flows.values(), key=lambda x: x.frames[0])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 
 import pytest
@@ -10,7 +11,14 @@ from hypothesis import strategies as st
 
 from capfcap.decode import Prefilter, decode
 from capfcap.events import DnsTransaction, FlowKey
-from capfcap.extractors.dns import DnsError, DnsExtractor, DnsTcpHandler, parse_dns
+from capfcap.extractors.dns import (
+    DnsError,
+    DnsExtractor,
+    DnsTcpHandler,
+    _name,
+    _skip_name,
+    parse_dns,
+)
 from capfcap.sources.inputs import InputSet, frames
 from tests.conftest import REALPEER
 from tests.helpers import tshark_fields
@@ -108,3 +116,205 @@ def test_parse_dns_only_raises_dnserror(data: bytes) -> None:
         parse_dns(data)
     except DnsError:
         pass
+
+
+# --- names: decoding, and skipping the owner names of answers ---
+
+LABELS = st.lists(st.binary(min_size=1, max_size=63).filter(lambda b: b[0] != 0xFF),
+                  max_size=6)
+
+
+@settings(max_examples=300)
+@given(LABELS)
+def test_name_decodes_as_its_labels_decoded_one_by_one(labels: list[bytes]) -> None:
+    # labels may hold dots, upper case and bytes above 0x7F
+    wire = b"".join(bytes([len(x)]) + x for x in labels) + b"\0"
+    msg = bytes(12) + wire + b"\0\1\0\1"
+    want = ".".join(x.decode("ascii", "replace") for x in labels).lower()
+    name, end, octets, pointers = _name(msg, 12)
+    assert (name, end, octets, pointers) == (want, 12 + len(wire), len(wire) - 1, 0)
+
+
+def test_name_keeps_dots_and_replaces_each_non_ascii_byte() -> None:
+    msg = bytes(12) + b"\x03A.b\x02\xc3\xa9\x00"
+    assert _name(msg, 12)[0] == "a.b.\ufffd\ufffd"
+
+
+def _pieces(draw: st.DrawFn, size: int) -> bytes:
+    """Name-like bytes: labels, root, pointers (mostly to the question), other label
+    types, cut anywhere."""
+    out = b""
+    for _ in range(draw(st.integers(0, 5))):
+        kind = draw(st.sampled_from(["label", "label", "root", "ptr12", "ptr", "type", "raw"]))
+        if kind == "label":
+            out += bytes([n := draw(st.integers(0, 63))]) + draw(st.binary(min_size=n,
+                                                                            max_size=n))
+        elif kind == "root":
+            out += b"\0"
+        elif kind == "ptr12":
+            out += b"\xc0\x0c"
+        elif kind == "ptr":
+            out += bytes([0xC0, draw(st.integers(0, size))])
+        elif kind == "type":
+            out += bytes([draw(st.sampled_from([0x40, 0x80, 0xBF]))])
+        else:
+            out += draw(st.binary(max_size=4))
+    return out
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> bytes:
+    qname = draw(st.sampled_from([b"\x03cm1\x07example\x00", b"\x01a\x00", b"\x00",
+                                  b"\xc0\x0c", b"\x02ab\xc0\x13\x00"]))
+    body = qname + b"\x00\x01\x00\x01"
+    an = draw(st.integers(0, 4))
+    for _ in range(an):
+        owner = draw(st.sampled_from([b"\xc0\x0c", b"\x03www\xc0\x0c", b"\x00"])) if draw(
+            st.booleans()) else _pieces(draw, 80)
+        rtype = draw(st.sampled_from([1, 28, 5, 16]))
+        rdata = draw(st.sampled_from([bytes(4), bytes(range(16)), b"\x01x\xc0\x0c", b""]))
+        rdlen = draw(st.sampled_from([len(rdata), 4, 16, 300]))
+        body += owner + struct.pack("!HHIH", rtype, 1, 60, rdlen) + rdata
+    qd = draw(st.sampled_from([1, 1, 1, 0, 2]))
+    msg = struct.pack("!HHHHHH", 1, 0x8180, qd, an + draw(st.integers(0, 1)), 0, 0) + body
+    return msg[: draw(st.integers(12, len(msg)))]
+
+
+def _reference_parse(msg: bytes) -> tuple[str, int, tuple[str, ...]]:
+    """parse_dns with every name read whole, as `_name` reads it."""
+    _txid, flags, qd, an, _ns, _ar = struct.unpack_from("!HHHHHH", msg, 0)
+    off, qname, qtype = 12, "", 0
+    if qd:
+        qname, off, _o, _p = _name(msg, off)
+        if off + 4 > len(msg):
+            raise DnsError("truncated question")
+        qtype = (msg[off] << 8) | msg[off + 1]
+        off += 4
+        for _ in range(qd - 1):
+            off = _name(msg, off)[1] + 4
+    addrs: list[str] = []
+    for _ in range(an if flags & 0x8000 else 0):
+        try:
+            off = _name(msg, off)[1]
+        except DnsError:
+            break
+        if off + 10 > len(msg):
+            break
+        rtype, _cls, _ttl, rdlen = struct.unpack_from("!HHIH", msg, off)
+        rdata = msg[off + 10 : off + 10 + rdlen]
+        off += 10 + rdlen
+        if rtype == 1 and len(rdata) == 4:
+            addrs.append(socket.inet_ntoa(rdata))
+        elif rtype == 28 and len(rdata) == 16:
+            addrs.append(socket.inet_ntop(socket.AF_INET6, rdata))
+    return qname, qtype, tuple(addrs)
+
+
+@settings(max_examples=600, deadline=None)
+@given(messages())
+def test_answers_parse_as_with_every_name_read_whole(msg: bytes) -> None:
+    try:
+        want: object = _reference_parse(msg)
+    except DnsError:
+        want = DnsError
+    try:
+        m = parse_dns(msg)
+        got: object = (m.qname, m.qtype, m.addresses)
+    except DnsError:
+        got = DnsError
+    assert got == want
+
+
+@settings(max_examples=600, deadline=None)
+@given(messages(), st.integers(12, 120))
+def test_skip_name_ends_or_fails_where_name_does(msg: bytes, off: int) -> None:
+    try:
+        _q, _e, octets, pointers = _name(msg, 12)
+        known: tuple[int, int, int] | None = (12, octets, pointers)
+    except DnsError:
+        known = None
+    try:
+        want: object = _name(msg, off)[1]
+    except DnsError:
+        want = DnsError
+    try:
+        got: object = _skip_name(msg, off, known)
+    except DnsError:
+        got = DnsError
+    assert got == want
+
+
+def _response(qname: bytes, owner: bytes, tail: bytes = b"") -> bytes:
+    """One question, one A answer 192.0.2.1 whose owner name is `owner`; `tail` after it."""
+    return (struct.pack("!HHHHHH", 1, 0x8180, 1, 1, 0, 0) + qname + b"\0\1\0\1" + owner
+            + struct.pack("!HHIH", 1, 1, 60, 4) + bytes((192, 0, 2, 1)) + tail)
+
+
+@pytest.mark.parametrize("extra, ok", [(62, True), (63, False)])
+def test_answer_pointing_to_the_question_counts_its_pointers(extra: int, ok: bool) -> None:
+    # the question's name is a pointer to a chain of `extra` more pointers placed after the
+    # answer; the answer's C0 0C adds one: 64 pointers are followed, 65 are a loop
+    chain_at = 12 + 2 + 4 + 2 + 14
+    chain = b"".join(bytes((0xC0, chain_at + 2 * (i + 1))) for i in range(extra)) + b"\1a\0"
+    msg = _response(bytes((0xC0, chain_at)), b"\xc0\x0c", chain)
+    assert len(msg) == chain_at + len(chain)
+    m = parse_dns(msg)
+    assert (m.qname, m.addresses) == ("a", ("192.0.2.1",) if ok else ())
+
+
+@pytest.mark.parametrize("last, ok", [(60, True), (61, False)])
+def test_answer_pointing_to_the_question_counts_its_octets(last: int, ok: bool) -> None:
+    # 3 * 64 + (last + 1) octets in the question; the owner name adds 2 ("\1x") of 255
+    qname = b"".join(bytes([63]) + b"q" * 63 for _ in range(3)) + bytes([last]) + b"q" * last
+    m = parse_dns(_response(qname + b"\0", b"\1x\xc0\x0c"))
+    assert m.addresses == (("192.0.2.1",) if ok else ())
+
+
+def test_skip_name_cases() -> None:
+    msg = bytes(12) + b"\x01a\x00" + b"\x02bb\xc0\x0c" + b"\xc0\x0f" + b"\x05ab"
+    known = (12, 2, 0)
+    assert _skip_name(msg, 12, known) == 15  # labels and the root
+    assert _skip_name(msg, 15, known) == 20  # labels, then a pointer to the question
+    assert _skip_name(msg, 20, known) == 22  # a pointer elsewhere, to a good name
+    with pytest.raises(DnsError, match="past"):
+        _skip_name(msg, 22, known)  # a label cut by the end of the message
+    with pytest.raises(DnsError, match="truncated"):
+        _skip_name(msg[:21], 20, known)  # half a pointer
+    with pytest.raises(DnsError, match="loop"):
+        _skip_name(bytes(12) + b"\xc0\x0e\xc0\x0c", 12, None)
+    with pytest.raises(DnsError, match="label type"):
+        _skip_name(bytes(12) + b"\x41", 12, known)
+    # a pointer to the question when the answer loop meets a cut name: the loop ends
+    resp = _response(b"\1a\0", b"\xc0\x0c")
+    assert parse_dns(resp).addresses == ("192.0.2.1",)
+    assert parse_dns(resp[:-15] + b"\x05ab").addresses == ()
+
+
+def test_names_in_place_are_held_to_255_octets() -> None:
+    long = b"".join(bytes([63]) + b"q" * 63 for _ in range(4)) + b"\0"  # 256 octets
+    with pytest.raises(DnsError, match="longer"):
+        _skip_name(bytes(12) + long, 12, None)
+    assert parse_dns(_response(b"\1a\0", long)).addresses == ()
+    assert _skip_name(bytes(12) + long[64:], 12, None) == 12 + 193
+
+
+def test_cut_address_and_second_question() -> None:
+    resp = _response(b"\1a\0", b"\xc0\x0c")
+    assert parse_dns(resp[:-1]).addresses == ()  # RDLENGTH 4, three octets captured
+    two = bytearray(resp[:12] + b"\1a\0\0\1\0\1" + b"\1b\xc0\x0c\0\1\0\1" + resp[19:])
+    two[5] = 2  # QDCOUNT
+    m = parse_dns(bytes(two))
+    assert (m.qname, m.addresses) == ("a", ("192.0.2.1",))
+
+
+@pytest.mark.parametrize("opcode, kept", [(0, True), (1, False), (4, False), (8, False)])
+def test_only_standard_queries_are_matched(opcode: int, kept: bool) -> None:
+    ex = DnsExtractor()
+    flags = 0x0100 | opcode << 11
+    assert ex.message(q(5, "a.example", flags=flags), "192.0.2.9", "203.0.113.53", 4000, 53,
+                      "udp", 1, 0) == []
+    resp = ex.message(q(5, "a.example", flags=flags | 0x8183), "203.0.113.53", "192.0.2.9",
+                      53, 4000, "udp", 2, 1)
+    got = [(t.rcode, t.response_frame) for t in resp if isinstance(t, DnsTransaction)]
+    assert got == ([(3, 2)] if kept else []) and len(resp) == len(got)
+    assert ex.finish() == []

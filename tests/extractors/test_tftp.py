@@ -393,3 +393,24 @@ def test_fuzz_never_raises(payloads: list[tuple[str, bytes]]) -> None:
         assert isinstance(t, FileTransfer) and t.frames
         assert t.data is None or len(t.data) <= t.size
     assert not pf.tftp_ports
+
+
+@pytest.mark.parametrize("max_transfers", [1, 2, tftp_mod.MAX_TRANSFERS])
+def test_port_refs_count_the_open_transfers_by_client_port(max_transfers: int) -> None:
+    """feed() looks a packet up only when one of its ports is a counted client port."""
+    paths = [*sorted(REALPEER.glob("S1[12]*.pcap")), *sorted(REALPEER.glob("S01*.pcap*")),
+             *sorted((ROOT / "pcaps" / "damaged").glob("*tftp*.pcap"))]
+    opened = 0
+    for path in paths:
+        x = TftpExtractor(Prefilter(enabled=False), max_transfers=max_transfers)
+        for fr in frames([str(path)], InputSet()):
+            pkt = decode(fr, Prefilter(enabled=False))
+            if pkt is None:
+                continue
+            x.feed(pkt)
+            x.expire(pkt.ts)
+            opened = max(opened, len(x._open))
+            assert collections.Counter(k[1] for k in x._open) == x._port_refs, fr.number
+        x.finish()
+        assert x._port_refs == {}
+    assert opened >= min(max_transfers, 2)
