@@ -254,27 +254,28 @@ class Skipper:
         # network-order constants as the file-order struct reads them
         et_vlan, et_v4 = (0x0081, 0x0008) if little else (0x8100, 0x0800)
         t_lo, t_hi = (0x1400, 0x1700) if little else (20, 23)
-        eth = linktype == LINKTYPE_ETHERNET
+        # the fused read needs 54 bytes from the record start; Ethernet only
+        limit = n - 54 if linktype == LINKTYPE_ETHERNET else -1
+        min38, min42 = 38 + fcs, 42 + fcs  # Ethernet + IPv4 + ports (+ a tag) before the FCS
+        big = n > MAX_FRAME  # only then can a record complete in the buffer be too large
         first = pos
         last = -1
         count = 0
         cut, first_cut = 0, info.first_cut
-        while pos + 16 <= n:  # each pass advances pos by at least 16
-            if eth and pos + 54 <= n:
+        while True:  # each pass advances pos by at least 16
+            if pos <= limit:
                 # record header + Ethernet + IPv4 + ports in one read (file byte order)
                 incl, orig, et, vi, total, proto, src, dst, sport, dport = rec(buf, pos)
-                s = pos + 16
-                e = s + incl
-                if incl > MAX_FRAME or e > n:
+                e = pos + 16 + incl
+                if e > n or (big and incl > MAX_FRAME):
                     break
-                fe = e - fcs if incl >= fcs else e
-                if s + 38 <= fe:
-                    if et == et_vlan and s + 42 <= fe:
-                        et, vi, total, proto, src, dst, sport, dport = tag(buf, s + 16)
+                if incl >= min38:
+                    if et == et_vlan and incl >= min42:
+                        et, vi, total, proto, src, dst, sport, dport = tag(buf, pos + 32)
                     if et == et_v4 and vi == 0x45 and (proto == 17 or proto == 6):
                         # IPv4 total length 20..23: the ports lie beyond the datagram,
                         # decode drops the frame
-                        if not (t_lo <= total <= t_hi and (total & 0xFF if little else 0) == 0):
+                        if total > t_hi or total < t_lo or (little and total & 0xFF):
                             ports = udp if proto == 17 else tcp
                             if (sport in ports or dport in ports
                                     or (hosts and (src in hosts or dst in hosts))):
@@ -286,7 +287,11 @@ class Skipper:
                         pos = e
                         count += 1
                         continue
+                s = pos + 16
+                fe = e - fcs if incl >= fcs else e
             else:
+                if pos + 16 > n:
+                    break
                 incl, orig = incl_at(buf, pos + 8)
                 s = pos + 16
                 e = s + incl
