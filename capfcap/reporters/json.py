@@ -82,6 +82,14 @@ def render(r: Report) -> str:
 
 
 def write(r: Report, out: TextIO) -> None:
-    """Stream the same bytes as `render` (a large report is never one string in memory)."""
-    json.dump(to_dict(r), out, indent=2, sort_keys=False, ensure_ascii=False)
-    out.write("\n")
+    """Stream the same bytes as `render` (a large report is never one string in memory),
+    a few thousand encoder pieces per write."""
+    enc = json.JSONEncoder(indent=2, sort_keys=False, ensure_ascii=False)
+    piece: list[str] = []
+    for chunk in enc.iterencode(to_dict(r)):
+        piece.append(chunk)
+        if len(piece) >= 4096:
+            out.write("".join(piece))
+            piece.clear()
+    piece.append("\n")
+    out.write("".join(piece))
