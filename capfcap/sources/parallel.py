@@ -20,7 +20,6 @@ last, when the reader has finished.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import operator
 import os
@@ -68,11 +67,21 @@ def wanted(paths: list[str], jobs: int | None, fast: bool = True) -> bool:
         cpus = os.cpu_count() or 1
     if cpus < 2:
         return False
-    size = 0
-    for p in expand_quietly(paths):
-        with contextlib.suppress(OSError):
-            size += os.path.getsize(p)
-    return size >= MIN_BYTES
+    return sum(_data_size(p) for p in expand_quietly(paths)) >= MIN_BYTES
+
+
+def _data_size(path: str) -> int:
+    """Bytes the readers will go through: for gzip, the larger of the file and the
+    uncompressed size its trailer records (ISIZE, modulo 2^32; RFC 1952 §2.3.1)."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            if f.read(2) != b"\x1f\x8b" or size < 18:
+                return size
+            f.seek(-4, os.SEEK_END)
+            return max(size, int.from_bytes(f.read(4), "little"))
+    except OSError:
+        return 0
 
 
 class ReaderProcess:

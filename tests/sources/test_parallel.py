@@ -7,6 +7,7 @@ analysis's at every frame), the quick port look against decode(), and the failur
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import struct
@@ -92,6 +93,24 @@ def test_wanted_follows_jobs_and_size(span: Path, tmp_path: Path) -> None:
     assert parallel.wanted([small], 2)
     assert not parallel.wanted([str(span)], 1)
     assert not parallel.wanted([small], 2, fast=False)  # --no-fast-path stays in one
+
+
+def test_wanted_counts_gzip_uncompressed(monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    monkeypatch.setattr(parallel, "MIN_BYTES", 10_000)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    plain = tmp_path / "a.pcap"
+    plain.write_bytes(bytes(20_000))
+    gz = tmp_path / "a.pcap.gz"
+    gz.write_bytes(gzip.compress(bytes(20_000)))
+    small = tmp_path / "b.pcap.gz"
+    small.write_bytes(gzip.compress(bytes(5_000)))
+    assert gz.stat().st_size < 10_000
+    assert parallel.wanted([str(plain)], None)
+    assert parallel.wanted([str(gz)], None)  # 20,000 bytes once decompressed
+    assert not parallel.wanted([str(small)], None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    assert not parallel.wanted([str(gz)], None)  # one CPU: nothing to gain
 
 
 def test_reader_failure_is_one_line(monkeypatch: pytest.MonkeyPatch, span: Path) -> None:
