@@ -335,20 +335,23 @@ class Skipper:
         tcp, udp, hosts = self._sets(little)
         et_vlan, et_v4 = (0x0081, 0x0008) if little else (0x8100, 0x0800)
         t_lo, t_hi = (0x1400, 0x1700) if little else (20, 23)
-        first = last = -1
+        first, last = pos, -1  # the first record skipped, if any, is the one at pos
         count = 0
         nif = len(ifaces)
         eth = [ifc.linktype == LINKTYPE_ETHERNET for ifc in ifaces]
         per_if = [0] * nif
         cut, first_cut = 0, info.first_cut
-        while pos + 32 <= n:  # each pass advances pos by at least 32
-            if pos + 66 <= n:
+        limit = n - 66  # the fused read needs 66 bytes from the block start
+        while True:  # each pass advances pos by at least 32
+            if pos <= limit:
                 # EPB header + Ethernet + IPv4 + ports in one read (file byte order)
                 btype, blen, iid, cap, orig, et, vi, total, proto, src, dst, sport, dport = rec(
                     buf, pos)
-            else:
+            elif pos + 32 <= n:
                 btype, blen, iid, _hi, _lo, cap, orig = epb(buf, pos)
                 et = 0
+            else:
+                break
             if (btype != 6 or blen < 32 or blen & 3 or blen > MAX_BLOCK or pos + blen > n
                     or iid >= nif or cap > blen - 32 or u32(buf, pos + blen - 4)[0] != blen):
                 break
@@ -358,7 +361,7 @@ class Skipper:
                     et, vi, total, proto, src, dst, sport, dport = tag(buf, s + 16)
                 if et == et_v4 and vi == 0x45 and (proto == 17 or proto == 6):
                     # IPv4 total length 20..23: the ports lie beyond the datagram
-                    if not (t_lo <= total <= t_hi and (total & 0xFF if little else 0) == 0):
+                    if total > t_hi or total < t_lo or (little and total & 0xFF):
                         ports = udp if proto == 17 else tcp
                         if (sport in ports or dport in ports
                                 or (hosts and (src in hosts or dst in hosts))):
@@ -366,8 +369,6 @@ class Skipper:
                     if orig > cap:  # cut short by the snap length
                         cut += 1
                         first_cut = first_cut or number + count + 1
-                    if first < 0:
-                        first = pos
                     last = pos
                     pos += blen
                     count += 1
@@ -381,8 +382,6 @@ class Skipper:
             if orig > cap:
                 cut += 1
                 first_cut = first_cut or number + count + 1
-            if first < 0:
-                first = pos
             last = pos
             pos += blen
             count += 1
