@@ -90,8 +90,9 @@ class ReaderProcess:
     def __init__(self, paths: list[str]) -> None:
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_reader, args=(paths, send), name="capfcap-reader",
-                                 daemon=True)
+        self._proc = ctx.Process(target=_reader, args=(paths, send, self._recv),
+                                 name="capfcap-reader", daemon=True)
+        self._done = False
         self._proc.start()
         send.close()
 
@@ -116,6 +117,7 @@ class ReaderProcess:
                 elif kind == "done":
                     inputs.files[:], inputs.errors[:] = body
                     inputs.progress = sum(f.packets for f in inputs.files)
+                    self._done = True
                     return
                 elif kind == "capture_error":
                     message, offset, fatal = body
@@ -131,6 +133,8 @@ class ReaderProcess:
     def close(self) -> None:
         """Stop the reader (at once if it is still reading) and reap it."""
         self._recv.close()
+        if not self._done:  # interrupted or failed: nobody wants the rest
+            self._proc.kill()
         self._proc.join(timeout=5)
         if self._proc.is_alive():
             self._proc.kill()
@@ -141,9 +145,10 @@ class ReaderProcess:
         return self._proc.exitcode
 
 
-def _reader(paths: list[str], out: Connection) -> None:
+def _reader(paths: list[str], out: Connection, theirs: Connection) -> None:
     """The reader process: read, skip, learn ahead, send."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the analysis's to handle
+    theirs.close()  # the fork's copy of the analysis's end: a write must fail when it goes
     try:
         inputs = InputSet()
         pf = Prefilter()

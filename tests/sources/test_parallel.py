@@ -13,6 +13,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,19 @@ def test_reader_killed(monkeypatch: pytest.MonkeyPatch, span: Path) -> None:
     monkeypatch.setattr(parallel, "frames", die)
     with pytest.raises(parallel.ReaderFailed, match="ended without reporting"):
         list(parallel.ReaderProcess([str(span)]).frames(InputSet()))
+
+
+def test_reader_stops_when_the_analysis_goes_away(monkeypatch: pytest.MonkeyPatch,
+                                                 span: Path) -> None:
+    """Ctrl-C in the analysis closes its end of the pipe: the reader's next write must
+    fail at once (it holds no copy of that end), not block on a full pipe."""
+    monkeypatch.setattr(parallel, "BATCH", 100_000)  # one message, larger than a pipe
+    r = parallel.ReaderProcess([str(span)])
+    time.sleep(0.5)  # let it block writing
+    r._recv.close()
+    r._proc.join(timeout=10)
+    assert r._proc.exitcode == 0  # ended by itself (BrokenPipeError), not killed
+    r.close()
 
 
 def test_capture_errors_cross_the_process(tmp_path: Path) -> None:
