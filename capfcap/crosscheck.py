@@ -19,7 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from capfcap import exitcodes
@@ -521,27 +521,19 @@ def verdict(f: Finding, pkts: dict[int, Fields], objects: dict[str, list[str]]) 
         if n not in pkts:
             c.bad.append(f"Wireshark has no frame {n}")
             break
+    checks: dict[str, Callable[[dict[str, Any]], object]] = {
+        "dns": c.dns, "tcp": c.tcp, "icmp": c.icmp, "tls": c.tls, "cert": c.cert,
+        "records": c.records, "sender": c.sender,
+        "transfer": lambda fact: c.transfer(fact, objects),
+        "unchecked": lambda fact: c.unchecked.append(str(fact.get("why"))),
+    }
     for fact in facts:
         kind = fact.get("kind")
+        check = checks.get(kind) if isinstance(kind, str) else None
+        if check is None:
+            continue
         try:
-            if kind == "dns":
-                c.dns(fact)
-            elif kind == "tcp":
-                c.tcp(fact)
-            elif kind == "icmp":
-                c.icmp(fact)
-            elif kind == "tls":
-                c.tls(fact)
-            elif kind == "cert":
-                c.cert(fact)
-            elif kind == "records":
-                c.records(fact)
-            elif kind == "transfer":
-                c.transfer(fact, objects)
-            elif kind == "sender":
-                c.sender(fact)
-            elif kind == "unchecked":
-                c.unchecked.append(str(fact.get("why")))
+            check(fact)
         except (KeyError, TypeError, ValueError) as e:
             c.unchecked.append(f"malformed {kind} fact ({type(e).__name__})")
     if not facts:
