@@ -34,11 +34,10 @@ from capfcap.extractors.tftp import TftpExtractor
 from capfcap.extractors.udp import UdpTracker
 from capfcap.learn import phones_shown
 from capfcap.report import CaptureInfo, Report
-from capfcap.sources import parallel
 from capfcap.sources.files import FileInfo
 from capfcap.sources.frame import LINKTYPE_NAMES, Frame
 from capfcap.sources.inputs import InputSet, frames
-from capfcap.sources.parallel import ReaderProcess
+from capfcap.sources.parallel import ReaderProcess, wanted
 from capfcap.sources.scan import Skipper
 
 EXPIRE_EVERY = 1_000_000_000  # call expire() once per second of capture time
@@ -253,7 +252,7 @@ def analyze(
     inputs = InputSet()
     a = Analysis(opts)
     n = 0
-    if reader is None and opts.scan and parallel.wanted(paths, opts.jobs, opts.fast):
+    if reader is None and opts.scan and wanted(paths, opts.jobs, opts.fast):
         reader = ReaderProcess(paths)
     if reader is not None:
         for fr in reader.frames(inputs):

@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         from capfcap.pipeline import analyze
 
         opts = options(args)
+        if reader is None:
+            opts.jobs = 1  # decided above: the analysis need not look at the files again
         progress = _progress(args.captures)
         report, inputs = analyze(args.captures, opts, progress=progress, reader=reader)
     except CaptureError as e:
