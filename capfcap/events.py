@@ -46,6 +46,17 @@ class HostSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkReached:
+    """The capture holds a frame sent to this MAC at layer 2 (an ARP reply to it, RFC 826):
+    proof that the direction towards that host is captured (DESIGN §4 rule 2)."""
+
+    mac: str
+    frame: int
+    ts: int
+    sender_ip: str  # who answered (ARP sender protocol address)
+
+
+@dataclass(frozen=True, slots=True)
 class DnsTransaction:
     """One DNS query (and its retransmissions) matched with its response, if any.
 
@@ -348,6 +359,7 @@ class CaptureNote:
 
 Event = (
     HostSeen
+    | LinkReached
     | DnsTransaction
     | TcpConnection
     | IcmpError

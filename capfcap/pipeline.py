@@ -19,11 +19,13 @@ from capfcap.decode import (
     UDP,
     Packet,
     Prefilter,
+    arp,
     checksum_ok,
     decode,
     ip_packed,
 )
 from capfcap.events import CaptureNote, Event, FlowKey
+from capfcap.extractors.arp import ArpExtractor
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
 from capfcap.extractors.http import HttpHandler
@@ -67,6 +69,8 @@ class Analysis:
         self.dns = DnsExtractor()
         self.tcp = TcpTracker(handler_for=self._handler_for)
         self.objects = ObjectStage()
+        self.arp = ArpExtractor()
+        self.last_ts: int | None = None  # newest frame time fed (the end of a live capture)
         self.phone_hosts: set[str] = set()
         host, icmp = HostExtractor(), IcmpExtractor()
         tftp, udp = TftpExtractor(self.pf), UdpTracker(self._phone_packet)
@@ -104,14 +108,22 @@ class Analysis:
 
     # -- per frame ------------------------------------------------------------------------
     def feed(self, fr: Frame) -> None:
+        if self.last_ts is None or fr.ts > self.last_ts:
+            self.last_ts = fr.ts
         if self.pf.enabled:
             pkt = decode(fr, self.pf)
         else:
             pkt = decode(fr, None)
             if pkt is not None and not self.pf.relevant(pkt):
-                pkt = None
+                return
         if pkt is not None:
             self.feed_packet(pkt)
+        else:
+            a = arp(fr)
+            if a is not None:
+                evs = self.arp.feed_arp(a)
+                if evs:
+                    self._emit(evs)
 
     def feed_packet(self, pkt: Packet) -> None:
         """A decoded packet that passed the prefilter."""
@@ -220,7 +232,11 @@ class Analysis:
         self._emit(evs)
 
     def report(self, files: list[FileInfo], notes: Iterable[str] = ()) -> Report:
-        r = self.correlator.report([capture_info(f) for f in files])
+        ends = [f.last for f in files if f.last is not None]
+        if self.last_ts is not None:
+            ends.append(self.last_ts)
+        r = self.correlator.report([capture_info(f) for f in files],
+                                   end_ts=max(ends) if ends else None)
         r.version = __version__
         r.notes = list(notes) + r.notes
         return r

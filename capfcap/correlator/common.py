@@ -25,6 +25,7 @@ class Context:
     withheld: list[dict[str, object]] = field(default_factory=list)
     frame_ts: dict[int, int] = field(default_factory=dict)
     now: int = 0
+    end_ts: int | None = None  # time of the capture's last frame (None: not known)
 
 
 def ipf(ip: str) -> str:

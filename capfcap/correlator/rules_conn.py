@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
+from capfcap.correlator.evidence import TCP_WAIT, Judgement, judge, withhold
 from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState
 from capfcap.events import IcmpError, TcpConnection
 from capfcap.findings import Finding
@@ -103,22 +104,15 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             continue
         frames = [f for c in silent for f in c.frames]
         syns = sum(len(c.syn_frames) for c in silent)
-        one_sided = ctx.one_sided.get(phone.ip)
         evidence_unseen = [c for c in silent if c.orig_acked_unseen]
-        if one_sided or evidence_unseen or not (
-            ctx.reverse_seen.get(phone.ip, False) or server in ctx.heard_from
-        ):
-            ctx.withheld.append({
-                "code": prefix + "_UNIDIRECTIONAL",
-                "phone": phone.ip,
-                "server": server,
-                "frames": sorted(frames),
-                "reason": one_sided
-                or ("the phone acknowledged server data the capture never saw"
-                    if evidence_unseen else
-                    "the capture holds no packets sent to this phone, so it cannot show "
-                    "whether the server answered"),
-            })
+        if evidence_unseen:
+            j = Judgement(False, "the phone acknowledged server data the capture never saw")
+        else:
+            j = judge(ctx, phone, what=f"the SYN to {service} port {port}",
+                      last_ts=max(c.last_ts for c in silent), wait=TCP_WAIT,
+                      retried=syns > 1 or len(silent) > 1, server=server)
+        if not j.stands:
+            withhold(ctx, prefix + "_UNIDIRECTIONAL", phone, j, frames, server=server)
             continue
         summary = (f"{service} port {port} on {label(ctx, server)} never answered: "
                    f"{syns} SYN{'s' if syns > 1 else ''} in {len(silent)} attempt"
@@ -129,14 +123,7 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"port {c.key.client_port}: SYN frames {', '.join(map(str, c.syn_frames))} "
                 f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
             )
-        if ctx.reverse_seen.get(phone.ip):
-            lines.append(
-                "The capture does show packets sent to this phone on its other conversations "
-                "(TFTP/DNS answers), so the silence is the network's, not the capture's.")
-        else:
-            lines.append(
-                f"The capture shows {server} answering other hosts, so replies on this path "
-                "would have been captured: the silence is the network's, not the capture's.")
+        lines.append(f"The silence is the network's, not the capture's: {j.why}.")
         out.append(make(
             ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
             conns_filter(silent[0].key.client, server, port, silent, conns), conn=silent[0],

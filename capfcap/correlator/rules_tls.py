@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
+from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
 from capfcap.correlator.rules_trust import (
     cert_expiry,
     latest_itl,
@@ -148,16 +149,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 _facts=[facts.tls(s)],
             ))
         elif s.client_hello_frame and not s.handshake_done and not s.records:
-            out.append(make(
-                ctx, prefix + "_TLS_FAILED", phone, srv,
-                f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the handshake "
-                f"finished (no alert)",
-                f"The connection closed after the "
-                f"{'server certificate' if s.cert_frame else 'ClientHello'} without an alert. "
-                f"{itl_note}",
-                s.frames, _filter(s), times=(s.first_ts, s.last_ts),
-                _facts=[facts.tls(s)],
-            ))
+            out += _aborted(ctx, phone, s, prefix, srv, itl_note)
         out += _cert_checks(ctx, phone, s, prefix, srv, itl)
         if port == CAPF_PORT:
             oc = _outcome(s)
@@ -183,6 +175,31 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                         "encrypted CAPF records)")],
                 ))
     return out
+
+
+def _aborted(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
+             srv: dict[str, object], itl_note: str) -> list[Finding]:
+    """A handshake that stopped without an alert: an abort when the close (FIN/RST) is
+    captured; otherwise a stall, which is a verdict of silence (evidence.judge)."""
+    after = "server certificate" if s.cert_frame else "ClientHello"
+    conn = next((c for c in phone.conns if c.key == s.key), None)
+    if conn is not None and (conn.fin_frames or conn.rst_frames):
+        summary = (f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the handshake "
+                   f"finished (no alert)")
+        detail = f"The connection closed after the {after} without an alert. {itl_note}"
+    else:
+        j = judge(ctx, phone, what=f"the {after} (frame {s.frames[-1]})", last_ts=s.last_ts,
+                  wait=TLS_WAIT, retried=False, server=s.key.server,
+                  due="the next handshake message")
+        if not j.stands:
+            withhold(ctx, prefix + "_TLS_FAILED", phone, j, list(s.frames),
+                     server=s.key.server)
+            return []
+        summary = (f"TLS to {prefix} {label(ctx, s.key.server)} stalled after the {after}: "
+                   f"no further handshake message and no close")
+        detail = f"{j.why[0].upper()}{j.why[1:]}. {itl_note}"
+    return [make(ctx, prefix + "_TLS_FAILED", phone, srv, summary, detail, s.frames,
+                 _filter(s), times=(s.first_ts, s.last_ts), _facts=[facts.tls(s)])]
 
 
 def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
+from capfcap.correlator.evidence import CAPF_WAIT, TFTP_WAIT, Judgement, judge, withhold
 from capfcap.correlator.state import CAPF_PORT, PhoneState, basename, phone_file
 from capfcap.events import CertInfo, FileTransfer, TrustList, TrustListSeen
 from capfcap.findings import Finding
@@ -102,30 +103,37 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             silent[t.server].append(t)
     for server, lst in sorted(silent.items()):
         frames = [f for t in lst for f in t.frames]
-        if ctx.one_sided.get(phone.ip) or not ctx.reverse_seen.get(phone.ip) or any(
-            t.acked_unseen_blocks for t in lst
-        ):
-            ctx.withheld.append({
-                "code": "TFTP_NO_RESPONSE", "phone": phone.ip, "server": server,
-                "frames": sorted(frames),
-                "reason": "the capture holds no packets sent to this phone",
-            })
-            continue
         if any(t.server == server and t.status != "no_response" for t in ts):
             continue  # the server answered other requests: per-file silence is a retry
+        if any(t.acked_unseen_blocks for t in lst):
+            j = Judgement(False, "the phone acknowledged TFTP blocks the capture never saw")
+        else:
+            j = judge(ctx, phone, what=f"the read request to {server}",
+                      last_ts=max(t.last_ts for t in lst), wait=TFTP_WAIT,
+                      retried=sum(len(t.request_frames) for t in lst) > 1, server=server)
+        if not j.stands:
+            withhold(ctx, "TFTP_NO_RESPONSE", phone, j, frames, server=server)
+            continue
         names = ", ".join(sorted({basename(t.filename) for t in lst}))
         out.append(make(
             ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, 69),
             f"TFTP server {label(ctx, server)} never answered {len(lst)} read request"
             f"{'s' if len(lst) > 1 else ''} ({names})",
-            "\n".join(transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
-                      for t in lst),
+            "\n".join([transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
+                       for t in lst] + [f"The silence is the server's: {j.why}."]),
             frames, transfer_filter(lst),
             times=(min(t.first_ts for t in lst), max(t.last_ts for t in lst)),
             _facts=[facts.transfer(t) for t in lst],
         ))
     for t in ts:
         if t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks:
+            j = judge(ctx, phone, what=f"the last packet of {basename(t.filename)}",
+                      last_ts=t.last_ts, wait=TFTP_WAIT, retried=False, server=t.server,
+                      due="the next block")
+            if not j.stands:
+                withhold(ctx, "TRANSFER_INCOMPLETE", phone, j, list(t.frames),
+                         server=t.server, file=basename(t.filename))
+                continue
             out.append(make(
                 ctx, "TRANSFER_INCOMPLETE", phone, server_ident(ctx, t.server, t.server_port),
                 f"Download of {basename(t.filename)} from {label(ctx, t.server)} stopped after "
@@ -206,13 +214,15 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                     server=server_ident(ctx, t.server, t.server_port),
                     facts_=[facts.transfer(t), facts.itl_content()],
                 )
-    out += _not_attempted(ctx, phone)
     return out
 
 
-def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
+def not_attempted(ctx: Context, phone: PhoneState, found: list[Finding]) -> list[Finding]:
+    """CAPF_NOT_ATTEMPTED: an automatic operation is pending, enough capture follows the
+    config, and no connection to CAPF. Not judged when an error already found for the
+    phone (a name that does not resolve, a trust list it rejects) explains the silence."""
     cfgs = [c for c in phone.configs if c.config is not None and c.config.observable]
-    if not cfgs:
+    if not cfgs or any(f.severity == "error" for f in found):
         return []
     cs = max(cfgs, key=lambda c: c.transfer.frames[-1] if c.transfer.frames else 0)
     cfg = cs.config
@@ -223,10 +233,14 @@ def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
     if any(c.key.server_port in {p for _h, p in cfg.capf_servers} | {CAPF_PORT}
            and c.key.client in phone.addrs and c.frames[-1] > after for c in phone.conns):
         return []
-    if ctx.one_sided.get(phone.ip):
+    t = cs.transfer
+    j = judge(ctx, phone, what=f"the config download ({basename(t.filename)})",
+              last_ts=t.last_ts, wait=CAPF_WAIT, retried=False, server=None,
+              due="its connection to CAPF")
+    if not j.stands:
+        withhold(ctx, "CAPF_NOT_ATTEMPTED", phone, j, list(t.frames))
         return []
     capf = ", ".join(f"{h or '(empty)'}:{p}" for h, p in cfg.capf_servers) or "(no capfList)"
-    t = cs.transfer
     return [make(
         ctx, "CAPF_NOT_ATTEMPTED", phone, {},
         f"Config asks for a CAPF operation ({AUTH_MODES.get(cfg.capf_auth_mode or 0)}) but the "

@@ -16,6 +16,7 @@ from capfcap.events import (
     FileTransfer,
     HostSeen,
     IcmpError,
+    LinkReached,
     TcpConnection,
     TlsSession,
     TrustListSeen,
@@ -105,6 +106,7 @@ class State:
     dns_heard: set[str] = field(default_factory=set)  # clients that got an answer
     dns_spoke: set[str] = field(default_factory=set)  # clients that asked, servers that answered
     known_phones: set[str] = field(default_factory=set)
+    link_reached: dict[str, LinkReached] = field(default_factory=dict)  # MAC -> first reply
 
     def add(self, ev: Event) -> None:
         if isinstance(ev, HostSeen):
@@ -113,6 +115,9 @@ class State:
             return
         if isinstance(ev, DnsTransaction):
             self._dns(ev)
+            return
+        if isinstance(ev, LinkReached):
+            self.link_reached.setdefault(ev.mac, ev)
             return
         if isinstance(ev, FileTransfer) and phone_file(ev.filename):
             self._phone(ev.client)

@@ -165,31 +165,53 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     return out
 
 
+# Verdict heads, most decisive first: a phone blocked at CAPF reads "blocked" even when
+# its ITL also puts the install at risk.
 _VERDICT = {
-    "CAPF_UNIDIRECTIONAL": "LSC install blocked: port 3804 filtered",
+    "CAPTURE_ONE_SIDED": "Capture is one-sided: fix the SPAN before judging",
+    "TFTP_NO_RESPONSE": "LSC install blocked: the TFTP server does not answer",
+    "DNS_NXDOMAIN": "LSC install blocked: CUCM name does not resolve",
+    "DNS_NO_RESPONSE": "LSC install blocked: DNS does not answer",
+    "CAPF_UNIDIRECTIONAL": "LSC install blocked: CAPF port {port} filtered",
     "CAPF_REFUSED": "LSC install blocked: CAPF refused the connection",
     "CAPF_TLS_FAILED": "LSC install blocked: TLS to CAPF failed",
     "CAPF_CERT_MISMATCH": "LSC install blocked: CAPF certificate not in the phone's ITL",
     "ITL_NO_CAPF": "LSC install at risk: ITL has no CAPF record",
-    "DNS_NXDOMAIN": "LSC install blocked: CUCM name does not resolve",
-    "DNS_NO_RESPONSE": "LSC install blocked: DNS does not answer",
-    "CAPTURE_ONE_SIDED": "Capture is one-sided: fix the SPAN before judging",
     "CAPF_NO_CERTIFICATE": "CAPF session completed without a certificate",
     "CAPF_LSC_ISSUED": "LSC installed",
 }
+_RANK = {code: i for i, code in enumerate(_VERDICT)}
 
 
-def verdict(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
+def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
+            steps: list[TimelineEntry]) -> str:
+    """One line: the most decisive finding; "inconclusive" (with the reason) when a
+    verdict of silence was withheld and nothing else decides; never "no fault seen"
+    over a failed step."""
+    serious = [f for f in findings if f.severity != "info"]
+    withheld = [w for w in ctx.withheld if w.get("phone") == p.ip]
+    issued = any(f.code == "CAPF_LSC_ISSUED" for f in findings)
+    if not serious and withheld and not issued:
+        w = withheld[0]
+        more = f" (and {len(withheld) - 1} more)" if len(withheld) > 1 else ""
+        return f"Inconclusive: {w['code']} cannot be judged{more}: {w['reason']}"
     if not findings:
+        failed = [e for e in steps if e.outcome == "failed"]
+        if failed:
+            return (f"No fault proven, but {len(failed)} step{'s' if len(failed) > 1 else ''} "
+                    f"failed without a finding (first: frame {failed[0].frame}): see the "
+                    f"timeline")
         if any(c.key.server_port == CAPF_PORT for c in p.conns):
             return "No CAPF problem seen"
         return "No CAPF session in the capture; no fault seen"
     worst = min(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
-                                         0 if f.code in _VERDICT else 1))
+                                         _RANK.get(f.code, len(_RANK))))
     head = _VERDICT.get(worst.code, worst.summary)
     srv = worst.server.get("ip") if worst.server else None
-    if worst.code == "CAPF_UNIDIRECTIONAL" and srv:
-        return f"{head} between {p.ip} and {srv}"
+    if worst.code == "CAPF_UNIDIRECTIONAL":
+        head = head.format(port=worst.server.get("port", CAPF_PORT))
+        if srv:
+            return f"{head} between {p.ip} and {srv}"
     if worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"):
         how = ("decrypted CAPF dialogue" if worst.extra.get("confidence") == "certain"
                else "TLS record sizes")

@@ -31,7 +31,7 @@ from dataclasses import fields
 from multiprocessing.connection import Connection
 from typing import Any
 
-from capfcap.decode import UDP, Prefilter, decode
+from capfcap.decode import UDP, Prefilter, arp, decode
 from capfcap.learn import PHONE_PORTS, TFTP_PORT, learn_ahead
 from capfcap.sources.files import CaptureError
 from capfcap.sources.frame import Frame
@@ -158,9 +158,10 @@ def _reader(paths: list[str], out: Connection, theirs: Connection) -> None:
             if t is None or (t[2] == TFTP_PORT if t[0] == UDP else (
                     t[1] in PHONE_PORTS or t[2] in PHONE_PORTS)):
                 pkt = decode(fr, pf)
-                if pkt is None:
+                if pkt is not None:
+                    learn_ahead(pf, pkt)
+                elif arp(fr) is None:
                     continue
-                learn_ahead(pf, pkt)
             batch.append(_as_tuple(fr))
             if len(batch) >= BATCH:
                 out.send(("frames", (sum(f.packets for f in inputs.files), batch)))
