@@ -74,13 +74,20 @@ def _tvs(info: CodeInfo) -> CodeInfo:
     )
 
 
+SILENCE = (
+    " Judged only when the capture could have shown an answer (DESIGN §4): it goes on past "
+    "the protocol's patience after the last request (or the phone retried), and frames "
+    "towards the phone are captured; otherwise the verdict is withheld and the phone reads "
+    "'Inconclusive'.")
+
 CATALOG: dict[str, CodeInfo] = {
     "CAPTURE_ONE_SIDED": CodeInfo(
         "warning",
         "The capture holds only one direction of the conversation",
         "Packets of only one direction were captured, yet the side that was captured behaves "
         "as if it was answered (it ACKs data that is not in the file). The network worked; the "
-        "capture did not see it. 'No reply' verdicts for these flows are withheld.",
+        "capture did not see it. 'No reply' verdicts for these flows are withheld. Raised "
+        "only on such positive evidence: silence alone never makes a capture one-sided.",
         (
             "SPAN session configured rx-only or tx-only",
             "VLAN-based SPAN source (only ingress is mirrored)",
@@ -112,7 +119,8 @@ CATALOG: dict[str, CodeInfo] = {
     "TFTP_NO_RESPONSE": CodeInfo(
         "error",
         "TFTP read requests were never answered",
-        "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back.",
+        "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back."
+        + SILENCE,
         (
             "Cisco TFTP service stopped on that node",
             "UDP 69 (or the ephemeral data ports) blocked by a firewall or ACL",
@@ -125,7 +133,9 @@ CATALOG: dict[str, CodeInfo] = {
     "TRANSFER_INCOMPLETE": CodeInfo(
         "error",
         "A trust list or config download did not finish",
-        "The download started but the final block (or the full HTTP body) never arrived.",
+        "The download started but the final block (or the full HTTP body) never arrived. "
+        "Blocks the phone acknowledges but the file lacks are capture loss (CAPTURE_GAPS), "
+        "not a failed download." + SILENCE,
         ("packet loss or a firewall dropping the data flow", "TFTP server aborted the transfer"),
         "tftp (the transfer's ports), look for the last DATA block shorter than the block size",
         "Check the path between the phone and the TFTP server for drops; restart the Cisco TFTP "
@@ -197,7 +207,9 @@ CATALOG: dict[str, CodeInfo] = {
         "warning",
         "A CAPF operation is pending but the phone never contacted CAPF",
         "The config says a certificate operation is pending (capfAuthMode) but no connection "
-        "to the CAPF port appears in the capture.",
+        "to the CAPF port appears in the capture. Judged only when the capture goes on "
+        "for 30 s after the config, and not when another error of the phone (DNS, trust "
+        "list) already explains why it stopped.",
         (
             "authentication-string mode: the user must enter the string on the phone",
             "the phone rejected its config (trust-list problem)",
@@ -236,7 +248,8 @@ CATALOG: dict[str, CodeInfo] = {
     "DNS_NO_RESPONSE": CodeInfo(
         "error",
         "DNS queries for a CUCM name were never answered",
-        "The phone sent DNS queries (retries included) and no response came back: 'DNS timeout'.",
+        "The phone sent DNS queries (retries included) and no response came back: 'DNS "
+        "timeout'." + SILENCE,
         ("DNS server down or unreachable", "UDP/TCP 53 blocked between the voice VLAN and DNS"),
         "dns.flags.response == 0 && !dns.response_in",
         "Check the DNS servers handed out by DHCP (option 6) and that UDP/TCP 53 is allowed "

@@ -130,7 +130,7 @@ def _tampered(path: Path, code: str, kind: str, key: str, value: Any) -> str:
      "carry 9054 bytes vs claimed 9000"),
     ("S07_capf_cert_mismatch.pcap", "CAPF_CERT_MISMATCH", "transfer", "sha256", "ab" * 32,
      "bytes differ from Wireshark's exported object"),
-    ("S03_dns_nxdomain.pcap", "CAPF_NOT_ATTEMPTED", "transfer", "filename", "x.cnf.xml",
+    ("S15_tftp_silent.pcap", "TFTP_NO_RESPONSE", "transfer", "filename", "x.cnf.xml",
      "not x.cnf.xml"),
     ("S01_happy.pcap", "CAPF_LSC_ISSUED", "records", "records", [[77, 23, 996]],
      "frame 77 has no 996-byte TLS record"),

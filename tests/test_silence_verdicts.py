@@ -2,8 +2,8 @@
 
 Real captures: S15 (a TFTP server that drops UDP 69; only ARP comes back), S26 and the
 editcap cuts of pcaps/cuts/ (captures stopped a moment after a request). Synthetic ones
-(tools/gen_silence.py): a silent phone beside a phone the same server answers, alone, and
-with an ARP reply to its MAC.
+(tools/gen_pcaps.py, gen_silent_*): a silent phone beside a phone the same server
+answers, alone, and with an ARP reply to its MAC.
 """
 
 from __future__ import annotations
@@ -118,13 +118,3 @@ def test_verdict_of_a_blocked_phone_is_blocked_even_when_its_itl_is_at_risk() ->
     r = run(REALPEER / "S02_itl_no_capf.pcap")
     assert {"ITL_NO_CAPF", "CAPF_TLS_FAILED"} <= set(codes(r))
     assert r.phones[0].verdict.startswith("LSC install blocked: TLS to CAPF failed")
-
-
-def test_silence_generator_is_deterministic() -> None:
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tools"))
-    import gen_silence
-
-    for name, blob in gen_silence.build_all().items():
-        assert (SYNTH / name).read_bytes() == blob, name

@@ -33,7 +33,7 @@ from typing import Any
 from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRSOA
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop, PadN
-from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
+from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
 from scapy.layers.tftp import TFTP, TFTP_ACK, TFTP_DATA, TFTP_ERROR, TFTP_RRQ
 from scapy.packet import Packet, Raw
 
@@ -70,8 +70,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "sll2_dns_nxdomain.pcapng": {
         "frames": 13,
         "linktypes": [LINKTYPE_LINUX_SLL2],
-        "codes": ["DNS_NXDOMAIN", "CAPF_NOT_ATTEMPTED"],
-        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "DNS_NO_RESPONSE"],
+        "codes": ["DNS_NXDOMAIN"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "DNS_NO_RESPONSE",
+                   "CAPF_NOT_ATTEMPTED"],
         "what": "pcapng, one SLL2 interface; TFTP config naming capf.sll2.example "
         "(capfAuthMode 2); DNS A and AAAA for it NXDOMAIN; no TCP 3804",
     },
@@ -94,8 +95,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "dns_tcp_servfail_nodata.pcap": {
         "frames": 21,
         "linktypes": [LINKTYPE_ETHERNET],
-        "codes": ["DNS_SERVER_ERROR", "DNS_NODATA", "CAPF_NOT_ATTEMPTED"],
-        "absent": ["DNS_NXDOMAIN", "DNS_NO_RESPONSE", "CAPF_UNIDIRECTIONAL"],
+        "codes": ["DNS_SERVER_ERROR", "DNS_NODATA"],
+        "absent": ["DNS_NXDOMAIN", "DNS_NO_RESPONSE", "CAPF_UNIDIRECTIONAL",
+                   "CAPF_NOT_ATTEMPTED"],
         "what": "TFTP config (capfList cm-a.dnstcp.example, TVS cm-a/cm-b); A cm-a over "
         "TCP 53 -> SERVFAIL; A cm-b over UDP -> NOERROR with no answer (NODATA, SOA)",
     },
@@ -195,6 +197,30 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "exit": 5,
         "what": "S05_capf_filtered.pcap cut in the middle of frame 62's data; frames 1-61 "
         "intact (SYNs 59-61 present)",
+    },
+    "silent_tftp_two_phones.pcap": {
+        "frames": 21,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TFTP_NO_RESPONSE"],
+        "absent": ["CAPTURE_ONE_SIDED"],
+        "what": "phone .41 served by TFTP 203.0.113.69; phone .42 sends each of its four "
+        "RRQs three times, 4 s apart, to the same server and nothing answers it",
+    },
+    "silent_tftp_alone.pcap": {
+        "frames": 12,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["TFTP_NO_RESPONSE", "CAPTURE_ONE_SIDED"],
+        "what": "only a phone's unanswered RRQs (four files, three tries each): "
+        "inconclusive, TFTP_NO_RESPONSE withheld",
+    },
+    "silent_tftp_arp.pcap": {
+        "frames": 14,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TFTP_NO_RESPONSE"],
+        "absent": ["CAPTURE_ONE_SIDED"],
+        "what": "the same with an ARP reply to the phone's MAC (frame 2), which proves "
+        "the direction towards the phone is captured",
     },
 }
 
@@ -989,6 +1015,71 @@ def gen_real_itl_tftp(realpeer: str) -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+# -- verdicts of silence (DESIGN §4 "What silence proves") ------------------------------
+
+SECOND = 1_000_000 * US
+SILENCE_GW = Host("198.51.100.1", GW_MAC, 64)
+TFTP_SRV = server_host("203.0.113.69", 0x5100)
+
+
+def rrq_unanswered(cap: Cap, phone: Host, name: str, cport: int, tries: int = 3,
+                   every_s: int = 4) -> None:
+    """An RRQ (RFC 1350) sent `tries` times, `every_s` apart, with no answer at all."""
+    for _ in range(tries):
+        cap.emit(phone, TFTP_SRV, UDP(sport=cport, dport=69) / TFTP(op=1)
+                 / TFTP_RRQ(filename=name.encode(), mode=b"octet"))
+        cap.wait_us(every_s * SECOND // US)
+
+
+def silent_phone(cap: Cap, phone: Host) -> None:
+    dev = device_name(phone)
+    for i, name in enumerate((f"CTL{dev}.tlv", f"ITL{dev}.tlv", "ITLFile.tlv",
+                              f"{dev}.cnf.xml")):
+        rrq_unanswered(cap, phone, name, 51000 + i)
+
+
+def arp_reply(cap: Cap, phone: Host) -> None:
+    """The phone asks for its gateway; the gateway answers to the phone's MAC (RFC 826)."""
+    req = Ether(src=phone.mac, dst="ff:ff:ff:ff:ff:ff") / ARP(
+        op=1, hwsrc=phone.mac, psrc=phone.ip, pdst=SILENCE_GW.ip)
+    rep = Ether(src=SILENCE_GW.mac, dst=phone.mac) / ARP(
+        op=2, hwsrc=SILENCE_GW.mac, psrc=SILENCE_GW.ip, hwdst=phone.mac, pdst=phone.ip)
+    cap.recs.append(Rec(cap.t, bytes(req), 0, ""))
+    cap.wait_us(300)
+    cap.recs.append(Rec(cap.t, bytes(rep), 0, ""))
+    cap.wait_us(1000)
+
+
+def gen_silent_two_phones() -> bytes:
+    """Phone A is served by the TFTP server; phone B's RRQs to the same server go
+    unanswered, and no frame is sent to B at all."""
+    a, b = phone_host(0x41, "198.51.100.41"), phone_host(0x42, "198.51.100.42")
+    cap = Cap(start(41))
+    dev = device_name(a)
+    tftp_get(cap, a, TFTP_SRV, f"CTL{dev}.tlv", None, 50001, 41001)
+    tftp_get(cap, a, TFTP_SRV, f"{dev}.cnf.xml",
+             config_xml(dev, "cucm.example", ["cucm.example"], 0), 50002, 41002)
+    silent_phone(cap, b)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_silent_alone() -> bytes:
+    """Only the phone's unanswered RRQs: nothing proves the direction towards it."""
+    cap = Cap(start(42))
+    silent_phone(cap, phone_host(0x43, "198.51.100.43"))
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_silent_arp() -> bytes:
+    """The same, plus an ARP reply to the phone's MAC: the direction towards it is seen."""
+    cap = Cap(start(43))
+    phone = phone_host(0x44, "198.51.100.44")
+    arp_reply(cap, phone)
+    silent_phone(cap, phone)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -1009,6 +1100,9 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "dup_S01.pcap": gen_dup(s01),
         "truncated_S05.pcap": gen_truncated(s05),
         "real_itl_tftp.pcap": gen_real_itl_tftp(realpeer),
+        "silent_tftp_two_phones.pcap": gen_silent_two_phones(),
+        "silent_tftp_alone.pcap": gen_silent_alone(),
+        "silent_tftp_arp.pcap": gen_silent_arp(),
     }
     assert set(files) == set(EXPECTED)
     return files
