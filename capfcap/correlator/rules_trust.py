@@ -108,9 +108,12 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         if any(t.acked_unseen_blocks for t in lst):
             j = Judgement(False, "the phone acknowledged TFTP blocks the capture never saw")
         else:
-            j = judge(ctx, phone, what=f"the read request to {server}",
-                      last_ts=max(t.last_ts for t in lst), wait=TFTP_WAIT,
-                      retried=sum(len(t.request_frames) for t in lst) > 1, server=server)
+            last = max(t.last_ts for t in lst)
+            # the phone retransmitted, or moved on to another file: it waited and gave up
+            moved_on = any(t.first_ts > last for t in ts)
+            j = judge(ctx, phone, what=f"the read request to {server}", last_ts=last,
+                      wait=TFTP_WAIT, server=server,
+                      retried=moved_on or sum(len(t.request_frames) for t in lst) > 1)
         if not j.stands:
             withhold(ctx, "TFTP_NO_RESPONSE", phone, j, frames, server=server)
             continue

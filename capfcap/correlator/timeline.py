@@ -210,12 +210,13 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
     srv = worst.server.get("ip") if worst.server else None
     if worst.code == "CAPF_UNIDIRECTIONAL":
         head = head.format(port=worst.server.get("port", CAPF_PORT))
-        if srv:
-            return f"{head} between {p.ip} and {srv}"
-    if worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"):
+        line = f"{head} between {p.ip} and {srv}" if srv else head
+    elif worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"):
         how = ("decrypted CAPF dialogue" if worst.extra.get("confidence") == "certain"
                else "TLS record sizes")
-        return f"{head} (from the {how})"
-    if head == worst.summary:
-        return head
-    return f"{head} ({worst.summary})"
+        line = f"{head} (from the {how})"
+    else:
+        line = head if head == worst.summary else f"{head} ({worst.summary})"
+    if withheld:  # every withheld verdict is named in the phone's verdict line
+        line += "; withheld: " + ", ".join(sorted({str(w["code"]) for w in withheld}))
+    return line
