@@ -55,23 +55,41 @@ class CodeInfo:
     causes: tuple[str, ...]
     confirm: str
     fix: str
+    source: str = ""  # the documents behind the meaning and the fix (Cisco title or number)
 
 
-def _tvs(info: CodeInfo) -> CodeInfo:
-    """The TVS (TCP 2445) twin of a CAPF connection code."""
-    return CodeInfo(
-        severity=info.severity,
-        title=info.title.replace("CAPF", "TVS").replace("3804", "2445"),
-        meaning=info.meaning.replace("CAPF", "TVS").replace("3804", "2445"),
-        causes=tuple(c.replace("CAPF", "TVS").replace("3804", "2445") for c in info.causes),
-        confirm=info.confirm.replace("3804", "2445"),
-        fix=info.fix.replace(
-            "the Cisco Certificate Authority Proxy Function service on the publisher",
-            "the Cisco Trust Verification Service on every TVS node of the phone's config",
-        )
-        .replace("CAPF", "TVS")
-        .replace("3804", "2445"),
-    )
+# Cisco documents behind the texts (title and document number; docs/FIELD.md §6 in the
+# shared notes lists their addresses).
+LSC_HOWTO = "Cisco TAC 213295 'Install a Locally Significant Certificate on a Cisco IP Phone'"
+REGEN = "Cisco TAC 214231 'Regenerate Certificates in Unified Communications Manager'"
+RENEWAL = "Cisco TAC 225746 'Troubleshoot Common Issues with Certificate Renewal in CUCM'"
+CA_SIGNED = "Cisco TAC 212214 'CAPF Certificate Signed by CA for CUCM'"
+LSC_QA = "Cisco TAC 200860 'Q&A for CUCM Phone Certificates (LSC/MIC)'"
+MIGRATE = "Cisco TAC 213407 'Migrate Phones Between Secure Clusters'"
+HOST_NOT_FOUND = "Cisco TAC 118699 'Troubleshoot Corporate Directory Host Not Found'"
+ITL_RESET = "Cisco TAC 117598 'ITL Enhancements in 10.0(1)' (utils itl reset)"
+ONLINE_CA = "Cisco TAC 214396 'Troubleshooting CAPF Online CA'"
+SEC_GUIDE = ("CUCM Security Guide 12.5(1)SU4 and 14SU2, chapter 'Certificate Authority Proxy "
+             "Function'")
+CTL_GUIDE = "CUCM Security Guide 12.5(1)SU1, chapter 'Cisco CTL Client Setup'"
+PHONE_STATUS = ("Cisco IP Phone 8800 Series Administration Guide, 'Monitoring Phone Systems' "
+                "(status messages)")
+PHONE_SECURITY = "Cisco IP Conference Phone 8832 Administration Guide, chapter 'Security'"
+CAPTURE_DOCS = ("Wireshark User's Guide, TCP analysis (tcp.analysis.ack_lost_segment); Zeek "
+                "capture_loss")
+
+# Cisco's order after a CAPF certificate is regenerated (TAC 214231).
+CAPF_REGEN_ORDER = (
+    "in mixed mode first run 'utils ctl update CTLFile' and reset the secure phones; restart "
+    "the Cisco Certificate Authority Proxy Function service; restart the Cisco Trust "
+    "Verification Service on all nodes; restart the Cisco TFTP service on all nodes; reset "
+    "the phones. Keep the old CAPF certificate in CAPF-trust and CallManager-trust until the "
+    "phones hold new LSCs, and upload the new one to ISE/ASA where they validate LSCs")
+LOCKED_PHONE = (
+    "If the phone's installed trust list predates a signer change (cluster move, regenerated "
+    "certificates), a TFTP restart cannot help: run 'utils itl reset localkey' (or 'remote') "
+    "on the publisher, or erase the trust list on the phone (its 'Reset security "
+    "settings' menu entry, or a factory reset)")
 
 
 SILENCE = (
@@ -97,6 +115,7 @@ CATALOG: dict[str, CodeInfo] = {
         "'ACKed segment that wasn't captured' (tcp.analysis.ack_lost_segment).",
         "Mirror both directions: 'monitor session N source interface X both', or capture at "
         "the phone's access port, then capture again.",
+        CAPTURE_DOCS,
     ),
     "CAPTURE_GAPS": CodeInfo(
         "info",
@@ -106,6 +125,7 @@ CATALOG: dict[str, CodeInfo] = {
         ("oversubscribed SPAN destination port", "capture host too slow (kernel drops)"),
         "tcp.analysis.ack_lost_segment || tcp.analysis.lost_segment",
         "Capture closer to the phone, filter the SPAN source, or use a faster capture host.",
+        CAPTURE_DOCS,
     ),
     "CAPTURE_DUPLICATES": CodeInfo(
         "info",
@@ -115,12 +135,13 @@ CATALOG: dict[str, CodeInfo] = {
         ("SPAN with rx on one port and tx on another, so each frame is mirrored twice",),
         "tcp.analysis.duplicate_ack || frame.time_delta_displayed < 0.001 with identical bytes",
         "Mirror each frame once (one source port, 'both'), or de-duplicate with 'editcap -d'.",
+        "Wireshark editcap manual (-d, duplicate removal)",
     ),
     "TFTP_NO_RESPONSE": CodeInfo(
         "error",
         "TFTP read requests were never answered",
-        "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back."
-        + SILENCE,
+        "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back: the "
+        "phone shows 'TFTP timeout'." + SILENCE,
         (
             "Cisco TFTP service stopped on that node",
             "UDP 69 (or the ephemeral data ports) blocked by a firewall or ACL",
@@ -129,6 +150,7 @@ CATALOG: dict[str, CodeInfo] = {
         "tftp.opcode == 1 without a following tftp.opcode in {3,5,6}",
         "Check DHCP option 150, that the Cisco TFTP service runs on that node, and that UDP 69 "
         "plus the ephemeral reply ports are allowed from the TFTP server to the voice VLAN.",
+        PHONE_STATUS,
     ),
     "TRANSFER_INCOMPLETE": CodeInfo(
         "error",
@@ -140,6 +162,7 @@ CATALOG: dict[str, CodeInfo] = {
         "tftp (the transfer's ports), look for the last DATA block shorter than the block size",
         "Check the path between the phone and the TFTP server for drops; restart the Cisco TFTP "
         "service if it aborts transfers.",
+        PHONE_STATUS,
     ),
     "ITL_NOT_FOUND": CodeInfo(
         "error",
@@ -150,22 +173,27 @@ CATALOG: dict[str, CodeInfo] = {
         "tftp.error.code == 1 || http.response.code == 404",
         "Restart the Cisco TFTP service on every TFTP node so the ITL is rebuilt; confirm with "
         "'show itl' on the node in DHCP option 150.",
+        f"{PHONE_STATUS}; {REGEN}",
     ),
     "ITL_PARSE_ERROR": CodeInfo(
         "error",
         "A downloaded trust list does not parse",
-        "The ITL/CTL bytes do not follow the .tlv format; the phone would reject it.",
+        "The ITL/CTL bytes do not follow the .tlv format; the phone would reject it ('Trust "
+        "List Update Failed').",
         ("corrupt file on the TFTP server", "truncated transfer", "not a trust list at all"),
         "File > Export Objects > TFTP, then 'capfcap itl FILE'",
         "Regenerate the ITL (restart the Cisco TFTP service) and compare 'show itl' checksums.",
+        f"{PHONE_STATUS}; {REGEN}",
     ),
     "ITL_SIGNATURE_INVALID": CodeInfo(
         "error",
         "The trust list signature does not verify",
-        "The ITL signature does not verify with the SAST record named by its own header.",
+        "The ITL signature does not verify with the SAST record named by its own header; the "
+        "phone would reject it ('Trust List Update Failed').",
         ("file altered or corrupted", "signer certificate replaced without re-signing"),
         "capfcap itl on the carved file shows the signature verdict",
         "Regenerate the ITL (restart Cisco TFTP on all nodes) and reset the phones.",
+        f"{PHONE_STATUS}; {REGEN}",
     ),
     "ITL_NO_CAPF": CodeInfo(
         "error",
@@ -174,50 +202,61 @@ CATALOG: dict[str, CodeInfo] = {
         "only trust the CAPF certificate if TVS vouches for it: 'No valid CAPF server'.",
         (
             "the Cisco Certificate Authority Proxy Function service is not activated on the "
-            "publisher",
+            "publisher (the ITL holds the CAPF certificate only while the service runs)",
             "the Cisco TFTP service was not restarted after CAPF was activated or its "
             "certificate regenerated",
         ),
         "capfcap itl on the carved ITL lists no CAPF role",
         "Activate the Cisco Certificate Authority Proxy Function service on the publisher, then "
-        "restart the Cisco TFTP service on all TFTP nodes and reset the phone.",
+        "restart the Cisco TFTP service on all TFTP nodes and reset the phone. In mixed mode a "
+        "CAPF activated after the CTL was built also needs 'utils ctl update CTLFile'.",
+        f"{REGEN}; {CTL_GUIDE}",
     ),
     "ITL_MISMATCH": CodeInfo(
         "warning",
         "Two ITLs differ in signer or CAPF certificate",
         "ITLs seen from different TFTP servers (or over time) are signed by different signers "
-        "or carry different CAPF certificates; phones moving between them fail to trust one.",
+        "or carry different CAPF certificates; phones moving between them fail to trust one. "
+        "Expected for a moment during a planned 'utils itl reset' or certificate regeneration.",
         (
             "a TFTP node was not restarted after a certificate regeneration",
-            "phones point at TFTP servers of different clusters",
+            "phones point at TFTP servers of different clusters (DHCP option 150)",
         ),
         "Export both ITLs and compare 'capfcap itl' output",
-        "Restart the Cisco TFTP service on every node so all serve the current ITL; bulk-reset "
-        "the ITL on phones that moved clusters.",
+        "Restart the Cisco TFTP service on every node so all serve the current ITL. For phones "
+        "that lost trust in this cluster, run 'utils itl reset localkey' (or 'remote') on the "
+        "publisher. The bulk ITL reset is not meant for moving phones between clusters: before "
+        "changing DHCP option 150, export and consolidate the certificates with Bulk "
+        "Certificate Management (or set Prepare Cluster for Rollback to pre-8.0).",
+        f"{ITL_RESET}; {MIGRATE}",
     ),
     "CONFIG_NOT_FOUND": CodeInfo(
         "error",
         "The phone's config file request failed",
-        "The phone's SEP<MAC>.cnf.xml(.sgn) request got TFTP ERROR or HTTP 404.",
+        "The phone's SEP<MAC>.cnf.xml(.sgn) request got TFTP ERROR or HTTP 404: the phone "
+        "shows 'File not found' with its config file name.",
         ("phone not added in CUCM (or auto-registration off)", "wrong TFTP server"),
         "tftp.error.code == 1 for SEP*.cnf.xml",
         "Add the device in CUCM (or check its MAC), then reset it; confirm the TFTP server.",
+        PHONE_STATUS,
     ),
     "CAPF_NOT_ATTEMPTED": CodeInfo(
         "warning",
         "A CAPF operation is pending but the phone never contacted CAPF",
-        "The config says a certificate operation is pending (capfAuthMode) but no connection "
-        "to the CAPF port appears in the capture. Judged only when the capture goes on "
-        "for 30 s after the config, and not when another error of the phone (DNS, trust "
-        "list) already explains why it stopped.",
+        "The config says a certificate operation is pending in an automatic mode (Null String, "
+        "By Existing Certificate) but no connection to the CAPF port appears in the capture. "
+        "Judged only when the capture goes on for 30 s after the config, and not when another "
+        "error of the phone (DNS, trust list) already explains why it stopped. A pending 'By "
+        "Authentication String' operation waits for someone to enter the string on the phone: "
+        "that is CAPF_AWAITING_AUTH_STRING, not this finding.",
         (
-            "authentication-string mode: the user must enter the string on the phone",
-            "the phone rejected its config (trust-list problem)",
-            "the CAPF name did not resolve",
+            "the phone rejected its config (its trust list belongs to another cluster)",
+            "the CAPF name did not resolve, or the phone has no DNS server",
         ),
         "No tcp.port == 3804 packets from the phone after its config download",
-        "For 'By Authentication String', enter the string on the phone; otherwise check the "
-        "trust-list and DNS findings for this phone, then reset it.",
+        "Check the trust-list and DNS findings for this phone, then reset it. " + LOCKED_PHONE
+        + ".",
+        f"{SEC_GUIDE}; {ITL_RESET}",
     ),
     "DNS_NXDOMAIN": CodeInfo(
         "error",
@@ -228,6 +267,7 @@ CATALOG: dict[str, CodeInfo] = {
         "dns.flags.rcode == 3",
         "Add the missing DNS A record for the name (or use the node's IP address in "
         "System > Server), then reset the phone.",
+        f"{LSC_HOWTO}; {PHONE_STATUS}",
     ),
     "DNS_NODATA": CodeInfo(
         "error",
@@ -236,6 +276,7 @@ CATALOG: dict[str, CodeInfo] = {
         ("only an AAAA (or only an A) record exists", "record of another type only"),
         "dns.flags.rcode == 0 && dns.count.answers == 0",
         "Add the missing A (or AAAA) record for the name.",
+        f"{LSC_HOWTO}; {PHONE_STATUS}",
     ),
     "DNS_SERVER_ERROR": CodeInfo(
         "error",
@@ -244,6 +285,7 @@ CATALOG: dict[str, CodeInfo] = {
         ("DNS server cannot reach the authoritative server", "recursion refused to the phone"),
         "dns.flags.rcode != 0 && dns.flags.rcode != 3",
         "Fix the DNS server (forwarders, ACL allowing the voice VLAN).",
+        "RFC 1035 §4.1.1 (RCODE); " + LSC_HOWTO,
     ),
     "DNS_NO_RESPONSE": CodeInfo(
         "error",
@@ -254,6 +296,7 @@ CATALOG: dict[str, CodeInfo] = {
         "dns.flags.response == 0 && !dns.response_in",
         "Check the DNS servers handed out by DHCP (option 6) and that UDP/TCP 53 is allowed "
         "from the voice VLAN.",
+        PHONE_STATUS,
     ),
     "CAPF_UNIDIRECTIONAL": CodeInfo(
         "error",
@@ -263,11 +306,13 @@ CATALOG: dict[str, CodeInfo] = {
         (
             "firewall or ACL silently dropping TCP 3804 between the voice VLAN and the publisher",
             "wrong CAPF address (processNodeName) or routing problem",
+            "IPv6 connection while 'Enable IPv6' is off for CAPF (CAPF may ignore it)",
             "publisher down",
         ),
         "tcp.port == 3804 && tcp.completeness <= 1",
-        "Check the firewall between the voice VLAN and the publisher for TCP 3804, and that "
-        "the CAPF processNodeName resolves to the publisher.",
+        "Check the firewall between the voice VLAN and the publisher for TCP 3804 in both "
+        "directions, and that the CAPF processNodeName resolves to the publisher.",
+        f"{LSC_HOWTO}; {SEC_GUIDE}",
     ),
     "CAPF_REFUSED": CodeInfo(
         "error",
@@ -275,14 +320,16 @@ CATALOG: dict[str, CodeInfo] = {
         "The phone's SYN to TCP 3804 was answered with a RST, or an ICMP unreachable came back.",
         (
             "the Cisco Certificate Authority Proxy Function service is not activated or not "
-            "running on the publisher",
+            "running on the publisher (CUCM does not activate it by itself)",
             "a firewall rejecting TCP 3804",
             "IPv6 connection while IPv6 is disabled for CAPF",
         ),
         "tcp.port == 3804 && tcp.flags.reset == 1, or icmp.type == 3",
         "Activate and start the Cisco Certificate Authority Proxy Function service on the "
         "publisher (Serviceability > Tools > Service Activation), then restart the Cisco TFTP "
-        "service on all TFTP nodes.",
+        "service on all TFTP nodes. In mixed mode a CAPF activated after the CTL was built "
+        "also needs 'utils ctl update CTLFile'.",
+        f"{SEC_GUIDE}; {CTL_GUIDE}",
     ),
     "CAPF_TLS_FAILED": CodeInfo(
         "error",
@@ -292,32 +339,41 @@ CATALOG: dict[str, CodeInfo] = {
         (
             "the phone does not trust the CAPF certificate (ITL without CAPF record, stale ITL, "
             "TVS unreachable): unknown_ca / bad_certificate",
+            "the phone's installed trust list belongs to another cluster or predates a signer "
+            "change, so it rejects this cluster's ITL",
             "TLS version mismatch (old phone, raised CUCM TLS minimum): protocol_version",
             "expired CAPF certificate: certificate_expired",
         ),
         "tls.alert_message (decode 3804 as TLS: -d tcp.port==3804,tls)",
-        "Make the phone's ITL carry the current CAPF certificate (restart Cisco TFTP, reset the "
-        "phone) or make TVS reachable; for protocol_version align the TLS minimum version.",
+        "Make the phone's ITL carry the current CAPF certificate (restart Cisco TFTP on all "
+        "nodes, reset the phone) or make TVS reachable. " + LOCKED_PHONE + ". For "
+        "protocol_version align the TLS minimum version.",
+        f"{ITL_RESET}; {RENEWAL}",
     ),
     "CAPF_CERT_MISMATCH": CodeInfo(
         "error",
         "CAPF presents a certificate that is not in the phone's ITL",
         "The certificate the server presented on 3804 differs (by DER hash) from every CAPF "
         "record of the ITL the phone downloaded.",
-        ("CAPF certificate regenerated, but TFTP not restarted or phones not reset",),
+        (
+            "CAPF certificate regenerated, but TVS and TFTP not restarted or phones not reset",
+            "mixed mode: the CTL was not updated after the CAPF regeneration",
+        ),
         "tls.handshake.certificate on 3804 vs the ITL CAPF record",
-        "Restart the Cisco TFTP service on all TFTP nodes so the ITL carries the current CAPF "
-        "certificate, then reset the phones.",
+        "Follow Cisco's order after a CAPF regeneration: " + CAPF_REGEN_ORDER + ".",
+        f"{REGEN}; {RENEWAL}",
     ),
     "CAPF_CERT_EXPIRED": CodeInfo(
         "error",
         "The CAPF certificate is expired",
         "The CAPF certificate (on the wire or in the ITL CAPF record) was expired at capture "
-        "time.",
+        "time. Phones pin the CAPF certificate through their ITL/CTL record; whether they also "
+        "refuse an expired one on 3804 is not documented, so installs may fail. CUCM and ISE "
+        "validating LSCs issued by it do fail.",
         ("CAPF.pem not renewed",),
         "x509af.validity of the certificate on 3804",
-        "Regenerate the CAPF certificate on the publisher, restart the CAPF and TFTP services, "
-        "and reset the phones.",
+        "Regenerate the CAPF certificate on the publisher, then " + CAPF_REGEN_ORDER + ".",
+        f"{REGEN}; {RENEWAL}",
     ),
     "CAPF_CERT_EXPIRING": CodeInfo(
         "warning",
@@ -325,17 +381,27 @@ CATALOG: dict[str, CodeInfo] = {
         "The CAPF certificate expires within 30 days of the capture time.",
         ("CAPF.pem due for renewal",),
         "x509af.validity of the certificate on 3804",
-        "Plan the CAPF certificate regeneration, followed by a TFTP restart and phone reset.",
+        "Plan the CAPF certificate regeneration on the publisher, followed by Cisco's order: "
+        + CAPF_REGEN_ORDER + ".",
+        f"{REGEN}; {RENEWAL}",
     ),
     "CAPF_CERT_NOT_CA": CodeInfo(
         "warning",
         "The CAPF certificate lacks CA:TRUE / keyCertSign",
-        "CUCM 14SU2 and later require the CAPF certificate to carry BasicConstraints CA:TRUE "
-        "and KeyUsage keyCertSign; without them TLS to CAPF fails.",
-        ("CAPF certificate signed by a CA with a template lacking these extensions",),
+        "Cisco requires BasicConstraints CA:TRUE (pathlen:0) and KeyUsage Digital Signature + "
+        "Certificate Sign on any CAPF certificate (documented for CUCM 14SU2 and later, and "
+        "also in the 12.5(1)SU4 guide). Without them TLS connections fail: on 3804, or on the "
+        "connections that validate LSCs issued by this CAPF (SIP/SCCP over TLS, 802.1X). "
+        "capfcap cannot read the CUCM version from the wire, so whether this cluster enforces "
+        "it is not known here.",
+        ("CA-signed CAPF certificate issued with a leaf (web server) template lacking these "
+         "extensions",),
         "x509ce.cA and x509ce.keyCertSign in the certificate on 3804",
         "Reissue the CAPF certificate with BasicConstraints CA:TRUE, pathlen:0 and KeyUsage "
-        "Digital Signature, Certificate Sign.",
+        "Digital Signature, Certificate Sign: for a CA-signed CAPF, sign its CSR with the "
+        "Subordinate Certification Authority template. Then " + CAPF_REGEN_ORDER + "; LSCs "
+        "issued under the old certificate must be issued again.",
+        f"{SEC_GUIDE}; {CA_SIGNED}",
     ),
     "CAPF_NO_CERTIFICATE": CodeInfo(
         "warning",
@@ -344,13 +410,22 @@ CATALOG: dict[str, CodeInfo] = {
         "delivered.",
         (
             "no certificate operation scheduled for the device",
-            "device unknown to CAPF",
             "'Operation Completes By' deadline passed",
             "wrong authentication string or failed existing-certificate authentication",
+            "device unknown to CAPF (device name mismatch)",
+            "Online CA back-end failure",
+            "a Delete operation (then nothing is missing)",
         ),
         "tls.record.content_type == 23 on 3804: no ~1 kB server record",
-        "In CUCM set Certificate Operation 'Install/Upgrade' with a future 'Operation Completes "
-        "By' on the phone page, save, Apply Config, and reset the phone.",
+        "Depends on the cause (a --keylog shows the END_SESSION reason). No operation or "
+        "deadline passed: in CUCM set Certificate Operation 'Install/Upgrade' with a future "
+        "'Operation Completes By' on the phone page, save, Apply Config, and reset the phone. "
+        "By Authentication String: enter the string of the phone page again on the phone. By "
+        "Existing Certificate: check that the issuer of the phone's LSC is still in "
+        "CAPF-trust and that its MIC has not expired (else use Null String or an "
+        "authentication string). Unknown device: check the device name (SEP<MAC>) in CUCM. "
+        "Online CA: check the CA connection. A Delete operation needs no fix.",
+        f"{LSC_HOWTO}; {PHONE_SECURITY}; {LSC_QA}; {ONLINE_CA}",
     ),
     "CAPF_LSC_ISSUED": CodeInfo(
         "info",
@@ -359,19 +434,98 @@ CATALOG: dict[str, CodeInfo] = {
         ("certificate operation completed",),
         "tls.record.content_type == 23 on 3804: a ~1 kB server record after the phone's key",
         "Nothing to fix.",
+        LSC_HOWTO,
+    ),
+    # TVS (TCP 2445): the TVS servers are the TVS members of the phone's config, i.e. the
+    # nodes of its CallManager group; every such node runs TVS with its own certificate.
+    "TVS_UNIDIRECTIONAL": CodeInfo(
+        "error",
+        "The phone's connections to TVS (TCP 2445) are never answered",
+        "The phone sent SYNs to TCP 2445 and nothing came back, while the capture does show "
+        "traffic in the other direction for the phone's other conversations.",
+        (
+            "firewall or ACL silently dropping TCP 2445 between the voice VLAN and the TVS "
+            "members of the phone's config (the nodes of its CallManager group)",
+            "an address that is not a TVS member of the config (the phone uses another "
+            "cluster's trust list) or a routing problem",
+            "that node down",
+        ),
+        "tcp.port == 2445 && tcp.completeness <= 1",
+        "Check the firewall between the voice VLAN and every TVS member of the phone's config "
+        "(the nodes of its CallManager group) for TCP 2445 in both directions.",
+        f"{MIGRATE}; {HOST_NOT_FOUND}",
+    ),
+    "TVS_REFUSED": CodeInfo(
+        "error",
+        "The TVS port refused the phone's connection",
+        "The phone's SYN to TCP 2445 was answered with a RST, or an ICMP unreachable came back.",
+        (
+            "the Cisco Trust Verification Service is stopped on that node",
+            "a firewall rejecting TCP 2445",
+        ),
+        "tcp.port == 2445 && tcp.flags.reset == 1, or icmp.type == 3",
+        "Start (or restart) the Cisco Trust Verification Service on that node: Cisco Unified "
+        "Serviceability > Tools > Control Center - Network Services. TVS runs on every node of "
+        "the phone's CallManager group; check each one the phone tries.",
+        f"{REGEN}; {RENEWAL}",
+    ),
+    "TVS_TLS_FAILED": CodeInfo(
+        "error",
+        "The TLS handshake with TVS failed",
+        "The TLS handshake on TCP 2445 ended with an alert or was aborted before the TVS "
+        "dialogue started.",
+        (
+            "the phone does not trust that node's TVS certificate (the ITL's TVS record is "
+            "stale: TVS regenerated, TFTP not restarted): unknown_ca / bad_certificate",
+            "the phone's installed trust list belongs to another cluster or predates a signer "
+            "change",
+            "TLS version mismatch (old phone, raised CUCM TLS minimum): protocol_version",
+            "TVS answering the ClientHello with handshake_failure (a server-side fault)",
+        ),
+        "tls.alert_message (decode 2445 as TLS: -d tcp.port==2445,tls)",
+        "Make the phone's ITL carry that node's current TVS certificate (restart Cisco TFTP on "
+        "all nodes, reset the phone). " + LOCKED_PHONE + ". For protocol_version align the TLS "
+        "minimum version; for a handshake_failure from TVS restart the Cisco Trust "
+        "Verification Service on that node (Control Center - Network Services).",
+        f"{ITL_RESET}; {HOST_NOT_FOUND}; {RENEWAL}",
+    ),
+    "TVS_CERT_MISMATCH": CodeInfo(
+        "error",
+        "TVS presents a certificate that is not in the phone's ITL",
+        "The certificate the server presented on 2445 differs (by DER hash) from every TVS "
+        "record of the ITL the phone downloaded.",
+        ("that node's TVS certificate regenerated, but TFTP not restarted or phones not reset",),
+        "tls.handshake.certificate on 2445 vs the ITL's TVS (role 21) records",
+        "TVS certificates are per node: restart the Cisco Trust Verification Service on the "
+        "node whose certificate changed, then the Cisco TFTP service on all nodes so the ITL "
+        "carries it, then reset the phones.",
+        f"{REGEN}; {MIGRATE}",
+    ),
+    "TVS_CERT_EXPIRED": CodeInfo(
+        "error",
+        "The TVS certificate is expired",
+        "The TVS certificate that node presented on 2445 (or its ITL TVS record) was expired at "
+        "capture time.",
+        ("TVS.pem of that node not renewed",),
+        "x509af.validity of the certificate on 2445",
+        "TVS certificates are per node: regenerate the TVS certificate on the node that "
+        "presented it, restart the Cisco Trust Verification Service there and the Cisco TFTP "
+        "service on all nodes, then reset the phones. On CUCM 8.x to 11.5 do not regenerate "
+        "the CallManager and TVS certificates together: phones lose trust in both.",
+        f"{REGEN}; {RENEWAL}",
+    ),
+    "TVS_CERT_EXPIRING": CodeInfo(
+        "warning",
+        "The TVS certificate expires within 30 days",
+        "The TVS certificate that node presented expires within 30 days of the capture time.",
+        ("TVS.pem of that node due for renewal",),
+        "x509af.validity of the certificate on 2445",
+        "Plan the TVS certificate regeneration on that node (TVS certificates are per node), "
+        "followed by a TVS restart there, a TFTP restart on all nodes and a phone reset; not "
+        "together with the CallManager certificate on CUCM 8.x to 11.5.",
+        f"{REGEN}; {RENEWAL}",
     ),
 }
-
-for _code in (
-    "CAPF_UNIDIRECTIONAL",
-    "CAPF_REFUSED",
-    "CAPF_TLS_FAILED",
-    "CAPF_CERT_MISMATCH",
-    "CAPF_CERT_EXPIRED",
-    "CAPF_CERT_EXPIRING",
-    "CAPF_CERT_NOT_CA",
-):
-    CATALOG["TVS" + _code[4:]] = _tvs(CATALOG[_code])
 
 
 def severity_of(code: str) -> Severity:

@@ -14,6 +14,8 @@ def text(code: str, info: CodeInfo) -> str:
     lines = [f"{code} ({info.severity}): {info.title}", "", info.meaning, "", "Likely causes:"]
     lines += [f"  - {c}" for c in info.causes]
     lines += ["", f"Confirm in Wireshark: {info.confirm}", "", f"Fix: {info.fix}"]
+    if info.source:
+        lines += ["", f"Source: {info.source}"]
     return "\n".join(lines) + "\n"
 
 
@@ -22,7 +24,8 @@ def markdown_reference() -> str:
     out = ["| code | severity | meaning | fix |", "|---|---|---|---|"]
     for code in sorted(CATALOG):
         i = CATALOG[code]
-        out.append(f"| `{code}` | {i.severity} | {i.title}. {i.meaning} | {i.fix} |")
+        src = f" Source: {i.source}." if i.source else ""
+        out.append(f"| `{code}` | {i.severity} | {i.title}. {i.meaning} | {i.fix}{src} |")
     return "\n".join(out) + "\n"
 
 

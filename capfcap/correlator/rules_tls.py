@@ -214,7 +214,9 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
                        f"{label(ctx, s.key.server)}", cert_frames, filt_cert,
                        port=s.key.server_port, server=srv,
                        facts_=[facts.cert(s.cert_frame, leaf.der_sha256)])
-    if leaf.is_ca is not True or leaf.key_cert_sign is not True:
+    # The CA:TRUE / keyCertSign rule is Cisco's for CAPF certificates only (CUCM Security
+    # Guide, CAPF chapter); TVS certificates are self-signed per node and carry no such rule.
+    if prefix == "CAPF" and (leaf.is_ca is not True or leaf.key_cert_sign is not True):
         missing = []
         if leaf.is_ca is not True:
             missing.append("BasicConstraints CA:TRUE")
@@ -223,8 +225,10 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
         out.append(make(
             ctx, prefix + "_CERT_NOT_CA", phone, srv,
             f"{prefix} certificate {leaf.subject} lacks {' and '.join(missing)}",
-            f"CUCM 14SU2 and later fail TLS to {prefix} with such a certificate. SHA-256 "
-            f"{leaf.der_sha256}.", cert_frames, filt_cert, cert_sha256=leaf.der_sha256,
+            f"Cisco requires both on a CAPF certificate (documented for CUCM 14SU2 and "
+            f"later); without them TLS can fail, on port {s.key.server_port} or on the "
+            f"connections that validate LSCs it issued. SHA-256 {leaf.der_sha256}.",
+            cert_frames, filt_cert, cert_sha256=leaf.der_sha256,
             _facts=[facts.cert(s.cert_frame, leaf.der_sha256)],
         ))
     if prefix == "CAPF" and itl is not None and itl.trust_list is not None:
