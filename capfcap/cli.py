@@ -81,8 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     it.add_argument("-o", "--output", metavar="FILE")
     it.add_argument("--force", action="store_true")
 
-    ex = sub.add_parser("explain", help="what a finding code means and how to fix it")
-    ex.add_argument("code", nargs="?", metavar="CODE", help="finding code (omit to list all)")
+    ex = sub.add_parser("explain", help="what a finding code, or a message the phone or CUCM "
+                                        "shows, means and how to fix it")
+    ex.add_argument("what", nargs="*", metavar="CODE|TEXT",
+                    help="a finding code (omit to list all), 'inconclusive', or the text of a "
+                         "phone or CUCM message, quoted (e.g. \"LSC: Connection Failed\")")
     return p
 
 

@@ -1,13 +1,16 @@
-"""`capfcap explain [CODE]`: the findings reference, from the one catalog."""
+"""`capfcap explain [CODE | "TEXT"]`: the findings reference, from the one catalog, and
+what a message of the phone or CUCM points to (capfcap.messages)."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import textwrap
 
 from capfcap import exitcodes
-from capfcap.cli import UsageError
 from capfcap.findings import CATALOG, CodeInfo
+from capfcap.messages import MESSAGES, Message, lookup
 
 
 def text(code: str, info: CodeInfo) -> str:
@@ -51,17 +54,61 @@ at the phone's access port with both directions mirrored.
 TOPICS = {"INCONCLUSIVE": INCONCLUSIVE, "SILENCE": INCONCLUSIVE, "WITHHELD": INCONCLUSIVE}
 
 
+def _wrap(text: str, indent: str = "", hang: str = "") -> list[str]:
+    return textwrap.wrap(text, 78, initial_indent=indent, subsequent_indent=hang or indent)
+
+
+def message_text(m: Message) -> str:
+    """What a pasted message means and the findings to look for, in triage order."""
+    lines = [" / ".join(f'"{t}"' for t in m.shows), *_wrap(f"Where: {m.where}.")]
+    lines += ["", *_wrap(("Benign. " if m.kind == "benign" else "") + m.meaning)]
+    if m.steps:
+        head = ("Findings to look for in 'capfcap analyze', in triage order:"
+                if m.kind == "problem" else "Related findings:")
+        lines += ["", head]
+        for n, st in enumerate(m.steps, 1):
+            what = ", ".join(st.codes) if st.codes else "(no finding)"
+            lines += _wrap(f"{n}. {what}: {st.note}", "  ", "     ")
+    lines += ["", *_wrap(f"Source: {m.source}.")]
+    return "\n".join(lines) + "\n"
+
+
+def known_messages() -> str:
+    out = ["Messages capfcap knows (quote the text: capfcap explain \"LSC: Connection Failed\"):"]
+    for m in MESSAGES:
+        out += _wrap(" / ".join(m.shows), "  ", "    ")
+    return "\n".join(out) + "\n"
+
+
+def _code_shaped(text: str) -> bool:
+    return re.fullmatch(r"[A-Za-z]+(_[A-Za-z0-9]+)+", text) is not None
+
+
 def run(args: argparse.Namespace) -> int:
-    if not args.code:
+    what = " ".join(args.what).strip()
+    if not what:
         for code in sorted(CATALOG):
-            print(f"{code:24} {CATALOG[code].severity:8} {CATALOG[code].title}")
-        print("\n'capfcap explain inconclusive': when a verdict of silence is withheld")
+            print(f"{code:26} {CATALOG[code].severity:8} {CATALOG[code].title}")
+        print("\n'capfcap explain CODE': what a finding means, how to confirm and fix it"
+              "\n'capfcap explain \"TEXT\"': what a message on the phone or in CUCM means "
+              "(quote it,\n  e.g. capfcap explain \"LSC: Connection Failed\"); the messages "
+              "known are listed\n  after an unknown one"
+              "\n'capfcap explain inconclusive': when a verdict of silence is withheld")
         return exitcodes.OK
-    code = args.code.strip().upper()
+    code = what.upper()
     if code in TOPICS:
         sys.stdout.write(TOPICS[code])
         return exitcodes.OK
-    if code not in CATALOG:
-        raise UsageError(f"unknown finding code {args.code!r}; 'capfcap explain' lists them")
-    sys.stdout.write(text(code, CATALOG[code]))
-    return exitcodes.OK
+    if code in CATALOG:
+        sys.stdout.write(text(code, CATALOG[code]))
+        return exitcodes.OK
+    found = lookup(what)
+    if found:
+        sys.stdout.write("\n".join(message_text(m) for m in found))
+        return exitcodes.OK
+    kind = ("unknown finding code {!r}, and no message matches it" if _code_shaped(what)
+            else "no match for {!r}")
+    print(f"capfcap: {kind.format(what)} (the messages capfcap knows follow; 'capfcap "
+          "explain' lists the finding codes)", file=sys.stderr)
+    sys.stdout.write(known_messages())
+    return exitcodes.USAGE
