@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
-from capfcap.correlator.ports import capf_ports_text, is_capf, is_tvs, tvs_ports_text
+from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
 from capfcap.correlator.state import PhoneState, basename, phone_file
 from capfcap.events import CertInfo, FileTransfer, TrustList, TrustListSeen
 from capfcap.findings import Finding
@@ -233,8 +233,7 @@ def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
         f"Config asks for a CAPF operation ({AUTH_MODES.get(cfg.capf_auth_mode or 0)}) but the "
         f"phone never connected to CAPF {capf}",
         f"{basename(t.filename)} (frames {t.frames[0]}-{t.frames[-1]}): capfAuthMode "
-        f"{cfg.capf_auth_mode}, capfList {capf}. No TCP connection to the CAPF port "
-        f"({capf_ports_text(phone)}) follows. "
+        f"{cfg.capf_auth_mode}, capfList {capf}. No TCP connection to the CAPF port follows. "
         "Check the DNS and trust-list findings for this phone: an unresolvable processNodeName "
         "or a rejected config stops the phone before it connects.",
         t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),

@@ -62,8 +62,8 @@ BUFFER_BOUND = HEADER_LEN + MAX_RECORD + 4 + MAX_HANDSHAKE
 
 
 @cache
-def conns(name: str) -> list[Conn]:
-    return tcp_streams(REALPEER / name)
+def conns(name: str, port: int = 3804) -> list[Conn]:
+    return tcp_streams(REALPEER / name, port)
 
 
 def of(items: list[TlsItem], cls: type) -> list:
@@ -120,7 +120,7 @@ def test_s01_app_records_match_manifest() -> None:
 )
 def test_alerts_match_ground_truth(scn: dict) -> None:
     found = []
-    for conn in conns(scn["file"]):
+    for conn in conns(scn["file"], scn.get("port", 3804)):  # S24: TLS on 5061
         ci, si = parse_conn(conn)
         found += [("client", a) for a in of(ci, Alert)] + [("server", a) for a in of(si, Alert)]
     for frame, who, level, desc, name in truth_alerts(scn):
