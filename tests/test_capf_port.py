@@ -310,3 +310,40 @@ def test_catalog_and_explain_describe_the_port() -> None:
     tvs = subprocess.run([sys.executable, "-m", "capfcap", "explain", "TVS_UNIDIRECTIONAL"],
                          capture_output=True, text=True, timeout=120, check=False)
     assert "--tvs-port" in tvs.stdout and "2445" in tvs.stdout
+
+
+# --- Wireshark and the bundle read the config's port as TLS --------------------------------
+
+@pytest.mark.tshark
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_crosscheck_decodes_the_config_port_as_tls() -> None:
+    from capfcap.crosscheck import crosscheck
+
+    r = run(S16)
+    assert r.service_ports() == {3806}
+    crosscheck(r, [str(S16)])
+    v = str(one(r, "CAPF_LSC_ISSUED", PHONE1).extra["crosscheck"])
+    assert v.startswith("confirmed by Wireshark") and "application_data record" in v, v
+
+
+@pytest.mark.tshark
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_redacted_bundle_keeps_the_tls_record_headers_on_the_config_port(
+        tmp_path: Path) -> None:
+    """--redact keeps the TLS record headers (the record sizes the CAPF verdict rests on)
+    on the config's CAPF port, as on 3804, and drops only the application data."""
+    import zipfile
+
+    from capfcap.reporters.bundle import write_bundle
+
+    report, inputs = analyze([str(S16)], Options(jobs=1))
+    out = tmp_path / "b.zip"
+    write_bundle(str(out), report, inputs, None, redact=True)
+    ev = tmp_path / "ev.pcapng"
+    ev.write_bytes(zipfile.ZipFile(out).read("evidence.pcapng"))
+    rows = subprocess.run(["tshark", "-n", "-r", str(ev), "-d", "tcp.port==3806,tls",
+                           "-T", "fields", "-e", "frame.comment", "-e", "tls.record.length"],
+                          capture_output=True, text=True, check=True, timeout=120).stdout
+    lengths = {line.split("original frame ")[1].split(";")[0]: line.rsplit("\t", 1)[1]
+               for line in rows.splitlines() if "CAPF_LSC_ISSUED" in line}
+    assert lengths["77"] == "997" and lengths["69"] == "40", lengths
