@@ -74,6 +74,7 @@ class Analysis:
         self.tvs_ports: set[int] = {TVS_DEFAULT, *opts.tvs_ports}
         self.dns = DnsExtractor()
         self.tcp = TcpTracker(handler_for=self._handler_for)
+        self.tcp.service_ports.update(opts.capf_ports, opts.tvs_ports)
         self.objects = ObjectStage()
         self.phone_hosts: set[str] = set()
         host, icmp = HostExtractor(), IcmpExtractor()
@@ -202,6 +203,7 @@ class Analysis:
             if isinstance(ev, ConfigSeen) and ev.config is not None:
                 self.capf_ports.update(p for _h, p in ev.config.capf_servers)
                 self.tvs_ports.update(p for _h, p in ev.config.tvs_servers)
+                self.tcp.service_ports.update(self.capf_ports, self.tvs_ports)
         self.correlator.add_all(evs)
         for cb in self.listeners:
             cb(evs)

@@ -21,7 +21,7 @@ from capfcap import exitcodes
 from capfcap.commands import live as live_cmd
 from capfcap.correlator import Correlator
 from capfcap.correlator.ports import GivenPorts, phone_ports
-from capfcap.decode import Prefilter, decode
+from capfcap.decode import Prefilter, decode, ip_packed
 from capfcap.events import ConfigSeen, FileTransfer, FlowKey, PhoneConfig, TcpConnection
 from capfcap.findings import CATALOG
 from capfcap.learn import phones_shown
@@ -347,3 +347,27 @@ def test_redacted_bundle_keeps_the_tls_record_headers_on_the_config_port(
     lengths = {line.split("original frame ")[1].split(";")[0]: line.rsplit("\t", 1)[1]
                for line in rows.splitlines() if "CAPF_LSC_ISSUED" in line}
     assert lengths["77"] == "997" and lengths["69"] == "40", lengths
+
+
+def test_mid_stream_connection_on_a_given_port_is_oriented_to_it() -> None:
+    """A capture that starts inside phone1's session (first frame: the server's ACK from
+    3806): with --capf-port 3806 the server side is 3806, as it would be for 3804."""
+    from capfcap.events import TcpConnection
+    from capfcap.pipeline import Analysis
+
+    def conns(opts: Options) -> list[TcpConnection]:
+        a = Analysis(opts)
+        a.pf.add_host(ip_packed(PHONE1))  # known from earlier traffic: its frames pass
+        seen: list[TcpConnection] = []
+        a.listeners.append(lambda evs: seen.extend(
+            e for e in evs if isinstance(e, TcpConnection)))
+        for fr in read_capture(str(S16)):
+            if 63 <= fr.number <= 83:
+                a.feed(fr)
+        a.finish()
+        return seen
+
+    (plain,) = conns(Options(jobs=1))
+    assert plain.key.server_port != 3806  # the first packet's sender taken as originator
+    (given,) = conns(Options(jobs=1, capf_ports=[3806]))
+    assert (given.key.client, given.key.server, given.key.server_port) == (PHONE1, PUB, 3806)
