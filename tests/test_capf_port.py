@@ -8,7 +8,6 @@ so no config names the port and only --capf-port can.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -31,6 +30,8 @@ from capfcap.sources.files import read_capture
 from capfcap.sources.frame import Frame
 from capfcap.sources.live import capture_filter
 from tests.conftest import REALPEER, ROOT
+from tests.live.test_live_unit import _args as _live_args
+from tests.live.test_live_unit import _Replay as _LiveReplay
 
 S16 = REALPEER / "S16_capf_port3806.pcap"
 NOTFTP = ROOT / "pcaps" / "synthetic" / "notftp_S16.pcap"
@@ -200,44 +201,14 @@ def _is_syn_to(fr: Frame, port: int, src: str) -> bool:
     return pkt is not None and pkt.dport == port and pkt.src == src and bool(pkt.flags & 2)
 
 
-class _Replay:
-    """LiveCapture stand-in: records the ports of its kernel filter, replays a file."""
+class _Replay(_LiveReplay):
+    """test_live_unit's LiveCapture stand-in, recording the ports of its kernel filter."""
 
-    frames: list[Frame] = []
     tcp_ports: set[int] = set()
 
     def __init__(self, iface: str, extra: str | None, tcp_ports: object, udp_ports: object):
+        super().__init__(iface, extra, tcp_ports, udp_ports)
         type(self).tcp_ports = set(tcp_ports)  # type: ignore[call-overload]
-        self.iface, self.extra, self.linktype, self.expr = iface, extra, 1, "replay"
-        self.captured = 0
-        self.it = iter(self.frames)
-
-    def open(self) -> None:
-        pass
-
-    def recv(self, timeout: float) -> Frame | None:
-        fr = next(self.it, None)
-        if fr is not None:
-            self.captured += 1
-        return fr
-
-    def add_hosts(self, hosts: object) -> bool:
-        return True
-
-    def stats(self) -> tuple[int, int]:
-        return self.captured, 0
-
-    def close(self) -> None:
-        pass
-
-
-def _live_args(**kw: object) -> argparse.Namespace:
-    base = dict(interface="replay0", bpf=None, duration=None, count=None, ring=None,
-                format="jsonl", output=None, bundle=None, cucm=[], phone=[], keylog=None,
-                show_secrets=False, crosscheck=False, fail_on="warning", redact=False,
-                force=False, color="never", capf_port=[], tvs_port=[])
-    base.update(kw)
-    return argparse.Namespace(**base)
 
 
 def test_live_kernel_filter_and_verdicts_include_the_given_port(
