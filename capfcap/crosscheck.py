@@ -43,12 +43,18 @@ class CrosscheckError(Exception):
         self.status = status
 
 
-def tshark_args() -> list[str]:
-    """`-d` options that decode the phone-facing TLS ports (DESIGN §2) as TLS."""
+def tshark_args(extra: Iterable[int] = ()) -> list[str]:
+    """`-d` options that decode the phone-facing TLS ports (DESIGN §2), and `extra` (CAPF/TVS
+    ports a config or --capf-port/--tvs-port named), as TLS."""
     out: list[str] = []
-    for p in TLS_PORTS:
+    for p in tls_ports(extra):
         out += ["-d", f"tcp.port=={p},tls"]
     return out
+
+
+def tls_ports(extra: Iterable[int] = ()) -> tuple[int, ...]:
+    return (*TLS_PORTS, *sorted(set(extra) - set(TLS_PORTS)))
+
 
 
 # -- running tshark ----------------------------------------------------------------------
@@ -101,7 +107,7 @@ def _fields(pkt: Any) -> Fields:
 
 
 def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
-                tshark: str | None = None) -> dict[int, Fields]:
+                tshark: str | None = None, extra_tls: Iterable[int] = ()) -> dict[int, Fields]:
     """Wireshark's fields of the given frames: one two-pass tshark run via pyshark (EK)."""
     import pyshark
 
@@ -116,7 +122,7 @@ def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
     loop = asyncio.new_event_loop()
     cap = pyshark.FileCapture(
         path, display_filter=frames_filter(wanted),
-        decode_as={f"tcp.port=={p}": "tls" for p in TLS_PORTS},
+        decode_as={f"tcp.port=={p}": "tls" for p in tls_ports(extra_tls)},
         use_ek=True, keep_packets=False, tshark_path=tshark, custom_parameters=params,
         eventloop=loop,
     )
@@ -200,7 +206,7 @@ def wireshark_view(report: Report, capture_paths: list[str]
         path = files[0] if len(files) == 1 else _merge(files, tmp)
         objdir = os.path.join(tmp, "objects")
         os.mkdir(objdir)
-        pkts = read_frames(path, cited, objdir, tshark)
+        pkts = read_frames(path, cited, objdir, tshark, report.service_ports())
         objects = _objects(objdir)
     return pkts, objects
 

@@ -266,7 +266,8 @@ def test_qinq_and_dot1q_tags() -> None:
 @cache
 def _analyze(name: str) -> tuple[int, frozenset[str], str]:
     res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
-                          str(SYNTH / name)], capture_output=True, text=True, cwd=REPO,
+                          str(SYNTH / name), *EXPECTED[name].get("args", ())],
+                         capture_output=True, text=True, cwd=REPO,
                          timeout=120)
     report = json.loads(res.stdout)
     text = "\n".join(f"{f['code']} {f['summary']} {f['detail']}" for f in report["findings"])

@@ -175,7 +175,7 @@ def tls_handler(data: bytes) -> None:
         half = len(rest) // 2
         c, s, cuts = rest[:half], rest[half:], rest
     key = FlowKey("tcp", "192.0.2.21", 50000, "198.51.100.11", 3804)
-    h = TlsHandler(key, keylog(0) if sel & 2 else None)
+    h = TlsHandler(key, keylog(0) if sel & 2 else None, capf=True)
     pos: dict[Direction, int] = {"c2s": 0, "s2c": 0}
     src: dict[Direction, bytes] = {"c2s": c, "s2c": s}
     frame = 0

@@ -188,6 +188,16 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "records, no CAPF record, valid SHA-1 signature) over TFTP after CTLSEP/ITLSEP "
         "'File not found', then its config (capfAuthMode 0)",
     },
+    "notftp_S16.pcap": {
+        "frames": 40,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "args": ["--capf-port", "3806"],
+        "codes": ["CAPF_LSC_ISSUED", "CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPTURE_ONE_SIDED", "CAPF_NOT_ATTEMPTED"],
+        "what": "S16_capf_port3806.pcap without its TFTP frames (every UDP frame but DNS "
+        "dropped): no config names the CAPF port 3806, so only --capf-port 3806 (in 'args') "
+        "lets capfcap see phone1's enrolment and phone2's filtered SYNs",
+    },
     "truncated_S05.pcap": {
         "frames": 61,
         "linktypes": [LINKTYPE_ETHERNET],
@@ -960,6 +970,24 @@ def ipv4_src(frame: bytes) -> bytes | None:
     return frame[off + 2 + 12:off + 2 + 16]
 
 
+def ipv4_udp_ports(frame: bytes) -> tuple[int, int] | None:
+    """(source, destination) UDP port of an untagged Ethernet IPv4 frame, else None."""
+    if frame[12:14] != b"\x08\x00" or len(frame) < 34 or frame[23] != 17:
+        return None
+    l4 = 14 + (frame[14] & 0x0F) * 4
+    if len(frame) < l4 + 4:
+        return None
+    sport, dport = struct.unpack("!HH", frame[l4:l4 + 4])
+    return sport, dport
+
+
+def without_tftp(d: bytes) -> bool:
+    """Keep every frame but UDP other than DNS: drops TFTP requests and transfers (the
+    data flows run between ephemeral ports, RFC 1350 §4)."""
+    ports = ipv4_udp_ports(d)
+    return ports is None or 53 in ports
+
+
 def derive(pf: PcapFile, keep: Callable[[int, bytes], bool]) -> bytes:
     return pf.header + b"".join(h + d for i, (h, d) in enumerate(pf.records) if keep(i, d))
 
@@ -1083,6 +1111,7 @@ def gen_silent_arp() -> bytes:
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
+    s16 = read_pcap(os.path.join(realpeer, "S16_capf_port3806.pcap"))
     files = {
         "vlan_qinq_capf_filtered.pcap": gen_vlan_qinq(),
         "sll2_dns_nxdomain.pcapng": gen_sll2_nxdomain(),
@@ -1103,6 +1132,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "silent_tftp_two_phones.pcap": gen_silent_two_phones(),
         "silent_tftp_alone.pcap": gen_silent_alone(),
         "silent_tftp_arp.pcap": gen_silent_arp(),
+        "notftp_S16.pcap": derive(s16, lambda _i, d: without_tftp(d)),
     }
     assert set(files) == set(EXPECTED)
     return files

@@ -1,8 +1,9 @@
-"""TLS metadata of one TCP connection on a TLS port (CAPF 3804, TVS 2445, 6971/6972, ...).
+"""TLS metadata of one TCP connection on a TLS port (CAPF, TVS, 6971/6972, ...).
 
 Wireshark's port table does not matter here: every connection on these ports is read as
 TLS from the first byte (DOMAIN §3.1, §4.3). With a key log the application records are
-decrypted and the CAPF dialogue decoded (DOMAIN §3.2).
+decrypted and, on a CAPF connection (the caller knows the CAPF ports: 3804 or the
+config's phonePort), the CAPF dialogue decoded (DOMAIN §3.2).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from capfcap.events import (
 from capfcap.extractors import tlsparse as tp
 from capfcap.extractors.tlsdecrypt import DecryptError, KeyLog, SessionDecryptor
 
-CAPF_PORT = 3804
 MAX_KEEP = 4096  # encrypted records kept per connection for decryption
 
 
@@ -40,8 +40,9 @@ def _certs(ders: tuple[bytes, ...]) -> tuple[tuple[CertInfo, ...], str]:
 
 class TlsHandler:
     def __init__(self, key: FlowKey, keylog: object | None = None,
-                 show_secrets: bool = False) -> None:
+                 show_secrets: bool = False, capf: bool = False) -> None:
         self.key = key
+        self.capf = capf  # decode the decrypted records as CAPF messages
         self.keylog = keylog if isinstance(keylog, KeyLog) else None
         self.show_secrets = show_secrets
         self.parsers: dict[Direction, tp.TlsDirectionParser] = {
@@ -172,7 +173,7 @@ class TlsHandler:
                 if not r.ok or r.content_type != tp.CT_APPLICATION_DATA:
                     continue
                 ok = True
-                if self.key.server_port != CAPF_PORT:
+                if not self.capf:
                     continue
                 try:
                     msgs += stream.feed(r.frame, r.ts, r.data)

@@ -120,7 +120,7 @@ def test_s01_app_records_match_manifest() -> None:
 )
 def test_alerts_match_ground_truth(scn: dict) -> None:
     found = []
-    for conn in conns(scn["file"], scn.get("port", 3804)):
+    for conn in conns(scn["file"], scn.get("port", 3804)):  # S24: TLS on 5061
         ci, si = parse_conn(conn)
         found += [("client", a) for a in of(ci, Alert)] + [("server", a) for a in of(si, Alert)]
     for frame, who, level, desc, name in truth_alerts(scn):
