@@ -641,6 +641,27 @@ CAPF_SERVER_FIRST = [("s", 12), ("c", 39), ("s", 17), ("c", 313), ("s", 973), ("
                      ("s", 12)]
 
 
+def capf_records(conn: TcpConn, rng: random.Random, sealed: Callable[[int], int],
+                 version: int = 0x0303) -> None:
+    """The CAPF install dialogue (CAPF_SERVER_FIRST) as application_data records, each
+    `sealed(plaintext size)` bytes long."""
+    for who, size in CAPF_SERVER_FIRST:
+        conn.cap.wait_us(2000 if who == "s" else 1500)
+        conn.send(who == "c", tls_record(23, opaque(rng, sealed(size)), version))
+
+
+def capf_connection(n: int, phone: Host, capf: Host, sport: int, isns: tuple[int, int],
+                    seed: int, realpeer: str) -> tuple[Cap, TcpConn, random.Random, bytes]:
+    """Scenario n's capture with an established TCP connection phone -> capf:3804, its
+    random generator, and the DER of realpeer's CAPF certificate."""
+    cap = Cap(start(n))
+    rng = random.Random(seed)
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
+    conn = TcpConn(cap, phone, capf, sport, 3804, *isns)
+    conn.handshake()
+    return cap, conn, rng, cert
+
+
 def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
     """A TLS 1.2 (AES-GCM: record = plaintext + 24) CAPF null-string install."""
     ch = client_hello(rng, tls13=False)
@@ -653,9 +674,7 @@ def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> No
     conn.send(True, cke + tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)),
               ack=False)
     conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
-    for who, size in CAPF_SERVER_FIRST:
-        conn.cap.wait_us(2000 if who == "s" else 1500)
-        conn.send(who == "c", tls_record(23, opaque(rng, size + 24)))
+    capf_records(conn, rng, lambda n: n + 24)
     conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)  # close_notify
     conn.send(False, tls_record(21, opaque(rng, 26)), ack=False)
     conn.close(cli_first=True)
@@ -861,11 +880,8 @@ def gen_nsec_bigendian() -> bytes:
 def gen_duplicates_span(realpeer: str) -> bytes:
     phone = phone_host(0xE4, "198.51.100.120")
     capf = server_host("203.0.113.21", 0xB200)
-    cap = Cap(start(7))
-    rng = random.Random(7)
-    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
-    conn = TcpConn(cap, phone, capf, 51999, 3804, 0x2C0FFEE0, 0x7E57AB1E)
-    conn.handshake()
+    cap, conn, rng, cert = capf_connection(7, phone, capf, 51999, (0x2C0FFEE0, 0x7E57AB1E), 7,
+                                           realpeer)
     tls12_capf_session(conn, rng, cert)
     out: list[Rec] = []
     for r in cap.recs:  # SPAN of rx and tx: each frame again 7 us later, byte-identical
@@ -921,11 +937,8 @@ def gen_tls13_capf() -> bytes:
 def gen_sslv2_hello_capf(realpeer: str) -> bytes:
     phone = phone_host(0xF2, "198.51.100.150")
     capf = server_host("203.0.113.24", 0xE200)
-    cap = Cap(start(12))
-    rng = random.Random(2)
-    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
-    conn = TcpConn(cap, phone, capf, 50380, 3804, 0x5F2A0001, 0x2A5F0001)
-    conn.handshake()
+    cap, conn, rng, cert = capf_connection(12, phone, capf, 50380, (0x5F2A0001, 0x2A5F0001), 2,
+                                           realpeer)
     # TLS_RSA_WITH_AES_256_CBC_SHA, _AES_128_CBC_SHA, _3DES_EDE_CBC_SHA as {0x00, suite};
     # SSL2_RC4_128_WITH_MD5, SSL2_DES_192_EDE3_CBC_WITH_MD5 (SSL 2.0 only)
     specs = [0x000035, 0x00002F, 0x00000A, 0x010080, 0x0700C0]
@@ -939,9 +952,7 @@ def gen_sslv2_hello_capf(realpeer: str) -> bytes:
               + tls_record(22, opaque(rng, fin), 0x0301), ack=False)
     conn.send(False, tls_record(20, b"\x01", 0x0301) + tls_record(22, opaque(rng, fin), 0x0301),
               ack=False)
-    for who, size in CAPF_SERVER_FIRST:
-        cap.wait_us(2000 if who == "s" else 1500)
-        conn.send(who == "c", tls_record(23, opaque(rng, cbc_len(size)), 0x0301))
+    capf_records(conn, rng, cbc_len, 0x0301)
     conn.send(True, tls_record(21, opaque(rng, cbc_len(2)), 0x0301), ack=False)  # close_notify
     conn.close(cli_first=True)
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
