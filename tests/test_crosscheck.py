@@ -427,3 +427,21 @@ def test_those_real_captures_have_facts_to_check() -> None:
                                        "S11_two_tftp_itl_mismatch.pcap")
              for f in _view(REALPEER / name)[0].findings for fact in f.extra["_facts"]}
     assert {"cert", "records", "tls", "transfer"} <= kinds
+
+
+@pytest.mark.tshark
+def test_sslv2_compatible_hello_is_wiresharks_client_hello_too() -> None:
+    """capfcap's TLS fact of a session opened by an SSLv2-compatible ClientHello (frame 4,
+    version TLS 1.0) matches Wireshark's SSLv2 dissection of the same frame."""
+    path = PCAPS / "synthetic" / "sslv2_hello_capf.pcap"
+    a = Analysis(Options())
+    for fr in frames([str(path)], InputSet()):
+        a.feed(fr)
+    a.finish()
+    (s,) = a.correlator.state.tls
+    assert (s.client_hello_frame, s.client_version, s.client_hello_sslv2) == (4, 0x0301, True)
+    pkts = read_frames(str(path), [4])
+    f = _finding([facts.tls(s)], (4,))
+    assert verdict(f, pkts, {}) == "confirmed by Wireshark: ClientHello (frame 4)"
+    wrong = _finding([{**facts.tls(s), "client_version": 0x0303}], (4,))
+    assert verdict(wrong, pkts, {}).startswith("disagrees: frame 4 tls.handshake.version")
