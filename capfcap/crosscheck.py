@@ -133,7 +133,7 @@ def parse_ek(line: str) -> tuple[int, Fields] | None:
     index lines between packets. Raises EkError when the line cannot be read."""
     try:
         doc = json.loads(line, object_pairs_hook=_repeats_as_lists)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise EkError(f"invalid JSON ({e})") from None
     if not isinstance(doc, dict):
         raise EkError("not a JSON object")
