@@ -327,6 +327,7 @@ class TlsSession:
     client_hello_frame: int | None = None
     client_version: int | None = None  # legacy_version in ClientHello
     offered_versions: tuple[int, ...] = ()  # supported_versions ext, or (client_version,)
+    client_hello_sslv2: bool = False  # SSLv2-compatible ClientHello (RFC 5246 Appendix E.2)
     sni: str = ""
     server_hello_frame: int | None = None
     version: int | None = None  # negotiated

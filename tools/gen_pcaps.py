@@ -147,6 +147,15 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "application-data records in the CAPF install pattern (phone 330 B key record, "
         "then server 990 B record)",
     },
+    "sslv2_hello_capf.pcap": {
+        "frames": 27,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_TLS_FAILED", "CAPF_NO_CERTIFICATE", "CAPF_UNIDIRECTIONAL"],
+        "what": "the phone's first segment on 3804 is an SSLv2-compatible ClientHello "
+        "(RFC 5246 E.2, version TLS 1.0, 5 V2CipherSpecs); the server answers TLS 1.0 "
+        "ServerHello+Certificate+ServerHelloDone; CBC records in the CAPF install pattern",
+    },
     "loss5_S01.pcap": {
         "frames": 74,
         "linktypes": [LINKTYPE_ETHERNET],
@@ -668,6 +677,27 @@ CAPF_SERVER_FIRST = [("s", 12), ("c", 39), ("s", 17), ("c", 313), ("s", 973), ("
                      ("s", 12)]
 
 
+def capf_records(conn: TcpConn, rng: random.Random, sealed: Callable[[int], int],
+                 version: int = 0x0303) -> None:
+    """The CAPF install dialogue (CAPF_SERVER_FIRST) as application_data records, each
+    `sealed(plaintext size)` bytes long."""
+    for who, size in CAPF_SERVER_FIRST:
+        conn.cap.wait_us(2000 if who == "s" else 1500)
+        conn.send(who == "c", tls_record(23, opaque(rng, sealed(size)), version))
+
+
+def capf_connection(n: int, phone: Host, capf: Host, sport: int, isns: tuple[int, int],
+                    seed: int, realpeer: str) -> tuple[Cap, TcpConn, random.Random, bytes]:
+    """Scenario n's capture with an established TCP connection phone -> capf:3804, its
+    random generator, and the DER of realpeer's CAPF certificate."""
+    cap = Cap(start(n))
+    rng = random.Random(seed)
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
+    conn = TcpConn(cap, phone, capf, sport, 3804, *isns)
+    conn.handshake()
+    return cap, conn, rng, cert
+
+
 def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
     """A TLS 1.2 (AES-GCM: record = plaintext + 24) CAPF null-string install."""
     ch = client_hello(rng, tls13=False)
@@ -680,12 +710,27 @@ def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> No
     conn.send(True, cke + tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)),
               ack=False)
     conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
-    for who, size in CAPF_SERVER_FIRST:
-        conn.cap.wait_us(2000 if who == "s" else 1500)
-        conn.send(who == "c", tls_record(23, opaque(rng, size + 24)))
+    capf_records(conn, rng, lambda n: n + 24)
     conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)  # close_notify
     conn.send(False, tls_record(21, opaque(rng, 26)), ack=False)
     conn.close(cli_first=True)
+
+
+def v2_client_hello(rng: random.Random, version: int, specs: list[int]) -> bytes:
+    """SSLv2-compatible ClientHello (RFC 5246 Appendix E.2): 2-byte header with the high
+    bit set, msg_type 1, version, the three lengths, V2CipherSpecs, no session_id, a
+    32-byte challenge."""
+    cipher_specs = b"".join(s.to_bytes(3, "big") for s in specs)
+    challenge = rng.randbytes(32)
+    body = (struct.pack("!BHHHH", 1, version, len(cipher_specs), 0, len(challenge))
+            + cipher_specs + challenge)
+    return struct.pack("!H", 0x8000 | len(body)) + body
+
+
+def cbc_len(plain: int, mac: int = 20, block: int = 16) -> int:
+    """TLS 1.0 block-cipher record length (RFC 2246 §6.2.3.2): plaintext + MAC + padding
+    (at least the padding_length byte) to a multiple of the block size."""
+    return (plain + mac + 1 + block - 1) // block * block
 
 
 # ---------------------------------------------------------------------------------------
@@ -871,11 +916,8 @@ def gen_nsec_bigendian() -> bytes:
 def gen_duplicates_span(realpeer: str) -> bytes:
     phone = phone_host(0xE4, "198.51.100.120")
     capf = server_host("203.0.113.21", 0xB200)
-    cap = Cap(start(7))
-    rng = random.Random(7)
-    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
-    conn = TcpConn(cap, phone, capf, 51999, 3804, 0x2C0FFEE0, 0x7E57AB1E)
-    conn.handshake()
+    cap, conn, rng, cert = capf_connection(7, phone, capf, 51999, (0x2C0FFEE0, 0x7E57AB1E), 7,
+                                           realpeer)
     tls12_capf_session(conn, rng, cert)
     out: list[Rec] = []
     for r in cap.recs:  # SPAN of rx and tx: each frame again 7 us later, byte-identical
@@ -924,6 +966,30 @@ def gen_tls13_capf() -> bytes:
         cap.wait_us(2500)
         conn.send(who == "c", tls_record(23, opaque(rng, size + 17)), ack=False)
     conn.send(True, tls_record(23, opaque(rng, 19)), ack=False)  # close_notify
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_sslv2_hello_capf(realpeer: str) -> bytes:
+    phone = phone_host(0xF2, "198.51.100.150")
+    capf = server_host("203.0.113.24", 0xE200)
+    cap, conn, rng, cert = capf_connection(12, phone, capf, 50380, (0x5F2A0001, 0x2A5F0001), 2,
+                                           realpeer)
+    # TLS_RSA_WITH_AES_256_CBC_SHA, _AES_128_CBC_SHA, _3DES_EDE_CBC_SHA as {0x00, suite};
+    # SSL2_RC4_128_WITH_MD5, SSL2_DES_192_EDE3_CBC_WITH_MD5 (SSL 2.0 only)
+    specs = [0x000035, 0x00002F, 0x00000A, 0x010080, 0x0700C0]
+    conn.send(True, v2_client_hello(rng, 0x0301, specs))
+    sh = hs(2, struct.pack("!H", 0x0301) + rng.randbytes(32) + u8v(rng.randbytes(32))
+            + struct.pack("!HB", 0x002F, 0))  # TLS 1.0, TLS_RSA_WITH_AES_128_CBC_SHA
+    conn.send(False, tls_record(22, sh + certificate_msg([cert]) + hs(14, b""), 0x0301))
+    cke = tls_record(22, hs(16, u16v(rng.randbytes(256))), 0x0301)  # RSA premaster
+    fin = cbc_len(4 + 12)  # Finished: header + 12-byte verify_data (RFC 2246 §7.4.9)
+    conn.send(True, cke + tls_record(20, b"\x01", 0x0301)
+              + tls_record(22, opaque(rng, fin), 0x0301), ack=False)
+    conn.send(False, tls_record(20, b"\x01", 0x0301) + tls_record(22, opaque(rng, fin), 0x0301),
+              ack=False)
+    capf_records(conn, rng, cbc_len, 0x0301)
+    conn.send(True, tls_record(21, opaque(rng, cbc_len(2)), 0x0301), ack=False)  # close_notify
     conn.close(cli_first=True)
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
@@ -1123,6 +1189,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "duplicates_span.pcap": gen_duplicates_span(realpeer),
         "tls_split_cert.pcap": gen_tls_split_cert(realpeer),
         "tls13_capf.pcap": gen_tls13_capf(),
+        "sslv2_hello_capf.pcap": gen_sslv2_hello_capf(realpeer),
         "loss5_S01.pcap": gen_loss5(s01),
         "serverside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is False),
         "phoneside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is True),

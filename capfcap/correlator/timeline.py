@@ -131,6 +131,9 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                f"{c.conn_state} ({c.history})"
         oc = "ok" if c.synack_frames else "failed"
         if s is not None:
+            if s.client_hello_sslv2:
+                desc += (f"; SSLv2-compatible ClientHello offering "
+                         f"{version_name(s.client_version)} (frame {s.client_hello_frame})")
             if s.alerts:
                 a = s.alerts[0]
                 desc += f"; {version_name(s.version)} alert " + (

@@ -46,7 +46,7 @@ class TlsHandler:
         self.keylog = keylog if isinstance(keylog, KeyLog) else None
         self.show_secrets = show_secrets
         self.parsers: dict[Direction, tp.TlsDirectionParser] = {
-            "c2s": tp.TlsDirectionParser(), "s2c": tp.TlsDirectionParser()}
+            "c2s": tp.TlsDirectionParser(sslv2_hello=True), "s2c": tp.TlsDirectionParser()}
         self.items: list[tuple[Direction, tp.TlsItem]] = []
         self.encrypted: dict[Direction, list[tp.EncryptedItem]] = {"c2s": [], "s2c": []}
         self.first_client_frame: int | None = None
@@ -135,6 +135,7 @@ class TlsHandler:
             client_hello_frame=ch.frame if ch else None,
             client_version=ch.legacy_version if ch else None,
             offered_versions=ch.offered_versions if ch else (),
+            client_hello_sslv2=ch.sslv2 if ch else False,
             sni=ch.sni if ch else "",
             server_hello_frame=sh.frame if sh else None,
             version=sh.version if sh else None,
