@@ -29,6 +29,9 @@ def transfer_text(t: FileTransfer) -> str:
                else f"ERROR {t.error_code} \"{t.error_message}\"")
     elif t.status == "incomplete":
         res = f"incomplete after {t.size} bytes"
+    elif t.status == "complete_gaps":
+        res = (f"complete for the phone ({t.acked_unseen_blocks} ACKed blocks not captured; "
+               f"{t.size} bytes captured)")
     else:
         res = "no response"
     return f"{proto} {basename(t.filename)} from {t.server}: {res}"
