@@ -179,6 +179,7 @@ class FileTransfer:
     acked_unseen_blocks: int = 0  # client ACKed DATA blocks never captured
     unseen_blocks: tuple[int, ...] = ()  # their (absolute) block numbers, listed up to a cap
     unseen_ack_frames: tuple[int, ...] = ()  # the client's ACKs that acknowledge them
+    acked_cut_blocks: int = 0  # client ACKed DATA blocks captured cut short (snap length)
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,17 @@ def test_gap_frames_are_the_phones_acks(tmp_path: Path) -> None:
          "tftp.opcode == 3 && udp.srcport == 43003", "-T", "fields", "-e", "tftp.block"],
         capture_output=True, text=True, timeout=120, check=True).stdout.split()
     assert "5" not in blocks and "9" not in blocks and len(blocks) == 16
+
+
+def test_block_cut_by_the_snap_length_is_neither_gap_nor_failure() -> None:
+    """damaged/snaplen_tftp_data: DATA 7 cut to 100 bytes; the input note says so."""
+    inputs = InputSet()
+    a = Analysis(Options())
+    for fr in frames([str(ROOT / "pcaps" / "damaged" / "snaplen_tftp_data.pcap")], inputs):
+        a.feed(fr)
+    a.finish()
+    r = a.report(inputs.files)
+    assert not codes(r) & (SILENCE_OF_A_FAILED_ITL | {"CAPTURE_GAPS"})
+    t = itl_transfer(a)
+    assert t.acked_cut_blocks == 1 and t.acked_unseen_blocks == 0
+    assert t.status == "complete_gaps" and itls(a) == []

@@ -30,8 +30,9 @@ def transfer_text(t: FileTransfer) -> str:
     elif t.status == "incomplete":
         res = f"incomplete after {t.size} bytes"
     elif t.status == "complete_gaps":
-        res = (f"complete for the phone ({t.acked_unseen_blocks} ACKed blocks not captured; "
-               f"{t.size} bytes captured)")
+        n = t.acked_unseen_blocks
+        res = (f"complete for the phone ({n} ACKed block{'s' if n != 1 else ''} not "
+               f"captured; {t.size} bytes captured)")
     else:
         res = "no response"
     return f"{proto} {basename(t.filename)} from {t.server}: {res}"
@@ -128,7 +129,9 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             _facts=[facts.transfer(t) for t in lst],
         ))
     for t in ts:
-        if t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks:
+        # DESIGN §4 rule 4: blocks the phone ACKed but the capture lacks are the capture's
+        if (t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks
+                and not t.acked_cut_blocks):
             out.append(make(
                 ctx, "TRANSFER_INCOMPLETE", phone, server_ident(ctx, t.server, t.server_port),
                 f"Download of {basename(t.filename)} from {label(ctx, t.server)} stopped after "

@@ -151,6 +151,7 @@ class _Tid:
     ack_repeats: int = 0  # the client sent ACK ack_high again: it waits for the next block
     unseen: dict[int, int] = field(default_factory=dict)  # block ACKed, not captured -> ACK
     unseen_over: int = 0  # unseen blocks beyond MAX_UNSEEN (counted, not listed)
+    cut: set[int] = field(default_factory=set)  # blocks captured cut short (snap length)
     ooo_dropped: int = 0
     oack_unseen: bool = False
     error_code: int | None = None
@@ -185,11 +186,13 @@ class _Tid:
         the client was not waiting after it: it sent that ACK once (a waiting client repeats
         it, RFC 1350 §2), nothing followed, and tsize agrees (RFC 2349) or the client moved
         on (`moved_on`: a new request, or silence past the timeout)."""
-        if not self.acked_unseen or self.error_code is not None:
+        if not (self.acked_unseen or self.cut) or self.error_code is not None:
             return False
         if self.final_block is not None:
             return self.ack_high >= self.final_block
-        if self.ack_high not in self.unseen or self.ack_repeats:
+        if self.ack_high not in self.unseen and self.ack_high not in self.cut:
+            return False
+        if self.ack_repeats:
             return False
         if self.counter.high > self.ack_high:
             return False  # DATA beyond the last ACK was captured: the client stopped early
@@ -369,7 +372,7 @@ class TftpExtractor:
         self._open.move_to_end(t.key)
         if op == OP_DATA:
             if pkt.truncated or pkt.fragment:
-                s.damaged += 1  # the block's bytes are not all here: leave it missing
+                self._cut(s, (p[2] << 8) | p[3])
                 return []
             self._data(s, (p[2] << 8) | p[3], p[4:])
             return []
@@ -445,10 +448,22 @@ class TftpExtractor:
             if len(s.unseen) >= MAX_UNSEEN:
                 s.unseen_over += absn - b + 1 - sum(1 for x in s.ooo if b <= x <= absn)
                 break
-            if b not in s.ooo:
+            if b not in s.ooo and b not in s.cut:
                 s.unseen[b] = frame
         s.ack_high = absn
         s.ack_repeats = 0
+
+    @staticmethod
+    def _cut(s: _Tid, block: int) -> None:
+        """DATA cut short by the snap length or IP fragmentation: the block arrived (it is
+        no capture loss) but its bytes are not all here, so it stays missing."""
+        s.damaged += 1
+        if block == 0 and s.counter.high == 0:
+            return
+        absn = s.counter.absolute(block)
+        if absn > s.contig and absn not in s.ooo and len(s.cut) < MAX_UNSEEN:
+            s.cut.add(absn)
+            s.unseen.pop(absn, None)
 
     def _oack(self, s: _Tid, opts: tuple[tuple[str, str], ...]) -> None:
         s.options = opts
@@ -559,6 +574,7 @@ class TftpExtractor:
             data_port=s.port if s is not None else 0,
             note="; ".join(notes),
             acked_unseen_blocks=s.acked_unseen if s is not None else 0,
+            acked_cut_blocks=sum(1 for b in s.cut if b <= s.ack_high) if s is not None else 0,
             unseen_blocks=tuple(b for b, _f in gaps),
             unseen_ack_frames=tuple(sorted({f for _b, f in gaps})),
         )

@@ -316,6 +316,20 @@ def test_truncated_data_is_not_the_final_block() -> None:
     (t,) = x.finish()
     assert t.status == "incomplete" and t.data is None and "snap length" in t.note
     assert t.frames == (1, 2, 3)
+    # cut short is no capture loss: not listed as unseen, counted apart
+    assert t.acked_unseen_blocks == 0 and t.unseen_blocks == () and t.acked_cut_blocks == 1
+
+
+def test_acked_cut_block_then_moving_on_is_complete_for_the_phone() -> None:
+    x = TftpExtractor()
+    cut = _data(4, 2, b"b" * 100)
+    cut.truncated = True
+    pkts = [_rrq(1, 0, "f"), _data(2, 1, b"a" * 512), _ack(3, 1), cut, _ack(5, 2),
+            _rrq(6, 0, "g", port=CPORT + 1)]
+    _feed(x, pkts)
+    t = next(t for t in x.finish() if t.filename == "f")
+    assert t.status == "complete_gaps" and t.acked_cut_blocks == 1
+    assert t.acked_unseen_blocks == 0 and t.unseen_ack_frames == () and t.data == b"a" * 512
 
 
 def test_reply_from_another_tid_is_a_duplicate_answer() -> None:
