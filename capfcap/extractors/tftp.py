@@ -9,9 +9,18 @@ Wire format (RFC 1350 §5, all integers big-endian):
 
 The request goes to UDP 69 from the client's port; the server answers from a fresh port (its
 transfer ID, RFC 1350 §4) to the client's port. A transfer is keyed by (client ip, client
-port, server ip) and the server TID is learned from the first reply (or, when only the client
-side is captured, from the destination port of the client's ACKs). Block numbers are 16 bit
-and wrap past 65535 to 0 (or to 1 on some servers); they are unwrapped to an absolute index.
+port, server ip) and holds every server TID seen on it (a server answers each copy of a
+retransmitted request from a new TID; when only the client side is captured, the TID is the
+destination port of the client's ACKs). The transfer is the TID the client follows: the one
+it ACKs (with options, its ACK 0 to one OACK, RFC 2347). Another TID is a duplicate answer:
+its packets, the client's ERROR 5 "Unknown transfer ID" to it and its own ERROR never end
+the transfer. Block numbers are 16 bit and wrap past 65535 to 0 (or to 1 on some servers);
+they are unwrapped to an absolute index.
+
+Capture loss (DESIGN §4 rule 4): RFC 1350 §2 is lock-step, so the client's ACK n says every
+block up to n arrived. Blocks it ACKs that the capture lacks are listed once each (with the
+ACK that proves them); a transfer the client ACKed to the end is "complete_gaps": complete
+for the client, its bytes incomplete here and never parsed.
 """
 
 from __future__ import annotations
@@ -145,7 +154,6 @@ class _Tid:
     final_block: int | None = None  # absolute index of the short block
     data_blocks: int = 0
     duplicates: int = 0
-    server_packets: int = 0
     acks: int = 0
     ack_high: int = 0  # highest absolute block the client acknowledged
     ack_repeats: int = 0  # the client sent ACK ack_high again: it waits for the next block
@@ -367,7 +375,6 @@ class TftpExtractor:
             t.foreign_tid += 1  # RFC 1350 §4: a packet from yet another TID is not ours
             return []
         t.replied = True
-        s.server_packets += 1
         t.add_frame(pkt.frame, pkt.ts)
         self._open.move_to_end(t.key)
         if op == OP_DATA:
@@ -541,6 +548,9 @@ class TftpExtractor:
         if len(t.request_frames) > 1:
             notes.append(f"request retransmissions {len(t.request_frames) - 1}")
         notes += [_other_tid_note(o) for o in t.tids.values() if o is not s]
+        if s is not None and s.rejected:
+            notes.append("the client rejected every captured TID: the one it follows is "
+                         "not in the capture")
         if t.foreign_tid:
             notes.append(f"packets from further TIDs {t.foreign_tid}")
         if t.requested and s is not None and not s.options and t.replied:
