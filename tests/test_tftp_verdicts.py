@@ -27,10 +27,10 @@ SILENCE_OF_A_FAILED_ITL = {"ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ER
 
 
 @cache
-def run(name: str) -> tuple[Report, Analysis]:
+def run(name: str, folder: Path = SYNTH) -> tuple[Report, Analysis]:
     inputs = InputSet()
     a = Analysis(Options())
-    for fr in frames([str(SYNTH / name)], inputs):
+    for fr in frames([str(folder / name)], inputs):
         a.feed(fr)
     a.finish()
     return a.report(inputs.files), a
@@ -115,12 +115,7 @@ def test_a_stopped_transfer_is_still_incomplete() -> None:
 
 def test_capture_gaps_name_tcp_and_tftp_together() -> None:
     """loss5_S01: one finding per phone covers the TCP gap ACKs and the lost config block."""
-    inputs = InputSet()
-    a = Analysis(Options())
-    for fr in frames([str(SYNTH / "loss5_S01.pcap")], inputs):
-        a.feed(fr)
-    a.finish()
-    r = a.report(inputs.files)
+    r, a = run("loss5_S01.pcap")
     f = only(r, "CAPTURE_GAPS")
     (cfg,) = [t for t in a.correlator.state.transfers if t.filename.endswith(".cnf.xml")]
     assert cfg.status == "complete_gaps" and cfg.unseen_blocks == (3,)
@@ -131,12 +126,7 @@ def test_capture_gaps_name_tcp_and_tftp_together() -> None:
 
 def test_one_sided_capture_is_not_capture_gaps() -> None:
     """phoneside_S01: no DATA captured at all is CAPTURE_ONE_SIDED, not CAPTURE_GAPS."""
-    inputs = InputSet()
-    a = Analysis(Options())
-    for fr in frames([str(SYNTH / "phoneside_S01.pcap")], inputs):
-        a.feed(fr)
-    a.finish()
-    r = a.report(inputs.files)
+    r, a = run("phoneside_S01.pcap")
     assert "CAPTURE_ONE_SIDED" in codes(r) and "CAPTURE_GAPS" not in codes(r)
     assert any(t.acked_unseen_blocks for t in a.correlator.state.transfers)
 
@@ -165,12 +155,7 @@ def test_gap_frames_are_the_phones_acks(tmp_path: Path) -> None:
 
 def test_block_cut_by_the_snap_length_is_neither_gap_nor_failure() -> None:
     """damaged/snaplen_tftp_data: DATA 7 cut to 100 bytes; the input note says so."""
-    inputs = InputSet()
-    a = Analysis(Options())
-    for fr in frames([str(ROOT / "pcaps" / "damaged" / "snaplen_tftp_data.pcap")], inputs):
-        a.feed(fr)
-    a.finish()
-    r = a.report(inputs.files)
+    r, a = run("snaplen_tftp_data.pcap", ROOT / "pcaps" / "damaged")
     assert not codes(r) & (SILENCE_OF_A_FAILED_ITL | {"CAPTURE_GAPS"})
     t = itl_transfer(a)
     assert t.acked_cut_blocks == 1 and t.acked_unseen_blocks == 0

@@ -608,42 +608,31 @@ def _status(t: _Transfer, s: _Tid | None) -> Status:
 
 
 def _tid_notes(s: _Tid, status: Status) -> list[str]:
-    """Notes on the TID that is the transfer."""
-    notes: list[str] = []
-    if s.duplicates:
-        notes.append(f"duplicate blocks {s.duplicates}")
-    if s.counter.wrapped:
-        wrap = "0" if s.counter.period == _U16 else "1"
-        notes.append(f"block wrap past 65535 (to {wrap})")
-    if s.acked_unseen:
-        blocks = ", ".join(map(str, sorted(s.unseen)[:20])) + (
-            ", ..." if s.acked_unseen > 20 else "")
-        notes.append(f"client acknowledged blocks never captured: {s.acked_unseen} ({blocks})")
-    if status == "complete_gaps":
-        last = "" if s.final_block is not None else f"; ACK {s.ack_high} taken as the last"
-        notes.append(f"complete for the client, which ACKed every block{last}: the bytes "
-                     "captured are not the whole file")
-    if s.ack_repeats:
-        notes.append(f"client repeated ACK {s.ack_high} {s.ack_repeats} times")
-    if s.oack_unseen:
-        notes.append("client acknowledged an OACK never captured")
-    if s.error_from_client:
-        notes.append("error sent by the client")
-    if s.capped:
-        notes.append(f"data capped at {len(s.buf)} bytes")
-    if s.ooo_dropped:
-        notes.append(f"out-of-order blocks dropped {s.ooo_dropped}")
-    if s.ooo and not s.complete:
-        notes.append(f"blocks missing before block {min(s.ooo)}")
-    if s.damaged:
-        notes.append(f"DATA cut short by snap length or fragmentation {s.damaged}")
-    if s.blksize_inferred:
-        notes.append(f"blksize {s.blksize} inferred from DATA")
-    if s.bad_packets:
-        notes.append(f"malformed packets {s.bad_packets}")
-    if s.tsize is not None and s.complete and s.tsize not in (0, s.size):
-        notes.append(f"tsize {s.tsize} differs from size {s.size}")
-    return notes
+    """Notes on the TID that is the transfer, in a fixed order."""
+    wrap = "0" if s.counter.period == _U16 else "1"
+    unseen = ", ".join(map(str, sorted(s.unseen)[:20])) + (
+        ", ..." if s.acked_unseen > 20 else "")
+    last = "" if s.final_block is not None else f"; ACK {s.ack_high} taken as the last"
+    table: list[tuple[object, str]] = [
+        (s.duplicates, f"duplicate blocks {s.duplicates}"),
+        (s.counter.wrapped, f"block wrap past 65535 (to {wrap})"),
+        (s.acked_unseen, f"client acknowledged blocks never captured: {s.acked_unseen} "
+                         f"({unseen})"),
+        (status == "complete_gaps", f"complete for the client, which ACKed every block{last}: "
+                                    "the bytes captured are not the whole file"),
+        (s.ack_repeats, f"client repeated ACK {s.ack_high} {s.ack_repeats} times"),
+        (s.oack_unseen, "client acknowledged an OACK never captured"),
+        (s.error_from_client, "error sent by the client"),
+        (s.capped, f"data capped at {len(s.buf)} bytes"),
+        (s.ooo_dropped, f"out-of-order blocks dropped {s.ooo_dropped}"),
+        (s.ooo and not s.complete, f"blocks missing before block {min(s.ooo, default=0)}"),
+        (s.damaged, f"DATA cut short by snap length or fragmentation {s.damaged}"),
+        (s.blksize_inferred, f"blksize {s.blksize} inferred from DATA"),
+        (s.bad_packets, f"malformed packets {s.bad_packets}"),
+        (s.tsize is not None and s.complete and s.tsize not in (0, s.size),
+         f"tsize {s.tsize} differs from size {s.size}"),
+    ]
+    return [text for cond, text in table if cond]
 
 
 def _other_tid_note(o: _Tid) -> str:
