@@ -91,6 +91,35 @@ LOCKED_PHONE = (
     "on the publisher, or erase the trust list on the phone (its 'Reset security "
     "settings' menu entry, or a factory reset)")
 
+# Catalog texts name the port through these phrases; a finding that knows its port gets
+# "TCP <port>" instead (`port_text`). DOMAIN §3.1, §4.1, §5: the config names the ports.
+CAPF_PORT = "the CAPF port (TCP 3804 unless the config's capfList phonePort names another)"
+TVS_PORT = "the TVS port (TCP 2445 unless the config's TVS member port names another)"
+CAPF_PORT_SHORT = "the CAPF port"  # in a filter or a short phrase after CAPF_PORT was named
+TVS_PORT_SHORT = "the TVS port"
+
+
+def port_text(text: str, port: object) -> str:
+    """A catalog text with the port phrases replaced by the port a finding is about."""
+    if not port:
+        return text
+    for long, short in ((CAPF_PORT, CAPF_PORT_SHORT), (TVS_PORT, TVS_PORT_SHORT)):
+        text = text.replace(long, f"TCP {port}").replace(short, f"TCP {port}")
+    return text
+
+
+def port_note(code: str) -> str | None:
+    """How capfcap decides the port of a CAPF_/TVS_ code (`capfcap explain`)."""
+    if code.startswith("CAPF_"):
+        return ("capfcap judges CAPF on the port the phone's config names "
+                "(capfList/capf/phonePort; 3804 when the config names none). For a capture "
+                "without the config, give the port with --capf-port N (repeatable).")
+    if code.startswith("TVS_"):
+        return ("capfcap judges TVS on the ports of the TVS members of the phone's config "
+                "(2445 when the config names none). For a capture without the config, give "
+                "the port with --tvs-port N (repeatable).")
+    return None
+
 
 SILENCE = (
     " Judged only when the capture could have shown an answer (DESIGN §4): it goes on past "
@@ -120,8 +149,9 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPTURE_GAPS": CodeInfo(
         "info",
         "Packets are missing from the capture",
-        "Some TCP segments were acknowledged but never captured (Zeek capture_loss), so the "
-        "capture dropped packets the network delivered.",
+        "Some TCP segments (Zeek capture_loss) or TFTP DATA blocks were acknowledged but "
+        "never captured, so the capture dropped packets the network delivered. A TFTP file "
+        "the phone acknowledged to the end is complete for the phone, not a failed transfer.",
         ("oversubscribed SPAN destination port", "capture host too slow (kernel drops)"),
         "tcp.analysis.ack_lost_segment || tcp.analysis.lost_segment",
         "Capture closer to the phone, filter the SPAN source, or use a faster capture host.",
@@ -253,7 +283,8 @@ CATALOG: dict[str, CodeInfo] = {
             "the phone rejected its config (its trust list belongs to another cluster)",
             "the CAPF name did not resolve, or the phone has no DNS server",
         ),
-        "No tcp.port == 3804 packets from the phone after its config download",
+        "No packets to the config's CAPF port (tcp.port == phonePort, 3804 by default) from "
+        "the phone after its config download",
         "Check the trust-list and DNS findings for this phone, then reset it. " + LOCKED_PHONE
         + ".",
         f"{SEC_GUIDE}; {ITL_RESET}",
@@ -300,31 +331,34 @@ CATALOG: dict[str, CodeInfo] = {
     ),
     "CAPF_UNIDIRECTIONAL": CodeInfo(
         "error",
-        "The phone's connections to CAPF (TCP 3804) are never answered",
-        "The phone sent SYNs to TCP 3804 and nothing came back, while the capture does show "
-        "traffic in the other direction for the phone's other conversations.",
+        "The phone's connections to CAPF are never answered",
+        f"The phone sent SYNs to {CAPF_PORT} and nothing came back, while the capture does "
+        "show traffic in the other direction for the phone's other conversations.",
         (
-            "firewall or ACL silently dropping TCP 3804 between the voice VLAN and the publisher",
+            f"firewall or ACL silently dropping {CAPF_PORT_SHORT} between the voice VLAN and "
+            "the publisher",
             "wrong CAPF address (processNodeName) or routing problem",
             "IPv6 connection while 'Enable IPv6' is off for CAPF (CAPF may ignore it)",
             "publisher down",
         ),
-        "tcp.port == 3804 && tcp.completeness <= 1",
-        "Check the firewall between the voice VLAN and the publisher for TCP 3804 in both "
+        "tcp.port == <phonePort, 3804 by default> && tcp.completeness <= 1",
+        f"Check the firewall between the voice VLAN and the publisher for {CAPF_PORT} in both "
         "directions, and that the CAPF processNodeName resolves to the publisher.",
         f"{LSC_HOWTO}; {SEC_GUIDE}",
     ),
     "CAPF_REFUSED": CodeInfo(
         "error",
         "The CAPF port refused the phone's connection",
-        "The phone's SYN to TCP 3804 was answered with a RST, or an ICMP unreachable came back.",
+        f"The phone's SYN to {CAPF_PORT} was answered with a RST, or an ICMP unreachable "
+        "came back.",
         (
             "the Cisco Certificate Authority Proxy Function service is not activated or not "
             "running on the publisher (CUCM does not activate it by itself)",
-            "a firewall rejecting TCP 3804",
+            f"a firewall rejecting {CAPF_PORT_SHORT}",
+            "the phone's config names a phonePort CAPF does not listen on",
             "IPv6 connection while IPv6 is disabled for CAPF",
         ),
-        "tcp.port == 3804 && tcp.flags.reset == 1, or icmp.type == 3",
+        "tcp.port == <phonePort, 3804 by default> && tcp.flags.reset == 1, or icmp.type == 3",
         "Activate and start the Cisco Certificate Authority Proxy Function service on the "
         "publisher (Serviceability > Tools > Service Activation), then restart the Cisco TFTP "
         "service on all TFTP nodes. In mixed mode a CAPF activated after the CTL was built "
@@ -334,8 +368,8 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPF_TLS_FAILED": CodeInfo(
         "error",
         "The TLS handshake with CAPF failed",
-        "The TLS handshake on TCP 3804 ended with an alert or was aborted before the CAPF "
-        "dialogue started.",
+        f"The TLS handshake on {CAPF_PORT} ended with an alert or was aborted before the "
+        "CAPF dialogue started.",
         (
             "the phone does not trust the CAPF certificate (ITL without CAPF record, stale ITL, "
             "TVS unreachable): unknown_ca / bad_certificate",
@@ -344,7 +378,8 @@ CATALOG: dict[str, CodeInfo] = {
             "TLS version mismatch (old phone, raised CUCM TLS minimum): protocol_version",
             "expired CAPF certificate: certificate_expired",
         ),
-        "tls.alert_message (decode 3804 as TLS: -d tcp.port==3804,tls)",
+        "tls.alert_message (decode the port as TLS: -d tcp.port==3804,tls, or the config's "
+        "phonePort)",
         "Make the phone's ITL carry the current CAPF certificate (restart Cisco TFTP on all "
         "nodes, reset the phone) or make TVS reachable. " + LOCKED_PHONE + ". For "
         "protocol_version align the TLS minimum version.",
@@ -353,13 +388,14 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPF_CERT_MISMATCH": CodeInfo(
         "error",
         "CAPF presents a certificate that is not in the phone's ITL",
-        "The certificate the server presented on 3804 differs (by DER hash) from every CAPF "
-        "record of the ITL the phone downloaded.",
+        f"The certificate the server presented on {CAPF_PORT_SHORT} differs (by DER hash) "
+        "from every CAPF record of the ITL the phone downloaded.",
         (
             "CAPF certificate regenerated, but TVS and TFTP not restarted or phones not reset",
             "mixed mode: the CTL was not updated after the CAPF regeneration",
         ),
-        "tls.handshake.certificate on 3804 vs the ITL CAPF record",
+        "tls.handshake.certificate on the CAPF port (3804, or the config's phonePort) vs the "
+        "ITL CAPF record",
         "Follow Cisco's order after a CAPF regeneration: " + CAPF_REGEN_ORDER + ".",
         f"{REGEN}; {RENEWAL}",
     ),
@@ -368,10 +404,11 @@ CATALOG: dict[str, CodeInfo] = {
         "The CAPF certificate is expired",
         "The CAPF certificate (on the wire or in the ITL CAPF record) was expired at capture "
         "time. Phones pin the CAPF certificate through their ITL/CTL record; whether they also "
-        "refuse an expired one on 3804 is not documented, so installs may fail. CUCM and ISE "
-        "validating LSCs issued by it do fail.",
+        f"refuse an expired one on {CAPF_PORT_SHORT} is not documented, so installs may fail. "
+        "CUCM and ISE validating LSCs issued by it do fail.",
         ("CAPF.pem not renewed",),
-        "x509af.validity of the certificate on 3804",
+        "x509af.validity of the certificate on the CAPF port (3804, or the config's "
+        "phonePort)",
         "Regenerate the CAPF certificate on the publisher, then " + CAPF_REGEN_ORDER + ".",
         f"{REGEN}; {RENEWAL}",
     ),
@@ -380,7 +417,8 @@ CATALOG: dict[str, CodeInfo] = {
         "The CAPF certificate expires within 30 days",
         "The CAPF certificate expires within 30 days of the capture time.",
         ("CAPF.pem due for renewal",),
-        "x509af.validity of the certificate on 3804",
+        "x509af.validity of the certificate on the CAPF port (3804, or the config's "
+        "phonePort)",
         "Plan the CAPF certificate regeneration on the publisher, followed by Cisco's order: "
         + CAPF_REGEN_ORDER + ".",
         f"{REGEN}; {RENEWAL}",
@@ -390,13 +428,14 @@ CATALOG: dict[str, CodeInfo] = {
         "The CAPF certificate lacks CA:TRUE / keyCertSign",
         "Cisco requires BasicConstraints CA:TRUE (pathlen:0) and KeyUsage Digital Signature + "
         "Certificate Sign on any CAPF certificate (documented for CUCM 14SU2 and later, and "
-        "also in the 12.5(1)SU4 guide). Without them TLS connections fail: on 3804, or on the "
-        "connections that validate LSCs issued by this CAPF (SIP/SCCP over TLS, 802.1X). "
+        "also in the 12.5(1)SU4 guide). Without them TLS connections fail: on the CAPF port, "
+        "or on the connections that validate LSCs issued by this CAPF (SIP/SCCP over TLS, 802.1X). "
         "capfcap cannot read the CUCM version from the wire, so whether this cluster enforces "
         "it is not known here.",
         ("CA-signed CAPF certificate issued with a leaf (web server) template lacking these "
          "extensions",),
-        "x509ce.cA and x509ce.keyCertSign in the certificate on 3804",
+        "x509ce.cA and x509ce.keyCertSign in the certificate on the CAPF port (3804, or the "
+        "config's phonePort)",
         "Reissue the CAPF certificate with BasicConstraints CA:TRUE, pathlen:0 and KeyUsage "
         "Digital Signature, Certificate Sign: for a CA-signed CAPF, sign its CSR with the "
         "Subordinate Certification Authority template. Then " + CAPF_REGEN_ORDER + "; LSCs "
@@ -406,8 +445,8 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPF_NO_CERTIFICATE": CodeInfo(
         "warning",
         "The CAPF session ended without issuing a certificate",
-        "TLS to 3804 completed but only small CAPF messages were exchanged: no certificate was "
-        "delivered.",
+        f"TLS to {CAPF_PORT_SHORT} completed but only small CAPF messages were exchanged: no "
+        "certificate was delivered.",
         (
             "no certificate operation scheduled for the device",
             "'Operation Completes By' deadline passed",
@@ -416,7 +455,8 @@ CATALOG: dict[str, CodeInfo] = {
             "Online CA back-end failure",
             "a Delete operation (then nothing is missing)",
         ),
-        "tls.record.content_type == 23 on 3804: no ~1 kB server record",
+        "tls.record.content_type == 23 on the CAPF port (3804, or the config's phonePort): "
+        "no ~1 kB server record",
         "Depends on the cause (a --keylog shows the END_SESSION reason). No operation or "
         "deadline passed: in CUCM set Certificate Operation 'Install/Upgrade' with a future "
         "'Operation Completes By' on the phone page, save, Apply Config, and reset the phone. "
@@ -432,38 +472,44 @@ CATALOG: dict[str, CodeInfo] = {
         "CAPF delivered a certificate",
         "The CAPF session delivered a certificate to the phone (success).",
         ("certificate operation completed",),
-        "tls.record.content_type == 23 on 3804: a ~1 kB server record after the phone's key",
+        "tls.record.content_type == 23 on the CAPF port (3804, or the config's phonePort): a "
+        "~1 kB server record after the phone's key",
         "Nothing to fix.",
         LSC_HOWTO,
     ),
-    # TVS (TCP 2445): the TVS servers are the TVS members of the phone's config, i.e. the
-    # nodes of its CallManager group; every such node runs TVS with its own certificate.
+    # TVS (2445 unless the config names another port): the TVS servers are the TVS members of
+    # the phone's config, i.e. the nodes of its CallManager group; every such node runs TVS
+    # with its own certificate.
     "TVS_UNIDIRECTIONAL": CodeInfo(
         "error",
-        "The phone's connections to TVS (TCP 2445) are never answered",
-        "The phone sent SYNs to TCP 2445 and nothing came back, while the capture does show "
-        "traffic in the other direction for the phone's other conversations.",
+        "The phone's connections to TVS are never answered",
+        f"The phone sent SYNs to {TVS_PORT} and nothing came back, while the capture does "
+        "show traffic in the other direction for the phone's other conversations.",
         (
-            "firewall or ACL silently dropping TCP 2445 between the voice VLAN and the TVS "
+            f"firewall or ACL silently dropping {TVS_PORT_SHORT} between the voice VLAN and "
+            "the TVS "
             "members of the phone's config (the nodes of its CallManager group)",
             "an address that is not a TVS member of the config (the phone uses another "
             "cluster's trust list) or a routing problem",
             "that node down",
         ),
-        "tcp.port == 2445 && tcp.completeness <= 1",
+        "tcp.port == <TVS member port, 2445 by default> && tcp.completeness <= 1",
         "Check the firewall between the voice VLAN and every TVS member of the phone's config "
-        "(the nodes of its CallManager group) for TCP 2445 in both directions.",
+        f"(the nodes of its CallManager group) for {TVS_PORT} in both directions.",
         f"{MIGRATE}; {HOST_NOT_FOUND}",
     ),
     "TVS_REFUSED": CodeInfo(
         "error",
         "The TVS port refused the phone's connection",
-        "The phone's SYN to TCP 2445 was answered with a RST, or an ICMP unreachable came back.",
+        f"The phone's SYN to {TVS_PORT} was answered with a RST, or an ICMP unreachable "
+        "came back.",
         (
             "the Cisco Trust Verification Service is stopped on that node",
-            "a firewall rejecting TCP 2445",
+            f"a firewall rejecting {TVS_PORT_SHORT}",
+            "the phone's config names a TVS member port TVS does not listen on",
         ),
-        "tcp.port == 2445 && tcp.flags.reset == 1, or icmp.type == 3",
+        "tcp.port == <TVS member port, 2445 by default> && tcp.flags.reset == 1, or "
+        "icmp.type == 3",
         "Start (or restart) the Cisco Trust Verification Service on that node: Cisco Unified "
         "Serviceability > Tools > Control Center - Network Services. TVS runs on every node of "
         "the phone's CallManager group; check each one the phone tries.",
@@ -472,8 +518,8 @@ CATALOG: dict[str, CodeInfo] = {
     "TVS_TLS_FAILED": CodeInfo(
         "error",
         "The TLS handshake with TVS failed",
-        "The TLS handshake on TCP 2445 ended with an alert or was aborted before the TVS "
-        "dialogue started.",
+        f"The TLS handshake on {TVS_PORT} ended with an alert or was aborted before the "
+        "TVS dialogue started.",
         (
             "the phone does not trust that node's TVS certificate (the ITL's TVS record is "
             "stale: TVS regenerated, TFTP not restarted): unknown_ca / bad_certificate",
@@ -482,7 +528,8 @@ CATALOG: dict[str, CodeInfo] = {
             "TLS version mismatch (old phone, raised CUCM TLS minimum): protocol_version",
             "TVS answering the ClientHello with handshake_failure (a server-side fault)",
         ),
-        "tls.alert_message (decode 2445 as TLS: -d tcp.port==2445,tls)",
+        "tls.alert_message (decode the port as TLS: -d tcp.port==2445,tls, or the config's "
+        "TVS member port)",
         "Make the phone's ITL carry that node's current TVS certificate (restart Cisco TFTP on "
         "all nodes, reset the phone). " + LOCKED_PHONE + ". For protocol_version align the TLS "
         "minimum version; for a handshake_failure from TVS restart the Cisco Trust "
@@ -492,10 +539,11 @@ CATALOG: dict[str, CodeInfo] = {
     "TVS_CERT_MISMATCH": CodeInfo(
         "error",
         "TVS presents a certificate that is not in the phone's ITL",
-        "The certificate the server presented on 2445 differs (by DER hash) from every TVS "
-        "record of the ITL the phone downloaded.",
+        f"The certificate the server presented on {TVS_PORT_SHORT} differs (by DER hash) from "
+        "every TVS record of the ITL the phone downloaded.",
         ("that node's TVS certificate regenerated, but TFTP not restarted or phones not reset",),
-        "tls.handshake.certificate on 2445 vs the ITL's TVS (role 21) records",
+        "tls.handshake.certificate on the TVS port (2445, or the config's TVS member port) "
+        "vs the ITL's TVS (role 21) records",
         "TVS certificates are per node: restart the Cisco Trust Verification Service on the "
         "node whose certificate changed, then the Cisco TFTP service on all nodes so the ITL "
         "carries it, then reset the phones.",
@@ -504,10 +552,11 @@ CATALOG: dict[str, CodeInfo] = {
     "TVS_CERT_EXPIRED": CodeInfo(
         "error",
         "The TVS certificate is expired",
-        "The TVS certificate that node presented on 2445 (or its ITL TVS record) was expired at "
-        "capture time.",
+        f"The TVS certificate that node presented on {TVS_PORT_SHORT} (or its ITL TVS record) "
+        "was expired at capture time.",
         ("TVS.pem of that node not renewed",),
-        "x509af.validity of the certificate on 2445",
+        "x509af.validity of the certificate on the TVS port (2445, or the config's TVS "
+        "member port)",
         "TVS certificates are per node: regenerate the TVS certificate on the node that "
         "presented it, restart the Cisco Trust Verification Service there and the Cisco TFTP "
         "service on all nodes, then reset the phones. On CUCM 8.x to 11.5 do not regenerate "
@@ -519,7 +568,8 @@ CATALOG: dict[str, CodeInfo] = {
         "The TVS certificate expires within 30 days",
         "The TVS certificate that node presented expires within 30 days of the capture time.",
         ("TVS.pem of that node due for renewal",),
-        "x509af.validity of the certificate on 2445",
+        "x509af.validity of the certificate on the TVS port (2445, or the config's TVS "
+        "member port)",
         "Plan the TVS certificate regeneration on that node (TVS certificates are per node), "
         "followed by a TVS restart there, a TFTP restart on all nodes and a phone reset; not "
         "together with the CallManager certificate on CUCM 8.x to 11.5.",

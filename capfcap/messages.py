@@ -73,8 +73,8 @@ MESSAGES: tuple[Message, ...] = (
             ONE_SIDED,
             _s(DNS, "the CAPF name (processNodeName of the config's capfList) did not "
                "resolve"),
-            _s("CAPF_UNIDIRECTIONAL CAPF_REFUSED", "TCP 3804 filtered in one direction, or "
-               "the CAPF service not running on the publisher"),
+            _s("CAPF_UNIDIRECTIONAL CAPF_REFUSED", "the CAPF port (TCP 3804 by default) "
+               "filtered, or the CAPF service not running on the publisher"),
             _s("CAPF_TLS_FAILED CAPF_CERT_MISMATCH CAPF_CERT_NOT_CA", "the phone rejected "
                "the CAPF certificate: not in its ITL, regenerated, or without CA:TRUE"),
             _s("CAPF_SESSION_CUT", "the dialogue started and a middlebox idle timeout or a "

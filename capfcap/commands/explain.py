@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from capfcap import exitcodes
-from capfcap.findings import CATALOG, CodeInfo
+from capfcap.findings import CATALOG, CodeInfo, port_note
 from capfcap.messages import MESSAGES, Message, lookup
 
 
@@ -17,6 +17,9 @@ def text(code: str, info: CodeInfo) -> str:
     lines = [f"{code} ({info.severity}): {info.title}", "", info.meaning, "", "Likely causes:"]
     lines += [f"  - {c}" for c in info.causes]
     lines += ["", f"Confirm in Wireshark: {info.confirm}", "", f"Fix: {info.fix}"]
+    note = port_note(code)
+    if note:
+        lines += ["", f"Port: {note}"]
     if info.source:
         lines += ["", f"Source: {info.source}"]
     return "\n".join(lines) + "\n"
