@@ -71,7 +71,8 @@ WANTED = (
     "frame.time_epoch", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "tcp.stream",
     "tcp.completeness",
     "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset", "dns.id", "dns.flags.response",
-    "dns.flags.rcode", "dns.count.answers", "dns.response_in", "dns.qry.name", "icmp.type",
+    "dns.flags.rcode", "dns.count.answers", "dns.response_in", "dns.qry.name",
+    "dns.qry.type", "icmp.type",
     "icmp.code", "icmpv6.type", "icmpv6.code", "tls.record.content_type",
     "tls.record.opaque_type", "tls.record.length", "tls.handshake.type",
     "tls.handshake.version", "tls.alert_message.level", "tls.alert_message.desc",
@@ -102,12 +103,17 @@ def _fields(pkt: Any) -> Fields:
 
 def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
                 tshark: str | None = None) -> dict[int, Fields]:
-    """Wireshark's fields of the given frames: one two-pass tshark run via pyshark (EK)."""
+    """Wireshark's fields of the given frames and of the DNS responses it links to them:
+    one two-pass tshark run via pyshark (EK)."""
     import pyshark
 
     wanted = sorted(set(frames))
     if not wanted:
         return {}
+    flt = frames_filter(wanted)
+    # Wireshark pairs DNS by ID and conversation only: the question of a response it links
+    # to a cited query tells whether that response answers it (see _Check.dns)
+    flt = f"{flt} || {flt.replace('frame.number', 'dns.response_to', 1)}"
     params = ["-n", "-2"]
     if objdir is not None:
         params += ["--export-objects", f"tftp,{objdir}"]
@@ -115,7 +121,7 @@ def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
     # thread's loop holding tshark's child-process state for the rest of the process
     loop = asyncio.new_event_loop()
     cap = pyshark.FileCapture(
-        path, display_filter=frames_filter(wanted),
+        path, display_filter=flt,
         decode_as={f"tcp.port=={p}": "tls" for p in TLS_PORTS},
         use_ek=True, keep_packets=False, tshark_path=tshark, custom_parameters=params,
         eventloop=loop,
@@ -257,9 +263,22 @@ class _Check:
             self.bad.append(f"Wireshark has no frame {n}")
         return p
 
+    def _other_question(self, rf: int, name: str, qtype: int | None) -> bool:
+        """Whether response frame `rf`, as Wireshark decodes it, asks another question than
+        (name, qtype): Wireshark links a response to a query by ID and conversation alone,
+        and a stub resolver sends A and AAAA under one ID (RFC 5452 §9.1: the question
+        must match too)."""
+        p = self.pkts.get(rf)
+        if p is None:
+            return False
+        names = {v.lower().rstrip(".") for v in p.get("dns.qry.name", [])}
+        return name not in names or (qtype is not None
+                                     and qtype not in _ints(p, "dns.qry.type"))
+
     def dns(self, fact: dict[str, Any]) -> None:
         txid = fact["txid"]
         name = str(fact["qname"]).lower().rstrip(".")
+        qtype = fact.get("qtype")
         bad0 = len(self.bad)
         linked: set[int] = set()
         for q in fact["query_frames"]:
@@ -270,7 +289,11 @@ class _Check:
                 self.bad.append(f"frame {q} is not DNS query id 0x{txid:04x}")
             elif name not in {v.lower().rstrip(".") for v in p.get("dns.qry.name", [])}:
                 self.bad.append(f"frame {q} asks for {p.get('dns.qry.name')}, not {name}")
-            linked |= set(_ints(p, "dns.response_in"))
+            elif qtype is not None and qtype not in _ints(p, "dns.qry.type"):
+                self.bad.append(f"frame {q} asks for type {_ints(p, 'dns.qry.type')}, "
+                                f"not {qtype}")
+            linked |= {r for r in _ints(p, "dns.response_in")
+                       if not self._other_question(r, name, qtype)}
         rf = fact["response_frame"]
         if rf is None:
             if linked:
@@ -289,6 +312,9 @@ class _Check:
             self.bad.append(f"frame {rf} dns.flags.rcode {rc} vs claimed {fact['rcode']}")
         elif an != [fact["answers"]]:
             self.bad.append(f"frame {rf} dns.count.answers {an} vs claimed {fact['answers']}")
+        elif self._other_question(rf, name, qtype):
+            self.bad.append(f"frame {rf} answers {p.get('dns.qry.name')} type "
+                            f"{_ints(p, 'dns.qry.type')}, not {name} type {qtype}")
         elif linked and rf not in linked:
             self.bad.append(f"dns.response_in links the query to frame {min(linked)}, not {rf}")
         if len(self.bad) == bad0:
