@@ -145,23 +145,29 @@ def test_capture_same_id_aaaa_first_then_a_answer_is_no_finding() -> None:
     ]
 
 
-def test_capture_a_timeout_next_to_aaaa_nodata() -> None:
-    r = analysed("synthetic/dns_a_timeout_aaaa_nodata.pcap")
-    ((code, summary),) = dns_findings(r)
-    assert code == "DNS_NO_RESPONSE"
-    assert summary == ("3 DNS A queries for pub.atimeout.example never answered by "
-                       "192.0.2.53 (AAAA: NOERROR, no address)")
+ONE_FINDING = [
+    ("synthetic/dns_a_timeout_aaaa_nodata.pcap", "DNS_NO_RESPONSE",
+     "3 DNS A queries for pub.atimeout.example never answered by 192.0.2.53 (AAAA: NOERROR, "
+     "no address)", (8, 9, 10, 11, 12)),
+    ("synthetic/dns_a_servfail_aaaa_nodata.pcap", "DNS_SERVER_ERROR",
+     "DNS server failed to resolve pub.aservfail.example (A SERVFAIL; AAAA: NOERROR, "
+     "no address)", (8, 9, 10, 11)),
+    ("realtool/dns_glibc_nxdomain.pcap", "DNS_NXDOMAIN",
+     "pub.cucm.example does not exist in DNS (A NXDOMAIN from 203.0.113.53; AAAA: NXDOMAIN)",
+     (10, 11, 12, 13)),
+]
+
+
+@pytest.mark.parametrize("path, code, summary, frames", ONE_FINDING,
+                         ids=[c[0] for c in ONE_FINDING])
+def test_capture_one_finding_names_a_and_aaaa(path: str, code: str, summary: str,
+                                              frames: tuple[int, ...]) -> None:
+    # the config in each capture names the host (no --cucm); A's outcome sets the code
+    r = analysed(path)
+    assert dns_findings(r) == [(code, summary)]
     f = next(f for f in r.findings if f.code == code)
-    assert f.evidence.frames == (8, 9, 10, 11, 12)
-    assert not [w for w in r.withheld if w["code"] == code]
-
-
-def test_capture_a_servfail_next_to_aaaa_nodata() -> None:
-    r = analysed("synthetic/dns_a_servfail_aaaa_nodata.pcap")
-    assert dns_findings(r) == [(
-        "DNS_SERVER_ERROR",
-        "DNS server failed to resolve pub.aservfail.example (A SERVFAIL; AAAA: NOERROR, "
-        "no address)")]
+    assert f.evidence.frames == frames
+    assert not r.withheld
 
 
 # --- real tools: glibc getaddrinfo against dnsmasq (pcaps/realtool/) ----------------------
@@ -188,13 +194,3 @@ def test_realtool_a_resolves_failed_aaaa_is_no_finding(pcap: str, aaaa: str) -> 
     outcomes = {e.what: e.outcome for e in phone.timeline if e.stage == "dns"}
     assert outcomes == {"DNS A pub.cucm.example -> 203.0.113.10": "ok",
                         f"DNS AAAA pub.cucm.example -> {aaaa}": "info"}
-
-
-def test_realtool_nxdomain_for_both_is_one_nxdomain() -> None:
-    r = analysed("realtool/dns_glibc_nxdomain.pcap")
-    assert dns_findings(r) == [(
-        "DNS_NXDOMAIN",
-        "pub.cucm.example does not exist in DNS (A NXDOMAIN from 203.0.113.53; "
-        "AAAA: NXDOMAIN)")]
-    f = next(f for f in r.findings if f.code == "DNS_NXDOMAIN")
-    assert f.evidence.frames == (10, 11, 12, 13)
