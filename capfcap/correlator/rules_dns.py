@@ -107,7 +107,7 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         else:
             n = sum(len(t.query_frames) for t in use)
             asked = sorted({t.server for t in use})
-            j = judge(ctx, phone, what=f"the DNS {qt} query for {name}",
+            j = judge(ctx, phone, what=f"the DNS query for {name}",
                       last_ts=max(t.query_times[-1] for t in use), wait=DNS_WAIT,
                       retried=n > 1, server=asked[0] if len(asked) == 1 else None)
             if not j.stands:
