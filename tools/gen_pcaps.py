@@ -1164,6 +1164,14 @@ def _dns_phone_config(n: int, last: int, ip: str, name: str, auth_mode: int
     return cap, phone, tftp, dns
 
 
+def dns_aaaa_nodata_first(cap: Cap, phone: Host, dns: Host, qid: int, sport: int, name: str,
+                          zone: str, rtt_us: int) -> None:
+    """A and AAAA under one ID; the empty AAAA answer (NOERROR, SOA) comes back first."""
+    dns_a_aaaa(cap, phone, dns, qid, sport, name)
+    cap.wait_us(rtt_us)
+    dns_reply(cap, dns, phone, qid, sport, name, "AAAA", 0, [], zone)
+
+
 def gen_dns_same_id_aaaa_first() -> bytes:
     name, zone = "pub.sameid.example", "sameid.example"
     cap, phone, _tftp, dns = _dns_phone_config(12, 0xF1, "198.51.100.151", name, 0)
@@ -1175,10 +1183,8 @@ def gen_dns_same_id_aaaa_first() -> bytes:
     cap.wait_us(60)
     dns_reply(cap, dns, phone, 0x51A0, 40120, wrong, "AAAA", 3, [], "corp.example")
     cap.wait_us(2000)
-    dns_a_aaaa(cap, phone, dns, 0x51A1, 40121, name)
-    cap.wait_us(900)  # the empty AAAA answer overtakes the A answer
-    dns_reply(cap, dns, phone, 0x51A1, 40121, name, "AAAA", 0, [], zone)
-    cap.wait_us(350)
+    dns_aaaa_nodata_first(cap, phone, dns, 0x51A1, 40121, name, zone, 900)
+    cap.wait_us(350)  # the empty AAAA answer overtook the A answer
     dns_reply(cap, dns, phone, 0x51A1, 40121, name, "A", 0, ["203.0.113.24"], zone)
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
@@ -1186,9 +1192,7 @@ def gen_dns_same_id_aaaa_first() -> bytes:
 def gen_dns_a_timeout_aaaa_nodata() -> bytes:
     name, zone = "pub.atimeout.example", "atimeout.example"
     cap, phone, tftp, dns = _dns_phone_config(13, 0xF2, "198.51.100.152", name, 2)
-    dns_a_aaaa(cap, phone, dns, 0x52B0, 40130, name)
-    cap.wait_us(1100)
-    dns_reply(cap, dns, phone, 0x52B0, 40130, name, "AAAA", 0, [], zone)
+    dns_aaaa_nodata_first(cap, phone, dns, 0x52B0, 40130, name, zone, 1100)
     for back_off in (1, 2):  # the A query alone again, same ID and port
         cap.wait_us(back_off * 1_000_000)
         cap.emit(phone, dns, UDP(sport=40130, dport=53) / dns_msg(0x52B0, name, "A"))
@@ -1201,9 +1205,7 @@ def gen_dns_a_timeout_aaaa_nodata() -> bytes:
 def gen_dns_a_servfail_aaaa_nodata() -> bytes:
     name, zone = "pub.aservfail.example", "aservfail.example"
     cap, phone, _tftp, dns = _dns_phone_config(14, 0xF3, "198.51.100.153", name, 2)
-    dns_a_aaaa(cap, phone, dns, 0x53C0, 40140, name)
-    cap.wait_us(800)
-    dns_reply(cap, dns, phone, 0x53C0, 40140, name, "AAAA", 0, [], zone)
+    dns_aaaa_nodata_first(cap, phone, dns, 0x53C0, 40140, name, zone, 800)
     cap.wait_us(2_400_000)  # the forwarder gave up on the A question
     dns_reply(cap, dns, phone, 0x53C0, 40140, name, "A", 2, [], "")
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
