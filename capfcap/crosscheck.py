@@ -66,7 +66,8 @@ WANTED = (
     "frame.time_epoch", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "tcp.stream",
     "tcp.completeness",
     "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset", "dns.id", "dns.flags.response",
-    "dns.flags.rcode", "dns.count.answers", "dns.response_in", "dns.qry.name", "icmp.type",
+    "dns.flags.rcode", "dns.count.answers", "dns.response_in", "dns.qry.name",
+    "dns.qry.type", "icmp.type",
     "icmp.code", "icmpv6.type", "icmpv6.code", "tls.record.content_type",
     "tls.record.opaque_type", "tls.record.length", "tls.handshake.type",
     "tls.handshake.version", "tls.alert_message.level", "tls.alert_message.desc",
@@ -192,10 +193,14 @@ def read_ek(lines: Iterable[str]) -> WiresharkFrames:
 
 def tshark_ek(path: str, frames: list[int], objdir: str | None, tshark: str,
               extra_tls: Iterable[int] = ()) -> list[str]:
-    """tshark's EK (JSON lines) output for the given frames: two passes (`-2`), the
-    phone-facing TLS ports decoded as TLS, TFTP objects exported into `objdir`."""
-    cmd = [tshark, "-n", "-2", "-r", path, "-T", "ek", "-Y", frames_filter(frames),
-           *tshark_args(extra_tls)]
+    """tshark's EK (JSON lines) output for the given frames and the DNS responses it links
+    to them: two passes (`-2`), the phone-facing TLS ports decoded as TLS, TFTP objects
+    exported into `objdir`."""
+    flt = frames_filter(frames)
+    # Wireshark pairs DNS by ID and conversation only: the question of a response it links
+    # to a cited query tells whether that response answers it (see _Check.dns)
+    flt = f"{flt} || {flt.replace('frame.number', 'dns.response_to', 1)}"
+    cmd = [tshark, "-n", "-2", "-r", path, "-T", "ek", "-Y", flt, *tshark_args(extra_tls)]
     if objdir is not None:
         cmd += ["--export-objects", f"tftp,{objdir}"]
     try:
@@ -343,9 +348,22 @@ class _Check:
             self.bad.append(f"Wireshark has no frame {n}")
         return p
 
+    def _other_question(self, rf: int, name: str, qtype: int | None) -> bool:
+        """Whether response frame `rf`, as Wireshark decodes it, asks another question than
+        (name, qtype): Wireshark links a response to a query by ID and conversation alone,
+        and a stub resolver sends A and AAAA under one ID (RFC 5452 §9.1: the question
+        must match too)."""
+        p = self.pkts.get(rf)
+        if p is None:
+            return False
+        names = {v.lower().rstrip(".") for v in p.get("dns.qry.name", [])}
+        return name not in names or (qtype is not None
+                                     and qtype not in _ints(p, "dns.qry.type"))
+
     def dns(self, fact: dict[str, Any]) -> None:
         txid = fact["txid"]
         name = str(fact["qname"]).lower().rstrip(".")
+        qtype = fact.get("qtype")
         bad0 = len(self.bad)
         linked: set[int] = set()
         for q in fact["query_frames"]:
@@ -356,7 +374,11 @@ class _Check:
                 self.bad.append(f"frame {q} is not DNS query id 0x{txid:04x}")
             elif name not in {v.lower().rstrip(".") for v in p.get("dns.qry.name", [])}:
                 self.bad.append(f"frame {q} asks for {p.get('dns.qry.name')}, not {name}")
-            linked |= set(_ints(p, "dns.response_in"))
+            elif qtype is not None and qtype not in _ints(p, "dns.qry.type"):
+                self.bad.append(f"frame {q} asks for type {_ints(p, 'dns.qry.type')}, "
+                                f"not {qtype}")
+            linked |= {r for r in _ints(p, "dns.response_in")
+                       if not self._other_question(r, name, qtype)}
         rf = fact["response_frame"]
         if rf is None:
             if linked:
@@ -375,6 +397,9 @@ class _Check:
             self.bad.append(f"frame {rf} dns.flags.rcode {rc} vs claimed {fact['rcode']}")
         elif an != [fact["answers"]]:
             self.bad.append(f"frame {rf} dns.count.answers {an} vs claimed {fact['answers']}")
+        elif self._other_question(rf, name, qtype):
+            self.bad.append(f"frame {rf} answers {p.get('dns.qry.name')} type "
+                            f"{_ints(p, 'dns.qry.type')}, not {name} type {qtype}")
         elif linked and rf not in linked:
             self.bad.append(f"dns.response_in links the query to frame {min(linked)}, not {rf}")
         if len(self.bad) == bad0:

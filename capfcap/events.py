@@ -60,7 +60,9 @@ class LinkReached:
 class DnsTransaction:
     """One DNS query (and its retransmissions) matched with its response, if any.
 
-    Matching key: client, server, client port, server port, transport and query ID.
+    Matching key: client, server, client port, server port, transport, query ID and
+    question (name, type, class; RFC 1035 §4.1.2, RFC 5452 §9.1): an A and an AAAA query
+    sent under one ID are two transactions.
     """
 
     client: str

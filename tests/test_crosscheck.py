@@ -156,6 +156,38 @@ def test_false_claims_are_named(pcap: str, code: str, kind: str, key: str, value
     assert said in v
 
 
+SAME_ID = PCAPS / "synthetic" / "dns_a_timeout_aaaa_nodata.pcap"
+
+
+def _same_id_a_fact(**claims: Any) -> str:
+    """The crosscheck of the A transaction of SAME_ID's finding with `claims` changed.
+    Wireshark links the A query (frame 8) to the AAAA answer (frame 10): same ID."""
+    r, pkts, objects = _view(SAME_ID)
+    f = next(x for x in r.findings if x.code == "DNS_NO_RESPONSE")
+    facts = [{**x, **claims} for x in copy.deepcopy(f.extra["_facts"])
+             if x["kind"] == "dns" and x["qtype"] == 1]
+    assert len(facts) == 1
+    return verdict(Finding(**{**f.__dict__, "extra": {**f.extra, "_facts": facts}}),
+                   pkts, objects)
+
+
+@pytest.mark.tshark
+def test_wireshark_link_to_an_answer_of_another_question_is_no_answer() -> None:
+    assert _same_id_a_fact() == (f"{CONFIRMED}: DNS id 0x52b0 unanswered (no "
+                                 "dns.response_in)")
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize(("claims", "said"), [
+    ({"qtype": 28}, "frame 8 asks for type [1], not 28"),
+    ({"response_frame": 10, "rcode": 0, "answers": 0},
+     "frame 10 answers ['pub.atimeout.example'] type [28], not pub.atimeout.example type 1"),
+])
+def test_claims_about_the_question_are_checked(claims: dict[str, Any], said: str) -> None:
+    v = _same_id_a_fact(**claims)
+    assert v.startswith("disagrees: ") and said in v, v
+
+
 @pytest.mark.tshark
 def test_tftp_error_code_checked() -> None:
     # S03's CTL/ITL requests got ERROR 1; a finding built on them is checked per code

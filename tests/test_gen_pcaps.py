@@ -326,7 +326,7 @@ def test_analyzer_reports_expected_codes(name: str) -> None:
 def test_readme_describes_every_sample_file() -> None:
     readme = (REPO / "pcaps" / "README.md").read_text()
     assert "itl/README.md" in readme
-    for folder in ("realpeer", "real-itl", "synthetic"):
+    for folder in ("realpeer", "real-itl", "realtool", "synthetic"):
         for entry in sorted((REPO / "pcaps" / folder).iterdir()):
             if entry.is_file() and entry.suffix in (".pcap", ".pcapng", ".tlv"):
                 assert f"{entry.name}" in readme, f"{folder}/{entry.name} not in pcaps/README.md"

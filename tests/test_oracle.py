@@ -37,7 +37,8 @@ pytestmark = pytest.mark.tshark
 FIELDS = [
     "frame.number", "frame.time_epoch", "tcp.stream", "tcp.completeness", "tcp.srcport",
     "tcp.dstport", "dns.id", "dns.flags.response", "dns.flags.rcode", "dns.response_in",
-    "dns.qry.name", "dns.response_to", "tls.alert_message.level", "tls.alert_message.desc",
+    "dns.qry.name", "dns.qry.type", "dns.response_to", "ip.src", "ip.dst", "ipv6.src",
+    "ipv6.dst", "tls.alert_message.level", "tls.alert_message.desc",
     "icmp.type",
     "icmpv6.type", "udp.srcport", "udp.dstport", "_ws.expert.group", "_ws.malformed",
 ]
@@ -129,18 +130,37 @@ def test_frame_numbers_and_times(path: Path) -> None:
         assert _ns(r.rows[n]["frame.time_epoch"]) == ts, f"frame {n}"
 
 
+def _question(v: dict[str, str]) -> tuple[str, str]:
+    return v["dns.qry.name"].lower().rstrip("."), v["dns.qry.type"]
+
+
+def _exact_pairs(rows: dict[int, dict[str, str]], frames: set[int]) -> dict[int, int]:
+    """Query frame -> response frame, from Wireshark's fields, by addresses, ports, ID and
+    question (RFC 5452 §9.1). Wireshark's own dns.response_in pairs by ID and conversation
+    alone, so it links an AAAA answer to an A query sent under the same ID."""
+    pending: dict[tuple[str, ...], list[int]] = {}
+    out: dict[int, int] = {}
+    for n in sorted(frames):
+        v = rows[n]
+        src, dst = v["ip.src"] or v["ipv6.src"], v["ip.dst"] or v["ipv6.dst"]
+        if v["dns.flags.response"] == "0":
+            key = (src, dst, v["udp.srcport"], v["udp.dstport"], v["dns.id"], *_question(v))
+            pending.setdefault(key, []).append(n)
+            continue
+        key = (dst, src, v["udp.dstport"], v["udp.srcport"], v["dns.id"], *_question(v))
+        for q in pending.pop(key, []):
+            out[q] = n
+    return out
+
+
 @pytest.mark.parametrize("path", CAPTURES, ids=IDS)
 def test_dns_transactions_and_rcodes(path: Path) -> None:
     r = run(path)
     dups = _dups(r)
-    queries = {n for n, v in r.rows.items() if v["dns.flags.response"] == "0"
+    udp_dns = {n for n, v in r.rows.items() if v["dns.flags.response"] in ("0", "1")
                and v["udp.srcport"] and n not in dups and not v["icmp.type"]
                and not v["icmpv6.type"]}
-    # a response is a transaction's only when its query was captured (dns.response_to)
-    responses = {n for n, v in r.rows.items() if v["dns.flags.response"] == "1"
-                 and v["dns.response_to"]
-                 and v["udp.srcport"] and n not in dups and not v["icmp.type"]
-                 and not v["icmpv6.type"]}
+    queries = {n for n in udp_dns if r.rows[n]["dns.flags.response"] == "0"}
     # DNS that Wireshark flags (malformed, undecoded: bit-flipped payloads) is left out
     # of the comparison: capfcap's parser rejects it where Wireshark still pairs IDs
     bad = {n for n, v in r.rows.items() if v["dns.id"] and (
@@ -150,19 +170,23 @@ def test_dns_transactions_and_rcodes(path: Path) -> None:
             for n in t.frames}
     bad |= {n for n, v in r.rows.items() if set(_ints(v["dns.response_to"])) & bad}
     queries -= bad
-    responses -= bad
+    # a response is a transaction's only when its query was captured
+    pairs = _exact_pairs(r.rows, udp_dns - bad)
     assert {q for t in udp for q in t.query_frames} == queries
-    assert {t.response_frame for t in udp if t.response_frame} == responses
+    assert {t.response_frame for t in udp if t.response_frame} == set(pairs.values())
     for t in udp:
         for q in t.query_frames:
             row = r.rows[q]
             assert _ints(row["dns.id"]) == [t.txid]
-            assert row["dns.qry.name"].lower().rstrip(".") == t.qname
-        linked = {x for q in t.query_frames for x in _ints(r.rows[q]["dns.response_in"])}
+            assert _question(row) == (t.qname, str(t.qtype))
+            assert pairs.get(q) == t.response_frame
+        # Wireshark's own links, where the response it links asks the same question
+        linked = {x for q in t.query_frames for x in _ints(r.rows[q]["dns.response_in"])
+                  if _question(r.rows[x]) == (t.qname, str(t.qtype))}
         if t.response_frame is None:
             assert not linked, f"query {t.query_frames} answered in Wireshark: {linked}"
             continue
-        assert t.response_frame in linked
+        assert not linked or t.response_frame in linked
         resp = r.rows[t.response_frame]
         assert _ints(resp["dns.id"]) == [t.txid]
         assert _ints(resp["dns.flags.rcode"]) == [t.rcode]

@@ -272,6 +272,33 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "S05_capf_filtered.pcap cut in the middle of frame 62's data; frames 1-61 "
         "intact (SYNs 59-61 present)",
     },
+    "dns_same_id_aaaa_first.pcap": {
+        "frames": 15,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["DNS_NXDOMAIN", "DNS_NODATA", "DNS_SERVER_ERROR", "DNS_NO_RESPONSE"],
+        "what": "config naming pub.sameid.example; A and AAAA for the search-list candidate "
+        "pub.sameid.example.corp.example (NXDOMAIN), then A and AAAA for the name under one "
+        "ID from one port, the empty AAAA answer (NOERROR, SOA) arriving before the A answer",
+    },
+    "dns_a_timeout_aaaa_nodata.pcap": {
+        "frames": 15,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["DNS_NO_RESPONSE"],
+        "absent": ["DNS_NODATA", "DNS_NXDOMAIN", "DNS_SERVER_ERROR", "CAPTURE_ONE_SIDED",
+                   "CAPF_NOT_ATTEMPTED"],
+        "what": "config naming pub.atimeout.example (capfAuthMode 2); A and AAAA under one ID, "
+        "AAAA answered NOERROR without address, A sent 3 times and never answered; 10 s later "
+        "a TFTP download the server answers",
+    },
+    "dns_a_servfail_aaaa_nodata.pcap": {
+        "frames": 11,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["DNS_SERVER_ERROR"],
+        "absent": ["DNS_NODATA", "DNS_NXDOMAIN", "DNS_NO_RESPONSE", "CAPF_NOT_ATTEMPTED"],
+        "what": "config naming pub.aservfail.example (capfAuthMode 2); A and AAAA under one "
+        "ID, AAAA answered NOERROR without address, A answered SERVFAIL 2.4 s later",
+    },
     "silent_tftp_two_phones.pcap": {
         "frames": 21,
         "linktypes": [LINKTYPE_ETHERNET],
@@ -552,9 +579,22 @@ def dns_udp(cap: Cap, cli: Host, srv: Host, qid: int, sport: int, name: str, qty
             hbh: bool = False) -> None:
     cap.emit(cli, srv, UDP(sport=sport, dport=53) / dns_msg(qid, name, qtype), hbh=hbh)
     cap.wait_us(rtt_us)
+    dns_reply(cap, srv, cli, qid, sport, name, qtype, rcode, answers, zone)
+    cap.wait_us(3000)
+
+
+def dns_reply(cap: Cap, srv: Host, cli: Host, qid: int, sport: int, name: str, qtype: str,
+              rcode: int, answers: list[str], zone: str) -> None:
     cap.emit(srv, cli, UDP(sport=53, dport=sport) / dns_msg(
         qid, name, qtype, resp=True, rcode=rcode, answers=answers, zone=zone))
-    cap.wait_us(3000)
+
+
+def dns_a_aaaa(cap: Cap, cli: Host, srv: Host, qid: int, sport: int, name: str) -> None:
+    """A then AAAA from one socket under one ID, 40 us apart (glibc's parallel lookup,
+    res_send.c send_dg, when it reuses the ID)."""
+    for qtype in ("A", "AAAA"):
+        cap.emit(cli, srv, UDP(sport=sport, dport=53) / dns_msg(qid, name, qtype))
+        cap.wait_us(40)
 
 
 class TcpConn:
@@ -1164,6 +1204,68 @@ def gen_real_itl_tftp(realpeer: str) -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def _dns_phone_config(n: int, last: int, ip: str, name: str, auth_mode: int
+                      ) -> tuple[Cap, Host, Host, Host]:
+    """A phone that downloads a config naming `name` as CAPF and TVS node: (capture,
+    phone, TFTP server, resolver)."""
+    phone = phone_host(last, ip)
+    tftp = server_host("203.0.113.16", 0xE100 + n)
+    dns = server_host("192.0.2.53", 0xE300 + n)
+    cap = Cap(start(n))
+    dev = device_name(phone)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", config_xml(dev, name, [name], auth_mode),
+             50200 + n, 43000 + n)
+    cap.wait_us(18_000)
+    return cap, phone, tftp, dns
+
+
+def dns_aaaa_nodata_first(cap: Cap, phone: Host, dns: Host, qid: int, sport: int, name: str,
+                          zone: str, rtt_us: int) -> None:
+    """A and AAAA under one ID; the empty AAAA answer (NOERROR, SOA) comes back first."""
+    dns_a_aaaa(cap, phone, dns, qid, sport, name)
+    cap.wait_us(rtt_us)
+    dns_reply(cap, dns, phone, qid, sport, name, "AAAA", 0, [], zone)
+
+
+def gen_dns_same_id_aaaa_first() -> bytes:
+    name, zone = "pub.sameid.example", "sameid.example"
+    cap, phone, _tftp, dns = _dns_phone_config(12, 0xF1, "198.51.100.151", name, 0)
+    # a search-list candidate first (resolv.conf `search corp.example`, ndots above 2)
+    wrong = name + ".corp.example"
+    dns_a_aaaa(cap, phone, dns, 0x51A0, 40120, wrong)
+    cap.wait_us(1200)
+    dns_reply(cap, dns, phone, 0x51A0, 40120, wrong, "A", 3, [], "corp.example")
+    cap.wait_us(60)
+    dns_reply(cap, dns, phone, 0x51A0, 40120, wrong, "AAAA", 3, [], "corp.example")
+    cap.wait_us(2000)
+    dns_aaaa_nodata_first(cap, phone, dns, 0x51A1, 40121, name, zone, 900)
+    cap.wait_us(350)  # the empty AAAA answer overtook the A answer
+    dns_reply(cap, dns, phone, 0x51A1, 40121, name, "A", 0, ["203.0.113.24"], zone)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_dns_a_timeout_aaaa_nodata() -> bytes:
+    name, zone = "pub.atimeout.example", "atimeout.example"
+    cap, phone, tftp, dns = _dns_phone_config(13, 0xF2, "198.51.100.152", name, 2)
+    dns_aaaa_nodata_first(cap, phone, dns, 0x52B0, 40130, name, zone, 1100)
+    for back_off in (1, 2):  # the A query alone again, same ID and port
+        cap.wait_us(back_off * 1_000_000)
+        cap.emit(phone, dns, UDP(sport=40130, dport=53) / dns_msg(0x52B0, name, "A"))
+    # the phone goes on and is answered by the TFTP server: the receive side is captured
+    cap.wait_us(10_000_000)
+    tftp_get(cap, phone, tftp, "RingList.xml", b"<CiscoIPPhoneRingList/>\n", 50299, 43099)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_dns_a_servfail_aaaa_nodata() -> bytes:
+    name, zone = "pub.aservfail.example", "aservfail.example"
+    cap, phone, _tftp, dns = _dns_phone_config(14, 0xF3, "198.51.100.153", name, 2)
+    dns_aaaa_nodata_first(cap, phone, dns, 0x53C0, 40140, name, zone, 800)
+    cap.wait_us(2_400_000)  # the forwarder gave up on the A question
+    dns_reply(cap, dns, phone, 0x53C0, 40140, name, "A", 2, [], "")
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 # -- verdicts of silence (DESIGN §4 "What silence proves") ------------------------------
 
 SECOND = 1_000_000 * US
@@ -1415,6 +1517,9 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "dup_S01.pcap": gen_dup(s01),
         "truncated_S05.pcap": gen_truncated(s05),
         "real_itl_tftp.pcap": gen_real_itl_tftp(realpeer),
+        "dns_same_id_aaaa_first.pcap": gen_dns_same_id_aaaa_first(),
+        "dns_a_timeout_aaaa_nodata.pcap": gen_dns_a_timeout_aaaa_nodata(),
+        "dns_a_servfail_aaaa_nodata.pcap": gen_dns_a_servfail_aaaa_nodata(),
         "silent_tftp_two_phones.pcap": gen_silent_two_phones(),
         "silent_tftp_alone.pcap": gen_silent_alone(),
         "silent_tftp_arp.pcap": gen_silent_arp(),

@@ -15,9 +15,11 @@ Fact = dict[str, object]
 
 
 def dns(t: DnsTransaction) -> Fact:
-    """RFC 1035 §4.1.1: ID, RCODE and ANCOUNT of the response; None rcode = unanswered."""
+    """RFC 1035 §4.1: ID, question, RCODE and ANCOUNT of the response; None rcode =
+    unanswered."""
     return {
-        "kind": "dns", "txid": t.txid, "qname": t.qname, "query_frames": list(t.query_frames),
+        "kind": "dns", "txid": t.txid, "qname": t.qname, "qtype": t.qtype,
+        "query_frames": list(t.query_frames),
         "response_frame": t.response_frame, "rcode": t.rcode, "answers": t.answer_count,
     }
 

@@ -24,7 +24,7 @@ def heard_and_spoke(state: State) -> tuple[set[str], set[str]]:
     for t in state.transfers:
         if t.request_frames:
             frm.add(t.client)
-        if t.status in ("complete", "error") or (t.size and not t.acked_unseen_blocks):
+        if t.status in ("complete", "error") or t.size:  # some answer reached the capture
             to.add(t.client)
             frm.add(t.server)
     flows: list[TcpConnection | UdpFlow] = [*state.conns, *state.udp]

@@ -32,6 +32,48 @@ def _filter(phone: str, name: str, txs: list[DnsTransaction], all_txs: list[DnsT
     return frames_filter(fr for t in txs for fr in t.frames)
 
 
+A, AAAA = 1, 28  # QTYPE (RFC 1035 §3.2.2, RFC 3596 §2.1)
+
+
+def _outcome(txs: list[DnsTransaction]) -> tuple[str, list[DnsTransaction]]:
+    """The code a name's failed lookups of one type earn and the transactions it rests on:
+    NXDOMAIN (the name does not exist) over NODATA over other rcodes over silence."""
+    for code, test in (("DNS_NXDOMAIN", lambda t: t.rcode == 3),
+                       ("DNS_NODATA", lambda t: t.rcode == 0),
+                       ("DNS_SERVER_ERROR", lambda t: t.rcode not in (None, 0, 3))):
+        hit = [t for t in txs if test(t)]
+        if hit:
+            return code, hit
+    return "DNS_NO_RESPONSE", [t for t in txs if t.rcode is None]
+
+
+_PHRASE = {"DNS_NXDOMAIN": "NXDOMAIN", "DNS_NODATA": "NOERROR, no address",
+           "DNS_NO_RESPONSE": "never answered"}
+
+
+def _judged(txs: list[DnsTransaction]) -> tuple[str, list[DnsTransaction],
+                                                list[DnsTransaction]]:
+    """(type named, its transactions, the other types' transactions) of a name that did not
+    resolve. A is the type phones need and is judged when asked; AAAA when it is the only
+    address type asked (an IPv6-only phone); other types together otherwise."""
+    for qt in (A, AAAA):
+        mine = [t for t in txs if t.qtype == qt]
+        if mine:
+            return qtype_name(qt), mine, [t for t in txs if t.qtype != qt]
+    return "/".join(sorted({qtype_name(t.qtype) for t in txs})), txs, []
+
+
+def _others(txs: list[DnsTransaction]) -> tuple[str, list[DnsTransaction]]:
+    """"; AAAA: NOERROR, no address" for the types not judged, and the transactions named."""
+    parts, used = [], []
+    for qt in sorted({t.qtype for t in txs}):
+        code, use = _outcome([t for t in txs if t.qtype == qt])
+        phrase = _PHRASE.get(code) or ", ".join(sorted({rcode_name(t.rcode) for t in use}))
+        parts.append(f"; {qtype_name(qt)}: {phrase}")
+        used += use
+    return "".join(parts), used
+
+
 def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     by_name: dict[str, list[DnsTransaction]] = defaultdict(list)
     for t in phone.dns:
@@ -43,58 +85,54 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             continue
         if any(t.addresses for t in txs):
             continue  # the name resolved (some type, some server)
-        nx = [t for t in txs if t.rcode == 3]
-        nodata = [t for t in txs if t.rcode == 0]
-        err = [t for t in txs if t.rcode not in (None, 0, 3)]
-        silent = [t for t in txs if t.rcode is None]
-        servers = sorted({t.server for t in txs})
+        qt, judged, rest = _judged(txs)
+        code, use = _outcome(judged)
+        also, also_use = _others(rest)
+        servers = sorted({t.server for t in use})
         srv = server_ident(ctx, servers[0], 53) if len(servers) == 1 else {
             "ip": ", ".join(servers), "port": 53}
-        qtypes = "/".join(sorted({qtype_name(t.qtype) for t in txs}))
         why = _why(ctx, name)
-        if nx:
-            use = nx
-            code = "DNS_NXDOMAIN"
-            by = ", ".join(sorted({t.server for t in nx}))
-            summary = f"{name} does not exist in DNS (NXDOMAIN from {by})"
-        elif nodata:
-            use = nodata
-            code = "DNS_NODATA"
-            summary = f"{name} has no {qtypes} record (NOERROR, no address)"
-        elif err:
-            use = err
-            code = "DNS_SERVER_ERROR"
-            rcs = ", ".join(sorted({rcode_name(t.rcode) for t in err}))
-            summary = f"DNS server failed to resolve {name} ({rcs})"
+        remediation = None
+        if code == "DNS_NXDOMAIN":
+            summary = (f"{name} does not exist in DNS ({qt} NXDOMAIN from "
+                       f"{', '.join(servers)}{also})" if also else
+                       f"{name} does not exist in DNS (NXDOMAIN from {', '.join(servers)})")
+        elif code == "DNS_NODATA":
+            summary = f"{name} has no {qt} record (NOERROR, no address{also})"
+            remediation = f"Add the missing DNS {qt} record for {name}."
+        elif code == "DNS_SERVER_ERROR":
+            rcs = ", ".join(sorted({rcode_name(t.rcode) for t in use}))
+            summary = f"DNS server failed to resolve {name} ({qt} {rcs}{also})" if also else \
+                f"DNS server failed to resolve {name} ({rcs})"
         else:
-            use = silent
-            code = "DNS_NO_RESPONSE"
-            n = sum(len(t.query_frames) for t in silent)
-            asked = sorted({t.server for t in silent})
+            n = sum(len(t.query_frames) for t in use)
+            asked = sorted({t.server for t in use})
             j = judge(ctx, phone, what=f"the DNS query for {name}",
-                      last_ts=max(t.query_times[-1] for t in silent), wait=DNS_WAIT,
+                      last_ts=max(t.query_times[-1] for t in use), wait=DNS_WAIT,
                       retried=n > 1, server=asked[0] if len(asked) == 1 else None)
             if not j.stands:
-                withhold(ctx, code, phone, j, [f for t in silent for f in t.frames],
+                withhold(ctx, code, phone, j, [f for t in use for f in t.frames],
                          name=name)
                 continue
-            summary = (f"{n} DNS {qtypes} quer{'y' if n == 1 else 'ies'} for {name} never "
-                       f"answered by {', '.join(servers)}")
+            summary = (f"{n} DNS {qt} quer{'y' if n == 1 else 'ies'} for {name} never "
+                       f"answered by {', '.join(servers)}"
+                       + (f" ({also[2:]})" if also else ""))
+        shown = use + also_use
         lines = [
             f"{qtype_name(t.qtype)} {name} id 0x{t.txid:04x} to {t.server} over "
             f"{t.transport.upper()}: "
             f"{rcode_name(t.rcode)} (query frame{'s' if len(t.query_frames) > 1 else ''} "
             f"{', '.join(map(str, t.query_frames))}"
             + (f", response frame {t.response_frame})" if t.response_frame else ")")
-            for t in use
+            for t in shown
         ]
         detail = f"{why}\n" + "\n".join(lines)
-        frames = [f for t in use for f in t.frames]
+        frames = [f for t in shown for f in t.frames]
         out.append(make(
             ctx, code, phone, srv, summary, detail, frames,
-            _filter(use[0].client, name, use, txs),
-            times=(min(t.first_ts for t in use), max(t.last_ts for t in use)),
-            name=name, _facts=[facts.dns(t) for t in use],
+            _filter(use[0].client, name, shown, txs), remediation=remediation,
+            times=(min(t.first_ts for t in shown), max(t.last_ts for t in shown)),
+            name=name, _facts=[facts.dns(t) for t in shown],
         ))
     return out
 

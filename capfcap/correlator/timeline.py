@@ -98,10 +98,13 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                     f"({AUTH_MODES.get(mode or 0, '?')}), CAPF {capf}")
             oc = "ok"
         out.append(TimelineEntry(t.frames[-1], t.last_ts, what, oc, "config"))
+    resolved = {d.qname for d in p.dns if d.addresses}
     for d in p.dns:
         res = ", ".join(d.addresses) if d.addresses else rcode_name(d.rcode)
         tries = f" ({len(d.query_frames)} tries)" if len(d.query_frames) > 1 else ""
-        oc = "ok" if d.addresses else ("failed" if d.qname in ctx.cucm_names else "info")
+        # an empty AAAA next to an answered A (or the reverse) is no failure of the name
+        failed = d.qname in ctx.cucm_names and d.qname not in resolved
+        oc = "ok" if d.addresses else ("failed" if failed else "info")
         out.append(TimelineEntry(d.query_frames[0], d.first_ts,
                                  f"DNS {qtype_name(d.qtype)} {d.qname} -> {res}{tries}", oc,
                                  "dns"))

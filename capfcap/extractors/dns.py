@@ -1,9 +1,13 @@
 """DNS over UDP and TCP 53 (RFC 1035 §4; TCP framing §4.2.2, RFC 7766).
 
-Queries are matched to responses by client, server, ports, transport and ID, as Zeek's
-dns.log does. Retransmissions of a pending query (same key and name) join it. A query
-still pending `timeout` nanoseconds of capture time after its last transmission is
-reported unanswered, so live and offline runs agree.
+A response answers the query with the same client, server, ports, transport, ID and
+question (QNAME, QTYPE, QCLASS): RFC 1035 §4.1.2 has the server copy the question, and
+RFC 5452 §9.1 has the resolver accept only a response whose question matches its own.
+Stub resolvers send A and AAAA in parallel, sometimes under one ID from one port (glibc),
+so the ID and 5-tuple alone do not tell which query a response answers. A response whose
+question matches no open query answers none of them. Retransmissions of a pending query
+(same key and question) join it. A query still pending `timeout` nanoseconds of capture
+time after its last transmission is reported unanswered, so live and offline runs agree.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class DnsMessage:
     rcode: int
     qname: str
     qtype: int
+    qclass: int
     addresses: tuple[str, ...]
     answer_count: int
 
@@ -114,7 +119,7 @@ def _skip_name(msg: bytes, off: int, known: tuple[int, int, int] | None) -> int:
 
 def parse_dns(msg: bytes) -> DnsMessage:
     """Parse the header, first question and A/AAAA answers of a DNS message."""
-    txid, flags, qname, qtype, addresses, an = _parse(msg)
+    txid, flags, (qname, qtype, qclass), addresses, an = _parse(msg)
     return DnsMessage(
         txid=txid,
         response=bool(flags & 0x8000),
@@ -122,18 +127,23 @@ def parse_dns(msg: bytes) -> DnsMessage:
         rcode=flags & 0x0F,
         qname=qname,
         qtype=qtype,
+        qclass=qclass,
         addresses=addresses,
         answer_count=an,
     )
 
 
-def _parse(msg: bytes) -> tuple[int, int, str, int, tuple[str, ...], int]:
-    """(ID, flags, first QNAME, its QTYPE, A/AAAA addresses, ANCOUNT) (RFC 1035 §4.1)."""
+Question = tuple[str, int, int]  # QNAME (lower case), QTYPE, QCLASS (RFC 1035 §4.1.2)
+
+
+def _parse(msg: bytes) -> tuple[int, int, Question, tuple[str, ...], int]:
+    """(ID, flags, first question, A/AAAA addresses, ANCOUNT) (RFC 1035 §4.1); a message
+    without a question has ("", 0, 0)."""
     if len(msg) < 12:
         raise DnsError("shorter than a DNS header")
     txid, flags, qd, an, _ns, _ar = _header(msg, 0)
     off = 12
-    qname, qtype = "", 0
+    qname, qtype, qclass = "", 0, 0
     known = None  # the question's name, which answers point to
     if qd:
         qname, off, octets, pointers = _name(msg, off)
@@ -141,6 +151,7 @@ def _parse(msg: bytes) -> tuple[int, int, str, int, tuple[str, ...], int]:
         if off + 4 > len(msg):
             raise DnsError("truncated question")
         qtype = (msg[off] << 8) | msg[off + 1]
+        qclass = (msg[off + 2] << 8) | msg[off + 3]
         off += 4
         for _ in range(min(qd - 1, MAX_RRS)):  # skip further questions
             off = _skip_name(msg, off, known) + 4
@@ -164,18 +175,17 @@ def _parse(msg: bytes) -> tuple[int, int, str, int, tuple[str, ...], int]:
                 if len(rdata) == 16:
                     addrs.append(socket.inet_ntop(socket.AF_INET6, rdata))
             off += rdlen
-    return txid, flags, qname, qtype, tuple(addrs), an
+    return txid, flags, (qname, qtype, qclass), tuple(addrs), an
 
 
 @dataclass
 class _Pending:
-    qname: str
-    qtype: int
     frames: list[int] = field(default_factory=list)
     times: list[int] = field(default_factory=list)
 
 
-_Key = tuple[str, str, int, int, str, int]  # client, server, cport, sport, transport, txid
+# client, server, client port, server port, transport, ID, question
+_Key = tuple[str, str, int, int, str, int, Question]
 
 
 class DnsExtractor:
@@ -183,6 +193,7 @@ class DnsExtractor:
         self.timeout = timeout
         self.pending: dict[_Key, _Pending] = {}
         self.errors = 0  # malformed messages (counted, not fatal)
+        self.unmatched = 0  # responses that answer no captured query
 
     def feed(self, pkt: Packet) -> list[Event]:
         if pkt.proto == TCP or (pkt.sport != DNS_PORT and pkt.dport != DNS_PORT):
@@ -204,7 +215,7 @@ class DnsExtractor:
         ts: int,
     ) -> list[Event]:
         try:
-            txid, flags, qname, qtype, addresses, an = _parse(payload)
+            txid, flags, question, addresses, an = _parse(payload)
         except DnsError:
             self.errors += 1
             return []
@@ -213,25 +224,24 @@ class DnsExtractor:
         if not flags & 0x8000:
             if dport != DNS_PORT:
                 return []
-            key = (src, dst, sport, dport, transport, txid)
+            key = (src, dst, sport, dport, transport, txid, question)
+            out: list[Event] = []
             p = self.pending.get(key)
-            if p is None or p.qname != qname:
-                out = self._emit(key, self.pending.pop(key)) if p is not None else []
+            if p is None:
                 if len(self.pending) >= MAX_PENDING:
                     oldest = next(iter(self.pending))
                     out += self._emit(oldest, self.pending.pop(oldest))
-                p = self.pending[key] = _Pending(qname, qtype)
-            else:
-                out = []
+                p = self.pending[key] = _Pending()
             p.frames.append(frame)
             p.times.append(ts)
             return out
         if sport != DNS_PORT:
             return []
-        key = (dst, src, dport, sport, transport, txid)
+        key = (dst, src, dport, sport, transport, txid, question)
         p = self.pending.pop(key, None)
         if p is None:
-            return []  # response without a captured query
+            self.unmatched += 1  # no captured query asked this question under this ID
+            return []
         return self._emit(key, p, frame, ts, flags & 0x0F, addresses, an)
 
     @staticmethod
@@ -239,7 +249,7 @@ class DnsExtractor:
               rcode: int | None = None, addresses: tuple[str, ...] = (),
               answer_count: int = 0) -> list[Event]:
         """A transaction; without a response frame, an unanswered one."""
-        client, server, cport, sport, transport, txid = key
+        client, server, cport, sport, transport, txid, (qname, qtype, _qclass) = key
         return [
             DnsTransaction(
                 client=client,
@@ -248,8 +258,8 @@ class DnsExtractor:
                 server_port=sport,
                 transport="tcp" if transport == "tcp" else "udp",
                 txid=txid,
-                qname=p.qname,
-                qtype=p.qtype,
+                qname=qname,
+                qtype=qtype,
                 query_frames=tuple(p.frames),
                 query_times=tuple(p.times),
                 response_frame=frame,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capfcap.decode import Prefilter, decode
-from capfcap.events import DnsTransaction, FlowKey
+from capfcap.events import DnsTransaction, Event, FlowKey
 from capfcap.extractors.dns import (
     DnsError,
     DnsExtractor,
@@ -20,14 +20,14 @@ from capfcap.extractors.dns import (
     parse_dns,
 )
 from capfcap.sources.inputs import InputSet, frames
-from tests.conftest import REALPEER
+from tests.conftest import PCAPS, REALPEER
 from tests.helpers import tshark_fields
 
 
-def run(pcap: str) -> list[DnsTransaction]:
+def run(pcap: str, folder: str = "realpeer") -> list[DnsTransaction]:
     ex = DnsExtractor()
     out = []
-    for f in frames([str(REALPEER / pcap)], InputSet()):
+    for f in frames([str(PCAPS / folder / pcap)], InputSet()):
         p = decode(f, Prefilter())
         if p is not None:
             out += ex.feed(p)
@@ -35,9 +35,37 @@ def run(pcap: str) -> list[DnsTransaction]:
     return [e for e in out if isinstance(e, DnsTransaction)]
 
 
-def q(txid: int, name: str, qtype: int = 1, flags: int = 0x0100) -> bytes:
+def q(txid: int, name: str, qtype: int = 1, flags: int = 0x0100, qclass: int = 1) -> bytes:
     body = b"".join(bytes([len(x)]) + x.encode() for x in name.split(".")) + b"\0"
-    return struct.pack("!HHHHHH", txid, flags, 1, 0, 0, 0) + body + struct.pack("!HH", qtype, 1)
+    return (struct.pack("!HHHHHH", txid, flags, 1, 0, 0, 0) + body
+            + struct.pack("!HH", qtype, qclass))
+
+
+def answer(txid: int, name: str, qtype: int, addr: bytes = b"", rcode: int = 0) -> bytes:
+    """A response that copies the question (RFC 1035 §4.1.2), with one A/AAAA record
+    (owner: a pointer to the question's name) when `addr` is given."""
+    m = bytearray(q(txid, name, qtype, flags=0x8180 | rcode))
+    if addr:
+        m[7] = 1  # ANCOUNT
+        m += b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 60, len(addr)) + addr
+    return bytes(m)
+
+
+PHONE, RESOLVER = "192.0.2.9", "203.0.113.53"
+
+
+def ask(ex: DnsExtractor, msg: bytes, frame: int, port: int = 4000) -> list[Event]:
+    return ex.message(msg, PHONE, RESOLVER, port, 53, "udp", frame, frame * 1000)
+
+
+def reply(ex: DnsExtractor, msg: bytes, frame: int, port: int = 4000) -> list[Event]:
+    return ex.message(msg, RESOLVER, PHONE, 53, port, "udp", frame, frame * 1000)
+
+
+def by_type(evs: list[Event]) -> dict[int, DnsTransaction]:
+    txs = [e for e in evs if isinstance(e, DnsTransaction)]
+    assert len({t.qtype for t in txs}) == len(txs)
+    return {t.qtype: t for t in txs}
 
 
 def test_nxdomain_capture() -> None:
@@ -318,3 +346,82 @@ def test_only_standard_queries_are_matched(opcode: int, kept: bool) -> None:
     got = [(t.rcode, t.response_frame) for t in resp if isinstance(t, DnsTransaction)]
     assert got == ([(3, 2)] if kept else []) and len(resp) == len(got)
     assert ex.finish() == []
+
+
+# --- pairing by ID, 5-tuple and question (RFC 1035 §4.1.2, RFC 5452 §9.1) ---
+
+
+def test_a_and_aaaa_under_one_id_are_two_transactions() -> None:
+    # glibc sends both from one socket and may reuse the ID; the empty AAAA answer first
+    ex = DnsExtractor()
+    out = ask(ex, q(5, "pub.cucm.example", 1), 1) + ask(ex, q(5, "pub.cucm.example", 28), 2)
+    out += reply(ex, answer(5, "pub.cucm.example", 28), 3)
+    out += reply(ex, answer(5, "pub.cucm.example", 1, bytes((203, 0, 113, 10))), 4)
+    assert ex.finish() == [] and ex.unmatched == 0
+    t = by_type(out)
+    assert (t[1].query_frames, t[1].response_frame, t[1].addresses) == ((1,), 4,
+                                                                        ("203.0.113.10",))
+    assert (t[28].query_frames, t[28].response_frame, t[28].rcode, t[28].nodata) == (
+        (2,), 3, 0, True)
+
+
+def test_a_retransmission_joins_a_while_aaaa_stays_apart() -> None:
+    ex = DnsExtractor()
+    out = ask(ex, q(9, "cm.example", 1), 1) + ask(ex, q(9, "cm.example", 28), 2)
+    out += reply(ex, answer(9, "cm.example", 28), 3)
+    out += ask(ex, q(9, "cm.example", 1), 4) + ask(ex, q(9, "cm.example", 1), 5)
+    t = by_type(out + ex.finish())
+    assert (t[1].query_frames, t[1].query_times, t[1].rcode) == ((1, 4, 5),
+                                                                 (1000, 4000, 5000), None)
+    assert (t[28].query_frames, t[28].response_frame) == ((2,), 3)
+
+
+@pytest.mark.parametrize("resp", [
+    answer(7, "cm.example", 28),  # another type
+    answer(7, "other.example", 1, bytes(4)),  # another name
+    q(7, "cm.example", 1, flags=0x8180, qclass=3),  # another class (CH)
+    answer(8, "cm.example", 1, bytes(4)),  # another ID
+    struct.pack("!HHHHHH", 7, 0x8182, 0, 0, 0, 0),  # no question at all
+], ids=["type", "name", "class", "id", "no-question"])
+def test_a_response_asking_another_question_answers_nothing(resp: bytes) -> None:
+    ex = DnsExtractor()
+    assert ask(ex, q(7, "cm.example", 1), 1) == []
+    assert reply(ex, resp, 2) == []
+    assert ex.unmatched == 1
+    (t,) = ex.finish()
+    assert isinstance(t, DnsTransaction)
+    assert (t.qtype, t.query_frames, t.response_frame, t.rcode) == (1, (1,), None, None)
+
+
+def test_question_names_match_whatever_their_case() -> None:
+    # DNS names compare without case (RFC 4343); 0x20 randomisation mixes it on purpose
+    ex = DnsExtractor()
+    ask(ex, q(3, "PuB.cUcM.example", 1), 1)
+    (t,) = reply(ex, answer(3, "pub.CUCM.EXAMPLE", 1, bytes((203, 0, 113, 10))), 2)
+    assert isinstance(t, DnsTransaction)
+    assert (t.qname, t.response_frame, t.addresses) == ("pub.cucm.example", 2,
+                                                         ("203.0.113.10",))
+
+
+def test_parse_dns_reads_the_question_class() -> None:
+    m = parse_dns(q(1, "a.example", 28, qclass=3))
+    assert (m.qname, m.qtype, m.qclass) == ("a.example", 28, 3)
+    assert (parse_dns(struct.pack("!HHHHHH", 1, 0, 0, 0, 0, 0)).qclass) == 0
+
+
+def test_same_id_capture_pairs_each_answer_with_its_own_question() -> None:
+    txs = run("dns_same_id_aaaa_first.pcap", "synthetic")
+    got = {(t.qname, t.qtype): (t.query_frames, t.response_frame, t.rcode, t.addresses)
+           for t in txs}
+    assert got == {
+        ("pub.sameid.example.corp.example", 1): ((8,), 10, 3, ()),
+        ("pub.sameid.example.corp.example", 28): ((9,), 11, 3, ()),
+        ("pub.sameid.example", 1): ((12,), 15, 0, ("203.0.113.24",)),
+        ("pub.sameid.example", 28): ((13,), 14, 0, ()),
+    }
+
+
+def test_timeout_capture_keeps_the_a_retransmissions_apart_from_aaaa() -> None:
+    txs = run("dns_a_timeout_aaaa_nodata.pcap", "synthetic")
+    got = {t.qtype: (t.txid, t.query_frames, t.response_frame, t.rcode) for t in txs}
+    assert got == {1: (0x52B0, (8, 11, 12), None, None), 28: (0x52B0, (9,), 10, 0)}
