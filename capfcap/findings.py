@@ -112,13 +112,18 @@ CATALOG: dict[str, CodeInfo] = {
     "TFTP_NO_RESPONSE": CodeInfo(
         "error",
         "TFTP read requests were never answered",
-        "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back.",
+        "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back. "
+        "When an ICMP destination unreachable quotes a request, the finding names it: port "
+        "unreachable from the server means no TFTP service listens; administratively "
+        "prohibited (or port unreachable from a router) means a filter on the sender; net or "
+        "host unreachable means a routing or address problem.",
         (
             "Cisco TFTP service stopped on that node",
             "UDP 69 (or the ephemeral data ports) blocked by a firewall or ACL",
             "wrong TFTP server address in DHCP option 150/66",
         ),
-        "tftp.opcode == 1 without a following tftp.opcode in {3,5,6}",
+        "tftp.opcode == 1 without a following tftp.opcode in {3,5,6}; icmp quoting udp.port "
+        "== 69",
         "Check DHCP option 150, that the Cisco TFTP service runs on that node, and that UDP 69 "
         "plus the ephemeral reply ports are allowed from the TFTP server to the voice VLAN.",
     ),
@@ -259,17 +264,32 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPF_REFUSED": CodeInfo(
         "error",
         "The CAPF port refused the phone's connection",
-        "The phone's SYN to TCP 3804 was answered with a RST, or an ICMP unreachable came back.",
+        "The phone's SYN to TCP 3804 was answered with a RST from the server, or with an "
+        "ICMP destination unreachable. Who sent the answer and the ICMP code say why: a RST "
+        "(or an ICMP port unreachable) from the server itself means nothing accepts TCP 3804 "
+        "there; ICMP 'administratively prohibited' (ICMPv4 type 3 code 9, 10 or 13; ICMPv6 "
+        "type 1 code 1, 5 or 6), or a port unreachable sent by a router, means a packet filter "
+        "on the device that sent it rejected the SYN, and CAPF was never reached; ICMP net or "
+        "host unreachable (ICMPv4 3/0, 3/1, 3/6, 3/7; ICMPv6 1/0, 1/3) means the phone's "
+        "packets cannot be routed to that address.",
         (
-            "the Cisco Certificate Authority Proxy Function service is not activated or not "
-            "running on the publisher",
-            "a firewall rejecting TCP 3804",
+            "RST or port unreachable from the server: the Cisco Certificate Authority Proxy "
+            "Function service is not activated or not running on the publisher",
+            "administratively prohibited (or port unreachable) from a router or firewall: an "
+            "ACL or firewall rule on that device rejects TCP 3804",
+            "net/host unreachable: no route to the address, or the CAPF processNodeName "
+            "resolves to a wrong address",
             "IPv6 connection while IPv6 is disabled for CAPF",
         ),
-        "tcp.port == 3804 && tcp.flags.reset == 1, or icmp.type == 3",
-        "Activate and start the Cisco Certificate Authority Proxy Function service on the "
-        "publisher (Serviceability > Tools > Service Activation), then restart the Cisco TFTP "
-        "service on all TFTP nodes.",
+        "tcp.port == 3804 && tcp.flags.reset == 1, or icmp.type == 3 / icmpv6.type == 1 "
+        "(icmp.code, and ip.src of the ICMP: the server or a router)",
+        "RST or port unreachable from the server: activate and start the Cisco Certificate "
+        "Authority Proxy Function service on the publisher (Serviceability > Tools > Service "
+        "Activation), then restart the Cisco TFTP service on all TFTP nodes. Administratively "
+        "prohibited, or port unreachable from a router: fix the firewall/ACL on the device "
+        "that sent the ICMP so it permits TCP 3804 from the voice VLAN to the publisher; the "
+        "CAPF service need not change. Net/host unreachable: fix the route, and check that "
+        "the CAPF processNodeName resolves to the publisher's address.",
     ),
     "CAPF_TLS_FAILED": CodeInfo(
         "error",
@@ -359,6 +379,36 @@ for _code in (
     "CAPF_CERT_NOT_CA",
 ):
     CATALOG["TVS" + _code[4:]] = _tvs(CATALOG[_code])
+
+# TVS is a network service on each node of the phone's CallManager group (the TVS members
+# of its config), not a feature service on the publisher: its refusal needs its own words.
+CATALOG["TVS_REFUSED"] = CodeInfo(
+    "error",
+    "The TVS port refused the phone's connection",
+    "The phone's SYN to TCP 2445 was answered with a RST from the server, or with an ICMP "
+    "destination unreachable. A RST (or an ICMP port unreachable) from the server itself "
+    "means nothing accepts TCP 2445 there; ICMP 'administratively prohibited' (ICMPv4 type 3 "
+    "code 9, 10 or 13; ICMPv6 type 1 code 1, 5 or 6), or a port unreachable sent by a router, "
+    "means a packet filter on the device that sent it rejected the SYN; ICMP net or host "
+    "unreachable (ICMPv4 3/0, 3/1, 3/6, 3/7; ICMPv6 1/0, 1/3) means the phone's packets "
+    "cannot be routed to that address.",
+    (
+        "RST or port unreachable from the server: the Cisco Trust Verification Service is "
+        "stopped on that node",
+        "administratively prohibited (or port unreachable) from a router or firewall: an ACL "
+        "or firewall rule on that device rejects TCP 2445",
+        "net/host unreachable: no route to the address, or a TVS member of the phone's config "
+        "resolves to a wrong address",
+    ),
+    "tcp.port == 2445 && tcp.flags.reset == 1, or icmp.type == 3 / icmpv6.type == 1 "
+    "(icmp.code, and ip.src of the ICMP: the server or a router)",
+    "RST or port unreachable from the server: start (or restart) the Cisco Trust "
+    "Verification Service on that node (Cisco Unified Serviceability > Tools > Control "
+    "Center - Network Services). Administratively prohibited, or port unreachable from a "
+    "router: fix the firewall/ACL on the device that sent the ICMP so it permits TCP 2445 "
+    "from the voice VLAN to the TVS members of the phone's config. Net/host unreachable: fix "
+    "the route, and check what the TVS members of the config resolve to.",
+)
 
 
 def severity_of(code: str) -> Severity:

@@ -93,6 +93,24 @@ def test_stopped_service_is_refused() -> None:
     assert f.evidence.conn_state == "REJ"
 
 
+def test_stopped_service_fix_is_to_start_capf() -> None:
+    f = one(run("S06_capf_refused.pcap"), "CAPF_REFUSED")
+    assert f.remediation.startswith("Activate and start the Cisco Certificate Authority")
+    assert "cause" not in f.extra and "filtered" not in f.summary
+
+
+def test_icmp_admin_prohibited_from_a_router_is_a_filter_not_a_stopped_capf() -> None:
+    r = run("S17_icmp_admin_prohibited.pcap")
+    f = one(r, "CAPF_REFUSED")
+    assert f.evidence.frames == (60, 62, 66)  # the three ICMP 3/13
+    assert f.extra["cause"] == "filtered" and f.extra["reported_by"] == "192.0.2.1"
+    assert "192.0.2.1" in f.summary and "filtered" in f.summary
+    assert "prohibited" in f.summary and "the server itself" not in f.summary
+    assert "firewall/ACL on 192.0.2.1" in f.remediation and "TCP 3804" in f.remediation
+    assert "activate" not in f.remediation.lower()
+    assert r.phones[0].verdict.startswith("LSC install blocked: port 3804 filtered by 192.0.2.1")
+
+
 def test_cert_mismatch_cites_itl_transfer_and_certificate_frame() -> None:
     r = run("S07_capf_cert_mismatch.pcap")
     f = one(r, "CAPF_CERT_MISMATCH")

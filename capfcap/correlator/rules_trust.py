@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from capfcap.correlator import facts
+from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
-from capfcap.correlator.state import CAPF_PORT, PhoneState, basename, phone_file
-from capfcap.events import CertInfo, FileTransfer, TrustList, TrustListSeen
+from capfcap.correlator.state import CAPF_PORT, TFTP_PORT, PhoneState, basename, phone_file
+from capfcap.events import CertInfo, FileTransfer, IcmpError, TrustList, TrustListSeen
 from capfcap.findings import Finding
 
 EXPIRING_NS = 30 * 86400 * 1_000_000_000
@@ -113,17 +113,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             continue
         if any(t.server == server and t.status != "no_response" for t in ts):
             continue  # the server answered other requests: per-file silence is a retry
-        names = ", ".join(sorted({basename(t.filename) for t in lst}))
-        out.append(make(
-            ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, 69),
-            f"TFTP server {label(ctx, server)} never answered {len(lst)} read request"
-            f"{'s' if len(lst) > 1 else ''} ({names})",
-            "\n".join(transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
-                      for t in lst),
-            frames, transfer_filter(lst),
-            times=(min(t.first_ts for t in lst), max(t.last_ts for t in lst)),
-            _facts=[facts.transfer(t) for t in lst],
-        ))
+        out.append(_tftp_silent(ctx, phone, server, lst))
     for t in ts:
         if t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks:
             out.append(make(
@@ -208,6 +198,56 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 )
     out += _not_attempted(ctx, phone)
     return out
+
+
+def _tftp_icmp(phone: PhoneState, server: str, lst: list[FileTransfer]) -> list[IcmpError]:
+    """ICMP destination unreachables quoting the phone's read requests (UDP to port 69 of
+    `server`, from the client port of one of the requests)."""
+    ports = {t.client_port for t in lst}
+    return [i for i in phone.icmp if icmp.is_unreachable(i) and i.quoted.transport == "udp"
+            and i.quoted.server == server and i.quoted.server_port == TFTP_PORT
+            and i.quoted.client_port in ports]
+
+
+def _tftp_silent(ctx: Context, phone: PhoneState, server: str,
+                 lst: list[FileTransfer]) -> Finding:
+    """TFTP_NO_RESPONSE, naming the ICMP answer (and its meaning) when there is one."""
+    names = ", ".join(sorted({basename(t.filename) for t in lst}))
+    summary = (f"TFTP server {label(ctx, server)} never answered {len(lst)} read request"
+               f"{'s' if len(lst) > 1 else ''} ({names})")
+    lines = [transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
+             for t in lst]
+    frames = [f for t in lst for f in t.frames]
+    filt = transfer_filter(lst)
+    fix: str | None = None
+    extra: dict[str, object] = {}
+    ic = _tftp_icmp(phone, server, lst)
+    if ic:
+        cause = icmp.worst_cause(ic)
+        first = icmp.first_of(ic, cause)
+        by = label(ctx, first.reporter)
+        summary = (f"TFTP server {label(ctx, server)} did not serve {len(lst)} read request"
+                   f"{'s' if len(lst) > 1 else ''} ({names}): "
+                   + icmp.summary_tail(icmp.TFTP, TFTP_PORT, cause, ic, by, sent="request"))
+        lines += [f"frame {i.frame}: {icmp.icmp_text(i, label(ctx, i.reporter))}, quoting "
+                  f"the read request from port {i.quoted.client_port}" for i in ic]
+        frames += [i.frame for i in ic]
+        client = ic[0].quoted.client
+        f = ipf(client)
+        filt = (f"({filt}) || ({'icmp' if f == 'ip' else 'icmpv6'} && {f}.addr=={client}"
+                f" && udp.port=={TFTP_PORT})")
+        fix = " ".join(
+            icmp.remediation(icmp.TFTP, TFTP_PORT, c, icmp.first_of(ic, c), client,
+                             label(ctx, server), label(ctx, icmp.first_of(ic, c).reporter))
+            for c in icmp.CAUSE_ORDER if any(icmp.cause(i) == c for i in ic))
+        extra = {"cause": cause, "reported_by": first.reporter}
+    times = [t.first_ts for t in lst] + [t.last_ts for t in lst] + [i.ts for i in ic]
+    return make(
+        ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, TFTP_PORT), summary,
+        "\n".join(lines), frames, filt, conn=None, remediation=fix,
+        times=(min(times), max(times)),
+        _facts=[facts.transfer(t) for t in lst] + [facts.icmp(i) for i in ic], **extra,
+    )
 
 
 def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:

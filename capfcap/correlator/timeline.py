@@ -190,6 +190,15 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
     srv = worst.server.get("ip") if worst.server else None
     if worst.code == "CAPF_UNIDIRECTIONAL" and srv:
         return f"{head} between {p.ip} and {srv}"
+    by = worst.extra.get("reported_by")
+    if worst.code == "CAPF_REFUSED" and by:
+        cause = worst.extra.get("cause")
+        if cause == "filtered":
+            head = f"LSC install blocked: port {worst.server.get('port')} filtered by " \
+                   f"{label(ctx, str(by))}"
+        elif cause == "routing":
+            head = f"LSC install blocked: no route to CAPF {srv}, reported by " \
+                   f"{label(ctx, str(by))}"
     if worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"):
         how = ("decrypted CAPF dialogue" if worst.extra.get("confidence") == "certain"
                else "TLS record sizes")
