@@ -179,16 +179,28 @@ CATALOG: dict[str, CodeInfo] = {
     ),
     "ITL_MISMATCH": CodeInfo(
         "warning",
-        "Two ITLs differ in signer or CAPF certificate",
-        "ITLs seen from different TFTP servers (or over time) are signed by different signers "
-        "or carry different CAPF certificates; phones moving between them fail to trust one.",
+        "Phones received ITLs that differ in signer or CAPF certificate",
+        "The phones in the capture received different ITLs (compared by SHA-256) that differ "
+        "in signer or CAPF certificate. The ITL most phones received is taken as the "
+        "cluster's: each phone that received another one is warned once, and a phone that "
+        "received the majority ITL is not. When no ITL reached a majority (two phones and two "
+        "ITLs, or a tie), one capture-level finding lists the groups.",
         (
-            "a TFTP node was not restarted after a certificate regeneration",
-            "phones point at TFTP servers of different clusters",
+            "a TFTP node was not restarted after a certificate regeneration, so it serves a "
+            "stale ITL",
+            "phones point at a TFTP server of another cluster (DHCP option 150)",
+            "the ITL changed during the capture (certificate regeneration, planned ITL reset)",
         ),
-        "Export both ITLs and compare 'capfcap itl' output",
-        "Restart the Cisco TFTP service on every node so all serve the current ITL; bulk-reset "
-        "the ITL on phones that moved clusters.",
+        "Export the ITLs (File > Export Objects > TFTP), compare 'capfcap itl' output, and "
+        "'show itl' on each TFTP node",
+        "Make the TFTP servers of one cluster serve the same ITL: on the node serving the odd "
+        "one out, check its signer and CAPF record ('show itl') and restart the Cisco TFTP "
+        "service, then reset the affected phones. Phones pointed at another cluster's TFTP "
+        "server: correct DHCP option 150; to move phones between clusters use Bulk "
+        "Certificate Management export/consolidate (or 'Prepare Cluster for Rollback to "
+        "pre-8.0') before changing option 150, not a bulk ITL reset. A phone that already "
+        "rejects this cluster's ITL: 'utils itl reset localkey' (or 'remote') on the "
+        "publisher, or erase the trust list on the phone.",
     ),
     "CONFIG_NOT_FOUND": CodeInfo(
         "error",

@@ -134,10 +134,20 @@ def test_session_without_certificate(name: str) -> None:
 
 
 def test_two_tftp_servers_itl_mismatch() -> None:
+    """Two phones, two ITLs: no majority, so one capture-level ITL_MISMATCH; the phone
+    that got its LSC is not warned and its verdict stays "LSC installed"."""
     r = run("S11_two_tftp_itl_mismatch.pcap")
-    assert "ITL_MISMATCH" in codes(r, "192.0.2.21") and "ITL_MISMATCH" in codes(r, "192.0.2.22")
-    assert codes(r, "192.0.2.21") - {"ITL_MISMATCH"} == {"CAPF_LSC_ISSUED"}
+    f = one(r, "ITL_MISMATCH")
+    assert f.phone == {} and "none a majority" in f.summary
+    assert "192.0.2.21" in f.summary and "192.0.2.22" in f.summary
+    assert 7 in f.evidence.frames and 89 in f.evidence.frames  # both ITL downloads
+    # the CAPF certificate on the wire (frame 64) is the CAPF record of pub's ITL
+    assert 64 in f.evidence.frames and "198.51.100.12" in f.remediation
+    assert codes(r, "192.0.2.21") == {"CAPF_LSC_ISSUED"}
     assert {"CAPF_TLS_FAILED", "CAPF_CERT_MISMATCH"} <= codes(r, "192.0.2.22")
+    assert "ITL_MISMATCH" not in codes(r, "192.0.2.22")
+    by_ip = {p.ip: p.verdict for p in r.phones}
+    assert by_ip["192.0.2.21"].startswith("LSC installed")
 
 
 def test_busy_capture_two_lscs_and_no_noise() -> None:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
 from capfcap.correlator.state import CAPF_PORT, TFTP_PORT, PhoneState, basename, phone_file
-from capfcap.events import CertInfo, FileTransfer, IcmpError, TrustList, TrustListSeen
+from capfcap.events import CertInfo, FileTransfer, IcmpError, TrustListSeen
 from capfcap.findings import Finding
 
 EXPIRING_NS = 30 * 86400 * 1_000_000_000
@@ -280,62 +280,3 @@ def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
             "capfAuthMode in the config file and the absence of a CAPF connection "
             "(Wireshark has no field for either)")],
     )]
-
-
-def _capf_set(tl: TrustList) -> frozenset[str]:
-    return frozenset(r.cert.der_sha256 if r.cert else r.cert_hash for r in tl.capf_records())
-
-
-def mismatch_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
-    """ITL_MISMATCH: ITLs seen in the capture differ in signer or CAPF certificate.
-
-    One finding per phone and distinct ITL it holds: a phone that downloads the same file
-    again and again is one story, not many. The first download of each distinct ITL is
-    compared (files are compared by SHA-256)."""
-    itls: list[tuple[PhoneState, TrustListSeen]] = []
-    first_of: dict[str, TrustListSeen] = {}  # ITL sha256 -> its first download
-    for ip in sorted(phones):
-        seen_here: set[str] = set()
-        for tl in phones[ip].trust_lists:
-            if tl.trust_list is None or tl.trust_list.kind != "ITL":
-                continue
-            first_of.setdefault(tl.trust_list.sha256, tl)
-            if tl.trust_list.sha256 not in seen_here:
-                seen_here.add(tl.trust_list.sha256)
-                itls.append((phones[ip], tl))
-    if len(first_of) < 2:
-        return []
-    others = list(first_of.values())
-    out: list[Finding] = []
-    for phone, mine in itls:
-        a = mine.trust_list
-        assert a is not None
-        for other in others:
-            b = other.trust_list
-            assert b is not None
-            if other is mine or a.sha256 == b.sha256:
-                continue
-            diffs = []
-            if a.signer_serial != b.signer_serial or a.signer != b.signer:
-                diffs.append(f"signer {a.signer} (serial {a.signer_serial}) vs {b.signer} "
-                             f"(serial {b.signer_serial})")
-            if _capf_set(a) != _capf_set(b):
-                ca = ", ".join(sorted(x[:16] for x in _capf_set(a))) or "none"
-                cb = ", ".join(sorted(x[:16] for x in _capf_set(b))) or "none"
-                diffs.append(f"CAPF certificate SHA-256 {ca} vs {cb}")
-            if not diffs:
-                continue
-            ta, tb = mine.transfer, other.transfer
-            frames = list(ta.frames) + list(tb.frames)
-            out.append(make(
-                ctx, "ITL_MISMATCH", phone, server_ident(ctx, ta.server, ta.server_port),
-                f"ITL from {label(ctx, ta.server)} differs from the ITL served by "
-                f"{label(ctx, tb.server)} to {tb.client}",
-                "; ".join(diffs) + f". This phone's ITL SHA-256 {a.sha256[:16]}, the other "
-                f"{b.sha256[:16]}.",
-                frames, frames_filter(frames),
-                times=(min(ta.first_ts, tb.first_ts), max(ta.last_ts, tb.last_ts)),
-                _facts=[facts.transfer(ta), facts.transfer(tb), facts.itl_content()],
-            ))
-            break
-    return out

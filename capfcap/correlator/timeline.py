@@ -7,7 +7,7 @@ from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.rules_tls import _outcome, alert_name, version_name
 from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
 from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename, phone_file
-from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.findings import SEVERITY_ORDER, Finding, severity_of
 from capfcap.report import TimelineEntry
 
 _SERVICE = {CAPF_PORT: "CAPF", TVS_PORT: "TVS", 6970: "HTTP", 6971: "HTTPS config",
@@ -179,11 +179,24 @@ _VERDICT = {
 }
 
 
+def _issued(f: Finding) -> str:
+    """Verdict of a CAPF session outcome, saying how it was judged."""
+    how = ("decrypted CAPF dialogue" if f.extra.get("confidence") == "certain"
+           else "TLS record sizes")
+    return f"{_VERDICT[f.code]} (from the {how})"
+
+
 def verdict(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
     if not findings:
         if any(c.key.server_port == CAPF_PORT for c in p.conns):
             return "No CAPF problem seen"
         return "No CAPF session in the capture; no fault seen"
+    issued = [f for f in findings if f.code == "CAPF_LSC_ISSUED"]
+    if issued:
+        # The phone got its LSC: no other finding overrides that, they are named after it.
+        also = sorted({f.code for f in findings if f.severity != "info"},
+                      key=lambda c: (SEVERITY_ORDER[severity_of(c)], c))
+        return _issued(issued[-1]) + (f"; also {', '.join(also)}" if also else "")
     worst = min(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
                                          0 if f.code in _VERDICT else 1))
     head = _VERDICT.get(worst.code, worst.summary)
@@ -199,10 +212,8 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
         elif cause == "routing":
             head = f"LSC install blocked: no route to CAPF {srv}, reported by " \
                    f"{label(ctx, str(by))}"
-    if worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"):
-        how = ("decrypted CAPF dialogue" if worst.extra.get("confidence") == "certain"
-               else "TLS record sizes")
-        return f"{head} (from the {how})"
+    if worst.code == "CAPF_NO_CERTIFICATE":
+        return _issued(worst)
     if head == worst.summary:
         return head
     return f"{head} ({worst.summary})"
