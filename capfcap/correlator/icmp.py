@@ -132,9 +132,12 @@ def remediation(svc: Service, port: int, c: Cause, i: IcmpError, phone: str, ser
     if c == "filtered":
         where = (f"the host firewall of {reporter}, the server itself" if from_destination(i)
                  else f"{reporter}, the router or firewall that sent the ICMP")
+        why = (" (only the destination host sends port unreachable; a router that sends it "
+               "is running a reject rule)" if cause(i) == "filtered" and i.icmp_code == _PORT[
+                   i.version] else "")
         return (f"Fix the firewall/ACL on {where}: permit {what} from the phone ({phone}) "
-                f"to {server}. The answer came from a packet filter ({code_name(i)}), not "
-                f"from the {svc.name} service, so the service itself need not be changed.")
+                f"to {server}. The answer came from a packet filter ({code_name(i)}){why}, "
+                f"not from the {svc.name} service, so the service itself need not be changed.")
     if c == "not_listening":
         extra = ("; if it runs, check the server's own packet filter (a TCP stack answers a "
                  "closed port with RST, so an ICMP port unreachable for TCP comes from a "

@@ -226,8 +226,9 @@ def _tftp_silent(ctx: Context, phone: PhoneState, server: str,
         cause = icmp.worst_cause(ic)
         first = icmp.first_of(ic, cause)
         by = label(ctx, first.reporter)
-        summary = (f"TFTP server {label(ctx, server)} did not serve {len(lst)} read request"
-                   f"{'s' if len(lst) > 1 else ''} ({names}): "
+        n = sum(len(t.request_frames) or 1 for t in lst)
+        summary = (f"TFTP server {label(ctx, server)} did not serve {n} read request"
+                   f"{'s' if n > 1 else ''} ({names}): "
                    + icmp.summary_tail(icmp.TFTP, TFTP_PORT, cause, ic, by, sent="request"))
         lines += [f"frame {i.frame}: {icmp.icmp_text(i, label(ctx, i.reporter))}, quoting "
                   f"the read request from port {i.quoted.client_port}" for i in ic]
