@@ -149,7 +149,7 @@ def _refused_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str
     filt = conns_filter(client, server, port, refused, conns) if refused else ""
     if ic:
         icf = "icmp" if f == "ip" else "icmpv6"
-        ifl = f"({icf} && {f}.addr=={client} && tcp.port=={port})"
+        ifl = f"({icf} && {f}.addr=={client} && {f}.addr=={server} && tcp.port=={port})"
         filt = f"({filt}) || {ifl}" if filt else ifl
     times = [t for c in refused for t in (c.first_ts, c.last_ts)] + [i.ts for i in ic]
     return make(

@@ -236,7 +236,7 @@ def _tftp_silent(ctx: Context, phone: PhoneState, server: str,
         client = ic[0].quoted.client
         f = ipf(client)
         filt = (f"({filt}) || ({'icmp' if f == 'ip' else 'icmpv6'} && {f}.addr=={client}"
-                f" && udp.port=={TFTP_PORT})")
+                f" && {f}.addr=={server} && udp.port=={TFTP_PORT})")
         fix = " ".join(
             icmp.remediation(icmp.TFTP, TFTP_PORT, c, icmp.first_of(ic, c), client,
                              label(ctx, server), label(ctx, icmp.first_of(ic, c).reporter))
