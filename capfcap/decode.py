@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from capfcap.sources.frame import (
@@ -33,7 +34,11 @@ ICMPV6 = 58
 
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
+ETH_ARP = 0x0806
 VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
+
+# TCP ports whose SYN shows a phone (DOMAIN §2): TVS and CAPF defaults (§4.1, §3.1)
+PHONE_PORTS = frozenset({2445, 3804})
 
 # TCP flag bits
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
@@ -44,6 +49,7 @@ _V6_FRAG = 44
 
 _unpack_hh = struct.Struct("!HH").unpack_from
 _unpack_tcp = struct.Struct("!HHIIBBH").unpack_from
+_unpack_arp = struct.Struct("!HHBBH").unpack_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +109,14 @@ class Prefilter:
     fields of a little-endian file.
     """
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, service_ports: Iterable[int] = ()) -> None:
+        """`service_ports`: CAPF/TVS ports given on the command line (`--capf-port`,
+        `--tvs-port`): passed like the defaults, and a SYN to one spots a phone."""
         self.enabled = enabled
+        # TCP ports whose SYN/SYN-ACK shows a phone (learn.py): the defaults and the given
+        self.phone_ports: frozenset[int] = PHONE_PORTS | frozenset(service_ports)
         self.tcp_ports: frozenset[int] = frozenset(
-            {53, 2443, 2444, 2445, 3804, 5061, 6970, 6971, 6972})
+            {53, 2443, 2444, 5061, 6970, 6971, 6972} | self.phone_ports)
         self.udp_ports: frozenset[int] = frozenset({53, 69})
         self.tftp_ports: set[int] = set()  # learned client ports of TFTP read requests
         self.udp_any: set[int] = set(self.udp_ports)  # udp_ports | tftp_ports
@@ -420,3 +430,49 @@ def checksum_ok(pkt: Packet) -> bool | None:
     if n & 1:
         value <<= 8
     return (_addr_value(pkt.src) + _addr_value(pkt.dst) + n + proto + value) % 0xFFFF == 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArpInfo:
+    """An Ethernet/IPv4 ARP message (RFC 826): operation, sender and target addresses."""
+
+    frame: int
+    ts: int
+    op: int  # 1 request, 2 reply
+    sender_mac: str
+    sender_ip: str
+    target_mac: str
+    target_ip: str
+
+
+def arp(frame: Frame) -> ArpInfo | None:
+    """The ARP message a frame carries, or None (any other frame, or not Ethernet/IPv4).
+
+    RFC 826 packet: hardware type (1 Ethernet), protocol type (0x0800), hardware length 6,
+    protocol length 4, operation, then sender MAC, sender IP, target MAC, target IP."""
+    data = frame.data
+    lt = frame.linktype
+    if lt == LINKTYPE_ETHERNET:
+        n = len(data)
+        if n < 14:
+            return None
+        et = (data[12] << 8) | data[13]
+        off = 14
+        while et in VLAN_TAGS and off + 4 <= n:
+            et = (data[off + 2] << 8) | data[off + 3]
+            off += 4
+    elif lt == LINKTYPE_LINUX_SLL and len(data) >= 16:
+        et, off = (data[14] << 8) | data[15], 16
+    elif lt == LINKTYPE_LINUX_SLL2 and len(data) >= 20:
+        et, off = (data[0] << 8) | data[1], 20
+    else:
+        return None
+    if et != ETH_ARP or off + 28 > len(data):
+        return None
+    htype, ptype, hlen, plen, op = _unpack_arp(data, off)
+    if htype != 1 or ptype != ETH_IPV4 or hlen != 6 or plen != 4 or op not in (1, 2):
+        return None
+    a = off + 8
+    return ArpInfo(frame.number, frame.ts, op, data[a : a + 6].hex(":"),
+                   socket.inet_ntoa(data[a + 6 : a + 10]), data[a + 10 : a + 16].hex(":"),
+                   socket.inet_ntoa(data[a + 16 : a + 20]))

@@ -46,6 +46,17 @@ class HostSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkReached:
+    """The capture holds a frame sent to this MAC at layer 2 (an ARP reply to it, RFC 826):
+    proof that the direction towards that host is captured (DESIGN §4 rule 2)."""
+
+    mac: str
+    frame: int
+    ts: int
+    sender_ip: str  # who answered (ARP sender protocol address)
+
+
+@dataclass(frozen=True, slots=True)
 class DnsTransaction:
     """One DNS query (and its retransmissions) matched with its response, if any.
 
@@ -316,6 +327,7 @@ class TlsSession:
     client_hello_frame: int | None = None
     client_version: int | None = None  # legacy_version in ClientHello
     offered_versions: tuple[int, ...] = ()  # supported_versions ext, or (client_version,)
+    client_hello_sslv2: bool = False  # SSLv2-compatible ClientHello (RFC 5246 Appendix E.2)
     sni: str = ""
     server_hello_frame: int | None = None
     version: int | None = None  # negotiated
@@ -348,6 +360,7 @@ class CaptureNote:
 
 Event = (
     HostSeen
+    | LinkReached
     | DnsTransaction
     | TcpConnection
     | IcmpError

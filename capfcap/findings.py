@@ -57,22 +57,61 @@ class CodeInfo:
     fix: str
 
 
+# Catalog texts name the port through these phrases; a finding that knows its port gets
+# "TCP <port>" instead (`port_text`). DOMAIN §3.1, §4.1, §5: the config names the ports.
+CAPF_PORT = "the CAPF port (TCP 3804 unless the config's capfList phonePort names another)"
+TVS_PORT = "the TVS port (TCP 2445 unless the config's TVS member port names another)"
+CAPF_PORT_SHORT = "the CAPF port"  # in a filter or a short phrase after CAPF_PORT was named
+TVS_PORT_SHORT = "the TVS port"
+
+
+def port_text(text: str, port: object) -> str:
+    """A catalog text with the port phrases replaced by the port a finding is about."""
+    if not port:
+        return text
+    for long, short in ((CAPF_PORT, CAPF_PORT_SHORT), (TVS_PORT, TVS_PORT_SHORT)):
+        text = text.replace(long, f"TCP {port}").replace(short, f"TCP {port}")
+    return text
+
+
+def port_note(code: str) -> str | None:
+    """How capfcap decides the port of a CAPF_/TVS_ code (`capfcap explain`)."""
+    if code.startswith("CAPF_"):
+        return ("capfcap judges CAPF on the port the phone's config names "
+                "(capfList/capf/phonePort; 3804 when the config names none). For a capture "
+                "without the config, give the port with --capf-port N (repeatable).")
+    if code.startswith("TVS_"):
+        return ("capfcap judges TVS on the ports of the TVS members of the phone's config "
+                "(2445 when the config names none). For a capture without the config, give "
+                "the port with --tvs-port N (repeatable).")
+    return None
+
+
 def _tvs(info: CodeInfo) -> CodeInfo:
-    """The TVS (TCP 2445) twin of a CAPF connection code."""
+    """The TVS twin of a CAPF connection code."""
+    def t(s: str) -> str:
+        return (s.replace(CAPF_PORT, TVS_PORT).replace(CAPF_PORT_SHORT, TVS_PORT_SHORT)
+                .replace("phonePort", "TVS member port").replace("3804", "2445")
+                .replace("CAPF", "TVS"))
+
     return CodeInfo(
         severity=info.severity,
-        title=info.title.replace("CAPF", "TVS").replace("3804", "2445"),
-        meaning=info.meaning.replace("CAPF", "TVS").replace("3804", "2445"),
-        causes=tuple(c.replace("CAPF", "TVS").replace("3804", "2445") for c in info.causes),
-        confirm=info.confirm.replace("3804", "2445"),
-        fix=info.fix.replace(
+        title=t(info.title),
+        meaning=t(info.meaning),
+        causes=tuple(t(c) for c in info.causes),
+        confirm=t(info.confirm),
+        fix=t(info.fix.replace(
             "the Cisco Certificate Authority Proxy Function service on the publisher",
             "the Cisco Trust Verification Service on every TVS node of the phone's config",
-        )
-        .replace("CAPF", "TVS")
-        .replace("3804", "2445"),
+        )),
     )
 
+
+SILENCE = (
+    " Judged only when the capture could have shown an answer (DESIGN §4): it goes on past "
+    "the protocol's patience after the last request (or the phone retried), and frames "
+    "towards the phone are captured; otherwise the verdict is withheld and the phone reads "
+    "'Inconclusive'.")
 
 CATALOG: dict[str, CodeInfo] = {
     "CAPTURE_ONE_SIDED": CodeInfo(
@@ -80,7 +119,8 @@ CATALOG: dict[str, CodeInfo] = {
         "The capture holds only one direction of the conversation",
         "Packets of only one direction were captured, yet the side that was captured behaves "
         "as if it was answered (it ACKs data that is not in the file). The network worked; the "
-        "capture did not see it. 'No reply' verdicts for these flows are withheld.",
+        "capture did not see it. 'No reply' verdicts for these flows are withheld. Raised "
+        "only on such positive evidence: silence alone never makes a capture one-sided.",
         (
             "SPAN session configured rx-only or tx-only",
             "VLAN-based SPAN source (only ingress is mirrored)",
@@ -113,10 +153,11 @@ CATALOG: dict[str, CodeInfo] = {
         "error",
         "TFTP read requests were never answered",
         "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back. "
-        "When an ICMP destination unreachable quotes a request, the finding names it: port "
-        "unreachable from the server means no TFTP service listens; administratively "
-        "prohibited (or port unreachable from a router) means a filter on the sender; net or "
-        "host unreachable means a routing or address problem.",
+        "When an ICMP destination unreachable quotes a request, the finding names it (an "
+        "answer, not silence): port unreachable from the server means no TFTP service "
+        "listens; administratively prohibited (or port unreachable from a router) means a "
+        "filter on the sender; net or host unreachable means a routing or address problem."
+        + SILENCE,
         (
             "Cisco TFTP service stopped on that node",
             "UDP 69 (or the ephemeral data ports) blocked by a firewall or ACL",
@@ -130,7 +171,9 @@ CATALOG: dict[str, CodeInfo] = {
     "TRANSFER_INCOMPLETE": CodeInfo(
         "error",
         "A trust list or config download did not finish",
-        "The download started but the final block (or the full HTTP body) never arrived.",
+        "The download started but the final block (or the full HTTP body) never arrived. "
+        "Blocks the phone acknowledges but the file lacks are capture loss (CAPTURE_GAPS), "
+        "not a failed download." + SILENCE,
         ("packet loss or a firewall dropping the data flow", "TFTP server aborted the transfer"),
         "tftp (the transfer's ports), look for the last DATA block shorter than the block size",
         "Check the path between the phone and the TFTP server for drops; restart the Cisco TFTP "
@@ -214,13 +257,16 @@ CATALOG: dict[str, CodeInfo] = {
         "warning",
         "A CAPF operation is pending but the phone never contacted CAPF",
         "The config says a certificate operation is pending (capfAuthMode) but no connection "
-        "to the CAPF port appears in the capture.",
+        "to the CAPF port appears in the capture. Judged only when the capture goes on "
+        "for 30 s after the config, and not when another error of the phone (DNS, trust "
+        "list) already explains why it stopped.",
         (
             "authentication-string mode: the user must enter the string on the phone",
             "the phone rejected its config (trust-list problem)",
             "the CAPF name did not resolve",
         ),
-        "No tcp.port == 3804 packets from the phone after its config download",
+        "No packets to the config's CAPF port (tcp.port == phonePort, 3804 by default) from "
+        "the phone after its config download",
         "For 'By Authentication String', enter the string on the phone; otherwise check the "
         "trust-list and DNS findings for this phone, then reset it.",
     ),
@@ -253,7 +299,8 @@ CATALOG: dict[str, CodeInfo] = {
     "DNS_NO_RESPONSE": CodeInfo(
         "error",
         "DNS queries for a CUCM name were never answered",
-        "The phone sent DNS queries (retries included) and no response came back: 'DNS timeout'.",
+        "The phone sent DNS queries (retries included) and no response came back: 'DNS "
+        "timeout'." + SILENCE,
         ("DNS server down or unreachable", "UDP/TCP 53 blocked between the voice VLAN and DNS"),
         "dns.flags.response == 0 && !dns.response_in",
         "Check the DNS servers handed out by DHCP (option 6) and that UDP/TCP 53 is allowed "
@@ -261,70 +308,74 @@ CATALOG: dict[str, CodeInfo] = {
     ),
     "CAPF_UNIDIRECTIONAL": CodeInfo(
         "error",
-        "The phone's connections to CAPF (TCP 3804) are never answered",
-        "The phone sent SYNs to TCP 3804 and nothing came back, while the capture does show "
-        "traffic in the other direction for the phone's other conversations.",
+        "The phone's connections to CAPF are never answered",
+        f"The phone sent SYNs to {CAPF_PORT} and nothing came back, while the capture does "
+        "show traffic in the other direction for the phone's other conversations.",
         (
-            "firewall or ACL silently dropping TCP 3804 between the voice VLAN and the publisher",
+            f"firewall or ACL silently dropping {CAPF_PORT_SHORT} between the voice VLAN and "
+            "the publisher",
             "wrong CAPF address (processNodeName) or routing problem",
             "publisher down",
         ),
-        "tcp.port == 3804 && tcp.completeness <= 1",
-        "Check the firewall between the voice VLAN and the publisher for TCP 3804, and that "
-        "the CAPF processNodeName resolves to the publisher.",
+        "tcp.port == <phonePort, 3804 by default> && tcp.completeness <= 1",
+        f"Check the firewall between the voice VLAN and the publisher for {CAPF_PORT}, and "
+        "that the CAPF processNodeName resolves to the publisher.",
     ),
     "CAPF_REFUSED": CodeInfo(
         "error",
         "The CAPF port refused the phone's connection",
-        "The phone's SYN to TCP 3804 was answered with a RST from the server, or with an "
+        f"The phone's SYN to {CAPF_PORT} was answered with a RST from the server, or with an "
         "ICMP destination unreachable. Who sent the answer and the ICMP code say why: a RST "
-        "(or an ICMP port unreachable) from the server itself means nothing accepts TCP 3804 "
-        "there; ICMP 'administratively prohibited' (ICMPv4 type 3 code 9, 10 or 13; ICMPv6 "
-        "type 1 code 1, 5 or 6), or a port unreachable sent by a router, means a packet filter "
-        "on the device that sent it rejected the SYN, and CAPF was never reached; ICMP net or "
-        "host unreachable (ICMPv4 3/0, 3/1, 3/6, 3/7; ICMPv6 1/0, 1/3) means the phone's "
-        "packets cannot be routed to that address.",
+        "(or an ICMP port unreachable) from the server itself means nothing accepts the "
+        "connection there; ICMP 'administratively prohibited' (ICMPv4 type 3 code 9, 10 or 13; "
+        "ICMPv6 type 1 code 1, 5 or 6), or a port unreachable sent by a router, means a packet "
+        "filter on the device that sent it rejected the SYN, and CAPF was never reached; ICMP "
+        "net or host unreachable (ICMPv4 3/0, 3/1, 3/6, 3/7; ICMPv6 1/0, 1/3) means the "
+        "phone's packets cannot be routed to that address.",
         (
             "RST or port unreachable from the server: the Cisco Certificate Authority Proxy "
             "Function service is not activated or not running on the publisher",
+            "RST from the server: the phone's config names a phonePort CAPF does not listen on",
             "administratively prohibited (or port unreachable) from a router or firewall: an "
-            "ACL or firewall rule on that device rejects TCP 3804",
+            f"ACL or firewall rule on that device rejects {CAPF_PORT_SHORT}",
             "net/host unreachable: no route to the address, or the CAPF processNodeName "
             "resolves to a wrong address",
             "IPv6 connection while IPv6 is disabled for CAPF",
         ),
-        "tcp.port == 3804 && tcp.flags.reset == 1, or icmp.type == 3 / icmpv6.type == 1 "
-        "(icmp.code, and ip.src of the ICMP: the server or a router)",
+        "tcp.port == <phonePort, 3804 by default> && tcp.flags.reset == 1, or icmp.type == 3 "
+        "/ icmpv6.type == 1 (icmp.code, and ip.src of the ICMP: the server or a router)",
         "RST or port unreachable from the server: activate and start the Cisco Certificate "
         "Authority Proxy Function service on the publisher (Serviceability > Tools > Service "
         "Activation), then restart the Cisco TFTP service on all TFTP nodes. Administratively "
         "prohibited, or port unreachable from a router: fix the firewall/ACL on the device "
-        "that sent the ICMP so it permits TCP 3804 from the voice VLAN to the publisher; the "
-        "CAPF service need not change. Net/host unreachable: fix the route, and check that "
-        "the CAPF processNodeName resolves to the publisher's address.",
+        f"that sent the ICMP so it permits {CAPF_PORT_SHORT} from the voice VLAN to the "
+        "publisher; the CAPF service need not change. Net/host unreachable: fix the route, and "
+        "check that the CAPF processNodeName resolves to the publisher's address.",
     ),
     "CAPF_TLS_FAILED": CodeInfo(
         "error",
         "The TLS handshake with CAPF failed",
-        "The TLS handshake on TCP 3804 ended with an alert or was aborted before the CAPF "
-        "dialogue started.",
+        f"The TLS handshake on {CAPF_PORT} ended with an alert or was aborted before the "
+        "CAPF dialogue started.",
         (
             "the phone does not trust the CAPF certificate (ITL without CAPF record, stale ITL, "
             "TVS unreachable): unknown_ca / bad_certificate",
             "TLS version mismatch (old phone, raised CUCM TLS minimum): protocol_version",
             "expired CAPF certificate: certificate_expired",
         ),
-        "tls.alert_message (decode 3804 as TLS: -d tcp.port==3804,tls)",
+        "tls.alert_message (decode the port as TLS: -d tcp.port==3804,tls, or the config's "
+        "phonePort)",
         "Make the phone's ITL carry the current CAPF certificate (restart Cisco TFTP, reset the "
         "phone) or make TVS reachable; for protocol_version align the TLS minimum version.",
     ),
     "CAPF_CERT_MISMATCH": CodeInfo(
         "error",
         "CAPF presents a certificate that is not in the phone's ITL",
-        "The certificate the server presented on 3804 differs (by DER hash) from every CAPF "
-        "record of the ITL the phone downloaded.",
+        f"The certificate the server presented on {CAPF_PORT_SHORT} differs (by DER hash) "
+        "from every CAPF record of the ITL the phone downloaded.",
         ("CAPF certificate regenerated, but TFTP not restarted or phones not reset",),
-        "tls.handshake.certificate on 3804 vs the ITL CAPF record",
+        "tls.handshake.certificate on the CAPF port (3804, or the config's phonePort) vs the "
+        "ITL CAPF record",
         "Restart the Cisco TFTP service on all TFTP nodes so the ITL carries the current CAPF "
         "certificate, then reset the phones.",
     ),
@@ -334,7 +385,8 @@ CATALOG: dict[str, CodeInfo] = {
         "The CAPF certificate (on the wire or in the ITL CAPF record) was expired at capture "
         "time.",
         ("CAPF.pem not renewed",),
-        "x509af.validity of the certificate on 3804",
+        "x509af.validity of the certificate on the CAPF port (3804, or the config's "
+        "phonePort)",
         "Regenerate the CAPF certificate on the publisher, restart the CAPF and TFTP services, "
         "and reset the phones.",
     ),
@@ -343,7 +395,8 @@ CATALOG: dict[str, CodeInfo] = {
         "The CAPF certificate expires within 30 days",
         "The CAPF certificate expires within 30 days of the capture time.",
         ("CAPF.pem due for renewal",),
-        "x509af.validity of the certificate on 3804",
+        "x509af.validity of the certificate on the CAPF port (3804, or the config's "
+        "phonePort)",
         "Plan the CAPF certificate regeneration, followed by a TFTP restart and phone reset.",
     ),
     "CAPF_CERT_NOT_CA": CodeInfo(
@@ -352,22 +405,24 @@ CATALOG: dict[str, CodeInfo] = {
         "CUCM 14SU2 and later require the CAPF certificate to carry BasicConstraints CA:TRUE "
         "and KeyUsage keyCertSign; without them TLS to CAPF fails.",
         ("CAPF certificate signed by a CA with a template lacking these extensions",),
-        "x509ce.cA and x509ce.keyCertSign in the certificate on 3804",
+        "x509ce.cA and x509ce.keyCertSign in the certificate on the CAPF port (3804, or the "
+        "config's phonePort)",
         "Reissue the CAPF certificate with BasicConstraints CA:TRUE, pathlen:0 and KeyUsage "
         "Digital Signature, Certificate Sign.",
     ),
     "CAPF_NO_CERTIFICATE": CodeInfo(
         "warning",
         "The CAPF session ended without issuing a certificate",
-        "TLS to 3804 completed but only small CAPF messages were exchanged: no certificate was "
-        "delivered.",
+        f"TLS to {CAPF_PORT_SHORT} completed but only small CAPF messages were exchanged: no "
+        "certificate was delivered.",
         (
             "no certificate operation scheduled for the device",
             "device unknown to CAPF",
             "'Operation Completes By' deadline passed",
             "wrong authentication string or failed existing-certificate authentication",
         ),
-        "tls.record.content_type == 23 on 3804: no ~1 kB server record",
+        "tls.record.content_type == 23 on the CAPF port (3804, or the config's phonePort): "
+        "no ~1 kB server record",
         "In CUCM set Certificate Operation 'Install/Upgrade' with a future 'Operation Completes "
         "By' on the phone page, save, Apply Config, and reset the phone.",
     ),
@@ -376,7 +431,8 @@ CATALOG: dict[str, CodeInfo] = {
         "CAPF delivered a certificate",
         "The CAPF session delivered a certificate to the phone (success).",
         ("certificate operation completed",),
-        "tls.record.content_type == 23 on 3804: a ~1 kB server record after the phone's key",
+        "tls.record.content_type == 23 on the CAPF port (3804, or the config's phonePort): a "
+        "~1 kB server record after the phone's key",
         "Nothing to fix.",
     ),
 }
@@ -397,9 +453,9 @@ for _code in (
 CATALOG["TVS_REFUSED"] = CodeInfo(
     "error",
     "The TVS port refused the phone's connection",
-    "The phone's SYN to TCP 2445 was answered with a RST from the server, or with an ICMP "
+    f"The phone's SYN to {TVS_PORT} was answered with a RST from the server, or with an ICMP "
     "destination unreachable. A RST (or an ICMP port unreachable) from the server itself "
-    "means nothing accepts TCP 2445 there; ICMP 'administratively prohibited' (ICMPv4 type 3 "
+    "means nothing accepts the connection there; ICMP 'administratively prohibited' (ICMPv4 type 3 "
     "code 9, 10 or 13; ICMPv6 type 1 code 1, 5 or 6), or a port unreachable sent by a router, "
     "means a packet filter on the device that sent it rejected the SYN; ICMP net or host "
     "unreachable (ICMPv4 3/0, 3/1, 3/6, 3/7; ICMPv6 1/0, 1/3) means the phone's packets "
@@ -408,18 +464,20 @@ CATALOG["TVS_REFUSED"] = CodeInfo(
         "RST or port unreachable from the server: the Cisco Trust Verification Service is "
         "stopped on that node",
         "administratively prohibited (or port unreachable) from a router or firewall: an ACL "
-        "or firewall rule on that device rejects TCP 2445",
+        f"or firewall rule on that device rejects {TVS_PORT_SHORT}",
         "net/host unreachable: no route to the address, or a TVS member of the phone's config "
         "resolves to a wrong address",
     ),
-    "tcp.port == 2445 && tcp.flags.reset == 1, or icmp.type == 3 / icmpv6.type == 1 "
+    "tcp.port == <TVS member port, 2445 by default> && tcp.flags.reset == 1, or icmp.type == "
+    "3 / icmpv6.type == 1 "
     "(icmp.code, and ip.src of the ICMP: the server or a router)",
     "RST or port unreachable from the server: start (or restart) the Cisco Trust "
     "Verification Service on that node (Cisco Unified Serviceability > Tools > Control "
     "Center - Network Services). Administratively prohibited, or port unreachable from a "
-    "router: fix the firewall/ACL on the device that sent the ICMP so it permits TCP 2445 "
-    "from the voice VLAN to the TVS members of the phone's config. Net/host unreachable: fix "
-    "the route, and check what the TVS members of the config resolve to.",
+    f"router: fix the firewall/ACL on the device that sent the ICMP so it permits "
+    f"{TVS_PORT_SHORT} from the voice VLAN to the TVS members of the phone's config. "
+    "Net/host unreachable: fix the route, and check what the TVS members of the config "
+    "resolve to.",
 )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from capfcap import __version__
 from capfcap.correlator import Correlator
+from capfcap.correlator.ports import CAPF_DEFAULT, TVS_DEFAULT
 from capfcap.decode import (
     ICMP,
     ICMPV6,
@@ -19,11 +20,13 @@ from capfcap.decode import (
     UDP,
     Packet,
     Prefilter,
+    arp,
     checksum_ok,
     decode,
     ip_packed,
 )
-from capfcap.events import CaptureNote, Event, FlowKey
+from capfcap.events import CaptureNote, ConfigSeen, Event, FlowKey
+from capfcap.extractors.arp import ArpExtractor
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
 from capfcap.extractors.http import HttpHandler
@@ -57,16 +60,26 @@ class Options:
     scan: bool = True  # with fast: skip dropped records inside the reader (sources/scan.py)
     show_secrets: bool = False
     jobs: int | None = None  # processes: 1, or 2 (a reader process); None: by input size
+    capf_ports: list[int] = field(default_factory=list)  # --capf-port (correlator/ports.py)
+    tvs_ports: list[int] = field(default_factory=list)  # --tvs-port
 
 
 class Analysis:
     def __init__(self, opts: Options) -> None:
         self.opts = opts
-        self.pf = Prefilter(enabled=opts.fast)
-        self.correlator = Correlator(opts.cucm, opts.phones)
+        self.pf = Prefilter(enabled=opts.fast,
+                            service_ports=(*opts.capf_ports, *opts.tvs_ports))
+        self.correlator = Correlator(opts.cucm, opts.phones, opts.capf_ports, opts.tvs_ports)
+        # TCP ports read as TLS: CAPF (with CAPF message decoding) and TVS, the defaults,
+        # the given ones, and those of every config seen so far
+        self.capf_ports: set[int] = {CAPF_DEFAULT, *opts.capf_ports}
+        self.tvs_ports: set[int] = {TVS_DEFAULT, *opts.tvs_ports}
         self.dns = DnsExtractor()
         self.tcp = TcpTracker(handler_for=self._handler_for)
+        self.tcp.service_ports.update(opts.capf_ports, opts.tvs_ports)
         self.objects = ObjectStage()
+        self.arp = ArpExtractor()
+        self.last_ts: int | None = None  # newest frame time fed (the end of a live capture)
         self.phone_hosts: set[str] = set()
         host, icmp = HostExtractor(), IcmpExtractor()
         tftp, udp = TftpExtractor(self.pf), UdpTracker(self._phone_packet)
@@ -92,10 +105,12 @@ class Analysis:
         self.listeners: list[Callable[[list[Event]], None]] = []
 
     def _handler_for(self, key: FlowKey) -> StreamHandler | None:
-        if key.server_port in TLS_PORTS:
+        port = key.server_port
+        capf = port in self.capf_ports
+        if capf or port in TLS_PORTS or port in self.tvs_ports:
             from capfcap.extractors.tls import TlsHandler  # cryptography: only when TLS is seen
 
-            return TlsHandler(key, self.opts.keylog_data, self.opts.show_secrets)
+            return TlsHandler(key, self.opts.keylog_data, self.opts.show_secrets, capf=capf)
         if key.server_port in HTTP_PORTS:
             return HttpHandler(key)
         if key.server_port == 53:
@@ -104,14 +119,22 @@ class Analysis:
 
     # -- per frame ------------------------------------------------------------------------
     def feed(self, fr: Frame) -> None:
+        if self.last_ts is None or fr.ts > self.last_ts:
+            self.last_ts = fr.ts
         if self.pf.enabled:
             pkt = decode(fr, self.pf)
         else:
             pkt = decode(fr, None)
             if pkt is not None and not self.pf.relevant(pkt):
-                pkt = None
+                return
         if pkt is not None:
             self.feed_packet(pkt)
+        else:
+            a = arp(fr)
+            if a is not None:
+                evs = self.arp.feed_arp(a)
+                if evs:
+                    self._emit(evs)
 
     def feed_packet(self, pkt: Packet) -> None:
         """A decoded packet that passed the prefilter."""
@@ -177,7 +200,7 @@ class Analysis:
 
     def _spot_phone(self, pkt: Packet) -> None:
         """Phones' other traffic matters too (capture-quality checks): learn them early."""
-        for ip in phones_shown(pkt):
+        for ip in phones_shown(pkt, self.pf.phone_ports):
             if ip not in self.phone_hosts:
                 self.phone_hosts.add(ip)
                 self.pf.add_host(ip_packed(ip))
@@ -188,6 +211,11 @@ class Analysis:
     def _emit(self, evs: list[Event]) -> None:
         evs = self.objects.share(evs)
         evs = evs + self.objects.convert(evs)
+        for ev in evs:
+            if isinstance(ev, ConfigSeen) and ev.config is not None:
+                self.capf_ports.update(p for _h, p in ev.config.capf_servers)
+                self.tvs_ports.update(p for _h, p in ev.config.tvs_servers)
+                self.tcp.service_ports.update(self.capf_ports, self.tvs_ports)
         self.correlator.add_all(evs)
         for cb in self.listeners:
             cb(evs)
@@ -220,7 +248,11 @@ class Analysis:
         self._emit(evs)
 
     def report(self, files: list[FileInfo], notes: Iterable[str] = ()) -> Report:
-        r = self.correlator.report([capture_info(f) for f in files])
+        ends = [f.last for f in files if f.last is not None]
+        if self.last_ts is not None:
+            ends.append(self.last_ts)
+        r = self.correlator.report([capture_info(f) for f in files],
+                                   end_ts=max(ends) if ends else None)
         r.version = __version__
         r.notes = list(notes) + r.notes
         return r
@@ -253,7 +285,7 @@ def analyze(
     a = Analysis(opts)
     n = 0
     if reader is None and opts.scan and wanted(paths, opts.jobs, opts.fast):
-        reader = ReaderProcess(paths)
+        reader = ReaderProcess(paths, (*opts.capf_ports, *opts.tvs_ports))
     if reader is not None:
         for fr in reader.frames(inputs):
             a.feed(fr)

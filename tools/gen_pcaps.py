@@ -33,7 +33,7 @@ from typing import Any
 from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRSOA
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import ICMPv6DestUnreach, IPv6, IPv6ExtHdrHopByHop, PadN
-from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
+from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
 from scapy.layers.tftp import TFTP, TFTP_ACK, TFTP_DATA, TFTP_ERROR, TFTP_RRQ
 from scapy.packet import Packet, Raw
 
@@ -70,8 +70,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "sll2_dns_nxdomain.pcapng": {
         "frames": 13,
         "linktypes": [LINKTYPE_LINUX_SLL2],
-        "codes": ["DNS_NXDOMAIN", "CAPF_NOT_ATTEMPTED"],
-        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "DNS_NO_RESPONSE"],
+        "codes": ["DNS_NXDOMAIN"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "DNS_NO_RESPONSE",
+                   "CAPF_NOT_ATTEMPTED"],
         "what": "pcapng, one SLL2 interface; TFTP config naming capf.sll2.example "
         "(capfAuthMode 2); DNS A and AAAA for it NXDOMAIN; no TCP 3804",
     },
@@ -133,8 +134,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "dns_tcp_servfail_nodata.pcap": {
         "frames": 21,
         "linktypes": [LINKTYPE_ETHERNET],
-        "codes": ["DNS_SERVER_ERROR", "DNS_NODATA", "CAPF_NOT_ATTEMPTED"],
-        "absent": ["DNS_NXDOMAIN", "DNS_NO_RESPONSE", "CAPF_UNIDIRECTIONAL"],
+        "codes": ["DNS_SERVER_ERROR", "DNS_NODATA"],
+        "absent": ["DNS_NXDOMAIN", "DNS_NO_RESPONSE", "CAPF_UNIDIRECTIONAL",
+                   "CAPF_NOT_ATTEMPTED"],
         "what": "TFTP config (capfList cm-a.dnstcp.example, TVS cm-a/cm-b); A cm-a over "
         "TCP 53 -> SERVFAIL; A cm-b over UDP -> NOERROR with no answer (NODATA, SOA)",
     },
@@ -184,6 +186,15 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "application-data records in the CAPF install pattern (phone 330 B key record, "
         "then server 990 B record)",
     },
+    "sslv2_hello_capf.pcap": {
+        "frames": 27,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_TLS_FAILED", "CAPF_NO_CERTIFICATE", "CAPF_UNIDIRECTIONAL"],
+        "what": "the phone's first segment on 3804 is an SSLv2-compatible ClientHello "
+        "(RFC 5246 E.2, version TLS 1.0, 5 V2CipherSpecs); the server answers TLS 1.0 "
+        "ServerHello+Certificate+ServerHelloDone; CBC records in the CAPF install pattern",
+    },
     "loss5_S01.pcap": {
         "frames": 74,
         "linktypes": [LINKTYPE_ETHERNET],
@@ -225,6 +236,16 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "records, no CAPF record, valid SHA-1 signature) over TFTP after CTLSEP/ITLSEP "
         "'File not found', then its config (capfAuthMode 0)",
     },
+    "notftp_S16.pcap": {
+        "frames": 40,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "args": ["--capf-port", "3806"],
+        "codes": ["CAPF_LSC_ISSUED", "CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPTURE_ONE_SIDED", "CAPF_NOT_ATTEMPTED"],
+        "what": "S16_capf_port3806.pcap without its TFTP frames (every UDP frame but DNS "
+        "dropped): no config names the CAPF port 3806, so only --capf-port 3806 (in 'args') "
+        "lets capfcap see phone1's enrolment and phone2's filtered SYNs",
+    },
     "truncated_S05.pcap": {
         "frames": 61,
         "linktypes": [LINKTYPE_ETHERNET],
@@ -234,6 +255,30 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "exit": 5,
         "what": "S05_capf_filtered.pcap cut in the middle of frame 62's data; frames 1-61 "
         "intact (SYNs 59-61 present)",
+    },
+    "silent_tftp_two_phones.pcap": {
+        "frames": 21,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TFTP_NO_RESPONSE"],
+        "absent": ["CAPTURE_ONE_SIDED"],
+        "what": "phone .41 served by TFTP 203.0.113.69; phone .42 sends each of its four "
+        "RRQs three times, 4 s apart, to the same server and nothing answers it",
+    },
+    "silent_tftp_alone.pcap": {
+        "frames": 12,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["TFTP_NO_RESPONSE", "CAPTURE_ONE_SIDED"],
+        "what": "only a phone's unanswered RRQs (four files, three tries each): "
+        "inconclusive, TFTP_NO_RESPONSE withheld",
+    },
+    "silent_tftp_arp.pcap": {
+        "frames": 14,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TFTP_NO_RESPONSE"],
+        "absent": ["CAPTURE_ONE_SIDED"],
+        "what": "the same with an ARP reply to the phone's MAC (frame 2), which proves "
+        "the direction towards the phone is captured",
     },
 }
 
@@ -671,6 +716,27 @@ CAPF_SERVER_FIRST = [("s", 12), ("c", 39), ("s", 17), ("c", 313), ("s", 973), ("
                      ("s", 12)]
 
 
+def capf_records(conn: TcpConn, rng: random.Random, sealed: Callable[[int], int],
+                 version: int = 0x0303) -> None:
+    """The CAPF install dialogue (CAPF_SERVER_FIRST) as application_data records, each
+    `sealed(plaintext size)` bytes long."""
+    for who, size in CAPF_SERVER_FIRST:
+        conn.cap.wait_us(2000 if who == "s" else 1500)
+        conn.send(who == "c", tls_record(23, opaque(rng, sealed(size)), version))
+
+
+def capf_connection(n: int, phone: Host, capf: Host, sport: int, isns: tuple[int, int],
+                    seed: int, realpeer: str) -> tuple[Cap, TcpConn, random.Random, bytes]:
+    """Scenario n's capture with an established TCP connection phone -> capf:3804, its
+    random generator, and the DER of realpeer's CAPF certificate."""
+    cap = Cap(start(n))
+    rng = random.Random(seed)
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
+    conn = TcpConn(cap, phone, capf, sport, 3804, *isns)
+    conn.handshake()
+    return cap, conn, rng, cert
+
+
 def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
     """A TLS 1.2 (AES-GCM: record = plaintext + 24) CAPF null-string install."""
     ch = client_hello(rng, tls13=False)
@@ -683,12 +749,27 @@ def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> No
     conn.send(True, cke + tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)),
               ack=False)
     conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
-    for who, size in CAPF_SERVER_FIRST:
-        conn.cap.wait_us(2000 if who == "s" else 1500)
-        conn.send(who == "c", tls_record(23, opaque(rng, size + 24)))
+    capf_records(conn, rng, lambda n: n + 24)
     conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)  # close_notify
     conn.send(False, tls_record(21, opaque(rng, 26)), ack=False)
     conn.close(cli_first=True)
+
+
+def v2_client_hello(rng: random.Random, version: int, specs: list[int]) -> bytes:
+    """SSLv2-compatible ClientHello (RFC 5246 Appendix E.2): 2-byte header with the high
+    bit set, msg_type 1, version, the three lengths, V2CipherSpecs, no session_id, a
+    32-byte challenge."""
+    cipher_specs = b"".join(s.to_bytes(3, "big") for s in specs)
+    challenge = rng.randbytes(32)
+    body = (struct.pack("!BHHHH", 1, version, len(cipher_specs), 0, len(challenge))
+            + cipher_specs + challenge)
+    return struct.pack("!H", 0x8000 | len(body)) + body
+
+
+def cbc_len(plain: int, mac: int = 20, block: int = 16) -> int:
+    """TLS 1.0 block-cipher record length (RFC 2246 §6.2.3.2): plaintext + MAC + padding
+    (at least the padding_length byte) to a multiple of the block size."""
+    return (plain + mac + 1 + block - 1) // block * block
 
 
 # ---------------------------------------------------------------------------------------
@@ -940,11 +1021,8 @@ def gen_nsec_bigendian() -> bytes:
 def gen_duplicates_span(realpeer: str) -> bytes:
     phone = phone_host(0xE4, "198.51.100.120")
     capf = server_host("203.0.113.21", 0xB200)
-    cap = Cap(start(7))
-    rng = random.Random(7)
-    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
-    conn = TcpConn(cap, phone, capf, 51999, 3804, 0x2C0FFEE0, 0x7E57AB1E)
-    conn.handshake()
+    cap, conn, rng, cert = capf_connection(7, phone, capf, 51999, (0x2C0FFEE0, 0x7E57AB1E), 7,
+                                           realpeer)
     tls12_capf_session(conn, rng, cert)
     out: list[Rec] = []
     for r in cap.recs:  # SPAN of rx and tx: each frame again 7 us later, byte-identical
@@ -997,6 +1075,30 @@ def gen_tls13_capf() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_sslv2_hello_capf(realpeer: str) -> bytes:
+    phone = phone_host(0xF2, "198.51.100.150")
+    capf = server_host("203.0.113.24", 0xE200)
+    cap, conn, rng, cert = capf_connection(12, phone, capf, 50380, (0x5F2A0001, 0x2A5F0001), 2,
+                                           realpeer)
+    # TLS_RSA_WITH_AES_256_CBC_SHA, _AES_128_CBC_SHA, _3DES_EDE_CBC_SHA as {0x00, suite};
+    # SSL2_RC4_128_WITH_MD5, SSL2_DES_192_EDE3_CBC_WITH_MD5 (SSL 2.0 only)
+    specs = [0x000035, 0x00002F, 0x00000A, 0x010080, 0x0700C0]
+    conn.send(True, v2_client_hello(rng, 0x0301, specs))
+    sh = hs(2, struct.pack("!H", 0x0301) + rng.randbytes(32) + u8v(rng.randbytes(32))
+            + struct.pack("!HB", 0x002F, 0))  # TLS 1.0, TLS_RSA_WITH_AES_128_CBC_SHA
+    conn.send(False, tls_record(22, sh + certificate_msg([cert]) + hs(14, b""), 0x0301))
+    cke = tls_record(22, hs(16, u16v(rng.randbytes(256))), 0x0301)  # RSA premaster
+    fin = cbc_len(4 + 12)  # Finished: header + 12-byte verify_data (RFC 2246 §7.4.9)
+    conn.send(True, cke + tls_record(20, b"\x01", 0x0301)
+              + tls_record(22, opaque(rng, fin), 0x0301), ack=False)
+    conn.send(False, tls_record(20, b"\x01", 0x0301) + tls_record(22, opaque(rng, fin), 0x0301),
+              ack=False)
+    capf_records(conn, rng, cbc_len, 0x0301)
+    conn.send(True, tls_record(21, opaque(rng, cbc_len(2)), 0x0301), ack=False)  # close_notify
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 # --- Derived from real captures ---------------------------------------------------------
 
 
@@ -1037,6 +1139,24 @@ def ipv4_src(frame: bytes) -> bytes | None:
     if etype != 0x0800 or len(frame) < off + 2 + 20:
         return None
     return frame[off + 2 + 12:off + 2 + 16]
+
+
+def ipv4_udp_ports(frame: bytes) -> tuple[int, int] | None:
+    """(source, destination) UDP port of an untagged Ethernet IPv4 frame, else None."""
+    if frame[12:14] != b"\x08\x00" or len(frame) < 34 or frame[23] != 17:
+        return None
+    l4 = 14 + (frame[14] & 0x0F) * 4
+    if len(frame) < l4 + 4:
+        return None
+    sport, dport = struct.unpack("!HH", frame[l4:l4 + 4])
+    return sport, dport
+
+
+def without_tftp(d: bytes) -> bool:
+    """Keep every frame but UDP other than DNS: drops TFTP requests and transfers (the
+    data flows run between ephemeral ports, RFC 1350 §4)."""
+    ports = ipv4_udp_ports(d)
+    return ports is None or 53 in ports
 
 
 def derive(pf: PcapFile, keep: Callable[[int, bytes], bool]) -> bytes:
@@ -1094,9 +1214,75 @@ def gen_real_itl_tftp(realpeer: str) -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+# -- verdicts of silence (DESIGN §4 "What silence proves") ------------------------------
+
+SECOND = 1_000_000 * US
+SILENCE_GW = Host("198.51.100.1", GW_MAC, 64)
+TFTP_SRV = server_host("203.0.113.69", 0x5100)
+
+
+def rrq_unanswered(cap: Cap, phone: Host, name: str, cport: int, tries: int = 3,
+                   every_s: int = 4) -> None:
+    """An RRQ (RFC 1350) sent `tries` times, `every_s` apart, with no answer at all."""
+    for _ in range(tries):
+        cap.emit(phone, TFTP_SRV, UDP(sport=cport, dport=69) / TFTP(op=1)
+                 / TFTP_RRQ(filename=name.encode(), mode=b"octet"))
+        cap.wait_us(every_s * SECOND // US)
+
+
+def silent_phone(cap: Cap, phone: Host) -> None:
+    dev = device_name(phone)
+    for i, name in enumerate((f"CTL{dev}.tlv", f"ITL{dev}.tlv", "ITLFile.tlv",
+                              f"{dev}.cnf.xml")):
+        rrq_unanswered(cap, phone, name, 51000 + i)
+
+
+def arp_reply(cap: Cap, phone: Host) -> None:
+    """The phone asks for its gateway; the gateway answers to the phone's MAC (RFC 826)."""
+    req = Ether(src=phone.mac, dst="ff:ff:ff:ff:ff:ff") / ARP(
+        op=1, hwsrc=phone.mac, psrc=phone.ip, pdst=SILENCE_GW.ip)
+    rep = Ether(src=SILENCE_GW.mac, dst=phone.mac) / ARP(
+        op=2, hwsrc=SILENCE_GW.mac, psrc=SILENCE_GW.ip, hwdst=phone.mac, pdst=phone.ip)
+    cap.recs.append(Rec(cap.t, bytes(req), 0, ""))
+    cap.wait_us(300)
+    cap.recs.append(Rec(cap.t, bytes(rep), 0, ""))
+    cap.wait_us(1000)
+
+
+def gen_silent_two_phones() -> bytes:
+    """Phone A is served by the TFTP server; phone B's RRQs to the same server go
+    unanswered, and no frame is sent to B at all."""
+    a, b = phone_host(0x41, "198.51.100.41"), phone_host(0x42, "198.51.100.42")
+    cap = Cap(start(41))
+    dev = device_name(a)
+    tftp_get(cap, a, TFTP_SRV, f"CTL{dev}.tlv", None, 50001, 41001)
+    tftp_get(cap, a, TFTP_SRV, f"{dev}.cnf.xml",
+             config_xml(dev, "cucm.example", ["cucm.example"], 0), 50002, 41002)
+    silent_phone(cap, b)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_silent_alone() -> bytes:
+    """Only the phone's unanswered RRQs: nothing proves the direction towards it."""
+    cap = Cap(start(42))
+    silent_phone(cap, phone_host(0x43, "198.51.100.43"))
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_silent_arp() -> bytes:
+    """The same, plus an ARP reply to the phone's MAC: the direction towards it is seen."""
+    cap = Cap(start(43))
+    phone = phone_host(0x44, "198.51.100.44")
+    arp_reply(cap, phone)
+    silent_phone(cap, phone)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
+    s16 = read_pcap(os.path.join(realpeer, "S16_capf_port3806.pcap"))
     files = {
         "vlan_qinq_capf_filtered.pcap": gen_vlan_qinq(),
         "sll2_dns_nxdomain.pcapng": gen_sll2_nxdomain(),
@@ -1112,12 +1298,17 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "duplicates_span.pcap": gen_duplicates_span(realpeer),
         "tls_split_cert.pcap": gen_tls_split_cert(realpeer),
         "tls13_capf.pcap": gen_tls13_capf(),
+        "sslv2_hello_capf.pcap": gen_sslv2_hello_capf(realpeer),
         "loss5_S01.pcap": gen_loss5(s01),
         "serverside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is False),
         "phoneside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is True),
         "dup_S01.pcap": gen_dup(s01),
         "truncated_S05.pcap": gen_truncated(s05),
         "real_itl_tftp.pcap": gen_real_itl_tftp(realpeer),
+        "silent_tftp_two_phones.pcap": gen_silent_two_phones(),
+        "silent_tftp_alone.pcap": gen_silent_alone(),
+        "silent_tftp_arp.pcap": gen_silent_arp(),
+        "notftp_S16.pcap": derive(s16, lambda _i, d: without_tftp(d)),
     }
     assert set(files) == set(EXPECTED)
     return files

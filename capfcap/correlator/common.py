@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from capfcap.correlator.state import PhoneState, State
 from capfcap.events import TcpConnection
-from capfcap.findings import CATALOG, Evidence, Finding
+from capfcap.findings import CATALOG, Evidence, Finding, port_text
 from capfcap.report import frame_runs
 
 
@@ -25,6 +25,7 @@ class Context:
     withheld: list[dict[str, object]] = field(default_factory=list)
     frame_ts: dict[int, int] = field(default_factory=dict)
     now: int = 0
+    end_ts: int | None = None  # time of the capture's last frame (None: not known)
 
 
 def ipf(ip: str) -> str:
@@ -84,7 +85,7 @@ def make(
         server=server,
         summary=summary,
         detail=detail,
-        remediation=remediation or info.fix,
+        remediation=remediation or port_text(info.fix, server.get("port")),
         evidence=Evidence(
             frames=fr,
             first=first,

@@ -15,6 +15,7 @@ from capfcap.correlator import (
     rules_trust,
 )
 from capfcap.correlator.common import Context
+from capfcap.correlator.ports import GivenPorts
 from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
 from capfcap.events import Event
@@ -30,8 +31,9 @@ def _cn(name: str) -> str:
 
 
 class Correlator:
-    def __init__(self, cucm: Iterable[str] = (), phones: Iterable[str] = ()) -> None:
-        self.state = State()
+    def __init__(self, cucm: Iterable[str] = (), phones: Iterable[str] = (),
+                 capf_ports: Iterable[int] = (), tvs_ports: Iterable[int] = ()) -> None:
+        self.state = State(given=GivenPorts(frozenset(capf_ports), frozenset(tvs_ports)))
         self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
         self.phone_filter = {p.strip().lower() for p in phones if p.strip()}
 
@@ -101,8 +103,12 @@ class Correlator:
         return bool(keys & self.phone_filter)
 
     # -- evaluation -----------------------------------------------------------------------
-    def report(self, files: list[CaptureInfo] | None = None) -> Report:
-        """Evaluate every rule on what has been seen so far (safe to call repeatedly)."""
+    def report(self, files: list[CaptureInfo] | None = None,
+               end_ts: int | None = None) -> Report:
+        """Evaluate every rule on what has been seen so far (safe to call repeatedly).
+
+        `end_ts`: the time of the capture's last frame, which the verdicts of silence
+        measure the protocols' patience against (DESIGN §4 "What silence proves")."""
         st = self.state
         phones = {ip: p for ip, p in st.phones().items() if self._selected(p)}
         names, ips = self._cucm_names(phones)
@@ -118,16 +124,18 @@ class Correlator:
             server_names=server_names,
             reverse_seen={ip: bool(p.addrs & to) for ip, p in phones.items()},
             heard_from=spoke,
+            end_ts=end_ts,
         )
         findings: list[Finding] = []
         for p in phones.values():
             rules_capture.judge_phone(ctx, p, spoke)
         for ip in sorted(phones):
             p = phones[ip]
-            findings += rules_trust.trust_findings(ctx, p)
-            findings += rules_dns.dns_findings(ctx, p)
-            findings += rules_conn.conn_findings(ctx, p)
-            findings += rules_tls.tls_findings(ctx, p)
+            mine = rules_trust.trust_findings(ctx, p)
+            mine += rules_dns.dns_findings(ctx, p)
+            mine += rules_conn.conn_findings(ctx, p)
+            mine += rules_tls.tls_findings(ctx, p)
+            findings += mine + rules_trust.not_attempted(ctx, p, mine)
         findings += rules_itl.mismatch_findings(ctx, phones)
         for ip in sorted(phones):
             findings += rules_capture.one_sided_findings(ctx, phones[ip])
@@ -138,9 +146,10 @@ class Correlator:
         for ip in sorted(phones, key=lambda i: phones[i].first_frame):
             p = phones[ip]
             mine = [f for f in findings if f.phone.get("ip") == ip]
+            steps = timeline(ctx, p)
             reports.append(PhoneReport(
                 ip=ip, mac=p.mac, device=p.device,
-                timeline=timeline(ctx, p), verdict=verdict(ctx, p, mine), flows=flows(p),
+                timeline=steps, verdict=verdict(ctx, p, mine, steps), flows=flows(p),
             ))
         notes = [n.message for n in st.notes if n.kind != "duplicates"]
         return Report(

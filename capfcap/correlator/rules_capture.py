@@ -43,25 +43,20 @@ MISSING_TX = "phone -> network"
 
 
 def judge_phone(ctx: Context, phone: PhoneState, spoke: set[str]) -> None:
-    """Fill ctx.one_sided when one whole direction of the phone's traffic is missing."""
+    """Fill ctx.one_sided when the capture proves one whole direction of the phone's
+    traffic missing (DESIGN §4 rule 3: positive evidence only). Answers to requests the
+    file does not hold prove the phone's own direction missing; the phone acknowledging
+    SYN-ACKs, data or TFTP blocks the file does not hold proves the other. Silence alone
+    proves neither: it is judged per verdict (`evidence.judge`)."""
     heard = ctx.reverse_seen.get(phone.ip, False)
     said = bool(phone.addrs & spoke)
     if heard and not said:
         ctx.one_sided[phone.ip] = (
             f"missing direction {MISSING_TX}: only packets sent to the phone were captured")
-    elif said and not heard:
-        if _peers_heard_elsewhere(phone, spoke) and not _acked_unseen(phone):
-            return  # the servers' replies to other hosts cross the capture point: same path
+    elif said and not heard and _acked_unseen(phone):
         ctx.one_sided[phone.ip] = (
-            f"missing direction {MISSING_RX}: only packets sent by the phone were captured")
-
-
-def _peers_heard_elsewhere(phone: PhoneState, spoke: set[str]) -> bool:
-    """Every server the phone talked to is seen sending to someone (other hosts)."""
-    peers = {d.server for d in phone.dns} | {t.server for t in phone.transfers}
-    peers |= {c.key.server for c in phone.conns if c.key.client in phone.addrs}
-    peers |= {u.key.server for u in phone.udp if u.key.client in phone.addrs}
-    return bool(peers) and peers <= spoke
+            f"missing direction {MISSING_RX}: only packets sent by the phone were captured, "
+            f"and the phone acknowledges answers that are not in the file")
 
 
 def _acked_unseen(phone: PhoneState) -> bool:

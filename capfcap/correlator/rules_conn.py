@@ -1,4 +1,5 @@
-"""Connection verdicts for CAPF (TCP 3804) and TVS (TCP 2445): DOMAIN §3.5, §7 F2/F10.
+"""Connection verdicts for CAPF and TVS (TCP 3804 and 2445 unless the phone's config names
+other ports: `ports.py`): DOMAIN §3.5, §7 F2/F10.
 
 Each attempt is classified: unanswered (Zeek S0, completeness 1), refused (RST from the
 server: REJ, or an ICMP unreachable quoting it), or answered. A port is judged only when
@@ -12,7 +13,9 @@ from collections import defaultdict
 
 from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
-from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState
+from capfcap.correlator.evidence import TCP_WAIT, Judgement, judge, withhold
+from capfcap.correlator.ports import service
+from capfcap.correlator.state import PhoneState
 from capfcap.events import IcmpError, TcpConnection
 from capfcap.findings import Finding
 
@@ -33,19 +36,18 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     groups: dict[tuple[str, int], list[TcpConnection]] = defaultdict(list)
     for c in phone.conns:
-        if c.key.client in phone.addrs and c.key.server_port in (CAPF_PORT, TVS_PORT):
+        if c.key.client in phone.addrs and service(phone, c.key.server_port):
             groups[(c.key.server, c.key.server_port)].append(c)
     icmps: dict[tuple[str, int], list[IcmpError]] = defaultdict(list)
     for i in phone.icmp:
         q = i.quoted
-        if q.transport == "tcp" and q.server_port in (CAPF_PORT, TVS_PORT) and \
+        if q.transport == "tcp" and service(phone, q.server_port) and \
                 icmp.is_unreachable(i):
             icmps[(q.server, q.server_port)].append(i)
     for key in sorted(set(groups) | set(icmps)):
         server, port = key
         conns = sorted(groups.get(key, []), key=lambda c: c.frames[0])
-        prefix = "CAPF" if port == CAPF_PORT else "TVS"
-        service = "CAPF" if port == CAPF_PORT else "TVS"
+        prefix = svc = service(phone, port) or "TVS"
         if any(_answered(c) for c in conns):
             continue
         srv = server_ident(ctx, server, port)
@@ -59,24 +61,17 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             continue
         frames = [f for c in silent for f in c.frames]
         syns = sum(len(c.syn_frames) for c in silent)
-        one_sided = ctx.one_sided.get(phone.ip)
         evidence_unseen = [c for c in silent if c.orig_acked_unseen]
-        if one_sided or evidence_unseen or not (
-            ctx.reverse_seen.get(phone.ip, False) or server in ctx.heard_from
-        ):
-            ctx.withheld.append({
-                "code": prefix + "_UNIDIRECTIONAL",
-                "phone": phone.ip,
-                "server": server,
-                "frames": sorted(frames),
-                "reason": one_sided
-                or ("the phone acknowledged server data the capture never saw"
-                    if evidence_unseen else
-                    "the capture holds no packets sent to this phone, so it cannot show "
-                    "whether the server answered"),
-            })
+        if evidence_unseen:
+            j = Judgement(False, "the phone acknowledged server data the capture never saw")
+        else:
+            j = judge(ctx, phone, what=f"the SYN to {svc} port {port}",
+                      last_ts=max(c.last_ts for c in silent), wait=TCP_WAIT,
+                      retried=syns > 1 or len(silent) > 1, server=server)
+        if not j.stands:
+            withhold(ctx, prefix + "_UNIDIRECTIONAL", phone, j, frames, server=server)
             continue
-        summary = (f"{service} port {port} on {label(ctx, server)} never answered: "
+        summary = (f"{svc} port {port} on {label(ctx, server)} never answered: "
                    f"{syns} SYN{'s' if syns > 1 else ''} in {len(silent)} attempt"
                    f"{'s' if len(silent) > 1 else ''}, no SYN-ACK")
         lines = []
@@ -85,14 +80,7 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"port {c.key.client_port}: SYN frames {', '.join(map(str, c.syn_frames))} "
                 f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
             )
-        if ctx.reverse_seen.get(phone.ip):
-            lines.append(
-                "The capture does show packets sent to this phone on its other conversations "
-                "(TFTP/DNS answers), so the silence is the network's, not the capture's.")
-        else:
-            lines.append(
-                f"The capture shows {server} answering other hosts, so replies on this path "
-                "would have been captured: the silence is the network's, not the capture's.")
+        lines.append(f"The silence is the network's, not the capture's: {j.why}.")
         out.append(make(
             ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
             conns_filter(silent[0].key.client, server, port, silent, conns), conn=silent[0],

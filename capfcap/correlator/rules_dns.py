@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
+from capfcap.correlator.evidence import DNS_WAIT, judge, withhold
 from capfcap.correlator.state import PhoneState
 from capfcap.events import DnsTransaction
 from capfcap.findings import Finding
@@ -69,13 +70,13 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             use = silent
             code = "DNS_NO_RESPONSE"
             n = sum(len(t.query_frames) for t in silent)
-            if ctx.one_sided.get(phone.ip) or not ctx.reverse_seen.get(phone.ip, False):
-                ctx.withheld.append({
-                    "code": code, "phone": phone.ip, "name": name,
-                    "frames": sorted(f for t in silent for f in t.frames),
-                    "reason": "the capture holds no packets sent to this phone, so a missing "
-                              "answer proves nothing",
-                })
+            asked = sorted({t.server for t in silent})
+            j = judge(ctx, phone, what=f"the DNS query for {name}",
+                      last_ts=max(t.query_times[-1] for t in silent), wait=DNS_WAIT,
+                      retried=n > 1, server=asked[0] if len(asked) == 1 else None)
+            if not j.stands:
+                withhold(ctx, code, phone, j, [f for t in silent for f in t.frames],
+                         name=name)
                 continue
             summary = (f"{n} DNS {qtypes} quer{'y' if n == 1 else 'ies'} for {name} never "
                        f"answered by {', '.join(servers)}")

@@ -15,7 +15,8 @@ from itertools import combinations
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, label, make, server_ident
-from capfcap.correlator.state import CAPF_PORT, PhoneState
+from capfcap.correlator.ports import is_capf
+from capfcap.correlator.state import PhoneState
 from capfcap.events import TrustList, TrustListSeen
 from capfcap.findings import Finding
 
@@ -95,10 +96,8 @@ def presented_capf(phones: dict[str, PhoneState]) -> dict[str, int]:
     """DER SHA-256 of each leaf certificate a CAPF server presented (-> its frame)."""
     out: dict[str, int] = {}
     for p in phones.values():
-        ports = {CAPF_PORT} | {port for c in p.configs if c.config is not None
-                               for _h, port in c.config.capf_servers}
         for s in p.tls:
-            if s.key.server_port in ports and s.server_certs:
+            if is_capf(p, s.key.server_port) and s.server_certs:
                 out.setdefault(s.server_certs[0].der_sha256, s.cert_frame or 0)
     return out
 

@@ -1,4 +1,5 @@
-"""TLS verdicts on CAPF (3804) and TVS (2445): DOMAIN §3.3, §3.5, §7 F4/F5/F9/F13.
+"""TLS verdicts on CAPF and TVS (3804 and 2445 unless the phone's config names other ports:
+`ports.py`): DOMAIN §3.3, §3.5, §7 F4/F5/F9/F13.
 
 Without keys, the CAPF outcome is read from application-data record sizes: each CAPF
 message is one TLS record, and an issued LSC is a ~1 kB server->phone record that follows
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
+from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
+from capfcap.correlator.ports import service
 from capfcap.correlator.rules_trust import (
     cert_expiry,
     latest_itl,
     transfer_filter,
     transfer_text,
 )
-from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename
+from capfcap.correlator.state import PhoneState, basename
 from capfcap.events import TlsAlert, TlsSession, TrustListSeen
 from capfcap.findings import Finding
 
@@ -114,9 +117,9 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     for s in sorted(phone.tls, key=lambda x: x.frames[0] if x.frames else 0):
         port = s.key.server_port
-        if port not in (CAPF_PORT, TVS_PORT) or s.key.client not in phone.addrs:
+        prefix = service(phone, port)
+        if prefix is None or s.key.client not in phone.addrs:
             continue
-        prefix = "CAPF" if port == CAPF_PORT else "TVS"
         srv = server_ident(ctx, s.key.server, port)
         itl = latest_itl(phone, s.frames[0] if s.frames else None)
         itl_note = ""
@@ -148,18 +151,9 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 _facts=[facts.tls(s)],
             ))
         elif s.client_hello_frame and not s.handshake_done and not s.records:
-            out.append(make(
-                ctx, prefix + "_TLS_FAILED", phone, srv,
-                f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the handshake "
-                f"finished (no alert)",
-                f"The connection closed after the "
-                f"{'server certificate' if s.cert_frame else 'ClientHello'} without an alert. "
-                f"{itl_note}",
-                s.frames, _filter(s), times=(s.first_ts, s.last_ts),
-                _facts=[facts.tls(s)],
-            ))
+            out += _aborted(ctx, phone, s, prefix, srv, itl_note)
         out += _cert_checks(ctx, phone, s, prefix, srv, itl)
-        if port == CAPF_PORT:
+        if prefix == "CAPF":
             oc = _outcome(s)
             if oc is not None:
                 code, summary, conf = oc
@@ -185,6 +179,31 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     return out
 
 
+def _aborted(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
+             srv: dict[str, object], itl_note: str) -> list[Finding]:
+    """A handshake that stopped without an alert: an abort when the close (FIN/RST) is
+    captured; otherwise a stall, which is a verdict of silence (evidence.judge)."""
+    after = "server certificate" if s.cert_frame else "ClientHello"
+    conn = next((c for c in phone.conns if c.key == s.key), None)
+    if conn is not None and (conn.fin_frames or conn.rst_frames):
+        summary = (f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the handshake "
+                   f"finished (no alert)")
+        detail = f"The connection closed after the {after} without an alert. {itl_note}"
+    else:
+        j = judge(ctx, phone, what=f"the {after} (frame {s.frames[-1]})", last_ts=s.last_ts,
+                  wait=TLS_WAIT, retried=False, server=s.key.server,
+                  due="the next handshake message")
+        if not j.stands:
+            withhold(ctx, prefix + "_TLS_FAILED", phone, j, list(s.frames),
+                     server=s.key.server)
+            return []
+        summary = (f"TLS to {prefix} {label(ctx, s.key.server)} stalled after the {after}: "
+                   f"no further handshake message and no close")
+        detail = f"{j.why[0].upper()}{j.why[1:]}. {itl_note}"
+    return [make(ctx, prefix + "_TLS_FAILED", phone, srv, summary, detail, s.frames,
+                 _filter(s), times=(s.first_ts, s.last_ts), _facts=[facts.tls(s)])]
+
+
 def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
                  srv: dict[str, object], itl: TrustListSeen | None) -> list[Finding]:
     out: list[Finding] = []
@@ -195,7 +214,7 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
     filt_cert = f"frame.number == {s.cert_frame}" if s.cert_frame else _filter(s)
     out += cert_expiry(ctx, phone, leaf, s.first_ts, f"presented on {s.key.server_port} by "
                        f"{label(ctx, s.key.server)}", cert_frames, filt_cert,
-                       port=s.key.server_port, server=srv,
+                       prefix=prefix, server=srv,
                        facts_=[facts.cert(s.cert_frame, leaf.der_sha256)])
     if leaf.is_ca is not True or leaf.key_cert_sign is not True:
         missing = []

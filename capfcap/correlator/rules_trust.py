@@ -6,7 +6,9 @@ from collections import defaultdict
 
 from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
-from capfcap.correlator.state import CAPF_PORT, TFTP_PORT, PhoneState, basename, phone_file
+from capfcap.correlator.evidence import CAPF_WAIT, TFTP_WAIT, Judgement, judge, withhold
+from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
+from capfcap.correlator.state import TFTP_PORT, PhoneState, basename, phone_file
 from capfcap.events import CertInfo, FileTransfer, IcmpError, TrustListSeen
 from capfcap.findings import Finding
 
@@ -71,10 +73,9 @@ def latest_itl(phone: PhoneState, before_frame: int | None = None) -> TrustListS
 
 
 def cert_expiry(ctx: Context, phone: PhoneState, cert: CertInfo, at: int, where: str,
-                frames: list[int], filt: str, port: int = CAPF_PORT,
+                frames: list[int], filt: str, prefix: str = "CAPF",
                 server: dict[str, object] | None = None,
                 facts_: list[facts.Fact] | None = None) -> list[Finding]:
-    prefix = "CAPF" if port == CAPF_PORT else "TVS"
     if cert.not_after < at:
         code, what = prefix + "_CERT_EXPIRED", "expired"
     elif cert.not_after - at < EXPIRING_NS:
@@ -102,20 +103,44 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             silent[t.server].append(t)
     for server, lst in sorted(silent.items()):
         frames = [f for t in lst for f in t.frames]
-        if ctx.one_sided.get(phone.ip) or not ctx.reverse_seen.get(phone.ip) or any(
-            t.acked_unseen_blocks for t in lst
-        ):
-            ctx.withheld.append({
-                "code": "TFTP_NO_RESPONSE", "phone": phone.ip, "server": server,
-                "frames": sorted(frames),
-                "reason": "the capture holds no packets sent to this phone",
-            })
-            continue
         if any(t.server == server and t.status != "no_response" for t in ts):
             continue  # the server answered other requests: per-file silence is a retry
-        out.append(_tftp_silent(ctx, phone, server, lst))
+        ic = _tftp_icmp(phone, server, lst)
+        if ic:  # an ICMP answer is no silence: the evidence rules of silence do not apply
+            out.append(_tftp_unreachable(ctx, phone, server, lst, ic))
+            continue
+        if any(t.acked_unseen_blocks for t in lst):
+            j = Judgement(False, "the phone acknowledged TFTP blocks the capture never saw")
+        else:
+            last = max(t.last_ts for t in lst)
+            # the phone retransmitted, or moved on to another file: it waited and gave up
+            moved_on = any(t.first_ts > last for t in ts)
+            j = judge(ctx, phone, what=f"the read request to {server}", last_ts=last,
+                      wait=TFTP_WAIT, server=server,
+                      retried=moved_on or sum(len(t.request_frames) for t in lst) > 1)
+        if not j.stands:
+            withhold(ctx, "TFTP_NO_RESPONSE", phone, j, frames, server=server)
+            continue
+        names = ", ".join(sorted({basename(t.filename) for t in lst}))
+        out.append(make(
+            ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, 69),
+            f"TFTP server {label(ctx, server)} never answered {len(lst)} read request"
+            f"{'s' if len(lst) > 1 else ''} ({names})",
+            "\n".join([transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
+                       for t in lst] + [f"The silence is the server's: {j.why}."]),
+            frames, transfer_filter(lst),
+            times=(min(t.first_ts for t in lst), max(t.last_ts for t in lst)),
+            _facts=[facts.transfer(t) for t in lst],
+        ))
     for t in ts:
         if t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks:
+            j = judge(ctx, phone, what=f"the last packet of {basename(t.filename)}",
+                      last_ts=t.last_ts, wait=TFTP_WAIT, retried=False, server=t.server,
+                      due="the next block")
+            if not j.stands:
+                withhold(ctx, "TRANSFER_INCOMPLETE", phone, j, list(t.frames),
+                         server=t.server, file=basename(t.filename))
+                continue
             out.append(make(
                 ctx, "TRANSFER_INCOMPLETE", phone, server_ident(ctx, t.server, t.server_port),
                 f"Download of {basename(t.filename)} from {label(ctx, t.server)} stopped after "
@@ -176,15 +201,16 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         caps = tl_.capf_records()
         if not caps:
             roles = "+".join(r.role_name for r in tl_.records)
-            tvs = any(c.key.server_port == 2445 for c in phone.conns)
+            tvs = any(is_tvs(phone, c.key.server_port) for c in phone.conns)
+            tvs_port = tvs_ports_text(phone)
             out.append(make(
                 ctx, "ITL_NO_CAPF", phone, server_ident(ctx, t.server, t.server_port),
                 f"{basename(t.filename)} from {label(ctx, t.server)} has no CAPF record "
                 f"({roles})",
                 f"Records: {roles}. Signer {tl_.signer}; SHA-1 {tl_.sha1}, MD5 {tl_.md5}. "
-                + ("The phone also contacted TVS (2445), which could vouch for CAPF."
-                   if tvs else "No TVS (2445) connection from the phone was captured either, "
-                   "so nothing can vouch for the CAPF certificate."),
+                + (f"The phone also contacted TVS ({tvs_port}), which could vouch for CAPF."
+                   if tvs else f"No TVS ({tvs_port}) connection from the phone was captured "
+                   "either, so nothing can vouch for the CAPF certificate."),
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
                 _facts=[facts.transfer(t), facts.itl_content()],
             ))
@@ -196,7 +222,6 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                     server=server_ident(ctx, t.server, t.server_port),
                     facts_=[facts.transfer(t), facts.itl_content()],
                 )
-    out += _not_attempted(ctx, phone)
     return out
 
 
@@ -209,51 +234,47 @@ def _tftp_icmp(phone: PhoneState, server: str, lst: list[FileTransfer]) -> list[
             and i.quoted.client_port in ports]
 
 
-def _tftp_silent(ctx: Context, phone: PhoneState, server: str,
-                 lst: list[FileTransfer]) -> Finding:
-    """TFTP_NO_RESPONSE, naming the ICMP answer (and its meaning) when there is one."""
+def _tftp_unreachable(ctx: Context, phone: PhoneState, server: str,
+                      lst: list[FileTransfer], ic: list[IcmpError]) -> Finding:
+    """TFTP_NO_RESPONSE for read requests answered only by ICMP destination unreachable:
+    names the ICMP, its sender and what its code means."""
     names = ", ".join(sorted({basename(t.filename) for t in lst}))
-    summary = (f"TFTP server {label(ctx, server)} never answered {len(lst)} read request"
-               f"{'s' if len(lst) > 1 else ''} ({names})")
+    cause = icmp.worst_cause(ic)
+    first = icmp.first_of(ic, cause)
+    n = sum(len(t.request_frames) or 1 for t in lst)
+    summary = (f"TFTP server {label(ctx, server)} did not serve {n} read request"
+               f"{'s' if n > 1 else ''} ({names}): " + icmp.summary_tail(
+                   icmp.TFTP, TFTP_PORT, cause, ic, label(ctx, first.reporter),
+                   sent="request"))
     lines = [transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
              for t in lst]
-    frames = [f for t in lst for f in t.frames]
-    filt = transfer_filter(lst)
-    fix: str | None = None
-    extra: dict[str, object] = {}
-    ic = _tftp_icmp(phone, server, lst)
-    if ic:
-        cause = icmp.worst_cause(ic)
-        first = icmp.first_of(ic, cause)
-        by = label(ctx, first.reporter)
-        n = sum(len(t.request_frames) or 1 for t in lst)
-        summary = (f"TFTP server {label(ctx, server)} did not serve {n} read request"
-                   f"{'s' if n > 1 else ''} ({names}): "
-                   + icmp.summary_tail(icmp.TFTP, TFTP_PORT, cause, ic, by, sent="request"))
-        lines += [f"frame {i.frame}: {icmp.icmp_text(i, label(ctx, i.reporter))}, quoting "
-                  f"the read request from port {i.quoted.client_port}" for i in ic]
-        frames += [i.frame for i in ic]
-        client = ic[0].quoted.client
-        f = ipf(client)
-        filt = (f"({filt}) || ({'icmp' if f == 'ip' else 'icmpv6'} && {f}.addr=={client}"
-                f" && {f}.addr=={server} && udp.port=={TFTP_PORT})")
-        fix = " ".join(
-            icmp.remediation(icmp.TFTP, TFTP_PORT, c, icmp.first_of(ic, c), client,
-                             label(ctx, server), label(ctx, icmp.first_of(ic, c).reporter))
-            for c in icmp.CAUSE_ORDER if any(icmp.cause(i) == c for i in ic))
-        extra = {"cause": cause, "reported_by": first.reporter}
+    lines += [f"frame {i.frame}: {icmp.icmp_text(i, label(ctx, i.reporter))}, quoting "
+              f"the read request from port {i.quoted.client_port}" for i in ic]
+    frames = [f for t in lst for f in t.frames] + [i.frame for i in ic]
+    client = ic[0].quoted.client
+    f = ipf(client)
+    filt = (f"({transfer_filter(lst)}) || ({'icmp' if f == 'ip' else 'icmpv6'} && "
+            f"{f}.addr=={client} && {f}.addr=={server} && udp.port=={TFTP_PORT})")
+    fix = " ".join(
+        icmp.remediation(icmp.TFTP, TFTP_PORT, c, icmp.first_of(ic, c), client,
+                         label(ctx, server), label(ctx, icmp.first_of(ic, c).reporter))
+        for c in icmp.CAUSE_ORDER if any(icmp.cause(i) == c for i in ic))
     times = [t.first_ts for t in lst] + [t.last_ts for t in lst] + [i.ts for i in ic]
     return make(
         ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, TFTP_PORT), summary,
         "\n".join(lines), frames, filt, conn=None, remediation=fix,
         times=(min(times), max(times)),
-        _facts=[facts.transfer(t) for t in lst] + [facts.icmp(i) for i in ic], **extra,
+        _facts=[facts.transfer(t) for t in lst] + [facts.icmp(i) for i in ic],
+        cause=cause, reported_by=first.reporter,
     )
 
 
-def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
+def not_attempted(ctx: Context, phone: PhoneState, found: list[Finding]) -> list[Finding]:
+    """CAPF_NOT_ATTEMPTED: an automatic operation is pending, enough capture follows the
+    config, and no connection to CAPF. Not judged when an error already found for the
+    phone (a name that does not resolve, a trust list it rejects) explains the silence."""
     cfgs = [c for c in phone.configs if c.config is not None and c.config.observable]
-    if not cfgs:
+    if not cfgs or any(f.severity == "error" for f in found):
         return []
     cs = max(cfgs, key=lambda c: c.transfer.frames[-1] if c.transfer.frames else 0)
     cfg = cs.config
@@ -261,13 +282,17 @@ def _not_attempted(ctx: Context, phone: PhoneState) -> list[Finding]:
     if cfg.capf_auth_mode not in (2, 3, 4):
         return []
     after = cs.transfer.frames[-1] if cs.transfer.frames else 0
-    if any(c.key.server_port in {p for _h, p in cfg.capf_servers} | {CAPF_PORT}
+    if any(is_capf(phone, c.key.server_port)
            and c.key.client in phone.addrs and c.frames[-1] > after for c in phone.conns):
         return []
-    if ctx.one_sided.get(phone.ip):
+    t = cs.transfer
+    j = judge(ctx, phone, what=f"the config download ({basename(t.filename)})",
+              last_ts=t.last_ts, wait=CAPF_WAIT, retried=False, server=None,
+              due="its connection to CAPF")
+    if not j.stands:
+        withhold(ctx, "CAPF_NOT_ATTEMPTED", phone, j, list(t.frames))
         return []
     capf = ", ".join(f"{h or '(empty)'}:{p}" for h, p in cfg.capf_servers) or "(no capfList)"
-    t = cs.transfer
     return [make(
         ctx, "CAPF_NOT_ATTEMPTED", phone, {},
         f"Config asks for a CAPF operation ({AUTH_MODES.get(cfg.capf_auth_mode or 0)}) but the "

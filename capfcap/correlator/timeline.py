@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from capfcap.correlator.common import Context, label
+from capfcap.correlator.ports import capf_ports_text, is_capf, service
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.rules_tls import _outcome, alert_name, version_name
 from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
-from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename, phone_file
+from capfcap.correlator.state import PhoneState, basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding, severity_of
 from capfcap.report import TimelineEntry
 
-_SERVICE = {CAPF_PORT: "CAPF", TVS_PORT: "TVS", 6970: "HTTP", 6971: "HTTPS config",
+# CAPF and TVS ports are the phone's own (ports.py)
+_SERVICE = {6970: "HTTP", 6971: "HTTPS config",
             6972: "HTTPS config", 5061: "SIP-TLS", 2443: "SCCP-TLS", 53: "DNS", 5060: "SIP",
             2000: "SCCP", 69: "TFTP"}
 REGISTRATION = {5060: "SIP", 5061: "SIP-TLS", 2000: "SCCP", 2443: "SCCP-TLS"}
+
+
+def _service(p: PhoneState, port: int) -> str:
+    return service(p, port) or _SERVICE.get(port, "")
 
 
 def flows(p: PhoneState) -> list[dict[str, object]]:
@@ -24,7 +30,7 @@ def flows(p: PhoneState) -> list[dict[str, object]]:
         out.append({
             "proto": "tcp", "first_frame": c.frames[0], "client": k.client,
             "client_port": k.client_port, "server": k.server, "server_port": k.server_port,
-            "service": _SERVICE.get(k.server_port, ""), "conn_state": c.conn_state,
+            "service": _service(p, k.server_port), "conn_state": c.conn_state,
             "history": c.history, "completeness": c.completeness, "orig_pkts": c.orig_pkts,
             "resp_pkts": c.resp_pkts, "orig_bytes": c.orig_bytes, "resp_bytes": c.resp_bytes,
             "retransmissions": c.retransmissions, "acked_unseen": c.acked_unseen,
@@ -49,7 +55,7 @@ def flows(p: PhoneState) -> list[dict[str, object]]:
         out.append({
             "proto": "udp", "first_frame": u.first_frame, "client": k.client,
             "client_port": k.client_port, "server": k.server, "server_port": k.server_port,
-            "service": _SERVICE.get(k.server_port, ""), "conn_state": u.conn_state,
+            "service": _service(p, k.server_port), "conn_state": u.conn_state,
             "history": u.history, "orig_pkts": u.orig_pkts, "resp_pkts": u.resp_pkts,
             "orig_bytes": u.orig_bytes, "resp_bytes": u.resp_bytes,
         })
@@ -117,14 +123,17 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     tls_by_key = {s.key: s for s in p.tls}
     for c in p.conns:
         port = c.key.server_port
-        if c.key.client not in p.addrs or port not in (CAPF_PORT, TVS_PORT):
+        svc = service(p, port)
+        if c.key.client not in p.addrs or svc is None:
             continue
-        svc = _SERVICE.get(port, str(port))
         s = tls_by_key.get(c.key)
         desc = f"{svc} TCP {c.key.client_port} -> {label(ctx, c.key.server)}:{port}: " \
                f"{c.conn_state} ({c.history})"
         oc = "ok" if c.synack_frames else "failed"
         if s is not None:
+            if s.client_hello_sslv2:
+                desc += (f"; SSLv2-compatible ClientHello offering "
+                         f"{version_name(s.client_version)} (frame {s.client_hello_frame})")
             if s.alerts:
                 a = s.alerts[0]
                 desc += f"; {version_name(s.version)} alert " + (
@@ -140,13 +149,13 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                          f"SHA-256 {leaf.der_sha256[:16]}, frame {s.cert_frame})")
             elif s.version == 0x0304:
                 desc += "; certificate hidden by TLS 1.3 (cannot be compared with the ITL)"
-            o = _outcome(s) if port == CAPF_PORT else None
+            o = _outcome(s) if svc == "CAPF" else None
             if o:
                 desc += "; " + ("certificate delivered" if o[0] == "CAPF_LSC_ISSUED"
                                 else "no certificate delivered")
                 oc = "ok" if o[0] == "CAPF_LSC_ISSUED" else "failed"
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
-                                 "capf" if port == CAPF_PORT else "tvs"))
+                                 "capf" if svc == "CAPF" else "tvs"))
     for s in p.tls:
         if s.key.server_port in (6971, 6972):
             out.append(TimelineEntry(
@@ -165,18 +174,22 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     return out
 
 
+# Verdict heads, most decisive first: a phone blocked at CAPF reads "blocked" even when
+# its ITL also puts the install at risk.
 _VERDICT = {
-    "CAPF_UNIDIRECTIONAL": "LSC install blocked: port 3804 filtered",
+    "CAPTURE_ONE_SIDED": "Capture is one-sided: fix the SPAN before judging",
+    "TFTP_NO_RESPONSE": "LSC install blocked: the TFTP server does not answer",
+    "DNS_NXDOMAIN": "LSC install blocked: CUCM name does not resolve",
+    "DNS_NO_RESPONSE": "LSC install blocked: DNS does not answer",
+    "CAPF_UNIDIRECTIONAL": "LSC install blocked: port {port} filtered",
     "CAPF_REFUSED": "LSC install blocked: CAPF refused the connection",
     "CAPF_TLS_FAILED": "LSC install blocked: TLS to CAPF failed",
     "CAPF_CERT_MISMATCH": "LSC install blocked: CAPF certificate not in the phone's ITL",
     "ITL_NO_CAPF": "LSC install at risk: ITL has no CAPF record",
-    "DNS_NXDOMAIN": "LSC install blocked: CUCM name does not resolve",
-    "DNS_NO_RESPONSE": "LSC install blocked: DNS does not answer",
-    "CAPTURE_ONE_SIDED": "Capture is one-sided: fix the SPAN before judging",
     "CAPF_NO_CERTIFICATE": "CAPF session completed without a certificate",
     "CAPF_LSC_ISSUED": "LSC installed",
 }
+_RANK = {code: i for i, code in enumerate(_VERDICT)}
 
 
 def _issued(f: Finding) -> str:
@@ -186,24 +199,50 @@ def _issued(f: Finding) -> str:
     return f"{_VERDICT[f.code]} (from the {how})"
 
 
-def verdict(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
+def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
+            steps: list[TimelineEntry]) -> str:
+    """One line: the most decisive finding; "inconclusive" (with the reason) when a
+    verdict of silence was withheld and nothing else decides; never "no fault seen"
+    over a failed step; "LSC installed" for a phone that got its LSC, whatever else."""
+    serious = [f for f in findings if f.severity != "info"]
+    withheld = [w for w in ctx.withheld if w.get("phone") == p.ip]
+    issued = [f for f in findings if f.code == "CAPF_LSC_ISSUED"]
+    if not serious and withheld and not issued:
+        w = withheld[0]
+        more = f" (and {len(withheld) - 1} more)" if len(withheld) > 1 else ""
+        return f"Inconclusive: {w['code']} cannot be judged{more}: {w['reason']}"
     if not findings:
-        if any(c.key.server_port == CAPF_PORT for c in p.conns):
+        failed = [e for e in steps if e.outcome == "failed"]
+        if failed:
+            return (f"No fault proven, but {len(failed)} step{'s' if len(failed) > 1 else ''} "
+                    f"failed without a finding (first: frame {failed[0].frame}): see the "
+                    f"timeline")
+        if any(is_capf(p, c.key.server_port) for c in p.conns):
             return "No CAPF problem seen"
         return "No CAPF session in the capture; no fault seen"
-    issued = [f for f in findings if f.code == "CAPF_LSC_ISSUED"]
     if issued:
         # The phone got its LSC: no other finding overrides that, they are named after it.
-        also = sorted({f.code for f in findings if f.severity != "info"},
+        also = sorted({f.code for f in serious},
                       key=lambda c: (SEVERITY_ORDER[severity_of(c)], c))
-        return _issued(issued[-1]) + (f"; also {', '.join(also)}" if also else "")
+        line = _issued(issued[-1]) + (f"; also {', '.join(also)}" if also else "")
+    else:
+        line = _worst(ctx, p, findings)
+    if withheld:  # every withheld verdict is named in the phone's verdict line
+        line += "; withheld: " + ", ".join(sorted({str(w["code"]) for w in withheld}))
+    return line
+
+
+def _worst(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
     worst = min(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
-                                         0 if f.code in _VERDICT else 1))
+                                         _RANK.get(f.code, len(_RANK))))
     head = _VERDICT.get(worst.code, worst.summary)
     srv = worst.server.get("ip") if worst.server else None
-    if worst.code == "CAPF_UNIDIRECTIONAL" and srv:
-        return f"{head} between {p.ip} and {srv}"
     by = worst.extra.get("reported_by")
+    if worst.code == "CAPF_UNIDIRECTIONAL":
+        head = head.format(port=(worst.server or {}).get("port") or capf_ports_text(p))
+        return f"{head} between {p.ip} and {srv}" if srv else head
+    if worst.code == "CAPF_NO_CERTIFICATE":
+        return _issued(worst)
     if worst.code == "CAPF_REFUSED" and by:
         cause = worst.extra.get("cause")
         if cause == "filtered":
@@ -212,8 +251,4 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
         elif cause == "routing":
             head = f"LSC install blocked: no route to CAPF {srv}, reported by " \
                    f"{label(ctx, str(by))}"
-    if worst.code == "CAPF_NO_CERTIFICATE":
-        return _issued(worst)
-    if head == worst.summary:
-        return head
-    return f"{head} ({worst.summary})"
+    return head if head == worst.summary else f"{head} ({worst.summary})"

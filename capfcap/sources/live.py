@@ -12,8 +12,8 @@ tpacket_stats; the kernel resets it on each read).
 The kernel filter is a superset of what `decode.Prefilter` keeps, so the prefilter makes
 the same decisions live as offline:
 
-* TCP and UDP on the prefilter's fixed ports (DNS 53, TFTP 69, 2443, 2444, 2445, 3804,
-  5061, 6970-6972);
+* TCP and UDP on the prefilter's ports (DNS 53, TFTP 69, 2443, 2444, 2445, 3804,
+  5061, 6970-6972, and those given with --capf-port/--tvs-port);
 * TFTP packets on any port: the server answers from an ephemeral port to the phone's
   ephemeral port, so ports cannot be known in advance. A TFTP packet starts with a
   2-byte opcode 1..6 (RFC 1350, RFC 2347 OACK), i.e. first payload byte 0, while RTP
@@ -22,6 +22,8 @@ the same decisions live as offline:
   headers) because libpcap cannot index `udp[]` over IPv6;
 * ICMP (types 3, 4, 5, 11, 12) and ICMPv6 (types 1-4) errors, which quote the packet
   they answer;
+* ARP replies (operation 2, RFC 826), which prove that frames towards a phone are
+  captured when nothing answers it at the IP layer (DESIGN §4 rule 2);
 * every packet to or from a phone once capfcap has spotted it (the prefilter keeps a
   phone's other conversations for the capture-quality checks): the program is recompiled
   and swapped in (atomically) when a phone is spotted, up to MAX_FILTER_HOSTS phones.
@@ -95,6 +97,8 @@ def capture_filter(
     parts.append("(icmp and (icmp[0] = 3 or icmp[0] = 4 or icmp[0] = 5 or icmp[0] = 11"
                  " or icmp[0] = 12))")
     parts.append("(ip6 and ip6[6] = 58 and ip6[40] >= 1 and ip6[40] <= 4)")
+    if ethernet:  # ARP replies (RFC 826 operation 2): proof of a phone's receive direction
+        parts.append("(arp and arp[6:2] = 2)")
     parts += [f"{'ip6' if ':' in h else 'ip'} host {h}"
               for h in sorted(set(hosts))[:MAX_FILTER_HOSTS]]
     core = " or ".join(parts)

@@ -42,6 +42,7 @@ MAX_BLOCK = 32 << 20
 
 _ETH_IPV4 = 0x0800
 _ETH_IPV6 = 0x86DD
+_ETH_ARP = 0x0806  # RFC 826: kept for the phone's receive direction (DESIGN §4 rule 2)
 _VLAN = (0x8100, 0x88A8, 0x9100)
 # decode() looks further into these: never skipped here
 _V4_PASS = (1, 58)  # ICMP, ICMPv6
@@ -134,7 +135,7 @@ def _l3(buf: bytes, s: int, fe: int, lt: int) -> tuple[int, int]:
         return 4, o
     if et == _ETH_IPV6:
         return 6, o
-    return 0, 0
+    return (-1 if et == _ETH_ARP else 0), 0
 
 
 def transport(buf: bytes, lt: int) -> tuple[int, int, int] | None:
@@ -182,7 +183,7 @@ def skippable(buf: bytes, s: int, fe: int, lt: int, pf: Prefilter) -> bool:
         elif et == _ETH_IPV6:
             ver = 6
         else:
-            return True
+            return et != _ETH_ARP
     else:
         ver, o = _l3(buf, s, fe, lt)
         if ver <= 0:

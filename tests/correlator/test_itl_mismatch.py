@@ -133,7 +133,7 @@ def test_the_verdict_of_a_phone_that_got_its_lsc_stays_lsc_installed() -> None:
     p = PhoneState(A, 1)
     issued = _finding("CAPF_LSC_ISSUED", "info", confidence="high")
     mismatch = _finding("ITL_MISMATCH", "warning")
-    v = verdict(ctx, p, [mismatch, issued])
+    v = verdict(ctx, p, [mismatch, issued], [])
     assert v == "LSC installed (from the TLS record sizes); also ITL_MISMATCH"
-    assert verdict(ctx, p, [issued]) == "LSC installed (from the TLS record sizes)"
-    assert verdict(ctx, p, [mismatch]) == "ITL_MISMATCH summary"
+    assert verdict(ctx, p, [issued], []) == "LSC installed (from the TLS record sizes)"
+    assert verdict(ctx, p, [mismatch], []) == "ITL_MISMATCH summary"

@@ -75,14 +75,62 @@ def test_unanswered_syns_with_other_direction_seen_is_unidirectional() -> None:
     assert r.findings[0].severity == "error"
 
 
-def test_unanswered_syns_in_a_one_sided_capture_are_withheld() -> None:
+def test_silence_alone_withholds_but_never_makes_the_capture_one_sided() -> None:
+    """DESIGN §4 rule 3: silence alone is not positive evidence of a one-sided capture."""
     c = Correlator()
     c.add_all([tftp(PHONE, "ITLFile.tlv", "no_response", (1,)),
                conn(3804, (10, 11, 12), "S0", "S")])
-    r = c.report()
-    assert "CAPF_UNIDIRECTIONAL" not in [f.code for f in r.findings]
-    assert "CAPTURE_ONE_SIDED" in [f.code for f in r.findings]
-    assert {w["code"] for w in r.withheld} >= {"CAPF_UNIDIRECTIONAL"}
+    r = c.report(end_ts=60 * S)
+    assert [f.code for f in r.findings] == []
+    w = {str(x["code"]): str(x["reason"]) for x in r.withheld}
+    assert set(w) == {"CAPF_UNIDIRECTIONAL", "TFTP_NO_RESPONSE"}
+    assert "no packet sent to this phone" in w["CAPF_UNIDIRECTIONAL"]
+    assert r.phones[0].verdict.startswith("Inconclusive: ")
+
+
+def test_phone_acknowledging_unseen_data_makes_the_capture_one_sided() -> None:
+    from dataclasses import replace
+
+    c = Correlator()
+    acked = replace(conn(3804, (10, 11, 12), "OTH", "A"), acked_unseen=2, orig_acked_unseen=2)
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "no_response", (1,)), acked])
+    r = c.report(end_ts=60 * S)
+    assert [f.code for f in r.findings] == ["CAPTURE_ONE_SIDED"]
+    assert {str(x["code"]) for x in r.withheld} >= {"TFTP_NO_RESPONSE"}
+    w = {str(x["code"]): str(x["reason"]) for x in r.withheld}
+    assert "missing direction network -> phone" in w["TFTP_NO_RESPONSE"]
+
+
+def test_arp_reply_to_the_phone_proves_its_receive_direction() -> None:
+    from capfcap.events import HostSeen, LinkReached
+
+    mac = "00:23:ab:00:00:40"
+    c = Correlator()
+    c.add_all([HostSeen(PHONE, mac, 1, S), tftp(PHONE, "ITLFile.tlv", "no_response", (1, 5)),
+               conn(3804, (10, 11, 12), "S0", "S")])
+    assert c.report(end_ts=60 * S).findings == []  # nothing proves the phone can hear
+    c.add(LinkReached(mac, 3, 3 * S, "192.0.2.1"))
+    r = c.report(end_ts=60 * S)
+    assert sorted(f.code for f in r.findings) == ["CAPF_UNIDIRECTIONAL", "TFTP_NO_RESPONSE"]
+    assert "ARP reply to the phone's MAC" in r.findings[0].detail
+
+
+def test_a_capture_that_ends_right_after_the_syn_proves_nothing() -> None:
+    c = Correlator()
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)),
+               conn(3804, (10,), "S0", "S")])
+    r = c.report(end_ts=10 * S + 400_000)
+    assert r.findings == []
+    (w,) = r.withheld
+    assert w["code"] == "CAPF_UNIDIRECTIONAL"
+    assert "the capture ends 0.400 ms after the SYN" in str(w["reason"])
+    assert r.phones[0].verdict.startswith("Inconclusive: CAPF_UNIDIRECTIONAL cannot be judged")
+    # the same SYN with the capture going on past a TCP retransmission timeout is judged
+    assert codes_at(c, 14 * S) == ["CAPF_UNIDIRECTIONAL"]
+
+
+def codes_at(c: Correlator, end: int) -> list[str]:
+    return [f.code for f in c.report(end_ts=end).findings]
 
 
 def test_rst_and_icmp_are_refused_and_tvs_has_its_own_code() -> None:

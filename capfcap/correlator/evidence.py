@@ -1,0 +1,96 @@
+"""What silence proves (DESIGN §4): the one judgement behind every verdict of no answer.
+
+A verdict of silence (`*_NO_RESPONSE`, `*_UNIDIRECTIONAL`, `TRANSFER_INCOMPLETE`, a TLS
+abort, `CAPF_NOT_ATTEMPTED`) claims that something did not happen. It stands only when the
+capture could have shown it:
+
+1. time: the capture goes on for the protocol's own patience after the last unanswered
+   packet, or the phone's retransmissions show that it waited and heard nothing;
+2. the direction towards the phone is captured: an answer on another of its
+   conversations, an ARP reply to its MAC, or the server sending to other hosts;
+3. the capture is not proven one-sided (`rules_capture` decides that from positive
+   evidence only: the phone acknowledging what the file does not hold).
+
+Otherwise the verdict is withheld, listed with its reason, and the phone's verdict line
+says "inconclusive".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from capfcap.correlator.common import Context
+from capfcap.correlator.state import PhoneState
+
+NS = 1_000_000_000
+# How long a client waits for an answer before it retries or gives up.
+DNS_WAIT = 5 * NS  # resolv.conf(5): RES_TIMEOUT, 5 s per try
+TCP_WAIT = 3 * NS  # RFC 1122 §4.2.3.1: initial retransmission timeout 3 s (RFC 6298: 1 s)
+TFTP_WAIT = 5 * NS  # RFC 1350 §2 leaves it to the client; RFC 2349 timeouts are whole seconds
+TLS_WAIT = 10 * NS  # the server's next handshake flight (TCP retransmits included)
+CAPF_WAIT = 30 * NS  # a phone told of a pending operation contacts CAPF right after its config
+
+
+@dataclass(frozen=True)
+class Judgement:
+    stands: bool
+    why: str  # what proves the silence, or why it cannot be judged
+
+
+def duration(ns: int) -> str:
+    """A time span for people: 0.4 ms, 120 ms, 3.2 s."""
+    ns = max(ns, 0)
+    if ns < NS // 1000:
+        return f"{ns / 1_000_000:.3f} ms".replace("0.000 ms", "0 ms")
+    if ns < NS // 10:
+        return f"{ns / 1_000_000:.1f} ms"
+    if ns < NS:
+        return f"{ns // 1_000_000} ms"
+    return f"{ns / NS:.1f} s"
+
+
+def rx_proof(ctx: Context, phone: PhoneState, server: str | None) -> str:
+    """How the capture shows the direction towards the phone, or "" when nothing does."""
+    if ctx.reverse_seen.get(phone.ip):
+        return "the capture holds packets sent to this phone on its other conversations"
+    link = ctx.state.link_reached.get(phone.mac) if phone.mac else None
+    if link is not None:
+        return (f"the capture holds an ARP reply to the phone's MAC {phone.mac} (frame "
+                f"{link.frame}, from {link.sender_ip}), so frames towards the phone are "
+                f"captured")
+    if server and server in ctx.heard_from:
+        return (f"the capture shows {server} answering other hosts, so its answers on this "
+                f"path would have been captured")
+    return ""
+
+
+def judge(ctx: Context, phone: PhoneState, *, what: str, last_ts: int, wait: int,
+          retried: bool, server: str | None, due: str = "an answer") -> Judgement:
+    """May "no answer to `what`" be claimed? `last_ts`: the last unanswered packet;
+    `wait`: the protocol's patience; `retried`: the phone retransmitted or tried again;
+    `due`: what the capture ended too early to show."""
+    one_sided = ctx.one_sided.get(phone.ip)
+    if one_sided:
+        return Judgement(False, one_sided)
+    if not retried and ctx.end_ts is not None and ctx.end_ts - last_ts < wait:
+        return Judgement(False, (
+            f"the capture ends {duration(ctx.end_ts - last_ts)} after {what}, before {due} "
+            f"was due (allow about {duration(wait)}): capture longer"))
+    proof = rx_proof(ctx, phone, server)
+    if not proof:
+        from_server = f" and none from {server}" if server else ""
+        return Judgement(False, (
+            f"the capture holds no packet sent to this phone (no answer on any of its "
+            f"conversations, no ARP reply to its MAC){from_server}, so it cannot show "
+            f"whether anything answered: capture both directions at the phone's port"))
+    return Judgement(True, proof)
+
+
+def withhold(ctx: Context, code: str, phone: PhoneState, j: Judgement, frames: list[int],
+             **about: object) -> None:
+    """List a verdict that the capture cannot support, with the true reason."""
+    entry: dict[str, object] = {"code": code, "phone": phone.ip}
+    entry.update(about)
+    entry["frames"] = sorted(set(frames))
+    entry["reason"] = j.why
+    ctx.withheld.append(entry)
