@@ -243,12 +243,22 @@ def _worst(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
         return f"{head} between {p.ip} and {srv}" if srv else head
     if worst.code == "CAPF_NO_CERTIFICATE":
         return _issued(worst)
-    if worst.code == "CAPF_REFUSED" and by:
-        cause = worst.extra.get("cause")
-        if cause == "filtered":
-            head = f"LSC install blocked: port {worst.server.get('port')} filtered by " \
-                   f"{label(ctx, str(by))}"
-        elif cause == "routing":
-            head = f"LSC install blocked: no route to CAPF {srv}, reported by " \
-                   f"{label(ctx, str(by))}"
+    if worst.code in ("CAPF_REFUSED", "TFTP_NO_RESPONSE") and by:
+        head = _icmp_head(ctx, worst, head)
     return head if head == worst.summary else f"{head} ({worst.summary})"
+
+
+def _icmp_head(ctx: Context, f: Finding, head: str) -> str:
+    """The verdict head of a refusal an ICMP explains (capfcap.correlator.icmp causes)."""
+    cause = f.extra.get("cause")
+    by = label(ctx, str(f.extra.get("reported_by")))
+    port = f.server.get("port")
+    what = "CAPF" if f.code == "CAPF_REFUSED" else "TFTP"
+    if cause == "filtered":
+        return f"LSC install blocked: port {port} filtered by {by}" if what == "CAPF" \
+            else f"LSC install blocked: TFTP (UDP {port}) filtered by {by}"
+    if cause == "routing":
+        return f"LSC install blocked: no route to {what} {f.server.get('ip')}, reported by {by}"
+    if cause == "not_listening" and what == "TFTP":
+        return f"LSC install blocked: no TFTP service on {label(ctx, str(f.server.get('ip')))}"
+    return head

@@ -96,7 +96,10 @@ def test_icmp_quoting_a_tftp_request_is_named_in_tftp_no_response() -> None:
     rrq = tftp(PHONE, "ITLFile.tlv", "no_response", (1,))
     quote = err(4, 13, port=69, transport="udp", frame=2, cport=rrq.client_port)
     c.add_all([rrq, quote])
-    (f,) = [f for f in c.report().findings if f.code == "TFTP_NO_RESPONSE"]
+    r = c.report()
+    (f,) = [f for f in r.findings if f.code == "TFTP_NO_RESPONSE"]
+    assert r.phones[0].verdict.startswith(f"LSC install blocked: TFTP (UDP 69) filtered by "
+                                          f"{ROUTER}")
     assert (f.extra["cause"], f.extra["reported_by"]) == ("filtered", ROUTER)
     assert 2 in f.evidence.frames and "prohibited" in f.summary
     assert "UDP 69" in f.remediation and f"firewall/ACL on {ROUTER}" in f.remediation
