@@ -134,8 +134,9 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPTURE_GAPS": CodeInfo(
         "info",
         "Packets are missing from the capture",
-        "Some TCP segments were acknowledged but never captured (Zeek capture_loss), so the "
-        "capture dropped packets the network delivered.",
+        "Some TCP segments (Zeek capture_loss) or TFTP DATA blocks were acknowledged but "
+        "never captured, so the capture dropped packets the network delivered. A TFTP file "
+        "the phone acknowledged to the end is complete for the phone, not a failed transfer.",
         ("oversubscribed SPAN destination port", "capture host too slow (kernel drops)"),
         "tcp.analysis.ack_lost_segment || tcp.analysis.lost_segment",
         "Capture closer to the phone, filter the SPAN source, or use a faster capture host.",

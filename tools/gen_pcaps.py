@@ -34,7 +34,16 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRSOA
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import ICMPv6DestUnreach, IPv6, IPv6ExtHdrHopByHop, PadN
 from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
-from scapy.layers.tftp import TFTP, TFTP_ACK, TFTP_DATA, TFTP_ERROR, TFTP_RRQ
+from scapy.layers.tftp import (
+    TFTP,
+    TFTP_ACK,
+    TFTP_DATA,
+    TFTP_ERROR,
+    TFTP_OACK,
+    TFTP_RRQ,
+    TFTP_Option,
+    TFTP_Options,
+)
 from scapy.packet import Packet, Raw
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -245,6 +254,52 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "S16_capf_port3806.pcap without its TFTP frames (every UDP frame but DNS "
         "dropped): no config names the CAPF port 3806, so only --capf-port 3806 (in 'args') "
         "lets capfcap see phone1's enrolment and phone2's filtered SYNs",
+    },
+    "tftp_two_tids_error5.pcap": {
+        "frames": 51,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ERROR", "CAPTURE_GAPS",
+                   "ITL_NO_CAPF", "TFTP_NO_RESPONSE", "CAPTURE_ONE_SIDED"],
+        "what": "ITLFile.tlv RRQ retransmitted after 1 s; both copies answered with DATA 1, "
+        "from TIDs 43003 and 43103; the phone ACKs 43003, sends ERROR 5 to 43103 and "
+        "downloads the whole ITL (realpeer ITL_good.tlv) from 43003",
+    },
+    "tftp_two_oacks.pcap": {
+        "frames": 37,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ERROR", "CAPTURE_GAPS",
+                   "ITL_NO_CAPF", "TFTP_NO_RESPONSE", "CAPTURE_ONE_SIDED"],
+        "what": "ITLFile.tlv RRQ (blksize 1024, tsize 0) retransmitted; OACKs from TIDs 43003 "
+        "and 43103; the phone ACKs block 0 on 43103 and downloads from it; 43003 "
+        "retransmits its OACK (phone: ERROR 5) and ends with ERROR 0",
+    },
+    "tftp_lost_middle.pcap": {
+        "frames": 46,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_GAPS"],
+        "absent": ["ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ERROR",
+                   "CAPTURE_ONE_SIDED", "TFTP_NO_RESPONSE"],
+        "what": "ITLFile.tlv over TFTP with DATA blocks 5 and 9 missing from the capture; "
+        "the phone ACKs every block (ACK 5 frame 14, ACK 9 frame 21)",
+    },
+    "tftp_lost_final.pcap": {
+        "frames": 47,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_GAPS"],
+        "absent": ["ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ERROR",
+                   "CAPTURE_ONE_SIDED", "TFTP_NO_RESPONSE"],
+        "what": "ITLFile.tlv over TFTP with the short final DATA block 18 missing from the "
+        "capture; the phone ACKs it once (frame 40) and fetches its config",
+    },
+    "tftp_stopped.pcap": {
+        "frames": 29,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TRANSFER_INCOMPLETE"],
+        "absent": ["ITL_NOT_FOUND", "CAPTURE_GAPS", "ITL_PARSE_ERROR", "CAPTURE_ONE_SIDED"],
+        "what": "the server stops after DATA 7 of ITLFile.tlv; the phone repeats ACK 7 "
+        "three times 2 s apart, gives up and fetches its config",
     },
     "truncated_S05.pcap": {
         "frames": 61,
@@ -1278,6 +1333,170 @@ def gen_silent_arp() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+# TFTP transfer-ID and capture-loss scenarios (RFC 1350 §4, RFC 2347): one phone fetches
+# CTLSEP/ITLSEP (not found), ITLFile.tlv (the realpeer ITL_good.tlv, with a CAPF record)
+# and its config (capfAuthMode 0) from one TFTP server; only ITLFile.tlv varies.
+
+
+def tftp_rrq(cap: Cap, cli: Host, srv: Host, name: str, cport: int,
+             opts: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    pkt = TFTP(op=1) / TFTP_RRQ(filename=name.encode(), mode=b"octet")
+    if opts:
+        pkt = pkt / TFTP_Options(options=[TFTP_Option(oname=k, value=v) for k, v in opts])
+    cap.emit(cli, srv, UDP(sport=cport, dport=69) / pkt)
+
+
+def tftp_oack(cap: Cap, srv: Host, cli: Host, tid: int, cport: int,
+              opts: tuple[tuple[bytes, bytes], ...]) -> None:
+    cap.emit(srv, cli, UDP(sport=tid, dport=cport) / TFTP(op=6) / TFTP_OACK()
+             / TFTP_Options(options=[TFTP_Option(oname=k, value=v) for k, v in opts]))
+
+
+def tftp_data(cap: Cap, srv: Host, cli: Host, tid: int, cport: int, n: int,
+              blk: bytes) -> None:
+    cap.emit(srv, cli, UDP(sport=tid, dport=cport) / TFTP(op=3) / TFTP_DATA(block=n)
+             / Raw(blk))
+
+
+def tftp_ack(cap: Cap, cli: Host, srv: Host, cport: int, tid: int, n: int) -> None:
+    cap.emit(cli, srv, UDP(sport=cport, dport=tid) / TFTP(op=4) / TFTP_ACK(block=n))
+
+
+def tftp_error(cap: Cap, src: Host, dst: Host, sport: int, dport: int, code: int,
+               msg: bytes) -> None:
+    cap.emit(src, dst, UDP(sport=sport, dport=dport) / TFTP(op=5)
+             / TFTP_ERROR(errorcode=code, errormsg=msg))
+
+
+def tftp_lockstep(cap: Cap, cli: Host, srv: Host, content: bytes, cport: int, tid: int, *,
+                  blksize: int = 512, first: int = 1, lost: frozenset[int] = frozenset(),
+                  upto: int | None = None, between: Callable[[int], None] | None = None,
+                  ) -> None:
+    """DATA/ACK lock-step (RFC 1350 §2) from block `first` (to `upto`, default the short
+    final block). A block in `lost` is sent but not captured: the phone still ACKs it.
+    `between(n)` runs after the ACK of block n."""
+    blocks = [content[i:i + blksize] for i in range(0, len(content) + 1, blksize)]
+    last = len(blocks) if upto is None else upto
+    for n in range(first, last + 1):
+        if n not in lost:
+            tftp_data(cap, srv, cli, tid, cport, n, blocks[n - 1])
+        cap.wait_us(180)
+        tftp_ack(cap, cli, srv, cport, tid, n)
+        cap.wait_us(300)
+        if between is not None:
+            between(n)
+
+
+def _tftp_scenario(n: int, last: int, ip: str, srv_ip: str, srv_id: int, realpeer: str,
+                   itl_get: Callable[[Cap, Host, Host, bytes], None]) -> bytes:
+    phone = phone_host(last, ip)
+    tftp = server_host(srv_ip, srv_id)
+    with open(os.path.join(realpeer, "data", "itl", "ITL_good.tlv"), "rb") as f:
+        itl = f.read()
+    cap = Cap(start(n), eth_wrap)
+    dev = device_name(phone)
+    tftp_get(cap, phone, tftp, f"CTL{dev}.tlv", None, 50201, 43001)
+    tftp_get(cap, phone, tftp, f"ITL{dev}.tlv", None, 50202, 43002)
+    itl_get(cap, phone, tftp, itl)
+    cap.wait_us(3000)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", config_xml(dev, "", [tftp.ip], 0),
+             50204, 43004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_tftp_two_tids_error5(realpeer: str) -> bytes:
+    """RRQ retransmitted after 1 s; each copy answered with DATA 1 from its own TID. The
+    phone follows the first (ACK 1) and sends ERROR 5 to the second (RFC 1350 §4)."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        cport, tid_a, tid_b = 50203, 43003, 43103
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", cport)
+        cap.wait_us(1_000_000)
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", cport)
+        cap.wait_us(400)
+        tftp_data(cap, tftp, phone, tid_a, cport, 1, itl[:512])
+        cap.wait_us(150)
+        tftp_data(cap, tftp, phone, tid_b, cport, 1, itl[:512])
+        cap.wait_us(120)
+        tftp_ack(cap, phone, tftp, cport, tid_a, 1)
+        cap.wait_us(60)
+        tftp_error(cap, phone, tftp, cport, tid_b, 5, b"Unknown transfer ID")
+        cap.wait_us(300)
+        tftp_lockstep(cap, phone, tftp, itl, cport, tid_a, first=2)
+    return _tftp_scenario(12, 0xE1, "198.51.100.61", "203.0.113.15", 0x7200, realpeer,
+                          itl_get)
+
+
+def gen_tftp_two_oacks(realpeer: str) -> bytes:
+    """RRQ with blksize/tsize (RFC 2347-2349) retransmitted; both copies answered with an
+    OACK from their own TID. The phone ACKs block 0 on the second TID and downloads from
+    it; the first TID retransmits its OACK (the phone answers ERROR 5) and gives up with
+    ERROR 0."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        cport, tid_a, tid_b = 50203, 43003, 43103
+        req = ((b"blksize", b"1024"), (b"tsize", b"0"))
+        got = ((b"blksize", b"1024"), (b"tsize", str(len(itl)).encode()))
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", cport, req)
+        cap.wait_us(1_000_000)
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", cport, req)
+        cap.wait_us(400)
+        tftp_oack(cap, tftp, phone, tid_a, cport, got)
+        cap.wait_us(150)
+        tftp_oack(cap, tftp, phone, tid_b, cport, got)
+        cap.wait_us(120)
+        tftp_ack(cap, phone, tftp, cport, tid_b, 0)
+        cap.wait_us(300)
+
+        def a_again(n: int) -> None:
+            if n == 3:  # the first TID's OACK timer runs out: it retransmits
+                tftp_oack(cap, tftp, phone, tid_a, cport, got)
+                cap.wait_us(80)
+                tftp_error(cap, phone, tftp, cport, tid_a, 5, b"Unknown transfer ID")
+                cap.wait_us(200)
+            elif n == 6:
+                tftp_error(cap, tftp, phone, tid_a, cport, 0, b"Transfer timed out")
+                cap.wait_us(200)
+
+        tftp_lockstep(cap, phone, tftp, itl, cport, tid_b, blksize=1024, between=a_again)
+    return _tftp_scenario(13, 0xE2, "198.51.100.62", "203.0.113.16", 0x7300, realpeer,
+                          itl_get)
+
+
+def gen_tftp_lost_middle(realpeer: str) -> bytes:
+    """DATA blocks 5 and 9 of the ITL are missing from the capture; the phone ACKs them."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", 50203)
+        cap.wait_us(900)
+        tftp_lockstep(cap, phone, tftp, itl, 50203, 43003, lost=frozenset({5, 9}))
+    return _tftp_scenario(14, 0xE3, "198.51.100.63", "203.0.113.17", 0x7400, realpeer,
+                          itl_get)
+
+
+def gen_tftp_lost_final(realpeer: str) -> bytes:
+    """The short final DATA block of the ITL is missing from the capture; the phone ACKs it
+    once and moves on to its config."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", 50203)
+        cap.wait_us(900)
+        tftp_lockstep(cap, phone, tftp, itl, 50203, 43003,
+                      lost=frozenset({len(itl) // 512 + 1}))
+    return _tftp_scenario(15, 0xE4, "198.51.100.64", "203.0.113.18", 0x7500, realpeer,
+                          itl_get)
+
+
+def gen_tftp_stopped(realpeer: str) -> bytes:
+    """The server stops after DATA 7 of the ITL: the phone retransmits ACK 7 three times
+    (2 s apart), gives up and fetches its config."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", 50203)
+        cap.wait_us(900)
+        tftp_lockstep(cap, phone, tftp, itl, 50203, 43003, upto=7)
+        for _ in range(3):
+            cap.wait_us(2_000_000)
+            tftp_ack(cap, phone, tftp, 50203, 43003, 7)
+        cap.wait_us(2_000_000)
+    return _tftp_scenario(16, 0xE5, "198.51.100.65", "203.0.113.19", 0x7600, realpeer,
+                          itl_get)
+
 
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
@@ -1309,6 +1528,11 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "silent_tftp_alone.pcap": gen_silent_alone(),
         "silent_tftp_arp.pcap": gen_silent_arp(),
         "notftp_S16.pcap": derive(s16, lambda _i, d: without_tftp(d)),
+        "tftp_two_tids_error5.pcap": gen_tftp_two_tids_error5(realpeer),
+        "tftp_two_oacks.pcap": gen_tftp_two_oacks(realpeer),
+        "tftp_lost_middle.pcap": gen_tftp_lost_middle(realpeer),
+        "tftp_lost_final.pcap": gen_tftp_lost_final(realpeer),
+        "tftp_stopped.pcap": gen_tftp_stopped(realpeer),
     }
     assert set(files) == set(EXPECTED)
     return files

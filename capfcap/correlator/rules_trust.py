@@ -31,6 +31,10 @@ def transfer_text(t: FileTransfer) -> str:
                else f"ERROR {t.error_code} \"{t.error_message}\"")
     elif t.status == "incomplete":
         res = f"incomplete after {t.size} bytes"
+    elif t.status == "complete_gaps":
+        n = t.acked_unseen_blocks
+        res = (f"complete for the phone ({n} ACKed block{'s' if n != 1 else ''} not "
+               f"captured; {t.size} bytes captured)")
     else:
         res = "no response"
     return f"{proto} {basename(t.filename)} from {t.server}: {res}"
@@ -133,10 +137,13 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             _facts=[facts.transfer(t) for t in lst],
         ))
     for t in ts:
-        if t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks:
+        # DESIGN §4 rule 4: blocks the phone ACKed but the capture lacks are the capture's
+        if (t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks
+                and not t.acked_cut_blocks):
+            # the phone moving on to another file shows that it gave up on this one
             j = judge(ctx, phone, what=f"the last packet of {basename(t.filename)}",
-                      last_ts=t.last_ts, wait=TFTP_WAIT, retried=False, server=t.server,
-                      due="the next block")
+                      last_ts=t.last_ts, wait=TFTP_WAIT, server=t.server, due="the next block",
+                      retried=any(x.first_ts > t.last_ts for x in ts))
             if not j.stands:
                 withhold(ctx, "TRANSFER_INCOMPLETE", phone, j, list(t.frames),
                          server=t.server, file=basename(t.filename))

@@ -68,7 +68,7 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     for t in p.transfers:
         pf = phone_file(t.filename)
         stage = "config" if pf and pf[0] == "CONFIG" else "trust" if pf else "other"
-        outcome = "ok" if t.status == "complete" else "failed"
+        outcome = "ok" if t.status in ("complete", "complete_gaps") else "failed"
         if t.status == "error" and pf and pf[0] in ("CTL", "ITL"):
             outcome = "info"  # CTL outside mixed mode, ITLSEP when ITLFile serves: normal
         out.append(TimelineEntry(t.request_frames[0] if t.request_frames else t.frames[0],
