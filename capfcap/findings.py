@@ -171,13 +171,19 @@ CATALOG: dict[str, CodeInfo] = {
         "error",
         "TFTP read requests were never answered",
         "The phone sent TFTP read requests (UDP 69) and no DATA, OACK or ERROR came back: the "
-        "phone shows 'TFTP timeout'." + SILENCE,
+        "phone shows 'TFTP timeout'. "
+        "When an ICMP destination unreachable quotes a request, the finding names it (an "
+        "answer, not silence): port unreachable from the server means no TFTP service "
+        "listens; administratively prohibited (or port unreachable from a router) means a "
+        "filter on the sender; net or host unreachable means a routing or address problem."
+        + SILENCE,
         (
             "Cisco TFTP service stopped on that node",
             "UDP 69 (or the ephemeral data ports) blocked by a firewall or ACL",
             "wrong TFTP server address in DHCP option 150/66",
         ),
-        "tftp.opcode == 1 without a following tftp.opcode in {3,5,6}",
+        "tftp.opcode == 1 without a following tftp.opcode in {3,5,6}; icmp quoting udp.port "
+        "== 69",
         "Check DHCP option 150, that the Cisco TFTP service runs on that node, and that UDP 69 "
         "plus the ephemeral reply ports are allowed from the TFTP server to the voice VLAN.",
         PHONE_STATUS,
@@ -244,20 +250,28 @@ CATALOG: dict[str, CodeInfo] = {
     ),
     "ITL_MISMATCH": CodeInfo(
         "warning",
-        "Two ITLs differ in signer or CAPF certificate",
-        "ITLs seen from different TFTP servers (or over time) are signed by different signers "
-        "or carry different CAPF certificates; phones moving between them fail to trust one. "
-        "Expected for a moment during a planned 'utils itl reset' or certificate regeneration.",
+        "Phones received ITLs that differ in signer or CAPF certificate",
+        "The phones in the capture received different ITLs (compared by SHA-256) that differ "
+        "in signer or CAPF certificate. The ITL most phones received is taken as the "
+        "cluster's: each phone that received another one is warned once, and a phone that "
+        "received the majority ITL is not. When no ITL reached a majority (two phones and two "
+        "ITLs, or a tie), one capture-level finding lists the groups.",
         (
-            "a TFTP node was not restarted after a certificate regeneration",
-            "phones point at TFTP servers of different clusters (DHCP option 150)",
+            "a TFTP node was not restarted after a certificate regeneration, so it serves a "
+            "stale ITL",
+            "phones point at a TFTP server of another cluster (DHCP option 150)",
+            "the ITL changed during the capture (certificate regeneration, planned ITL reset)",
         ),
-        "Export both ITLs and compare 'capfcap itl' output",
-        "Restart the Cisco TFTP service on every node so all serve the current ITL. For phones "
-        "that lost trust in this cluster, run 'utils itl reset localkey' (or 'remote') on the "
-        "publisher. The bulk ITL reset is not meant for moving phones between clusters: before "
-        "changing DHCP option 150, export and consolidate the certificates with Bulk "
-        "Certificate Management (or set Prepare Cluster for Rollback to pre-8.0).",
+        "Export the ITLs (File > Export Objects > TFTP), compare 'capfcap itl' output, and "
+        "'show itl' on each TFTP node",
+        "Make the TFTP servers of one cluster serve the same ITL: on the node serving the odd "
+        "one out, check its signer and CAPF record ('show itl') and restart the Cisco TFTP "
+        "service, then reset the affected phones. Phones pointed at another cluster's TFTP "
+        "server: correct DHCP option 150; to move phones between clusters use Bulk "
+        "Certificate Management export/consolidate (or 'Prepare Cluster for Rollback to "
+        "pre-8.0') before changing option 150, not a bulk ITL reset. A phone that already "
+        "rejects this cluster's ITL: 'utils itl reset localkey' (or 'remote') on the "
+        "publisher, or erase the trust list on the phone.",
         f"{ITL_RESET}; {MIGRATE}",
     ),
     "CONFIG_NOT_FOUND": CodeInfo(
@@ -349,20 +363,34 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPF_REFUSED": CodeInfo(
         "error",
         "The CAPF port refused the phone's connection",
-        f"The phone's SYN to {CAPF_PORT} was answered with a RST, or an ICMP unreachable "
-        "came back.",
+        f"The phone's SYN to {CAPF_PORT} was answered with a RST from the server, or with an "
+        "ICMP destination unreachable. Who sent the answer and the ICMP code say why: a RST "
+        "(or an ICMP port unreachable) from the server itself means nothing accepts the "
+        "connection there; ICMP 'administratively prohibited' (ICMPv4 type 3 code 9, 10 or 13; "
+        "ICMPv6 type 1 code 1, 5 or 6), or a port unreachable sent by a router, means a packet "
+        "filter on the device that sent it rejected the SYN, and CAPF was never reached; ICMP "
+        "net or host unreachable (ICMPv4 3/0, 3/1, 3/6, 3/7; ICMPv6 1/0, 1/3) means the "
+        "phone's packets cannot be routed to that address.",
         (
-            "the Cisco Certificate Authority Proxy Function service is not activated or not "
-            "running on the publisher (CUCM does not activate it by itself)",
-            f"a firewall rejecting {CAPF_PORT_SHORT}",
-            "the phone's config names a phonePort CAPF does not listen on",
+            "RST or port unreachable from the server: the Cisco Certificate Authority Proxy "
+            "Function service is not activated or not running on the publisher",
+            "RST from the server: the phone's config names a phonePort CAPF does not listen on",
+            "administratively prohibited (or port unreachable) from a router or firewall: an "
+            f"ACL or firewall rule on that device rejects {CAPF_PORT_SHORT}",
+            "net/host unreachable: no route to the address, or the CAPF processNodeName "
+            "resolves to a wrong address",
             "IPv6 connection while IPv6 is disabled for CAPF",
         ),
-        "tcp.port == <phonePort, 3804 by default> && tcp.flags.reset == 1, or icmp.type == 3",
-        "Activate and start the Cisco Certificate Authority Proxy Function service on the "
-        "publisher (Serviceability > Tools > Service Activation), then restart the Cisco TFTP "
-        "service on all TFTP nodes. In mixed mode a CAPF activated after the CTL was built "
-        "also needs 'utils ctl update CTLFile'.",
+        "tcp.port == <phonePort, 3804 by default> && tcp.flags.reset == 1, or icmp.type == 3 "
+        "/ icmpv6.type == 1 (icmp.code, and ip.src of the ICMP: the server or a router)",
+        "RST or port unreachable from the server: activate and start the Cisco Certificate "
+        "Authority Proxy Function service on the publisher (Serviceability > Tools > Service "
+        "Activation), then restart the Cisco TFTP service on all TFTP nodes. Administratively "
+        "prohibited, or port unreachable from a router: fix the firewall/ACL on the device "
+        f"that sent the ICMP so it permits {CAPF_PORT_SHORT} from the voice VLAN to the "
+        "publisher; the CAPF service need not change. Net/host unreachable: fix the route, and "
+        "check that the CAPF processNodeName resolves to the publisher's address. In mixed mode a "
+        "CAPF activated after the CTL was built also needs 'utils ctl update CTLFile'.",
         f"{SEC_GUIDE}; {CTL_GUIDE}",
     ),
     "CAPF_TLS_FAILED": CodeInfo(
@@ -501,18 +529,32 @@ CATALOG: dict[str, CodeInfo] = {
     "TVS_REFUSED": CodeInfo(
         "error",
         "The TVS port refused the phone's connection",
-        f"The phone's SYN to {TVS_PORT} was answered with a RST, or an ICMP unreachable "
-        "came back.",
+        f"The phone's SYN to {TVS_PORT} was answered with a RST from the server, or with an "
+        "ICMP destination unreachable. A RST (or an ICMP port unreachable) from the server "
+        "itself means nothing accepts the connection there; ICMP 'administratively "
+        "prohibited' (ICMPv4 type 3 code 9, 10 or 13; ICMPv6 type 1 code 1, 5 or 6), or a port "
+        "unreachable sent by a router, means a packet filter on the device that sent it "
+        "rejected the SYN; ICMP net or host unreachable (ICMPv4 3/0, 3/1, 3/6, 3/7; ICMPv6 1/0, "
+        "1/3) means the phone's packets cannot be routed to that address.",
         (
-            "the Cisco Trust Verification Service is stopped on that node",
-            f"a firewall rejecting {TVS_PORT_SHORT}",
+            "RST or port unreachable from the server: the Cisco Trust Verification Service is "
+            "stopped on that node",
+            "administratively prohibited (or port unreachable) from a router or firewall: an "
+            f"ACL or firewall rule on that device rejects {TVS_PORT_SHORT}",
             "the phone's config names a TVS member port TVS does not listen on",
+            "net/host unreachable: no route to the address, or a TVS member of the phone's "
+            "config resolves to a wrong address",
         ),
-        "tcp.port == <TVS member port, 2445 by default> && tcp.flags.reset == 1, or "
-        "icmp.type == 3",
-        "Start (or restart) the Cisco Trust Verification Service on that node: Cisco Unified "
-        "Serviceability > Tools > Control Center - Network Services. TVS runs on every node of "
-        "the phone's CallManager group; check each one the phone tries.",
+        "tcp.port == <TVS member port, 2445 by default> && tcp.flags.reset == 1, or icmp.type "
+        "== 3 / icmpv6.type == 1 (icmp.code, and ip.src of the ICMP: the server or a router)",
+        "RST or port unreachable from the server: start (or restart) the Cisco Trust "
+        "Verification Service on that node (Cisco Unified Serviceability > Tools > Control "
+        "Center - Network Services); TVS runs on every node of the phone's CallManager group, "
+        "so check each one the phone tries. Administratively prohibited, or port unreachable "
+        "from a router: fix the firewall/ACL on the device that sent the ICMP so it permits "
+        f"{TVS_PORT_SHORT} from the voice VLAN to the TVS members of the phone's config. "
+        "Net/host unreachable: fix the route, and check what the TVS members of the config "
+        "resolve to.",
         f"{REGEN}; {RENEWAL}",
     ),
     "TVS_TLS_FAILED": CodeInfo(

@@ -294,14 +294,18 @@ def test_qinq_and_dot1q_tags() -> None:
 # --- the analyzer against EXPECTED ----------------------------------------------------------
 
 @cache
-def _analyze(name: str) -> tuple[int, frozenset[str], str]:
+def _report(name: str) -> tuple[int, dict]:
     res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
                           str(SYNTH / name), *EXPECTED[name].get("args", ())],
                          capture_output=True, text=True, cwd=REPO,
                          timeout=120)
-    report = json.loads(res.stdout)
+    return res.returncode, json.loads(res.stdout)
+
+
+def _analyze(name: str) -> tuple[int, frozenset[str], str]:
+    rc, report = _report(name)
     text = "\n".join(f"{f['code']} {f['summary']} {f['detail']}" for f in report["findings"])
-    return res.returncode, frozenset(f["code"] for f in report["findings"]), text
+    return rc, frozenset(f["code"] for f in report["findings"]), text
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -318,6 +322,16 @@ def test_analyzer_reports_expected_codes(name: str) -> None:
     assert set(EXPECTED[name]["codes"]) <= codes
     if "alert" in EXPECTED[name]:
         assert EXPECTED[name]["alert"] in text
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "cause" in EXPECTED[n]])
+def test_analyzer_names_the_icmp_cause(name: str) -> None:
+    """The expected finding carries the cause its ICMP code and sender mean."""
+    _rc, report = _report(name)
+    code = EXPECTED[name]["codes"][0]
+    (f,) = [f for f in report["findings"] if f["code"] == code]
+    assert f["cause"] == EXPECTED[name]["cause"]
+    assert f["reported_by"] in f["summary"] and "ICMP" in f["summary"]
 
 
 # --- the catalogue -------------------------------------------------------------------------

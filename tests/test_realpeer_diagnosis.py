@@ -93,6 +93,24 @@ def test_stopped_service_is_refused() -> None:
     assert f.evidence.conn_state == "REJ"
 
 
+def test_stopped_service_fix_is_to_start_capf() -> None:
+    f = one(run("S06_capf_refused.pcap"), "CAPF_REFUSED")
+    assert f.remediation.startswith("Activate and start the Cisco Certificate Authority")
+    assert "cause" not in f.extra and "filtered" not in f.summary
+
+
+def test_icmp_admin_prohibited_from_a_router_is_a_filter_not_a_stopped_capf() -> None:
+    r = run("S17_icmp_admin_prohibited.pcap")
+    f = one(r, "CAPF_REFUSED")
+    assert f.evidence.frames == (60, 62, 66)  # the three ICMP 3/13
+    assert f.extra["cause"] == "filtered" and f.extra["reported_by"] == "192.0.2.1"
+    assert "192.0.2.1" in f.summary and "filtered" in f.summary
+    assert "prohibited" in f.summary and "the server itself" not in f.summary
+    assert "firewall/ACL on 192.0.2.1" in f.remediation and "TCP 3804" in f.remediation
+    assert "activate" not in f.remediation.lower()
+    assert r.phones[0].verdict.startswith("LSC install blocked: port 3804 filtered by 192.0.2.1")
+
+
 def test_cert_mismatch_cites_itl_transfer_and_certificate_frame() -> None:
     r = run("S07_capf_cert_mismatch.pcap")
     f = one(r, "CAPF_CERT_MISMATCH")
@@ -116,10 +134,20 @@ def test_session_without_certificate(name: str) -> None:
 
 
 def test_two_tftp_servers_itl_mismatch() -> None:
+    """Two phones, two ITLs: no majority, so one capture-level ITL_MISMATCH; the phone
+    that got its LSC is not warned and its verdict stays "LSC installed"."""
     r = run("S11_two_tftp_itl_mismatch.pcap")
-    assert "ITL_MISMATCH" in codes(r, "192.0.2.21") and "ITL_MISMATCH" in codes(r, "192.0.2.22")
-    assert codes(r, "192.0.2.21") - {"ITL_MISMATCH"} == {"CAPF_LSC_ISSUED"}
+    f = one(r, "ITL_MISMATCH")
+    assert f.phone == {} and "none a majority" in f.summary
+    assert "192.0.2.21" in f.summary and "192.0.2.22" in f.summary
+    assert 7 in f.evidence.frames and 89 in f.evidence.frames  # both ITL downloads
+    # the CAPF certificate on the wire (frame 64) is the CAPF record of pub's ITL
+    assert 64 in f.evidence.frames and "198.51.100.12" in f.remediation
+    assert codes(r, "192.0.2.21") == {"CAPF_LSC_ISSUED"}
     assert {"CAPF_TLS_FAILED", "CAPF_CERT_MISMATCH"} <= codes(r, "192.0.2.22")
+    assert "ITL_MISMATCH" not in codes(r, "192.0.2.22")
+    by_ip = {p.ip: p.verdict for p in r.phones}
+    assert by_ip["192.0.2.21"].startswith("LSC installed")
 
 
 def test_busy_capture_two_lscs_and_no_noise() -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRSOA
 from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop, PadN
+from scapy.layers.inet6 import ICMPv6DestUnreach, IPv6, IPv6ExtHdrHopByHop, PadN
 from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
 from scapy.layers.tftp import (
     TFTP,
@@ -100,6 +100,45 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "absent": ["CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
         "what": "DNS A answered; three SYNs to 203.0.113.30:3804, each answered by ICMP "
         "type 3 code 13 (communication administratively prohibited) from firewall 192.0.2.254",
+    },
+    "icmp_port_unreach_server.pcap": {
+        "frames": 8,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_REFUSED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
+        "cause": "not_listening",
+        "what": "DNS A answered; three SYNs to 203.0.113.31:3804, each answered by ICMP "
+        "type 3 code 3 (port unreachable) from 203.0.113.31, the server itself",
+    },
+    "icmp_host_unreach_router.pcap": {
+        "frames": 8,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_REFUSED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
+        "cause": "routing",
+        "what": "DNS A answered; two connections to 203.0.113.32:3804, each a SYN and its "
+        "retransmission 1 s later, answered 3 s after the SYN by ICMP type 3 code 1 (host "
+        "unreachable) from router 192.0.2.254",
+    },
+    "icmpv6_admin_prohibited.pcap": {
+        "frames": 8,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_REFUSED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
+        "cause": "filtered",
+        "what": "IPv6; DNS AAAA answered; three SYNs to [2001:db8:113::33]:3804, each "
+        "answered by ICMPv6 type 1 code 1 (administratively prohibited) from router "
+        "2001:db8:51::1",
+    },
+    "icmp_tftp_port_unreach.pcap": {
+        "frames": 8,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TFTP_NO_RESPONSE"],
+        "absent": ["CAPTURE_ONE_SIDED", "ITL_NOT_FOUND", "CONFIG_NOT_FOUND"],
+        "cause": "not_listening",
+        "what": "four TFTP read requests (CTLSEP, ITLSEP, ITLFile.tlv, the config) to "
+        "203.0.113.34:69, each answered by ICMP type 3 code 3 (port unreachable) from the "
+        "server",
     },
     "dns_tcp_servfail_nodata.pcap": {
         "frames": 21,
@@ -919,26 +958,92 @@ def gen_sll_ipv6_refused() -> bytes:
     return pcap_bytes(LINKTYPE_LINUX_SLL, cap.recs)
 
 
-def gen_icmp_unreachable() -> bytes:
-    phone = phone_host(0xD1, "198.51.100.61")
-    capf = server_host("203.0.113.30", 0x7200)
-    dns = server_host("192.0.2.53", 0x7300)
-    fw = server_host("192.0.2.254", 0x7400)
-    cap = Cap(start(3))
-    dns_udp(cap, phone, dns, 0x2B5C, 61000, "capf.icmp.example", "A", 0, [capf.ip],
-            "icmp.example")
-    cap.wait_us(15_000)
-    for i, sport in enumerate((52110, 52111, 52112)):
-        conn = TcpConn(cap, phone, capf, sport, 3804, 0x3A000000 + i * 0x111111, 0)
-        syn_ip = IP(src=phone.ip, dst=capf.ip, ttl=63, id=phone.ip_id + 1, flags="DF") / TCP(
-            sport=sport, dport=3804, seq=conn.cseq, flags="S", window=64240,
-            options=[("MSS", 1460), ("NOP", None), ("WScale", 7)])
+def _capf_syn_icmp(cap: Cap, phone: Host, capf: Host, sender: Host, sports: tuple[int, ...],
+                   icmp_of: Callable[[bytes], Packet], *, delay_us: int = 700,
+                   retransmit_us: int = 0, isn: tuple[int, int] = (0x4C000000, 0x222222),
+                   gap_us: int = 3_000_000) -> None:
+    """One connection to 3804 per source port (ISN isn[0] + i * isn[1]), `gap_us` apart;
+    the SYN is answered by `sender` with the ICMP error `icmp_of(quoted SYN datagram)`
+    after `delay_us` (after one SYN retransmission at `retransmit_us`, when given)."""
+    for i, sport in enumerate(sports):
+        conn = TcpConn(cap, phone, capf, sport, 3804, isn[0] + i * isn[1], 0)
+        l4 = TCP(sport=sport, dport=3804, seq=conn.cseq, flags="S", window=64240,
+                 options=[("MSS", 1460), ("NOP", None), ("WScale", 7)])
+        # RFC 792 / RFC 4443 §3.1: the quote is the datagram as the sender received it.
+        syn = (IPv6(src=phone.ip, dst=capf.ip, hlim=63) / l4 if phone.v6 else
+               IP(src=phone.ip, dst=capf.ip, ttl=63, id=phone.ip_id + 1, flags="DF") / l4)
         conn.syn()
-        cap.wait_us(700)
-        # RFC 792 / RFC 1812 §4.3.2.3: the quote is the original datagram (as the firewall
-        # received it, TTL already decremented); here the whole 52-byte SYN.
-        cap.emit(fw, phone, ICMP(type=3, code=13) / Raw(bytes(syn_ip)))
-        cap.wait_us(5_000_000)
+        if retransmit_us:
+            cap.wait_us(retransmit_us)
+            conn.syn(retransmit=True)
+        cap.wait_us(delay_us)
+        cap.emit(sender, phone, icmp_of(bytes(syn)))
+        cap.wait_us(gap_us)
+
+
+def _capf_icmp_capture(n: int, phone: Host, capf: Host, dns: Host, sender: Host,
+                       label: str, qid: int, sports: tuple[int, ...],
+                       icmp_of: Callable[[bytes], Packet], **kw: Any) -> bytes:
+    """File `n`: the phone resolves capf.<label>.example (A or AAAA), then each of its
+    connections to 3804 is answered by `sender` with an ICMP error (`_capf_syn_icmp`)."""
+    cap = Cap(start(n))
+    dns_udp(cap, phone, dns, qid, 61000 + 2 * (qid - 0x2B5C), f"capf.{label}.example",
+            "AAAA" if phone.v6 else "A", 0, [capf.ip], f"{label}.example")
+    cap.wait_us(15_000)
+    _capf_syn_icmp(cap, phone, capf, sender, sports, icmp_of, **kw)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_icmp_unreachable() -> bytes:
+    return _capf_icmp_capture(
+        3, phone_host(0xD1, "198.51.100.61"), server_host("203.0.113.30", 0x7200),
+        server_host("192.0.2.53", 0x7300), server_host("192.0.2.254", 0x7400), "icmp",
+        0x2B5C, (52110, 52111, 52112), lambda q: ICMP(type=3, code=13) / Raw(q),
+        isn=(0x3A000000, 0x111111), gap_us=5_000_000)
+
+
+def gen_icmp_port_unreach_server() -> bytes:
+    capf = server_host("203.0.113.31", 0x7500)
+    return _capf_icmp_capture(
+        20, phone_host(0xD2, "198.51.100.62"), capf, server_host("192.0.2.53", 0x7600), capf,
+        "portun", 0x2B5D, (52120, 52121, 52122), lambda q: ICMP(type=3, code=3) / Raw(q),
+        delay_us=350)
+
+
+def gen_icmp_host_unreach_router() -> bytes:
+    # The router queues the SYN while its ARP for the server goes unanswered, then sends
+    # host unreachable (RFC 1812 §4.3.3.1) about 3 s later; the phone retransmitted at 1 s.
+    return _capf_icmp_capture(
+        21, phone_host(0xD3, "198.51.100.63"), server_host("203.0.113.32", 0x7700),
+        server_host("192.0.2.53", 0x7800), server_host("192.0.2.254", 0x7900), "hostun",
+        0x2B5E, (52130, 52131), lambda q: ICMP(type=3, code=1) / Raw(q),
+        delay_us=2_000_000, retransmit_us=1_000_000)
+
+
+def gen_icmpv6_admin_prohibited() -> bytes:
+    return _capf_icmp_capture(
+        22, phone_host(0xD4, "2001:db8:51::64"), server_host("2001:db8:113::33", 0),
+        server_host("2001:db8:53::53", 0), server_host("2001:db8:51::1", 0), "v6filter",
+        0x2B5F, (52140, 52141, 52142), lambda q: ICMPv6DestUnreach(code=1) / Raw(q),
+        delay_us=500)
+
+
+def gen_icmp_tftp_port_unreach() -> bytes:
+    phone = phone_host(0xD6, "198.51.100.66")
+    tftp = server_host("203.0.113.34", 0x7A00)
+    cap = Cap(start(23))
+    dev = device_name(phone)
+    for n, (name, sport) in enumerate(((f"CTL{dev}.tlv", 50101), (f"ITL{dev}.tlv", 50102),
+                                       ("ITLFile.tlv", 50103), (f"{dev}.cnf.xml", 50104))):
+        l4 = UDP(sport=sport, dport=69) / TFTP(op=1) / TFTP_RRQ(filename=name.encode(),
+                                                                 mode=b"octet")
+        rrq = IP(src=phone.ip, dst=tftp.ip, ttl=63, id=phone.ip_id + 1) / l4
+        cap.emit(phone, tftp, l4)
+        cap.wait_us(400 + 10 * n)
+        # RFC 1122 §3.2.2.1 / §4.1.3.1: the host answers a UDP datagram to a port nobody
+        # listens on with port unreachable, quoting it.
+        cap.emit(tftp, phone, ICMP(type=3, code=3) / Raw(bytes(rrq)))
+        cap.wait_us(1_000_000)
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
@@ -1504,6 +1609,10 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "sll2_dns_nxdomain.pcapng": gen_sll2_nxdomain(),
         "sll_ipv6_refused.pcap": gen_sll_ipv6_refused(),
         "icmp_unreachable.pcap": gen_icmp_unreachable(),
+        "icmp_port_unreach_server.pcap": gen_icmp_port_unreach_server(),
+        "icmp_host_unreach_router.pcap": gen_icmp_host_unreach_router(),
+        "icmpv6_admin_prohibited.pcap": gen_icmpv6_admin_prohibited(),
+        "icmp_tftp_port_unreach.pcap": gen_icmp_tftp_port_unreach(),
         "dns_tcp_servfail_nodata.pcap": gen_dns_tcp(),
         "multi_iface.pcapng": gen_multi_iface(),
         "nsec_bigendian.pcap": gen_nsec_bigendian(),

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from capfcap.correlator import objects, rules_capture, rules_conn, rules_dns, rules_tls, rules_trust
+from capfcap.correlator import (
+    objects,
+    rules_capture,
+    rules_conn,
+    rules_dns,
+    rules_itl,
+    rules_tls,
+    rules_trust,
+)
 from capfcap.correlator.common import Context
 from capfcap.correlator.ports import GivenPorts
 from capfcap.correlator.state import PhoneState, State, is_ip
@@ -128,7 +136,7 @@ class Correlator:
             mine += rules_conn.conn_findings(ctx, p)
             mine += rules_tls.tls_findings(ctx, p)
             findings += mine + rules_trust.not_attempted(ctx, p, mine)
-        findings += rules_trust.mismatch_findings(ctx, phones)
+        findings += rules_itl.mismatch_findings(ctx, phones)
         for ip in sorted(phones):
             findings += rules_capture.one_sided_findings(ctx, phones[ip])
         findings += rules_capture.gaps_findings(ctx, phones)

@@ -3,36 +3,21 @@ other ports: `ports.py`): DOMAIN §3.5, §7 F2/F10.
 
 Each attempt is classified: unanswered (Zeek S0, completeness 1), refused (RST from the
 server: REJ, or an ICMP unreachable quoting it), or answered. A port is judged only when
-no attempt to that server and port was answered.
+no attempt to that server and port was answered. An ICMP answer is judged by its code and
+sender (capfcap.correlator.icmp): filtered, not listening, or not routed.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from capfcap.correlator import facts
+from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
 from capfcap.correlator.evidence import TCP_WAIT, Judgement, judge, withhold
 from capfcap.correlator.ports import service
 from capfcap.correlator.state import PhoneState
 from capfcap.events import IcmpError, TcpConnection
 from capfcap.findings import Finding
-
-ICMP_UNREACH = {
-    (4, 3): "destination unreachable",
-    (6, 1): "destination unreachable",
-}
-ICMP4_CODES = {0: "net unreachable", 1: "host unreachable", 3: "port unreachable",
-               9: "net prohibited", 10: "host prohibited", 13: "administratively prohibited"}
-ICMP6_CODES = {0: "no route", 1: "administratively prohibited", 3: "address unreachable",
-               4: "port unreachable", 5: "source address failed policy", 6: "reject route"}
-
-
-def icmp_text(i: IcmpError) -> str:
-    codes = ICMP4_CODES if i.version == 4 else ICMP6_CODES
-    kind = "ICMP" if i.version == 4 else "ICMPv6"
-    what = codes.get(i.icmp_code, "unreachable")
-    return f"{kind} type {i.icmp_type} code {i.icmp_code} ({what}) from {i.reporter}"
 
 
 def _answered(c: TcpConnection) -> bool:
@@ -56,9 +41,8 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     icmps: dict[tuple[str, int], list[IcmpError]] = defaultdict(list)
     for i in phone.icmp:
         q = i.quoted
-        if q.transport == "tcp" and service(phone, q.server_port) and (
-            (i.version == 4 and i.icmp_type == 3) or (i.version == 6 and i.icmp_type == 1)
-        ):
+        if q.transport == "tcp" and service(phone, q.server_port) and \
+                icmp.is_unreachable(i):
             icmps[(q.server, q.server_port)].append(i)
     for key in sorted(set(groups) | set(icmps)):
         server, port = key
@@ -70,35 +54,7 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         refused = [c for c in conns if _refused(c)]
         ic = icmps.get(key, [])
         if refused or ic:
-            frames = [f for c in refused for f in c.frames] + [i.frame for i in ic]
-            parts = []
-            if refused:
-                parts.append(f"{len(refused)} connection attempt{'s' if len(refused) > 1 else ''} "
-                             f"answered with RST")
-            if ic:
-                parts.append(f"{len(ic)} ICMP unreachable")
-            summary = f"{svc} port {port} on {label(ctx, server)} refused the phone: " + \
-                " and ".join(parts)
-            detail_lines = [
-                f"SYN frame {c.syn_frames[0] if c.syn_frames else c.frames[0]} from port "
-                f"{c.key.client_port} -> RST frame {c.rst_frames[0]} "
-                f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
-                for c in refused
-            ] + [f"frame {i.frame}: {icmp_text(i)}" for i in ic]
-            client = refused[0].key.client if refused else ic[0].quoted.client
-            f = ipf(client)
-            filt = conns_filter(client, server, port, refused, conns) if refused else ""
-            if ic:
-                icf = "icmp" if f == "ip" else "icmpv6"
-                ifl = f"({icf} && {f}.addr=={client} && tcp.port=={port})"
-                filt = f"({filt}) || {ifl}" if filt else ifl
-            times = [t for c in refused for t in (c.first_ts, c.last_ts)] + [i.ts for i in ic]
-            out.append(make(
-                ctx, prefix + "_REFUSED", phone, srv, summary, "\n".join(detail_lines),
-                frames, filt, conn=refused[0] if refused else None,
-                times=(min(times), max(times)),
-                _facts=[facts.tcp(c) for c in refused] + [facts.icmp(i) for i in ic],
-            ))
+            out.append(_refused_finding(ctx, phone, prefix, srv, conns, refused, ic))
             continue
         silent = [c for c in conns if _unanswered(c)]
         if not silent:
@@ -132,3 +88,61 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             _facts=[facts.tcp(c) for c in silent],
         ))
     return out
+
+
+def _refused_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str, object],
+                     conns: list[TcpConnection], refused: list[TcpConnection],
+                     ic: list[IcmpError]) -> Finding:
+    """<prefix>_REFUSED: RSTs from the server and/or ICMP unreachables quoting the SYNs."""
+    svc = icmp.CAPF if prefix == "CAPF" else icmp.TVS
+    server, port = str(srv["ip"]), int(str(srv["port"]))
+    srv_label = label(ctx, server)
+    frames = [f for c in refused for f in c.frames] + [i.frame for i in ic]
+    rst = (f"{len(refused)} connection attempt{'s' if len(refused) > 1 else ''} answered "
+           f"with RST") if refused else ""
+    client = refused[0].key.client if refused else ic[0].quoted.client
+    extra: dict[str, object] = {}
+    if not ic:
+        summary = f"{prefix} port {port} on {srv_label} refused the phone: {rst}"
+        fix = svc.start.format(server=srv_label) + "."
+    else:
+        cause = icmp.worst_cause(ic)
+        first = icmp.first_of(ic, cause)
+        by = label(ctx, first.reporter)
+        tail = icmp.summary_tail(svc, port, cause, ic, by)
+        if cause == "filtered":
+            summary = f"{prefix} port {port} on {srv_label} is {tail}"
+        elif cause == "routing":
+            summary = f"{prefix} server {srv_label} is unreachable: {tail}"
+        else:
+            summary = f"{prefix} port {port} on {srv_label} refused the phone: {tail}"
+        if rst:
+            summary += f"; {rst} by the server"
+        fixes = [icmp.remediation(svc, port, c, icmp.first_of(ic, c), client, srv_label,
+                                  label(ctx, icmp.first_of(ic, c).reporter))
+                 for c in icmp.CAUSE_ORDER if any(icmp.cause(i) == c for i in ic)]
+        if refused and cause != "not_listening":
+            fixes.append("The RSTs came from the server itself: "
+                         f"{svc.start.format(server=srv_label)}.")
+        fix = " ".join(fixes)
+        extra = {"cause": cause, "reported_by": first.reporter}
+    detail_lines = [
+        f"SYN frame {c.syn_frames[0] if c.syn_frames else c.frames[0]} from port "
+        f"{c.key.client_port} -> RST frame {c.rst_frames[0]} "
+        f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
+        for c in refused
+    ] + [f"frame {i.frame}: {icmp.icmp_text(i, label(ctx, i.reporter))}, quoting the SYN "
+         f"from port {i.quoted.client_port}" for i in ic]
+    f = ipf(client)
+    filt = conns_filter(client, server, port, refused, conns) if refused else ""
+    if ic:
+        icf = "icmp" if f == "ip" else "icmpv6"
+        ifl = f"({icf} && {f}.addr=={client} && {f}.addr=={server} && tcp.port=={port})"
+        filt = f"({filt}) || {ifl}" if filt else ifl
+    times = [t for c in refused for t in (c.first_ts, c.last_ts)] + [i.ts for i in ic]
+    return make(
+        ctx, prefix + "_REFUSED", phone, srv, summary,
+        "\n".join(detail_lines), frames, filt, conn=refused[0] if refused else None,
+        remediation=fix, times=(min(times), max(times)),
+        _facts=[facts.tcp(c) for c in refused] + [facts.icmp(i) for i in ic], **extra,
+    )

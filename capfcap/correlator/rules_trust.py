@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from capfcap.correlator import facts
+from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
 from capfcap.correlator.evidence import CAPF_WAIT, TFTP_WAIT, Judgement, judge, withhold
 from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
-from capfcap.correlator.state import PhoneState, basename, phone_file
-from capfcap.events import CertInfo, FileTransfer, TrustList, TrustListSeen
+from capfcap.correlator.state import TFTP_PORT, PhoneState, basename, phone_file
+from capfcap.events import CertInfo, FileTransfer, IcmpError, TrustListSeen
 from capfcap.findings import Finding
 
 EXPIRING_NS = 30 * 86400 * 1_000_000_000
@@ -109,6 +109,10 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         frames = [f for t in lst for f in t.frames]
         if any(t.server == server and t.status != "no_response" for t in ts):
             continue  # the server answered other requests: per-file silence is a retry
+        ic = _tftp_icmp(phone, server, lst)
+        if ic:  # an ICMP answer is no silence: the evidence rules of silence do not apply
+            out.append(_tftp_unreachable(ctx, phone, server, lst, ic))
+            continue
         if any(t.acked_unseen_blocks for t in lst):
             j = Judgement(False, "the phone acknowledged TFTP blocks the capture never saw")
         else:
@@ -228,6 +232,50 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     return out
 
 
+def _tftp_icmp(phone: PhoneState, server: str, lst: list[FileTransfer]) -> list[IcmpError]:
+    """ICMP destination unreachables quoting the phone's read requests (UDP to port 69 of
+    `server`, from the client port of one of the requests)."""
+    ports = {t.client_port for t in lst}
+    return [i for i in phone.icmp if icmp.is_unreachable(i) and i.quoted.transport == "udp"
+            and i.quoted.server == server and i.quoted.server_port == TFTP_PORT
+            and i.quoted.client_port in ports]
+
+
+def _tftp_unreachable(ctx: Context, phone: PhoneState, server: str,
+                      lst: list[FileTransfer], ic: list[IcmpError]) -> Finding:
+    """TFTP_NO_RESPONSE for read requests answered only by ICMP destination unreachable:
+    names the ICMP, its sender and what its code means."""
+    names = ", ".join(sorted({basename(t.filename) for t in lst}))
+    cause = icmp.worst_cause(ic)
+    first = icmp.first_of(ic, cause)
+    n = sum(len(t.request_frames) or 1 for t in lst)
+    summary = (f"TFTP server {label(ctx, server)} did not serve {n} read request"
+               f"{'s' if n > 1 else ''} ({names}): " + icmp.summary_tail(
+                   icmp.TFTP, TFTP_PORT, cause, ic, label(ctx, first.reporter),
+                   sent="request"))
+    lines = [transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
+             for t in lst]
+    lines += [f"frame {i.frame}: {icmp.icmp_text(i, label(ctx, i.reporter))}, quoting "
+              f"the read request from port {i.quoted.client_port}" for i in ic]
+    frames = [f for t in lst for f in t.frames] + [i.frame for i in ic]
+    client = ic[0].quoted.client
+    f = ipf(client)
+    filt = (f"({transfer_filter(lst)}) || ({'icmp' if f == 'ip' else 'icmpv6'} && "
+            f"{f}.addr=={client} && {f}.addr=={server} && udp.port=={TFTP_PORT})")
+    fix = " ".join(
+        icmp.remediation(icmp.TFTP, TFTP_PORT, c, icmp.first_of(ic, c), client,
+                         label(ctx, server), label(ctx, icmp.first_of(ic, c).reporter))
+        for c in icmp.CAUSE_ORDER if any(icmp.cause(i) == c for i in ic))
+    times = [t.first_ts for t in lst] + [t.last_ts for t in lst] + [i.ts for i in ic]
+    return make(
+        ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, TFTP_PORT), summary,
+        "\n".join(lines), frames, filt, conn=None, remediation=fix,
+        times=(min(times), max(times)),
+        _facts=[facts.transfer(t) for t in lst] + [facts.icmp(i) for i in ic],
+        cause=cause, reported_by=first.reporter,
+    )
+
+
 def not_attempted(ctx: Context, phone: PhoneState, found: list[Finding]) -> list[Finding]:
     """CAPF_NOT_ATTEMPTED: an automatic operation is pending, enough capture follows the
     config, and no connection to CAPF. Not judged when an error already found for the
@@ -265,62 +313,3 @@ def not_attempted(ctx: Context, phone: PhoneState, found: list[Finding]) -> list
             "capfAuthMode in the config file and the absence of a CAPF connection "
             "(Wireshark has no field for either)")],
     )]
-
-
-def _capf_set(tl: TrustList) -> frozenset[str]:
-    return frozenset(r.cert.der_sha256 if r.cert else r.cert_hash for r in tl.capf_records())
-
-
-def mismatch_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
-    """ITL_MISMATCH: ITLs seen in the capture differ in signer or CAPF certificate.
-
-    One finding per phone and distinct ITL it holds: a phone that downloads the same file
-    again and again is one story, not many. The first download of each distinct ITL is
-    compared (files are compared by SHA-256)."""
-    itls: list[tuple[PhoneState, TrustListSeen]] = []
-    first_of: dict[str, TrustListSeen] = {}  # ITL sha256 -> its first download
-    for ip in sorted(phones):
-        seen_here: set[str] = set()
-        for tl in phones[ip].trust_lists:
-            if tl.trust_list is None or tl.trust_list.kind != "ITL":
-                continue
-            first_of.setdefault(tl.trust_list.sha256, tl)
-            if tl.trust_list.sha256 not in seen_here:
-                seen_here.add(tl.trust_list.sha256)
-                itls.append((phones[ip], tl))
-    if len(first_of) < 2:
-        return []
-    others = list(first_of.values())
-    out: list[Finding] = []
-    for phone, mine in itls:
-        a = mine.trust_list
-        assert a is not None
-        for other in others:
-            b = other.trust_list
-            assert b is not None
-            if other is mine or a.sha256 == b.sha256:
-                continue
-            diffs = []
-            if a.signer_serial != b.signer_serial or a.signer != b.signer:
-                diffs.append(f"signer {a.signer} (serial {a.signer_serial}) vs {b.signer} "
-                             f"(serial {b.signer_serial})")
-            if _capf_set(a) != _capf_set(b):
-                ca = ", ".join(sorted(x[:16] for x in _capf_set(a))) or "none"
-                cb = ", ".join(sorted(x[:16] for x in _capf_set(b))) or "none"
-                diffs.append(f"CAPF certificate SHA-256 {ca} vs {cb}")
-            if not diffs:
-                continue
-            ta, tb = mine.transfer, other.transfer
-            frames = list(ta.frames) + list(tb.frames)
-            out.append(make(
-                ctx, "ITL_MISMATCH", phone, server_ident(ctx, ta.server, ta.server_port),
-                f"ITL from {label(ctx, ta.server)} differs from the ITL served by "
-                f"{label(ctx, tb.server)} to {tb.client}",
-                "; ".join(diffs) + f". This phone's ITL SHA-256 {a.sha256[:16]}, the other "
-                f"{b.sha256[:16]}.",
-                frames, frames_filter(frames),
-                times=(min(ta.first_ts, tb.first_ts), max(ta.last_ts, tb.last_ts)),
-                _facts=[facts.transfer(ta), facts.transfer(tb), facts.itl_content()],
-            ))
-            break
-    return out

@@ -8,7 +8,7 @@ from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.rules_tls import _outcome, alert_name, version_name
 from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
 from capfcap.correlator.state import PhoneState, basename, phone_file
-from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.findings import SEVERITY_ORDER, Finding, severity_of
 from capfcap.report import TimelineEntry
 
 # CAPF and TVS ports are the phone's own (ports.py)
@@ -195,14 +195,21 @@ _VERDICT = {
 _RANK = {code: i for i, code in enumerate(_VERDICT)}
 
 
+def _issued(f: Finding) -> str:
+    """Verdict of a CAPF session outcome, saying how it was judged."""
+    how = ("decrypted CAPF dialogue" if f.extra.get("confidence") == "certain"
+           else "TLS record sizes")
+    return f"{_VERDICT[f.code]} (from the {how})"
+
+
 def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
             steps: list[TimelineEntry]) -> str:
     """One line: the most decisive finding; "inconclusive" (with the reason) when a
     verdict of silence was withheld and nothing else decides; never "no fault seen"
-    over a failed step."""
+    over a failed step; "LSC installed" for a phone that got its LSC, whatever else."""
     serious = [f for f in findings if f.severity != "info"]
     withheld = [w for w in ctx.withheld if w.get("phone") == p.ip]
-    issued = any(f.code == "CAPF_LSC_ISSUED" for f in findings)
+    issued = [f for f in findings if f.code == "CAPF_LSC_ISSUED"]
     if not serious and withheld and not issued:
         w = withheld[0]
         more = f" (and {len(withheld) - 1} more)" if len(withheld) > 1 else ""
@@ -216,19 +223,45 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
         if any(is_capf(p, c.key.server_port) for c in p.conns):
             return "No CAPF problem seen"
         return "No CAPF session in the capture; no fault seen"
+    if issued:
+        # The phone got its LSC: no other finding overrides that, they are named after it.
+        also = sorted({f.code for f in serious},
+                      key=lambda c: (SEVERITY_ORDER[severity_of(c)], c))
+        line = _issued(issued[-1]) + (f"; also {', '.join(also)}" if also else "")
+    else:
+        line = _worst(ctx, p, findings)
+    if withheld:  # every withheld verdict is named in the phone's verdict line
+        line += "; withheld: " + ", ".join(sorted({str(w["code"]) for w in withheld}))
+    return line
+
+
+def _worst(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
     worst = min(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
                                          _RANK.get(f.code, len(_RANK))))
     head = _VERDICT.get(worst.code, worst.summary)
     srv = worst.server.get("ip") if worst.server else None
+    by = worst.extra.get("reported_by")
     if worst.code == "CAPF_UNIDIRECTIONAL":
         head = head.format(port=(worst.server or {}).get("port") or capf_ports_text(p))
-        line = f"{head} between {p.ip} and {srv}" if srv else head
-    elif worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"):
-        how = ("decrypted CAPF dialogue" if worst.extra.get("confidence") == "certain"
-               else "TLS record sizes")
-        line = f"{head} (from the {how})"
-    else:
-        line = head if head == worst.summary else f"{head} ({worst.summary})"
-    if withheld:  # every withheld verdict is named in the phone's verdict line
-        line += "; withheld: " + ", ".join(sorted({str(w["code"]) for w in withheld}))
-    return line
+        return f"{head} between {p.ip} and {srv}" if srv else head
+    if worst.code == "CAPF_NO_CERTIFICATE":
+        return _issued(worst)
+    if worst.code in ("CAPF_REFUSED", "TFTP_NO_RESPONSE") and by:
+        head = _icmp_head(ctx, worst, head)
+    return head if head == worst.summary else f"{head} ({worst.summary})"
+
+
+def _icmp_head(ctx: Context, f: Finding, head: str) -> str:
+    """The verdict head of a refusal an ICMP explains (capfcap.correlator.icmp causes)."""
+    cause = f.extra.get("cause")
+    by = label(ctx, str(f.extra.get("reported_by")))
+    port = f.server.get("port")
+    what = "CAPF" if f.code == "CAPF_REFUSED" else "TFTP"
+    if cause == "filtered":
+        return f"LSC install blocked: port {port} filtered by {by}" if what == "CAPF" \
+            else f"LSC install blocked: TFTP (UDP {port}) filtered by {by}"
+    if cause == "routing":
+        return f"LSC install blocked: no route to {what} {f.server.get('ip')}, reported by {by}"
+    if cause == "not_listening" and what == "TFTP":
+        return f"LSC install blocked: no TFTP service on {label(ctx, str(f.server.get('ip')))}"
+    return head
