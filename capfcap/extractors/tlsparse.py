@@ -440,6 +440,14 @@ def _certificate13(frame: int, ts: int, body: bytes) -> Certificate:
     return Certificate(frame, ts, tuple(certs))
 
 
+def certificate13(frame: int, ts: int, body: bytes) -> Certificate:
+    """A TLS 1.3 Certificate body decrypted elsewhere; ValueError when it is short."""
+    try:
+        return _certificate13(frame, ts, body)
+    except _Short as e:
+        raise ValueError("truncated TLS 1.3 Certificate message") from e
+
+
 # --------------------------------------------------------------------------- parser
 
 
