@@ -48,11 +48,14 @@ def cert_kind(c: CertInfo) -> str:
     return ""
 
 
+def _day(ns: int) -> str:
+    return (iso(ns) or "")[:10]
+
+
 def describe(c: CertInfo) -> str:
     kind = cert_kind(c) or "certificate"
     return (f"{kind} {cn(c.subject)} issued by {cn(c.issuer)}, serial {c.serial}, valid "
-            f"{iso(c.not_before)[:10]} to {iso(c.not_after)[:10]}, SHA-256 "
-            f"{c.der_sha256[:16]}")
+            f"{_day(c.not_before)} to {_day(c.not_after)}, SHA-256 {c.der_sha256[:16]}")
 
 
 def _mine(p: PhoneState) -> list[TlsSession]:

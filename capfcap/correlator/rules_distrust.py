@@ -239,29 +239,30 @@ def capf_mismatch(ctx: Context, p: PhoneState, s: TlsSession, leaf: CertInfo,
         lines.append(f"{n} {transfer_text(t)} (frames {t.frames[0]}-{t.frames[-1]}) CAPF "
                      f"record SHA-256: {ours}{state}.")
     lines.append("Compared by DER hash; the subject names may well be equal.")
-    about: dict[str, object] = {}
     if ctl is not None:
         lines.append("Differs from: " + ("both lists (CTL and ITL)" if len(differ) == 2
                                          else f"the {which} only") + ".")
-        about["lists"] = [n for n, _tl in differ]
     frames = [f for _n, tl in differ for f in tl.transfer.frames]
     frames += [s.cert_frame] if s.cert_frame else list(s.frames)
     fix = CTL_FIX if which == "CTL" else None
     if len(differ) == 2:
         fix = CTL_FIX + " Also restart the Cisco TFTP service on all nodes so the ITL carries " \
                         "the current CAPF certificate."
-    return [make(
+    f = make(
         ctx, "CAPF_CERT_MISMATCH", p, srv,
         f"CAPF on {label(ctx, s.key.server)} presents a certificate that is not the CAPF "
         f"record of the phone's {which}",
         "\n".join(lines), frames,
         " || ".join(f"({transfer_filter([tl.transfer])})" for _n, tl in differ)
         + f" || frame.number == {s.cert_frame}",
-        remediation=fix, cert_sha256=leaf.der_sha256, **about,
+        remediation=fix, cert_sha256=leaf.der_sha256,
         _facts=[*(facts.transfer(tl.transfer) for _n, tl in differ),
                 facts.cert(s.cert_frame, leaf.der_sha256),
                 facts.unchecked(f"the {which} CAPF record (Wireshark has no ITL dissector)")],
-    )]
+    )
+    if ctl is not None:
+        f.extra["lists"] = [n for n, _tl in differ]
+    return [f]
 
 
 # -- TVS vouching -----------------------------------------------------------------------------

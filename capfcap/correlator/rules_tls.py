@@ -14,8 +14,6 @@ from capfcap.correlator.rules_distrust import capf_mismatch
 from capfcap.correlator.rules_trust import (
     cert_expiry,
     latest_itl,
-    transfer_filter,
-    transfer_text,
 )
 from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename
 from capfcap.events import TlsAlert, TlsSession, TrustListSeen
