@@ -121,14 +121,19 @@ def _loop(ctx: Context, p: PhoneState, cfgs: list[ConfigSeen]) -> _Signal | None
         prev = end
     if len(rounds) < LOOP_MIN:
         return None
-    first, last = rounds[0].transfer, rounds[-1].transfer
-    period = (last.first_ts - first.first_ts) / (len(rounds) - 1) / 1e9
+    # each round but the last is proven unanswered by the phone starting the next one; the
+    # last only when the capture goes on for CAPF_WAIT after it (DESIGN §4 rule 1)
+    last = rounds[-1].transfer
     j = judge(ctx, p, what=f"the last config download ({basename(last.filename)})",
-              last_ts=last.last_ts, wait=CAPF_WAIT, retried=True, server=None,
+              last_ts=last.last_ts, wait=CAPF_WAIT, retried=False, server=None,
               due="its connection to CAPF")
     if not j.stands:
-        withhold(ctx, "PHONE_DISTRUSTS_CLUSTER", p, j, list(last.frames))
-        return None
+        rounds = rounds[:-1]
+        if len(rounds) < LOOP_MIN:
+            withhold(ctx, "PHONE_DISTRUSTS_CLUSTER", p, j, list(last.frames))
+            return None
+    first, last = rounds[0].transfer, rounds[-1].transfer
+    period = (last.first_ts - first.first_ts) / (len(rounds) - 1) / 1e9
     return _Signal(
         f"The phone downloaded its trust list and config {len(rounds)} times, about every "
         f"{period:.0f} s (frames {first.frames[0]}-{last.frames[-1]}), and never connected "
