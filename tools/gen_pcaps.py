@@ -1240,9 +1240,9 @@ def mic_cert(not_after_days: int) -> bytes:
     return cert.public_bytes(Encoding.DER)
 
 
-def gen_mic_expired_5061(realpeer: str) -> bytes:
-    """SIP-TLS 5061 (TLS 1.2): the server asks for a client certificate, the phone sends an
-    expired MIC, and the handshake completes."""
+def gen_mic_expired_5061(realpeer: str, days: int = -2) -> bytes:
+    """SIP-TLS 5061 (TLS 1.2): the server asks for a client certificate, the phone sends a
+    MIC that ends `days` after EPOCH (expired for the default), and the handshake completes."""
     phone = phone_host(0x55, "198.51.100.55")
     cap = Cap(start(55))
     rng = random.Random(55)
@@ -1256,7 +1256,7 @@ def gen_mic_expired_5061(realpeer: str) -> bytes:
                                 + certificate_msg([cm]) + server_key_exchange(rng)
                                 + hs(13, u8v(b"\x01\x40") + u16v(struct.pack("!H", 0x0807))
                                      + u16v(b"")) + hs(14, b"")))
-    conn.send(True, tls_record(22, certificate_msg([mic_cert(-2)])
+    conn.send(True, tls_record(22, certificate_msg([mic_cert(days)])
                                + hs(16, u8v(rng.randbytes(32)))
                                + hs(15, struct.pack("!H", 0x0807) + u16v(rng.randbytes(64))))
               + tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
