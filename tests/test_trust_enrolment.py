@@ -149,6 +149,16 @@ def test_mic_expiry_window(tmp_path: Path, days: int, code: str | None) -> None:
         assert one(run(p), code).severity == "info"
 
 
+def test_a_phones_https_8443_reaches_the_tls_reader(tmp_path: Path) -> None:
+    gen = _gen()
+    p = tmp_path / "mic8443.pcap"
+    p.write_bytes(gen.gen_mic_expired_5061(gen.DEFAULT_REALPEER, port=8443))
+    r = run(p)
+    assert one(r, "PHONE_MIC_EXPIRED").server["port"] == 8443
+    [e] = [e for e in r.phones[0].timeline if "client certificate" in e.what]
+    assert "HTTPS 8443" in e.what
+
+
 def test_certificate_kinds_and_signature_check() -> None:
     lsc = cert_info(der("lsc-phone1-old-capf.crt.pem"))
     assert cert_kind(lsc) == "LSC"

@@ -1240,15 +1240,16 @@ def mic_cert(not_after_days: int) -> bytes:
     return cert.public_bytes(Encoding.DER)
 
 
-def gen_mic_expired_5061(realpeer: str, days: int = -2) -> bytes:
+def gen_mic_expired_5061(realpeer: str, days: int = -2, port: int = 5061) -> bytes:
     """SIP-TLS 5061 (TLS 1.2): the server asks for a client certificate, the phone sends a
-    MIC that ends `days` after EPOCH (expired for the default), and the handshake completes."""
+    MIC that ends `days` after EPOCH (expired for the default), and the handshake completes.
+    `port`: the same on another secure port."""
     phone = phone_host(0x55, "198.51.100.55")
     cap = Cap(start(55))
     rng = random.Random(55)
     srv = trust_srv()
     trust_round(cap, phone, srv, _data_file(realpeer, "itl", "ITL_good.tlv"), 0, 55000)
-    conn = TcpConn(cap, phone, srv, 55100, 5061, 0x55555555, 0x55aa55aa)
+    conn = TcpConn(cap, phone, srv, 55100, port, 0x55555555, 0x55aa55aa)
     conn.handshake()
     conn.send(True, client_hello(rng, tls13=False))
     cm = pem_to_der(os.path.join(realpeer, "data", "certs", "cm-pub.crt.pem"))

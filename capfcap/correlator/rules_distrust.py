@@ -62,6 +62,7 @@ class _Signal:
     text: str
     frames: tuple[int, ...]
     absorbs: str = ""  # a TVS server whose connection findings this one explains
+    facts: tuple[facts.Fact, ...] = ()
 
 
 def _foreign_tvs(ctx: Context, p: PhoneState, cfg: ConfigSeen, after: int) -> _Signal | None:
@@ -87,7 +88,8 @@ def _foreign_tvs(ctx: Context, p: PhoneState, cfg: ConfigSeen, after: int) -> _S
         f"not a TVS member of the config it was served ({served} = "
         f"{', '.join(sorted(members)) or 'no address'}): the address comes from the trust "
         f"list the phone already held.",
-        tuple(f for c in mine for f in c.frames), absorbs=server)
+        tuple(f for c in mine for f in c.frames), absorbs=server,
+        facts=tuple(facts.tcp(c) for c in mine))
 
 
 def _tvs_alert(ctx: Context, p: PhoneState, after: int) -> _Signal | None:
@@ -104,7 +106,7 @@ def _tvs_alert(ctx: Context, p: PhoneState, after: int) -> _Signal | None:
             return _Signal(
                 f"The phone itself aborted TLS to TVS {label(ctx, s.key.server)} with fatal "
                 f"{alert_name(a.description)} (frame {a.frame}): it does not trust this "
-                f"cluster's TVS certificate.", tuple(s.frames))
+                f"cluster's TVS certificate.", tuple(s.frames), facts=(facts.tls(s),))
     return None
 
 
@@ -192,7 +194,7 @@ def distrust_findings(ctx: Context, p: PhoneState, found: list[Finding]) -> list
         "\n".join(detail), frames, frames_filter(frames),
         times=(took.first_ts, max(ctx.frame_ts.get(frames[-1], cfg.transfer.last_ts),
                                   cfg.transfer.last_ts)),
-        _facts=[facts.transfer(took), facts.transfer(cfg.transfer), facts.unchecked(
+        _facts=[facts.transfer(took), facts.transfer(cfg.transfer), *sig.facts, facts.unchecked(
             "the TVS members of the config and the phone's own trust list (Wireshark has no "
             "field for either)")],
     )]
