@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import struct
-import sys
-from types import ModuleType
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,21 +14,12 @@ from capfcap.correlator.engine import Correlator
 from capfcap.events import FileTransfer, FlowKey, TcpConnection, TlsSession
 from capfcap.extractors.tls import TlsHandler
 from capfcap.extractors.tlsdecrypt import parse_keylog
-from tests.conftest import ROOT
+from tests.gen_module import gen_pcaps
 
 KEY = FlowKey("tcp", "198.51.100.60", 50600, "203.0.113.60", 5061)
 
 
-def _gen() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_pcaps", ROOT / "tools" / "gen_pcaps.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gen_pcaps"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _gen()
+gen = gen_pcaps()
 
 
 def _expand_label(secret: bytes, label: bytes, n: int) -> bytes:

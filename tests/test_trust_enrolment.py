@@ -3,10 +3,7 @@ rejected LSC, the certificate a phone presents, the CTL's CAPF record, TVS vouch
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -15,18 +12,10 @@ from capfcap.pipeline import Options, analyze
 from capfcap.report import Report
 from capfcap.trust.certs import cert_info, signed_by
 from tests.conftest import REALPEER, ROOT
+from tests.gen_module import gen_pcaps
 
 SYNTH = ROOT / "pcaps" / "synthetic"
 S15_CERTS = REALPEER / "data" / "s15" / "certs"
-
-
-def _gen() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_pcaps", ROOT / "tools" / "gen_pcaps.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gen_pcaps"] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def run(path: Path, **kw: object) -> Report:
@@ -140,7 +129,7 @@ def test_mic_expired_and_shown() -> None:
 
 @pytest.mark.parametrize(("days", "code"), [(10, "PHONE_MIC_EXPIRING"), (400, None)])
 def test_mic_expiry_window(tmp_path: Path, days: int, code: str | None) -> None:
-    gen = _gen()
+    gen = gen_pcaps()
     p = tmp_path / "mic.pcap"
     p.write_bytes(gen.gen_mic_expired_5061(gen.DEFAULT_REALPEER, days=days))
     got = codes(run(p)) & {"PHONE_MIC_EXPIRED", "PHONE_MIC_EXPIRING"}
@@ -150,7 +139,7 @@ def test_mic_expiry_window(tmp_path: Path, days: int, code: str | None) -> None:
 
 
 def test_a_phones_https_8443_reaches_the_tls_reader(tmp_path: Path) -> None:
-    gen = _gen()
+    gen = gen_pcaps()
     p = tmp_path / "mic8443.pcap"
     p.write_bytes(gen.gen_mic_expired_5061(gen.DEFAULT_REALPEER, port=8443))
     r = run(p)
@@ -163,7 +152,7 @@ def test_certificate_kinds_and_signature_check() -> None:
     lsc = cert_info(der("lsc-phone1-old-capf.crt.pem"))
     assert cert_kind(lsc) == "LSC"
     assert cert_kind(cert_info(der("cm-pub.crt.pem"))) == ""
-    gen = _gen()
+    gen = gen_pcaps()
     assert cert_kind(cert_info(gen.mic_cert(100))) == "MIC"
     assert signed_by(lsc.der, der("capf-old.crt.pem")) is True
     assert signed_by(lsc.der, der("capf.crt.pem")) is False

@@ -1145,6 +1145,30 @@ def trust_round(cap: Cap, phone: Host, srv: Host, itl: bytes, mode: int, port0: 
              config_xml(dev, srv.ip, [srv.ip], mode), port0 + 3, port0 + 1003)
 
 
+def trust_scene(realpeer: str, n: int, itl: str, mode: int
+                ) -> tuple[Cap, Host, Host, random.Random]:
+    """File number `n`: phone 198.51.100.<n> took ITL `itl` and a config (capfAuthMode
+    `mode`) from trust_srv(); its capture, the phone, the server and a generator seeded n."""
+    phone = phone_host(int(str(n), 16), f"198.51.100.{n}")
+    cap = Cap(start(n))
+    rng = random.Random(n)
+    srv = trust_srv()
+    trust_round(cap, phone, srv, _data_file(realpeer, "itl", itl), mode, n * 1000)
+    return cap, phone, srv, rng
+
+
+def tls12_server_flight(conn: TcpConn, rng: random.Random, cert_der: bytes, *,
+                        ask_cert: bool = False) -> None:
+    """ClientHello, then ServerHello+Certificate+ServerKeyExchange(+CertificateRequest)
+    +ServerHelloDone (RFC 5246 §7.3)."""
+    conn.send(True, client_hello(rng, tls13=False))
+    req = (hs(13, u8v(b"\x01\x40") + u16v(struct.pack("!H", 0x0807)) + u16v(b""))
+           if ask_cert else b"")
+    conn.send(False, tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
+                                + certificate_msg([cert_der]) + server_key_exchange(rng)
+                                + req + hs(14, b"")))
+
+
 def gen_distrust_loop(realpeer: str, *, rounds: int = 4, tail_s: int = 40) -> bytes:
     """A locked phone: ITL and config (capfAuthMode 2) `rounds` times, 20 s apart, no CAPF;
     `tail_s` later the phone asks ARP for its gateway (the capture's last frame)."""
@@ -1165,10 +1189,7 @@ def gen_distrust_loop(realpeer: str, *, rounds: int = 4, tail_s: int = 40) -> by
 
 def tvs_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
     """TLS 1.2 to TVS: the phone's query and TVS's answer as application data."""
-    conn.send(True, client_hello(rng, tls13=False))
-    conn.send(False, tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
-                                + certificate_msg([cert_der]) + server_key_exchange(rng)
-                                + hs(14, b"")))
+    tls12_server_flight(conn, rng, cert_der)
     conn.send(True, tls_record(22, hs(16, u8v(rng.randbytes(32)))) + tls_record(20, b"\x01")
               + tls_record(22, opaque(rng, 40)), ack=False)
     conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
@@ -1181,11 +1202,7 @@ def tvs_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
 def gen_tvs_vouched(realpeer: str) -> bytes:
     """ITL without CAPF record; TVS answers the phone's query; TLS to CAPF then succeeds
     and CAPF issues the LSC."""
-    phone = phone_host(0x53, "198.51.100.53")
-    cap = Cap(start(53))
-    rng = random.Random(53)
-    srv = trust_srv()
-    trust_round(cap, phone, srv, _data_file(realpeer, "itl", "ITL_nocapf.tlv"), 2, 53000)
+    cap, phone, srv, rng = trust_scene(realpeer, 53, "ITL_nocapf.tlv", 2)
     tvs = TcpConn(cap, phone, srv, 53100, 2445, 0x53535353, 0x35353535)
     tvs.handshake()
     tvs_session(tvs, rng, pem_to_der(os.path.join(realpeer, "data", "certs", "tvs-pub.crt.pem")))
@@ -1199,18 +1216,11 @@ def gen_tvs_vouched(realpeer: str) -> bytes:
 def gen_tvs_phone_alert(realpeer: str) -> bytes:
     """The phone takes ITL and config, then aborts TLS to this cluster's TVS itself
     (fatal unknown_ca after the TVS certificate) and never contacts CAPF."""
-    phone = phone_host(0x54, "198.51.100.54")
-    cap = Cap(start(54))
-    rng = random.Random(54)
-    srv = trust_srv()
-    trust_round(cap, phone, srv, _data_file(realpeer, "itl", "ITL_good.tlv"), 2, 54000)
+    cap, phone, srv, rng = trust_scene(realpeer, 54, "ITL_good.tlv", 2)
     conn = TcpConn(cap, phone, srv, 54100, 2445, 0x54545454, 0x45454545)
     conn.handshake()
-    conn.send(True, client_hello(rng, tls13=False))
-    tvs = pem_to_der(os.path.join(realpeer, "data", "certs", "tvs-pub.crt.pem"))
-    conn.send(False, tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
-                                + certificate_msg([tvs]) + server_key_exchange(rng)
-                                + hs(14, b"")))
+    tls12_server_flight(conn, rng, pem_to_der(os.path.join(realpeer, "data", "certs",
+                                                           "tvs-pub.crt.pem")))
     conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
     conn.close(cli_first=True)
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
@@ -1244,19 +1254,11 @@ def gen_mic_expired_5061(realpeer: str, days: int = -2, port: int = 5061) -> byt
     """SIP-TLS 5061 (TLS 1.2): the server asks for a client certificate, the phone sends a
     MIC that ends `days` after EPOCH (expired for the default), and the handshake completes.
     `port`: the same on another secure port."""
-    phone = phone_host(0x55, "198.51.100.55")
-    cap = Cap(start(55))
-    rng = random.Random(55)
-    srv = trust_srv()
-    trust_round(cap, phone, srv, _data_file(realpeer, "itl", "ITL_good.tlv"), 0, 55000)
+    cap, phone, srv, rng = trust_scene(realpeer, 55, "ITL_good.tlv", 0)
     conn = TcpConn(cap, phone, srv, 55100, port, 0x55555555, 0x55aa55aa)
     conn.handshake()
-    conn.send(True, client_hello(rng, tls13=False))
-    cm = pem_to_der(os.path.join(realpeer, "data", "certs", "cm-pub.crt.pem"))
-    conn.send(False, tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
-                                + certificate_msg([cm]) + server_key_exchange(rng)
-                                + hs(13, u8v(b"\x01\x40") + u16v(struct.pack("!H", 0x0807))
-                                     + u16v(b"")) + hs(14, b"")))
+    tls12_server_flight(conn, rng, pem_to_der(os.path.join(realpeer, "data", "certs",
+                                                           "cm-pub.crt.pem")), ask_cert=True)
     conn.send(True, tls_record(22, certificate_msg([mic_cert(days)])
                                + hs(16, u8v(rng.randbytes(32)))
                                + hs(15, struct.pack("!H", 0x0807) + u16v(rng.randbytes(64))))
