@@ -367,8 +367,9 @@ CATALOG: dict[str, CodeInfo] = {
         "asked a TVS that is not a member of the config it was served, aborted TLS to TVS "
         "itself, or downloaded trust list and config again and again without contacting "
         "CAPF. It rejects the new ITL and the signed config, never learns of the pending "
-        "operation, and CUCM shows 'Operation Pending'. A loop is judged only when the "
-        "capture goes on 30 s after the last config (DESIGN §4).",
+        "operation, and CUCM shows 'Operation Pending'. A loop counts only the rounds the "
+        "capture proves: each followed by the next, the last by 30 s of capture (DESIGN "
+        "§4); otherwise the verdict is withheld.",
         (
             "phone moved from another cluster, or staged on another cluster",
             "CallManager and TVS certificates regenerated together (CUCM 11.5 and earlier)",
