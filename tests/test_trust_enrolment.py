@@ -100,7 +100,7 @@ def test_s24_lsc_rejected_names_certificate_alert_and_cause() -> None:
     lsc = cert_info(der("lsc-phone1-old-capf.crt.pem"))
     assert f.extra["cert_sha256"] == lsc.der_sha256 and f.extra["cert_kind"] == "LSC"
     assert f.extra["alert"] == "decrypt_error"
-    assert 66 in f.evidence.frames and 67 in f.evidence.frames
+    assert f.evidence.frames == (66, 67) and f.evidence.filter == "frame.number in {66..67}"
     for part in ("CN=SEP0023AB12CD34", "CN=CAPF-1a2b3c4d", lsc.serial, "2027-12-03"):
         assert part in f.detail
     # the LSC does not verify with the capture's current CAPF certificate (same name)

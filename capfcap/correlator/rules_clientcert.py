@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from capfcap.correlator import facts
-from capfcap.correlator.common import Context, label, make, server_ident
+from capfcap.correlator.common import Context, frames_filter, label, make, server_ident
 from capfcap.correlator.rules_tls import alert_name
 from capfcap.correlator.state import CAPF_PORT, PhoneState
 from capfcap.events import CertInfo, TlsAlert, TlsSession
@@ -182,7 +182,7 @@ def client_cert_findings(ctx: Context, p: PhoneState) -> list[Finding]:
         port = s.key.server_port
         kind = cert_kind(c) or "client certificate"
         assert s.client_cert_frame is not None
-        frames = [f for f in s.frames if f <= a.frame]
+        frames = [s.client_cert_frame, a.frame]
         out.append(make(
             ctx, "LSC_REJECTED", p, server_ident(ctx, s.key.server, port),
             f"{label(ctx, s.key.server)} rejected the phone's {kind} on "
@@ -193,7 +193,7 @@ def client_cert_findings(ctx: Context, p: PhoneState) -> list[Finding]:
             f"SHA-256 {c.der_sha256}.\nThe server answered with fatal alert "
             f"{a.description} {alert_name(a.description)} from {label(ctx, s.key.server)} "
             f"(frame {a.frame}) before the handshake finished.\n{cause.text}",
-            frames, f"{s.key.filter()} && (tls.handshake.type == 11 || tls.alert_message)",
+            frames, frames_filter(frames),
             remediation=cause.fix, times=(s.first_ts, a.ts), cert_sha256=c.der_sha256,
             cert_kind=kind, alert=alert_name(a.description),
             _facts=[facts.tls(s), facts.cert(s.client_cert_frame, c.der_sha256)],
