@@ -214,6 +214,9 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
     worst = min(decisive, key=lambda f: (SEVERITY_ORDER[f.severity],
                                          _RANK.get(f.code, len(_RANK))))
     head = _VERDICT.get(worst.code, worst.summary)
+    lists = worst.extra.get("lists")
+    if worst.code == "CAPF_CERT_MISMATCH" and isinstance(lists, list):
+        head = head.replace("ITL", " and ".join(map(str, lists)))  # the CTL's CAPF record
     srv = worst.server.get("ip") if worst.server else None
     if worst.code == "CAPF_UNIDIRECTIONAL":
         head = head.format(port=worst.server.get("port", CAPF_PORT))
