@@ -80,7 +80,8 @@ def test_phone_side_alert_on_tvs() -> None:
     r = run(SYNTH / "distrust_tvs_alert.pcap")
     f = one(r, "PHONE_DISTRUSTS_CLUSTER")
     assert "unknown_ca" in f.detail and "phone itself" in f.detail
-    assert "TVS_TLS_FAILED" in codes(r)
+    assert 56 in f.evidence.frames  # the phone's alert
+    assert codes(r) == {"PHONE_DISTRUSTS_CLUSTER"} and "Explains: TVS_TLS_FAILED" in f.detail
 
 
 @pytest.mark.parametrize("name", ["S01_happy.pcap", "S02_itl_no_capf.pcap",

@@ -242,8 +242,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "distrust_tvs_alert.pcap": {
         "frames": 59,
         "linktypes": [LINKTYPE_ETHERNET],
-        "codes": ["PHONE_DISTRUSTS_CLUSTER", "TVS_TLS_FAILED"],
-        "absent": ["CAPF_NOT_ATTEMPTED", "LSC_REJECTED"],
+        "codes": ["PHONE_DISTRUSTS_CLUSTER"],
+        "absent": ["CAPF_NOT_ATTEMPTED", "LSC_REJECTED", "TVS_TLS_FAILED"],
         "what": "ITL and config (capfAuthMode 2), then the phone aborts TLS to this "
         "cluster's TVS with fatal unknown_ca after the TVS certificate; no CAPF",
     },

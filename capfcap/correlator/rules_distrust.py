@@ -106,7 +106,8 @@ def _tvs_alert(ctx: Context, p: PhoneState, after: int) -> _Signal | None:
             return _Signal(
                 f"The phone itself aborted TLS to TVS {label(ctx, s.key.server)} with fatal "
                 f"{alert_name(a.description)} (frame {a.frame}): it does not trust this "
-                f"cluster's TVS certificate.", tuple(s.frames), facts=(facts.tls(s),))
+                f"cluster's TVS certificate.", tuple(s.frames), absorbs=s.key.server,
+                facts=(facts.tls(s),))
     return None
 
 
