@@ -222,6 +222,21 @@ def _hashes(tl: TrustListSeen) -> set[str]:
         r.cert_hash.lower() for r in caps if r.cert_hash}
 
 
+def ctl_note(p: PhoneState, s: TlsSession) -> str:
+    """For a TLS failure on the CAPF port: the CTL the phone holds (mixed mode), through
+    which it trusts CAPF (FIELD D4; DOMAIN §1.9: CTLFile.tlv only in mixed mode)."""
+    if s.key.server_port != CAPF_PORT:
+        return ""
+    ctl = latest_list(p, "CTL", s.frames[0] if s.frames else None)
+    if ctl is None or ctl.trust_list is None:
+        return ""
+    t = ctl.transfer
+    n = len(ctl.trust_list.capf_records())
+    return (f" The phone also holds a CTL ({basename(t.filename)}, frames {t.frames[0]}-"
+            f"{t.frames[-1]}) with {n} CAPF record(s): in mixed mode it trusts CAPF through "
+            "the CTL.")
+
+
 CTL_FIX = ("Update the CTL after the CAPF certificate change (`utils ctl update CTLFile` in "
            "mixed mode), restart the Cisco CAPF, TVS and TFTP services, then reset the phones.")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
 from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
-from capfcap.correlator.rules_distrust import capf_mismatch
+from capfcap.correlator.rules_distrust import capf_mismatch, ctl_note
 from capfcap.correlator.rules_trust import (
     cert_expiry,
     latest_itl,
@@ -125,6 +125,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             itl_note = (f"The phone's ITL ({basename(itl.transfer.filename)}, frames "
                         f"{itl.transfer.frames[0]}-{itl.transfer.frames[-1]}) has "
                         + (f"{len(caps)} CAPF record(s)." if caps else "no CAPF record."))
+        itl_note += ctl_note(phone, s)
         fatal = [a for a in s.alerts if not a.encrypted and a.description != 0]
         if s.not_tls:
             out.append(make(
