@@ -3,6 +3,7 @@ rejected LSC, the certificate a phone presents, the CTL's CAPF record, TVS vouch
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,17 @@ def test_tvs_vouched_makes_itl_no_capf_info() -> None:
 def test_without_tvs_itl_no_capf_stays_an_error() -> None:
     f = one(run(REALPEER / "S02_itl_no_capf.pcap"), "ITL_NO_CAPF")
     assert f.severity == "error" and "tvs_vouched" not in f.extra
+
+
+def test_itl_command_dumps_and_verifies_the_captured_ctl() -> None:
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "capfcap", "itl",
+                          str(REALPEER / "S25_ctl_stale_capf.pcap"), "--format", "json"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
+    lists = json.loads(out.stdout)["trust_lists"]
+    ctl = next(t for t in lists if t["kind"] == "CTL")
+    assert ctl["filename"] == "CTLFile.tlv" and ctl["signature"]["status"] == "valid"
+    assert [r["role_name"] for r in ctl["records"]] == ["SAST", "CCM+TFTP", "CAPF"]
+    assert ctl["records"][-1]["serial"] == cert_info(der("capf-old.crt.pem")).serial
