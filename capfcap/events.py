@@ -343,6 +343,7 @@ class TlsSession:
     server_certs: tuple[CertInfo, ...] = ()  # leaf first; empty for TLS 1.3
     cert_request: bool = False
     client_certs: tuple[CertInfo, ...] = ()
+    client_cert_frame: int | None = None  # the client's Certificate message (or its record)
     alerts: tuple[TlsAlert, ...] = ()
     close_notify: bool = False
     handshake_done: bool = False  # ChangeCipherSpec/Finished both ways, or app data both ways

@@ -617,6 +617,71 @@ CATALOG: dict[str, CodeInfo] = {
         "together with the CallManager certificate on CUCM 8.x to 11.5.",
         f"{REGEN}; {RENEWAL}",
     ),
+    "PHONE_DISTRUSTS_CLUSTER": CodeInfo(
+        "error",
+        "The phone holds another cluster's trust list",
+        "The phone took this cluster's ITL and config, then acted on another trust list: it "
+        "asked a TVS that is not a member of the config it was served, aborted TLS to TVS "
+        "itself, or downloaded trust list and config again and again without contacting "
+        "CAPF. It rejects the new ITL and the signed config, never learns of the pending "
+        "operation, and CUCM shows 'Operation Pending'. A loop counts only the rounds the "
+        "capture proves: each followed by the next, the last by 30 s of capture (DESIGN "
+        "§4); otherwise the verdict is withheld.",
+        (
+            "phone moved from another cluster, or staged on another cluster",
+            "CallManager and TVS certificates regenerated together (CUCM 11.5 and earlier)",
+            "ITLRecovery certificate changed",
+        ),
+        "tcp.port == 2445 to an address that is not a TVS member of the config; "
+        "tls.alert_message from the phone on 2445; repeated tftp.source_file ITLFile.tlv",
+        "Reset the phone's trust list: on the publisher run 'utils itl reset localkey' (or "
+        "'utils itl reset remote <node>'), restart Cisco TFTP and reset the phones; or on the "
+        "phone use Settings > Security > Reset security settings (erase the trust list, or "
+        "factory-reset). Restarting TFTP alone does not help: it serves the same files, "
+        "signed by a signer the phone does not trust.",
+        f"{ITL_RESET}; {MIGRATE}; {RENEWAL} (scenario 1)",
+    ),
+    "LSC_REJECTED": CodeInfo(
+        "error",
+        "CUCM rejects the certificate the phone presents",
+        "On TLS to a CUCM node's secure port (SIP 5061, SCCP 2443, HTTPS 8443, 6971/6972) the "
+        "phone presented its client certificate (LSC: issuer CN CAPF-...; MIC: a Cisco "
+        "Manufacturing CA) and the server answered with a fatal alert: the phone stays "
+        "'Registering'.",
+        (
+            "CAPF regenerated and the old CAPF certificate removed from CallManager-trust "
+            "(LSC issued by the old CAPF)",
+            "root of a CA-signed CAPF missing from CallManager-trust",
+            "phone moved from another cluster with that cluster's LSC",
+        ),
+        "tls.handshake.type == 11 from the phone, then tls.alert_message.level == 2 from "
+        "the server (decode 2443 as TLS)",
+        "Reissue the LSC from the current CAPF (Certificate Operation 'Install/Upgrade'), or "
+        "restore the issuing CAPF certificate (or the CA root) to CallManager-trust and "
+        "restart Cisco CallManager.",
+        f"{LSC_QA}; {RENEWAL} (scenario 4.2); {CA_SIGNED}",
+    ),
+    "PHONE_MIC_EXPIRED": CodeInfo(
+        "warning",
+        "The phone's MIC has expired",
+        "The manufacturing certificate the phone presented as TLS client was expired at "
+        "capture time: CAPF authentication 'By Existing Certificate' with the MIC fails.",
+        ("MICs of older phones expire (typically 10 years after manufacture)",),
+        "x509af.validity of the phone's client certificate (tls.handshake.type == 11)",
+        "Use authentication 'By Null String' or 'By Authentication String' for the LSC "
+        "install, and install an LSC before relying on the MIC.",
+        f"{LSC_QA}; {PHONE_SECURITY}",
+    ),
+    "PHONE_MIC_EXPIRING": CodeInfo(
+        "info",
+        "The phone's MIC expires within 30 days",
+        "The manufacturing certificate the phone presented as TLS client expires within 30 "
+        "days of the capture time.",
+        ("MIC close to the end of its validity",),
+        "x509af.validity of the phone's client certificate (tls.handshake.type == 11)",
+        "Install an LSC while the MIC still authenticates the phone.",
+        f"{LSC_QA}; {PHONE_SECURITY}",
+    ),
 }
 
 

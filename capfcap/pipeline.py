@@ -46,7 +46,9 @@ from capfcap.sources.scan import Skipper
 EXPIRE_EVERY = 1_000_000_000  # call expire() once per second of capture time
 DUP_WINDOW = 16  # relevant frames compared for SPAN duplicates
 DUP_NS = 50_000_000  # ... within 50 ms
-TLS_PORTS = frozenset({2443, 2445, 3804, 5061, 6971, 6972})
+# TLS is read on these server ports. 8443 (HTTPS, a phone's client certificate) is not a
+# prefilter port: only a known phone's traffic reaches it, never a SPAN's admin sessions.
+TLS_PORTS = frozenset({2443, 2445, 3804, 5061, 6971, 6972, 8443})
 HTTP_PORTS = frozenset({6970})
 
 

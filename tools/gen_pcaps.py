@@ -362,6 +362,49 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "the same with an ARP reply to the phone's MAC (frame 2), which proves "
         "the direction towards the phone is captured",
     },
+    "distrust_loop.pcap": {
+        "frames": 193,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["PHONE_DISTRUSTS_CLUSTER"],
+        "absent": ["CAPF_NOT_ATTEMPTED", "LSC_REJECTED", "TFTP_NO_RESPONSE"],
+        "what": "a locked phone downloads ITLFile.tlv and its config (capfAuthMode 2) four "
+        "times, 20 s apart, never contacts CAPF; the capture goes on 40 s after the last "
+        "config",
+    },
+    "distrust_loop_short.pcap": {
+        "frames": 145,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["PHONE_DISTRUSTS_CLUSTER", "CAPF_NOT_ATTEMPTED"],
+        "what": "the same loop, three rounds, and the capture ends 5 s after the last "
+        "config: PHONE_DISTRUSTS_CLUSTER withheld (inconclusive)",
+    },
+    "distrust_tvs_alert.pcap": {
+        "frames": 59,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["PHONE_DISTRUSTS_CLUSTER"],
+        "absent": ["CAPF_NOT_ATTEMPTED", "LSC_REJECTED", "TVS_TLS_FAILED"],
+        "what": "ITL and config (capfAuthMode 2), then the phone aborts TLS to this "
+        "cluster's TVS with fatal unknown_ca after the TVS certificate; no CAPF",
+    },
+    "tvs_vouched_capf.pcap": {
+        "frames": 87,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["ITL_NO_CAPF", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_TLS_FAILED", "PHONE_DISTRUSTS_CLUSTER", "CAPF_CERT_MISMATCH"],
+        "what": "ITL without CAPF record; the phone's TVS session completes (application "
+        "data both ways), then TLS to CAPF succeeds and CAPF delivers the LSC: "
+        "ITL_NO_CAPF is info (TVS vouched)",
+    },
+    "mic_expired_5061.pcap": {
+        "frames": 64,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["PHONE_MIC_EXPIRED"],
+        "absent": ["LSC_REJECTED", "PHONE_MIC_EXPIRING"],
+        "what": "SIP-TLS 5061 (TLS 1.2): the server asks for a client certificate and the "
+        "phone presents a MIC (issuer Cisco Manufacturing CA SHA2) that expired 4 days "
+        "earlier; the handshake completes",
+    },
 }
 
 
@@ -1600,6 +1643,154 @@ def gen_tftp_stopped(realpeer: str) -> bytes:
                           itl_get)
 
 
+# -- trust around enrolment (FIELD D1, G1; DOMAIN §3.5) -----------------------------------
+
+def trust_srv() -> Host:
+    """TFTP, TVS, CAPF and CallManager in one node (a fresh IP ID counter per file)."""
+    return server_host("203.0.113.16", 0x6100)
+
+
+def _data_file(realpeer: str, *parts: str) -> bytes:
+    with open(os.path.join(realpeer, "data", *parts), "rb") as f:
+        return f.read()
+
+
+def trust_round(cap: Cap, phone: Host, srv: Host, itl: bytes, mode: int, port0: int) -> None:
+    """CTLSEP/ITLSEP not found, ITLFile.tlv and the config (DOMAIN §1.9 order)."""
+    dev = device_name(phone)
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", None, port0, port0 + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, port0 + 1, port0 + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", itl, port0 + 2, port0 + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml",
+             config_xml(dev, srv.ip, [srv.ip], mode), port0 + 3, port0 + 1003)
+
+
+def trust_scene(realpeer: str, n: int, itl: str, mode: int
+                ) -> tuple[Cap, Host, Host, random.Random]:
+    """File number `n`: phone 198.51.100.<n> took ITL `itl` and a config (capfAuthMode
+    `mode`) from trust_srv(); its capture, the phone, the server and a generator seeded n."""
+    phone = phone_host(int(str(n), 16), f"198.51.100.{n}")
+    cap = Cap(start(n))
+    rng = random.Random(n)
+    srv = trust_srv()
+    trust_round(cap, phone, srv, _data_file(realpeer, "itl", itl), mode, n * 1000)
+    return cap, phone, srv, rng
+
+
+def tls12_server_flight(conn: TcpConn, rng: random.Random, cert_der: bytes, *,
+                        ask_cert: bool = False) -> None:
+    """ClientHello, then ServerHello+Certificate+ServerKeyExchange(+CertificateRequest)
+    +ServerHelloDone (RFC 5246 §7.3)."""
+    conn.send(True, client_hello(rng, tls13=False))
+    req = (hs(13, u8v(b"\x01\x40") + u16v(struct.pack("!H", 0x0807)) + u16v(b""))
+           if ask_cert else b"")
+    conn.send(False, tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
+                                + certificate_msg([cert_der]) + server_key_exchange(rng)
+                                + req + hs(14, b"")))
+
+
+def gen_distrust_loop(realpeer: str, *, rounds: int = 4, tail_s: int = 40) -> bytes:
+    """A locked phone: ITL and config (capfAuthMode 2) `rounds` times, 20 s apart, no CAPF;
+    `tail_s` later the phone asks ARP for its gateway (the capture's last frame)."""
+    phone = phone_host(0x51, "198.51.100.51")
+    itl = _data_file(realpeer, "itl", "ITL_good.tlv")
+    srv = trust_srv()
+    cap = Cap(start(51 if tail_s >= 30 else 52))
+    for i in range(rounds):
+        if i:
+            cap.wait_us(20 * SECOND // US)
+        trust_round(cap, phone, srv, itl, 2, 52000 + 10 * i)
+    cap.wait_us(tail_s * SECOND // US)
+    req = Ether(src=phone.mac, dst="ff:ff:ff:ff:ff:ff") / ARP(
+        op=1, hwsrc=phone.mac, psrc=phone.ip, pdst=SILENCE_GW.ip)
+    cap.recs.append(Rec(cap.t, bytes(req), 0, ""))
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def tvs_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
+    """TLS 1.2 to TVS: the phone's query and TVS's answer as application data."""
+    tls12_server_flight(conn, rng, cert_der)
+    conn.send(True, tls_record(22, hs(16, u8v(rng.randbytes(32)))) + tls_record(20, b"\x01")
+              + tls_record(22, opaque(rng, 40)), ack=False)
+    conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
+    conn.send(True, tls_record(23, opaque(rng, 180)))
+    conn.send(False, tls_record(23, opaque(rng, 1100)))
+    conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)
+    conn.close(cli_first=True)
+
+
+def gen_tvs_vouched(realpeer: str) -> bytes:
+    """ITL without CAPF record; TVS answers the phone's query; TLS to CAPF then succeeds
+    and CAPF issues the LSC."""
+    cap, phone, srv, rng = trust_scene(realpeer, 53, "ITL_nocapf.tlv", 2)
+    tvs = TcpConn(cap, phone, srv, 53100, 2445, 0x53535353, 0x35353535)
+    tvs.handshake()
+    tvs_session(tvs, rng, pem_to_der(os.path.join(realpeer, "data", "certs", "tvs-pub.crt.pem")))
+    capf = TcpConn(cap, phone, srv, 53101, 3804, 0x53000001, 0x35000001)
+    capf.handshake()
+    tls12_capf_session(capf, rng, pem_to_der(os.path.join(realpeer, "data", "certs",
+                                                          "capf.crt.pem")))
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_tvs_phone_alert(realpeer: str) -> bytes:
+    """The phone takes ITL and config, then aborts TLS to this cluster's TVS itself
+    (fatal unknown_ca after the TVS certificate) and never contacts CAPF."""
+    cap, phone, srv, rng = trust_scene(realpeer, 54, "ITL_good.tlv", 2)
+    conn = TcpConn(cap, phone, srv, 54100, 2445, 0x54545454, 0x45454545)
+    conn.handshake()
+    tls12_server_flight(conn, rng, pem_to_der(os.path.join(realpeer, "data", "certs",
+                                                           "tvs-pub.crt.pem")))
+    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def mic_cert(not_after_days: int) -> bytes:
+    """A deterministic MIC stand-in: Ed25519 (RFC 8032 signatures are deterministic),
+    issuer CN 'Cisco Manufacturing CA SHA2', valid until EPOCH + `not_after_days`."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    ca = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64)))
+    t0 = datetime.datetime.fromtimestamp(EPOCH, datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CP-8845-SEP001B54AABB55")])
+    issuer = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Cisco"),
+                        x509.NameAttribute(NameOID.COMMON_NAME, "Cisco Manufacturing CA SHA2")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer)
+            .public_key(key.public_key()).serial_number(0x5A5A0055)
+            .not_valid_before(t0 - datetime.timedelta(days=3650))
+            .not_valid_after(t0 + datetime.timedelta(days=not_after_days))
+            .sign(ca, None))
+    return cert.public_bytes(Encoding.DER)
+
+
+def gen_mic_expired_5061(realpeer: str, days: int = -2, port: int = 5061) -> bytes:
+    """SIP-TLS 5061 (TLS 1.2): the server asks for a client certificate, the phone sends a
+    MIC that ends `days` after EPOCH (expired for the default), and the handshake completes.
+    `port`: the same on another secure port."""
+    cap, phone, srv, rng = trust_scene(realpeer, 55, "ITL_good.tlv", 0)
+    conn = TcpConn(cap, phone, srv, 55100, port, 0x55555555, 0x55aa55aa)
+    conn.handshake()
+    tls12_server_flight(conn, rng, pem_to_der(os.path.join(realpeer, "data", "certs",
+                                                           "cm-pub.crt.pem")), ask_cert=True)
+    conn.send(True, tls_record(22, certificate_msg([mic_cert(days)])
+                               + hs(16, u8v(rng.randbytes(32)))
+                               + hs(15, struct.pack("!H", 0x0807) + u16v(rng.randbytes(64))))
+              + tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
+    conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
+    conn.send(True, tls_record(23, opaque(rng, 700)))
+    conn.send(False, tls_record(23, opaque(rng, 400)))
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -1638,6 +1829,11 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "tftp_lost_middle.pcap": gen_tftp_lost_middle(realpeer),
         "tftp_lost_final.pcap": gen_tftp_lost_final(realpeer),
         "tftp_stopped.pcap": gen_tftp_stopped(realpeer),
+        "distrust_loop.pcap": gen_distrust_loop(realpeer),
+        "distrust_loop_short.pcap": gen_distrust_loop(realpeer, rounds=3, tail_s=5),
+        "distrust_tvs_alert.pcap": gen_tvs_phone_alert(realpeer),
+        "tvs_vouched_capf.pcap": gen_tvs_vouched(realpeer),
+        "mic_expired_5061.pcap": gen_mic_expired_5061(realpeer),
     }
     assert set(files) == set(EXPECTED)
     return files

@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from capfcap.correlator import (
     objects,
     rules_capture,
+    rules_clientcert,
     rules_conn,
+    rules_distrust,
     rules_dns,
     rules_itl,
     rules_tls,
@@ -131,10 +133,14 @@ class Correlator:
             rules_capture.judge_phone(ctx, p, spoke)
         for ip in sorted(phones):
             p = phones[ip]
-            mine = rules_trust.trust_findings(ctx, p)
+            mine = [rules_distrust.vouch(f, p, f.evidence.frames[-1])
+                    if f.code == "ITL_NO_CAPF" and f.evidence.frames else f
+                    for f in rules_trust.trust_findings(ctx, p)]
             mine += rules_dns.dns_findings(ctx, p)
             mine += rules_conn.conn_findings(ctx, p)
             mine += rules_tls.tls_findings(ctx, p)
+            mine += rules_clientcert.client_cert_findings(ctx, p)
+            mine += rules_distrust.distrust_findings(ctx, p, mine)
             findings += mine + rules_trust.not_attempted(ctx, p, mine)
         findings += rules_itl.mismatch_findings(ctx, phones)
         for ip in sorted(phones):

@@ -12,11 +12,10 @@ from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
 from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
 from capfcap.correlator.ports import service
+from capfcap.correlator.rules_distrust import capf_mismatch, ctl_note
 from capfcap.correlator.rules_trust import (
     cert_expiry,
     latest_itl,
-    transfer_filter,
-    transfer_text,
 )
 from capfcap.correlator.state import PhoneState, basename
 from capfcap.events import TlsAlert, TlsSession, TrustListSeen
@@ -128,6 +127,7 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             itl_note = (f"The phone's ITL ({basename(itl.transfer.filename)}, frames "
                         f"{itl.transfer.frames[0]}-{itl.transfer.frames[-1]}) has "
                         + (f"{len(caps)} CAPF record(s)." if caps else "no CAPF record."))
+        itl_note += ctl_note(phone, s)
         fatal = [a for a in s.alerts if not a.encrypted and a.description != 0]
         if s.not_tls:
             out.append(make(
@@ -233,25 +233,6 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
             cert_frames, filt_cert, cert_sha256=leaf.der_sha256,
             _facts=[facts.cert(s.cert_frame, leaf.der_sha256)],
         ))
-    if prefix == "CAPF" and itl is not None and itl.trust_list is not None:
-        caps = itl.trust_list.capf_records()
-        hashes = {r.cert.der_sha256 for r in caps if r.cert} | {
-            r.cert_hash.lower() for r in caps if r.cert_hash}
-        if caps and leaf.der_sha256 not in hashes and leaf.der_sha1 not in hashes:
-            t = itl.transfer
-            frames = list(t.frames) + cert_frames
-            ours = ", ".join(sorted(h[:16] for h in hashes))
-            out.append(make(
-                ctx, "CAPF_CERT_MISMATCH", phone, srv,
-                f"CAPF on {label(ctx, s.key.server)} presents a certificate that is not the "
-                f"CAPF record of the phone's ITL",
-                f"Presented (frame {s.cert_frame}): {leaf.subject}, serial {leaf.serial}, "
-                f"SHA-256 {leaf.der_sha256}.\nITL {transfer_text(t)} (frames "
-                f"{t.frames[0]}-{t.frames[-1]}) CAPF record SHA-256: {ours}.\n"
-                "Compared by DER hash; the subject names may well be equal.",
-                frames, f"({transfer_filter([t])}) || frame.number == {s.cert_frame}",
-                cert_sha256=leaf.der_sha256,
-                _facts=[facts.transfer(t), facts.cert(s.cert_frame, leaf.der_sha256),
-                        facts.unchecked("the ITL CAPF record (Wireshark has no ITL dissector)")],
-            ))
+    if prefix == "CAPF":
+        out += capf_mismatch(ctx, phone, s, leaf, srv, itl)
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from capfcap.correlator.common import Context, label
 from capfcap.correlator.ports import capf_ports_text, is_capf, service
+from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.rules_tls import _outcome, alert_name, version_name
 from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
@@ -173,6 +174,7 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
             extra = (f" [{', '.join(big)}]" if big else "")
             out.append(TimelineEntry(m.frame, m.ts, f"  {arrow}: {m.command_name}"
                                      + (f" ({els})" if els else "") + extra, "info", "capf"))
+    out += client_cert_entries(ctx, p)
     out.sort(key=lambda e: (e.frame, e.stage))
     return out
 
@@ -188,6 +190,9 @@ _VERDICT = {
     "CAPF_REFUSED": "LSC install blocked: CAPF refused the connection",
     "CAPF_CERT_MISMATCH": "LSC install blocked: CAPF certificate not in the phone's ITL",
     "CAPF_TLS_FAILED": "LSC install blocked: TLS to CAPF failed",
+    "PHONE_DISTRUSTS_CLUSTER": "LSC install blocked: the phone distrusts this cluster (ITL "
+                               "reset needed)",
+    "LSC_REJECTED": "Registration blocked: CUCM rejects the phone's certificate",
     "ITL_NO_CAPF": "LSC install at risk: ITL has no CAPF record",
     "CAPF_NO_CERTIFICATE": "CAPF session completed without a certificate",
     "CAPF_LSC_ISSUED": "LSC installed",
@@ -236,9 +241,14 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
 
 
 def _worst(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
-    worst = min(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
+    # an ITL_NO_CAPF that TVS vouched for does not decide: the CAPF outcome does
+    decisive = [f for f in findings if not f.extra.get("tvs_vouched")] or findings
+    worst = min(decisive, key=lambda f: (SEVERITY_ORDER[f.severity],
                                          _RANK.get(f.code, len(_RANK))))
     head = _VERDICT.get(worst.code, worst.summary)
+    lists = worst.extra.get("lists")
+    if worst.code == "CAPF_CERT_MISMATCH" and isinstance(lists, list):
+        head = head.replace("ITL", " and ".join(map(str, lists)))  # the CTL's CAPF record
     srv = worst.server.get("ip") if worst.server else None
     by = worst.extra.get("reported_by")
     if worst.code == "CAPF_UNIDIRECTIONAL":

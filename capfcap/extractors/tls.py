@@ -71,6 +71,7 @@ class TlsHandler:
         ch = sh = None
         certs: tuple[CertInfo, ...] = ()
         client_certs: tuple[CertInfo, ...] = ()
+        client_cert_frame: int | None = None
         cert_frame = None
         cert_req = False
         alerts: list[TlsAlert] = []
@@ -93,7 +94,7 @@ class TlsHandler:
                 if d == "s2c" and not certs:
                     certs, cert_frame = infos, it.frame
                 elif d == "c2s":
-                    client_certs = infos
+                    client_certs, client_cert_frame = infos, it.frame
             elif isinstance(it, tp.CertificateRequest):
                 cert_req = True
             elif isinstance(it, tp.ChangeCipherSpec):
@@ -124,9 +125,14 @@ class TlsHandler:
         capf: tuple[CapfMessage, ...] = ()
         decrypted = False
         if self.keylog is not None and ch is not None and sh is not None:
-            capf, decrypted, note = self._decrypt(ch, sh)
+            capf, decrypted, note, hidden = self._decrypt(ch, sh)
             if note:
                 notes.append(note)
+            if hidden is not None and not client_certs:
+                infos, bad = _certs(hidden.certs)
+                if bad:
+                    notes.append(bad)
+                client_certs, client_cert_frame = infos, hidden.frame
         return [TlsSession(
             key=self.key,
             frames=conn.frames,
@@ -144,6 +150,7 @@ class TlsHandler:
             server_certs=certs,
             cert_request=cert_req,
             client_certs=client_certs,
+            client_cert_frame=client_cert_frame,
             alerts=tuple(alerts),
             close_notify=close_notify,
             handshake_done=done,
@@ -156,21 +163,29 @@ class TlsHandler:
         )]
 
     def _decrypt(self, ch: tp.ClientHello, sh: tp.ServerHello
-                 ) -> tuple[tuple[CapfMessage, ...], bool, str]:
+                 ) -> tuple[tuple[CapfMessage, ...], bool, str, tp.Certificate | None]:
+        """The CAPF dialogue, whether any record decrypted, a note, and the client's
+        Certificate of a TLS 1.3 handshake (encrypted on the wire, RFC 8446 §4.4.2)."""
         from capfcap.dissectors.capf import CapfError, CapfStream
 
         assert self.keylog is not None
         try:
             dec = SessionDecryptor(self.keylog, ch.random, sh.random, sh.version, sh.cipher)
         except DecryptError as e:
-            return (), False, f"not decrypted: {e}"
+            return (), False, f"not decrypted: {e}", None
         msgs: list[CapfMessage] = []
         ok = False
+        hidden: tp.Certificate | None = None
+        client_hs = bytearray()
         for d in ("c2s", "s2c"):
             direction: Direction = "c2s" if d == "c2s" else "s2c"
             stream = CapfStream(direction, self.show_secrets)
             for it in self.encrypted[direction]:
                 r = dec.decrypt(direction, it)
+                if (r.ok and r.content_type == tp.CT_HANDSHAKE and direction == "c2s"
+                        and sh.tls13 and hidden is None):
+                    client_hs += r.data
+                    hidden = _client_certificate13(client_hs, r.frame, r.ts)
                 if not r.ok or r.content_type != tp.CT_APPLICATION_DATA:
                     continue
                 ok = True
@@ -181,7 +196,24 @@ class TlsHandler:
                 except CapfError:
                     break
         msgs.sort(key=lambda m: (m.frame, m.direction))
-        return tuple(msgs), ok, "" if ok else "key log did not decrypt any record"
+        return tuple(msgs), ok, "" if ok else "key log did not decrypt any record", hidden
+
+
+def _client_certificate13(buf: bytearray, frame: int, ts: int) -> tp.Certificate | None:
+    """The Certificate message among the client's decrypted TLS 1.3 handshake messages
+    (RFC 8446 §4.4: Certificate, CertificateVerify, Finished; type u8, length u24)."""
+    pos = 0
+    while len(buf) - pos >= 4:
+        mlen = int.from_bytes(buf[pos + 1 : pos + 4], "big")
+        if len(buf) - pos < 4 + mlen:
+            return None
+        if buf[pos] == tp.HS_CERTIFICATE:
+            try:
+                return tp.certificate13(frame, ts, bytes(buf[pos + 4 : pos + 4 + mlen]))
+            except ValueError:
+                return None
+        pos += 4 + mlen
+    return None
 
 
 def _drop_tls13_handshake(records: list[TlsRecordInfo]) -> list[TlsRecordInfo]:

@@ -484,6 +484,12 @@ def _v2_client_hello(frame: int, ts: int, msg: bytes) -> ClientHello:
     rnd = bytes(32 - len(challenge)) + challenge
     version = int.from_bytes(msg[3:5], "big")
     return ClientHello(frame, ts, version, (), "", ciphers, rnd, sslv2=True)
+def certificate13(frame: int, ts: int, body: bytes) -> Certificate:
+    """A TLS 1.3 Certificate body decrypted elsewhere; ValueError when it is short."""
+    try:
+        return _certificate13(frame, ts, body)
+    except _Short as e:
+        raise ValueError("truncated TLS 1.3 Certificate message") from e
 
 
 # --------------------------------------------------------------------------- parser

@@ -127,3 +127,19 @@ def to_pem(der: bytes) -> str:
     b64 = base64.b64encode(bytes(der)).decode("ascii")
     lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+def signed_by(child_der: bytes, issuer_der: bytes) -> bool | None:
+    """Whether `issuer_der`'s key verifies `child_der`'s signature (RFC 5280 §6.1.3 (a)(1)):
+    True, False, or None when either does not parse or the algorithm is unsupported."""
+    try:
+        child, issuer = load_cert(child_der), load_cert(issuer_der)
+    except CertError:
+        return None
+    try:
+        child.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError):
+        return None if child.issuer != issuer.subject else False
+    except Exception:  # InvalidSignature
+        return False
+    return True
