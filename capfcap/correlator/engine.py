@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from capfcap.correlator import objects, rules_capture, rules_conn, rules_dns, rules_tls, rules_trust
+from capfcap.correlator import (
+    objects,
+    rules_capf,
+    rules_capture,
+    rules_config,
+    rules_conn,
+    rules_dns,
+    rules_tls,
+    rules_trust,
+)
 from capfcap.correlator.common import Context
 from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
@@ -122,9 +131,11 @@ class Correlator:
         for ip in sorted(phones):
             p = phones[ip]
             mine = rules_trust.trust_findings(ctx, p)
+            mine += rules_config.config_findings(ctx, p)
             mine += rules_dns.dns_findings(ctx, p)
             mine += rules_conn.conn_findings(ctx, p)
             mine += rules_tls.tls_findings(ctx, p)
+            mine += rules_capf.outcome_findings(ctx, p)
             findings += mine + rules_trust.not_attempted(ctx, p, mine)
         findings += rules_trust.mismatch_findings(ctx, phones)
         for ip in sorted(phones):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from capfcap.correlator.common import Context, label
+from capfcap.correlator.rules_capf import outcome_of
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
-from capfcap.correlator.rules_tls import _outcome, alert_name, version_name
+from capfcap.correlator.rules_tls import alert_name, version_name
 from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
 from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding
@@ -140,11 +141,10 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                          f"SHA-256 {leaf.der_sha256[:16]}, frame {s.cert_frame})")
             elif s.version == 0x0304:
                 desc += "; certificate hidden by TLS 1.3 (cannot be compared with the ITL)"
-            o = _outcome(s) if port == CAPF_PORT else None
+            o = outcome_of(p, s) if port == CAPF_PORT else None
             if o:
-                desc += "; " + ("certificate delivered" if o[0] == "CAPF_LSC_ISSUED"
-                                else "no certificate delivered")
-                oc = "ok" if o[0] == "CAPF_LSC_ISSUED" else "failed"
+                desc += "; " + _OUTCOME_TEXT.get(o.kind, "no certificate delivered")
+                oc = "ok" if o.kind == "issued" else "info" if o.code is None else "failed"
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
                                  "capf" if port == CAPF_PORT else "tvs"))
     for s in p.tls:
@@ -165,6 +165,16 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     return out
 
 
+_OUTCOME_TEXT = {
+    "issued": "certificate delivered",
+    "delete": "certificate deleted (Delete operation, not a fault)",
+    "fetch": "certificate fetched (Troubleshoot operation, not a fault)",
+    "auth_string": "authentication string rejected",
+    "auth_certificate": "phone's certificate rejected",
+    "cut": "session cut before END_SESSION",
+    "silent": "no END_SESSION (went silent)",
+}
+
 # Verdict heads, most decisive first: a phone blocked at CAPF reads "blocked" even when
 # its ITL also puts the install at risk.
 _VERDICT = {
@@ -177,7 +187,12 @@ _VERDICT = {
     "CAPF_TLS_FAILED": "LSC install blocked: TLS to CAPF failed",
     "CAPF_CERT_MISMATCH": "LSC install blocked: CAPF certificate not in the phone's ITL",
     "ITL_NO_CAPF": "LSC install at risk: ITL has no CAPF record",
+    "CONFIG_NO_CAPF_SERVER": "LSC install blocked: the config names no CAPF server",
+    "CAPF_SESSION_CUT": "LSC install failed: the CAPF session was cut",
+    "CAPF_AUTH_FAILED": "LSC install failed: CAPF rejected the phone's authentication",
     "CAPF_NO_CERTIFICATE": "CAPF session completed without a certificate",
+    "CAPF_AWAITING_AUTH_STRING": "LSC install waits for the authentication string on the phone",
+    "CAPF_NO_OPERATION": "No certificate operation pending in the phone's config",
     "CAPF_LSC_ISSUED": "LSC installed",
 }
 _RANK = {code: i for i, code in enumerate(_VERDICT)}
@@ -211,7 +226,7 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
     if worst.code == "CAPF_UNIDIRECTIONAL":
         head = head.format(port=worst.server.get("port", CAPF_PORT))
         line = f"{head} between {p.ip} and {srv}" if srv else head
-    elif worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"):
+    elif worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE", "CAPF_AUTH_FAILED"):
         how = ("decrypted CAPF dialogue" if worst.extra.get("confidence") == "certain"
                else "TLS record sizes")
         line = f"{head} (from the {how})"
