@@ -112,7 +112,7 @@ def _close(conn: TcpConnection | None) -> tuple[int | None, str, str]:
     rst = conn.rst_frames[0] if conn.rst_frames else None
     first = min(f for f in (fin, rst) if f is not None)
     how = "RST" if first == rst else "FIN"
-    who = {"server": "CAPF", "client": "the phone"}.get(conn.close_from or "", "")
+    who = {"server": "the CAPF side", "client": "the phone"}.get(conn.close_from or "", "")
     return first, how, who
 
 
@@ -275,18 +275,20 @@ def _cut(s: TlsSession, conn: TcpConnection | None, last_ts: int, last: str, see
                        confidence, waited_since=last_ts, waiting_for=last,
                        unreliable=unreliable)
     before = [r for r in recs if r.frame < close_frame]
-    idle_from = before[-1].ts if before else last_ts
-    gap = conn.close_ts - idle_from
+    # the longest stretch without a CAPF record, up to the close
+    marks = [(r.ts, f"{'the phone' if r.direction == 'c2s' else 'CAPF'}'s {r.length}-byte "
+                    f"record (frame {r.frame})") for r in before]
+    marks = marks or [(last_ts, last)]
+    marks.append((conn.close_ts, f"the {how} (frame {close_frame})"))
+    gap, a, b = max((t2 - t1, w1, w2) for (t1, w1), (t2, w2) in zip(marks, marks[1:]))
     by = f" from {who}" if who else ""
-    was = (f"the {'phone' if before[-1].direction == 'c2s' else 'server'}'s "
-           f"{before[-1].length}-byte record (frame {before[-1].frame})" if before else last)
     later = [r for r in recs if r.frame > close_frame]
     return Outcome(
         "CAPF_SESSION_CUT", "cut",
-        f"CAPF session cut: {how}{by} (frame {close_frame}) after {duration(gap)} idle, "
-        f"before END_SESSION and before any certificate ({seen})", confidence,
-        detail=(f"Idle gap: {duration(gap)} from the last CAPF record before the close, "
-                f"{was}, to the {how} (frame {close_frame})."
+        f"CAPF session cut: {how}{by} (frame {close_frame}) after an idle gap of "
+        f"{duration(gap)}, before END_SESSION and before any certificate ({seen})",
+        confidence,
+        detail=(f"Longest idle gap before the close: {duration(gap)}, from {a} to {b}."
                 + (f" Sent after the close: {_sizes(later)} (frame "
                    f"{', '.join(str(r.frame) for r in later)})." if later else "")),
         close_frame=close_frame, unreliable=unreliable)
