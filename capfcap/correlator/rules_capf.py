@@ -280,7 +280,7 @@ def _cut(s: TlsSession, conn: TcpConnection | None, last_ts: int, last: str, see
                     f"record (frame {r.frame})") for r in before]
     marks = marks or [(last_ts, last)]
     marks.append((conn.close_ts, f"the {how} (frame {close_frame})"))
-    gap, a, b = max((t2 - t1, w1, w2) for (t1, w1), (t2, w2) in zip(marks, marks[1:]))
+    gap, a, b = max((t2 - t1, w1, w2) for (t1, w1), (t2, w2) in zip(marks, marks[1:], strict=False))
     by = f" from {who}" if who else ""
     later = [r for r in recs if r.frame > close_frame]
     return Outcome(
