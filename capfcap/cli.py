@@ -28,6 +28,21 @@ def _jobs(v: str) -> int:
     return min(n, 2)  # two stages: reading and analysis
 
 
+def ports(values: Sequence[str], flag: str) -> list[int]:
+    """The values of a repeatable TCP port option, checked (1..65535; UsageError)."""
+    out: list[int] = []
+    for v in values:
+        try:
+            n = int(v, 10)
+        except ValueError:
+            raise UsageError(f"{flag} {v!r}: not a port number (1..65535)") from None
+        if not 1 <= n <= 65535:
+            raise UsageError(f"{flag} {v}: not a TCP port (1..65535)")
+        if n not in out:
+            out.append(n)
+    return out
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="capfcap",
@@ -56,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="bundle: drop unneeded payloads, pseudonymise MACs and names")
         sp.add_argument("--force", action="store_true", help="overwrite existing output files")
         sp.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+        # checked by ports() so that a bad value is a one-line usage error
+        sp.add_argument("--capf-port", action="append", default=[], metavar="N",
+                        help="a TCP port CAPF listens on, for captures without the phone's "
+                             "config (repeatable; the config's capfList phonePort is used "
+                             "when captured; default 3804)")
+        sp.add_argument("--tvs-port", action="append", default=[], metavar="N",
+                        help="a TCP port TVS listens on, for captures without the phone's "
+                             "config (repeatable; the config's TVS member port is used when "
+                             "captured; default 2445)")
 
     a = sub.add_parser("analyze", help="analyse capture files")
     a.add_argument("captures", nargs="+", metavar="CAPTURE",

@@ -4,18 +4,22 @@ One tshark run per capture (several files are merged first with mergecap, the wa
 pipeline numbers them): a display filter selects every frame any finding cites, tshark
 runs two-pass (`-2`: `dns.response_in` needs the later response; `tcp.completeness` is the
 OR over a stream's frames, tshark 4.0 leaves early frames partial) with the
-non-standard TLS ports decoded as TLS, and pyshark reads its EK (JSON) output. TFTP
+non-standard TLS ports decoded as TLS, and its EK (JSON lines) output is read here: a
+frame holding a protocol more than once (several TLS records, some ending a reassembled
+PDU) comes as a list of layers or as repeated keys, and every instance is kept. TFTP
 objects are exported in the same run. Each finding then gets
 ``extra["crosscheck"]``: "confirmed by Wireshark: ...", "disagrees: ..." or
 "not checkable: ...", built from the facts the rules stored in ``extra["_facts"]``.
+Output tshark wrote but that cannot be read makes the facts on those frames "not
+checkable", never a disagreement.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -43,30 +47,21 @@ class CrosscheckError(Exception):
         self.status = status
 
 
-def tshark_args() -> list[str]:
-    """`-d` options that decode the phone-facing TLS ports (DESIGN §2) as TLS."""
+def tshark_args(extra: Iterable[int] = ()) -> list[str]:
+    """`-d` options that decode the phone-facing TLS ports (DESIGN §2), and `extra` (CAPF/TVS
+    ports a config or --capf-port/--tvs-port named), as TLS."""
     out: list[str] = []
-    for p in TLS_PORTS:
+    for p in tls_ports(extra):
         out += ["-d", f"tcp.port=={p},tls"]
     return out
 
 
+def tls_ports(extra: Iterable[int] = ()) -> tuple[int, ...]:
+    return (*TLS_PORTS, *sorted(set(extra) - set(TLS_PORTS)))
+
+
+
 # -- running tshark ----------------------------------------------------------------------
-def _norm(v: Any) -> list[str]:
-    """pyshark EK values (str, int, bool, bytes, lists, multi-fields) as strings."""
-    if v is None:
-        return []
-    if isinstance(v, list):
-        return [x for item in v for x in _norm(item)]
-    if hasattr(v, "value") and not isinstance(v, str | bytes | int):
-        return _norm(v.value)
-    if isinstance(v, bool):
-        return ["1" if v else "0"]
-    if isinstance(v, bytes):
-        return [v.hex()]
-    return [str(v)]
-
-
 WANTED = (
     "frame.time_epoch", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "tcp.stream",
     "tcp.completeness",
@@ -80,65 +75,152 @@ WANTED = (
 )
 
 
-def _fields(pkt: Any) -> Fields:
+class WiresharkFrames(dict[int, Fields]):
+    """Wireshark's fields per frame, and why tshark's output for other frames could not be
+    read: `unreadable` per frame, `lost` for output whose frame number is unknown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unreadable: dict[int, str] = {}
+        self.lost = ""
+
+    def why_unreadable(self, n: int) -> str:
+        """'' when frame n was read (or is simply absent from a clean output)."""
+        if n in self:
+            return ""
+        return self.unreadable.get(n) or self.lost
+
+
+class EkError(ValueError):
+    """One line of tshark's EK output is not what the format promises."""
+
+
+def _repeats_as_lists(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON object whose repeated keys (tshark EK repeats a layer or field that occurs
+    several times in a frame) keep every value, as a list."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k not in out:
+            out[k] = v
+            continue
+        prev = out[k]
+        out[k] = (prev if isinstance(prev, list) else [prev]) + (v if isinstance(v, list)
+                                                                else [v])
+    return out
+
+
+def _strings(v: Any, name: str) -> list[str]:
+    """An EK field value (scalar, or a list of them when it occurs several times)."""
+    if v is None:
+        return []
+    if isinstance(v, list):
+        return [x for item in v for x in _strings(item, name)]
+    if isinstance(v, bool):
+        return ["1" if v else "0"]
+    if isinstance(v, str | int | float):
+        return [str(v)]
+    raise EkError(f"{name} is a {type(v).__name__}, not a value")
+
+
+def _instances(layers: dict[str, Any], proto: str) -> list[dict[str, Any]]:
+    """Every instance of a protocol layer: tshark gives one object, or a list of them (or
+    repeated keys) when a frame holds the protocol more than once (TLS records that end
+    a reassembled PDU and start new ones)."""
+    v = layers.get(proto)
+    items = v if isinstance(v, list) else [] if v is None else [v]
+    for it in items:
+        if not isinstance(it, dict):
+            raise EkError(f"layer {proto} is a {type(it).__name__}, not an object")
+    return items
+
+
+def parse_ek(line: str) -> tuple[int, Fields] | None:
+    """(frame number, WANTED fields) of one EK output line; None for the Elasticsearch
+    index lines between packets. Raises EkError when the line cannot be read."""
+    try:
+        doc = json.loads(line, object_pairs_hook=_repeats_as_lists)
+    except (ValueError, RecursionError) as e:
+        raise EkError(f"invalid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise EkError("not a JSON object")
+    if "layers" not in doc:
+        if "index" in doc:
+            return None
+        raise EkError("no layers")
+    layers = doc["layers"]
+    if not isinstance(layers, dict):
+        raise EkError("layers is not an object")
+    frame = _instances(layers, "frame")
+    numbers = [x for f in frame for x in _strings(f.get("frame_frame_number"), "frame.number")]
+    if len(numbers) != 1 or not numbers[0].isdigit():
+        raise EkError(f"frame.number {numbers}")
     out: Fields = {}
     for name in WANTED:
-        proto, _, rest = name.partition(".")
-        vals: list[str] = []
-        for layer in pkt.layers:
-            if layer.layer_name != proto:
-                continue
-            try:
-                vals += _norm(layer.get_field(rest))
-            except (AttributeError, KeyError, ValueError, TypeError):
-                continue
+        proto = name.partition(".")[0]
+        key = proto + "_" + name.replace(".", "_")
+        vals = [x for inst in _instances(layers, proto) for x in _strings(inst.get(key), name)]
         if vals:
             out[name] = vals
-    ts = getattr(pkt, "sniff_timestamp", None)
-    if ts:
-        out["frame.time_epoch"] = [str(ts)]
+    return int(numbers[0]), out
+
+
+_FRAME_NUMBER = re.compile(r'"frame_frame_number"\s*:\s*"?(\d+)')
+
+
+def read_ek(lines: Iterable[str]) -> WiresharkFrames:
+    """Frames from tshark's EK output; a line that does not parse marks its frame (when its
+    number can still be found) or the whole output as unreadable, with the reason."""
+    out = WiresharkFrames()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            got = parse_ek(line)
+        except EkError as e:
+            m = _FRAME_NUMBER.search(line)
+            if m is None:
+                out.lost = out.lost or f"tshark output unreadable: {e}"
+            else:
+                out.unreadable[int(m.group(1))] = f"tshark output unreadable: {e}"
+            continue
+        if got is not None:
+            out[got[0]] = got[1]
+    for n in out:
+        out.unreadable.pop(n, None)
     return out
+
+
+def tshark_ek(path: str, frames: list[int], objdir: str | None, tshark: str,
+              extra_tls: Iterable[int] = ()) -> list[str]:
+    """tshark's EK (JSON lines) output for the given frames: two passes (`-2`), the
+    phone-facing TLS ports decoded as TLS, TFTP objects exported into `objdir`."""
+    cmd = [tshark, "-n", "-2", "-r", path, "-T", "ek", "-Y", frames_filter(frames),
+           *tshark_args(extra_tls)]
+    if objdir is not None:
+        cmd += ["--export-objects", f"tftp,{objdir}"]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    except OSError as e:
+        raise CrosscheckError(f"{path}: tshark could not run ({e.strerror})") from None
+    lines = r.stdout.splitlines()
+    if r.returncode != 0 and not any('"layers"' in ln for ln in lines):
+        # tshark exits 2 on a cut-short file after printing what it read
+        last = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
+        raise CrosscheckError(f"{path}: Wireshark could not read the capture ({last})")
+    return lines
 
 
 def read_frames(path: str, frames: Iterable[int], objdir: str | None = None,
-                tshark: str | None = None) -> dict[int, Fields]:
-    """Wireshark's fields of the given frames: one two-pass tshark run via pyshark (EK)."""
-    import pyshark
-
+                tshark: str | None = None, extra_tls: Iterable[int] = ()) -> WiresharkFrames:
+    """Wireshark's fields of the given frames, from one tshark run; `extra_tls`: the
+    CAPF/TVS ports the report learned, decoded as TLS too."""
     wanted = sorted(set(frames))
     if not wanted:
-        return {}
-    params = ["-n", "-2"]
-    if objdir is not None:
-        params += ["--export-objects", f"tftp,{objdir}"]
-    # a loop of our own, closed afterwards: pyshark would otherwise leave the main
-    # thread's loop holding tshark's child-process state for the rest of the process
-    loop = asyncio.new_event_loop()
-    cap = pyshark.FileCapture(
-        path, display_filter=frames_filter(wanted),
-        decode_as={f"tcp.port=={p}": "tls" for p in TLS_PORTS},
-        use_ek=True, keep_packets=False, tshark_path=tshark, custom_parameters=params,
-        eventloop=loop,
-    )
-    out: dict[int, Fields] = {}
-    try:
-        for pkt in cap:
-            try:
-                n = int(pkt.number)
-            except (AttributeError, TypeError, ValueError):
-                continue
-            out[n] = _fields(pkt)
-    except Exception as e:  # pyshark raises its own TShark* exceptions and asyncio errors
-        if not out:
-            raise CrosscheckError(
-                f"{path}: Wireshark could not read the capture ({type(e).__name__})"
-            ) from None
-    finally:
-        with contextlib.suppress(Exception):  # tshark exits 2 on a cut-short file
-            cap.close()
-        cap.close = lambda: None  # pyshark's __del__ would close again and re-raise
-        loop.close()
-    return out
+        return WiresharkFrames()
+    exe = tshark or shutil.which("tshark")
+    if exe is None:
+        raise CrosscheckError(MISSING, exitcodes.USAGE)
+    return read_ek(tshark_ek(path, wanted, objdir, exe, extra_tls))
 
 
 def _merge(files: list[str], tmp: str) -> str:
@@ -179,7 +261,7 @@ def crosscheck(report: Report, capture_paths: list[str]) -> None:
 
 
 def wireshark_view(report: Report, capture_paths: list[str]
-                   ) -> tuple[dict[int, Fields], dict[str, list[str]]]:
+                   ) -> tuple[WiresharkFrames, dict[str, list[str]]]:
     """Wireshark's fields of every frame the findings cite, and its exported TFTP objects."""
     tshark = shutil.which("tshark")
     if tshark is None:
@@ -195,12 +277,12 @@ def wireshark_view(report: Report, capture_paths: list[str]
     for f in report.findings:
         cited |= set(fact_frames(f))
     if not files or not cited:
-        return {}, {}
+        return WiresharkFrames(), {}
     with tempfile.TemporaryDirectory(prefix="capfcap-xc-") as tmp:
         path = files[0] if len(files) == 1 else _merge(files, tmp)
         objdir = os.path.join(tmp, "objects")
         os.mkdir(objdir)
-        pkts = read_frames(path, cited, objdir, tshark)
+        pkts = read_frames(path, cited, objdir, tshark, report.service_ports())
         objects = _objects(objdir)
     return pkts, objects
 
@@ -212,21 +294,25 @@ def _facts(f: Finding) -> list[dict[str, Any]]:
 
 
 def fact_frames(f: Finding) -> list[int]:
+    return [n for fact in _facts(f) for n in _frames_of(fact)]
+
+
+def _frames_of(fact: dict[str, Any]) -> list[int]:
+    """Every frame one fact cites."""
     out: list[int] = []
-    for fact in _facts(f):
-        for k in ("frames", "query_frames", "request_frames", "syn_frames", "synack_frames",
-                  "rst_frames"):
-            v = fact.get(k)
-            if isinstance(v, list):
-                out += [x for x in v if isinstance(x, int)]
-        for k in ("frame", "response_frame", "client_hello_frame"):
-            v = fact.get(k)
-            if isinstance(v, int):
-                out.append(v)
-        for rec in fact.get("records") or []:
-            out.append(int(rec[0]))
-        for al in fact.get("alerts") or []:
-            out.append(int(al[0]))
+    for k in ("frames", "query_frames", "request_frames", "syn_frames", "synack_frames",
+              "rst_frames"):
+        v = fact.get(k)
+        if isinstance(v, list):
+            out += [x for x in v if isinstance(x, int)]
+    for k in ("frame", "response_frame", "client_hello_frame"):
+        v = fact.get(k)
+        if isinstance(v, int):
+            out.append(v)
+    for rec in fact.get("records") or []:
+        out.append(int(rec[0]))
+    for al in fact.get("alerts") or []:
+        out.append(int(al[0]))
     return out
 
 
@@ -513,13 +599,26 @@ class _Check:
             self.ok.append(f"all {len(fact['frames'])} frames {verb} the phone")
 
 
+def _unreadable(pkts: dict[int, Fields], frames: Iterable[int]) -> str:
+    """'frame N: <why>' for the first of `frames` whose tshark output could not be read
+    (those facts are not checkable, not contradicted); '' when all were read."""
+    if not isinstance(pkts, WiresharkFrames):
+        return ""
+    for n in frames:
+        why = pkts.why_unreadable(n)
+        if why:
+            return f"frame {n}: {why}"
+    return ""
+
+
 def verdict(f: Finding, pkts: dict[int, Fields], objects: dict[str, list[str]]) -> str:
     """The one-line crosscheck verdict of one finding."""
     c = _Check(pkts)
     facts = _facts(f)
     for n in f.evidence.frames:
         if n not in pkts:
-            c.bad.append(f"Wireshark has no frame {n}")
+            why = _unreadable(pkts, [n])
+            (c.unchecked if why else c.bad).append(why or f"Wireshark has no frame {n}")
             break
     checks: dict[str, Callable[[dict[str, Any]], object]] = {
         "dns": c.dns, "tcp": c.tcp, "icmp": c.icmp, "tls": c.tls, "cert": c.cert,
@@ -533,6 +632,10 @@ def verdict(f: Finding, pkts: dict[int, Fields], objects: dict[str, list[str]]) 
         if check is None:
             continue
         try:
+            why = _unreadable(pkts, _frames_of(fact))
+            if why:
+                c.unchecked.append(why)
+                continue
             check(fact)
         except (KeyError, TypeError, ValueError) as e:
             c.unchecked.append(f"malformed {kind} fact ({type(e).__name__})")

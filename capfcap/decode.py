@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from capfcap.sources.frame import (
@@ -35,6 +36,9 @@ ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
 ETH_ARP = 0x0806
 VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
+
+# TCP ports whose SYN shows a phone (DOMAIN §2): TVS and CAPF defaults (§4.1, §3.1)
+PHONE_PORTS = frozenset({2445, 3804})
 
 # TCP flag bits
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
@@ -105,10 +109,14 @@ class Prefilter:
     fields of a little-endian file.
     """
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, service_ports: Iterable[int] = ()) -> None:
+        """`service_ports`: CAPF/TVS ports given on the command line (`--capf-port`,
+        `--tvs-port`): passed like the defaults, and a SYN to one spots a phone."""
         self.enabled = enabled
+        # TCP ports whose SYN/SYN-ACK shows a phone (learn.py): the defaults and the given
+        self.phone_ports: frozenset[int] = PHONE_PORTS | frozenset(service_ports)
         self.tcp_ports: frozenset[int] = frozenset(
-            {53, 2443, 2444, 2445, 3804, 5061, 6970, 6971, 6972})
+            {53, 2443, 2444, 5061, 6970, 6971, 6972} | self.phone_ports)
         self.udp_ports: frozenset[int] = frozenset({53, 69})
         self.tftp_ports: set[int] = set()  # learned client ports of TFTP read requests
         self.udp_any: set[int] = set(self.udp_ports)  # udp_ports | tftp_ports

@@ -173,7 +173,9 @@ class FileTransfer:
     server: str
     server_port: int  # 69 for TFTP requests, 6970 for HTTP
     filename: str  # as requested (path and query stripped for HTTP)
-    status: Literal["complete", "error", "incomplete", "no_response"]
+    # complete_gaps: the client ACKed every block but the capture lacks some (DESIGN §4
+    # rule 4): complete for the phone, its bytes incomplete here (not parsed)
+    status: Literal["complete", "complete_gaps", "error", "incomplete", "no_response"]
     request_frames: tuple[int, ...]
     frames: tuple[int, ...]  # every frame of the transfer
     first_ts: int
@@ -188,6 +190,9 @@ class FileTransfer:
     data_port: int = 0  # TFTP server transfer ID
     note: str = ""  # e.g. "duplicate blocks 3", "block wrap"
     acked_unseen_blocks: int = 0  # client ACKed DATA blocks never captured
+    unseen_blocks: tuple[int, ...] = ()  # their (absolute) block numbers, listed up to a cap
+    unseen_ack_frames: tuple[int, ...] = ()  # the client's ACKs that acknowledge them
+    acked_cut_blocks: int = 0  # client ACKed DATA blocks captured cut short (snap length)
 
 
 @dataclass(frozen=True)
@@ -332,6 +337,7 @@ class TlsSession:
     client_hello_frame: int | None = None
     client_version: int | None = None  # legacy_version in ClientHello
     offered_versions: tuple[int, ...] = ()  # supported_versions ext, or (client_version,)
+    client_hello_sslv2: bool = False  # SSLv2-compatible ClientHello (RFC 5246 Appendix E.2)
     sni: str = ""
     server_hello_frame: int | None = None
     version: int | None = None  # negotiated

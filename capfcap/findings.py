@@ -57,20 +57,53 @@ class CodeInfo:
     fix: str
 
 
+# Catalog texts name the port through these phrases; a finding that knows its port gets
+# "TCP <port>" instead (`port_text`). DOMAIN §3.1, §4.1, §5: the config names the ports.
+CAPF_PORT = "the CAPF port (TCP 3804 unless the config's capfList phonePort names another)"
+TVS_PORT = "the TVS port (TCP 2445 unless the config's TVS member port names another)"
+CAPF_PORT_SHORT = "the CAPF port"  # in a filter or a short phrase after CAPF_PORT was named
+TVS_PORT_SHORT = "the TVS port"
+
+
+def port_text(text: str, port: object) -> str:
+    """A catalog text with the port phrases replaced by the port a finding is about."""
+    if not port:
+        return text
+    for long, short in ((CAPF_PORT, CAPF_PORT_SHORT), (TVS_PORT, TVS_PORT_SHORT)):
+        text = text.replace(long, f"TCP {port}").replace(short, f"TCP {port}")
+    return text
+
+
+def port_note(code: str) -> str | None:
+    """How capfcap decides the port of a CAPF_/TVS_ code (`capfcap explain`)."""
+    if code.startswith("CAPF_"):
+        return ("capfcap judges CAPF on the port the phone's config names "
+                "(capfList/capf/phonePort; 3804 when the config names none). For a capture "
+                "without the config, give the port with --capf-port N (repeatable).")
+    if code.startswith("TVS_"):
+        return ("capfcap judges TVS on the ports of the TVS members of the phone's config "
+                "(2445 when the config names none). For a capture without the config, give "
+                "the port with --tvs-port N (repeatable).")
+    return None
+
+
 def _tvs(info: CodeInfo) -> CodeInfo:
-    """The TVS (TCP 2445) twin of a CAPF connection code."""
+    """The TVS twin of a CAPF connection code."""
+    def t(s: str) -> str:
+        return (s.replace(CAPF_PORT, TVS_PORT).replace(CAPF_PORT_SHORT, TVS_PORT_SHORT)
+                .replace("phonePort", "TVS member port").replace("3804", "2445")
+                .replace("CAPF", "TVS"))
+
     return CodeInfo(
         severity=info.severity,
-        title=info.title.replace("CAPF", "TVS").replace("3804", "2445"),
-        meaning=info.meaning.replace("CAPF", "TVS").replace("3804", "2445"),
-        causes=tuple(c.replace("CAPF", "TVS").replace("3804", "2445") for c in info.causes),
-        confirm=info.confirm.replace("3804", "2445"),
-        fix=info.fix.replace(
+        title=t(info.title),
+        meaning=t(info.meaning),
+        causes=tuple(t(c) for c in info.causes),
+        confirm=t(info.confirm),
+        fix=t(info.fix.replace(
             "the Cisco Certificate Authority Proxy Function service on the publisher",
             "the Cisco Trust Verification Service on every TVS node of the phone's config",
-        )
-        .replace("CAPF", "TVS")
-        .replace("3804", "2445"),
+        )),
     )
 
 
@@ -101,8 +134,9 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPTURE_GAPS": CodeInfo(
         "info",
         "Packets are missing from the capture",
-        "Some TCP segments were acknowledged but never captured (Zeek capture_loss), so the "
-        "capture dropped packets the network delivered.",
+        "Some TCP segments (Zeek capture_loss) or TFTP DATA blocks were acknowledged but "
+        "never captured, so the capture dropped packets the network delivered. A TFTP file "
+        "the phone acknowledged to the end is complete for the phone, not a failed transfer.",
         ("oversubscribed SPAN destination port", "capture host too slow (kernel drops)"),
         "tcp.analysis.ack_lost_segment || tcp.analysis.lost_segment",
         "Capture closer to the phone, filter the SPAN source, or use a faster capture host.",
@@ -215,7 +249,8 @@ CATALOG: dict[str, CodeInfo] = {
             "the phone rejected its config (trust-list problem)",
             "the CAPF name did not resolve",
         ),
-        "No tcp.port == 3804 packets from the phone after its config download",
+        "No packets to the config's CAPF port (tcp.port == phonePort, 3804 by default) from "
+        "the phone after its config download",
         "For 'By Authentication String', enter the string on the phone; otherwise check the "
         "trust-list and DNS findings for this phone, then reset it.",
     ),
@@ -257,29 +292,32 @@ CATALOG: dict[str, CodeInfo] = {
     ),
     "CAPF_UNIDIRECTIONAL": CodeInfo(
         "error",
-        "The phone's connections to CAPF (TCP 3804) are never answered",
-        "The phone sent SYNs to TCP 3804 and nothing came back, while the capture does show "
-        "traffic in the other direction for the phone's other conversations.",
+        "The phone's connections to CAPF are never answered",
+        f"The phone sent SYNs to {CAPF_PORT} and nothing came back, while the capture does "
+        "show traffic in the other direction for the phone's other conversations.",
         (
-            "firewall or ACL silently dropping TCP 3804 between the voice VLAN and the publisher",
+            f"firewall or ACL silently dropping {CAPF_PORT_SHORT} between the voice VLAN and "
+            "the publisher",
             "wrong CAPF address (processNodeName) or routing problem",
             "publisher down",
         ),
-        "tcp.port == 3804 && tcp.completeness <= 1",
-        "Check the firewall between the voice VLAN and the publisher for TCP 3804, and that "
-        "the CAPF processNodeName resolves to the publisher.",
+        "tcp.port == <phonePort, 3804 by default> && tcp.completeness <= 1",
+        f"Check the firewall between the voice VLAN and the publisher for {CAPF_PORT}, and "
+        "that the CAPF processNodeName resolves to the publisher.",
     ),
     "CAPF_REFUSED": CodeInfo(
         "error",
         "The CAPF port refused the phone's connection",
-        "The phone's SYN to TCP 3804 was answered with a RST, or an ICMP unreachable came back.",
+        f"The phone's SYN to {CAPF_PORT} was answered with a RST, or an ICMP unreachable "
+        "came back.",
         (
             "the Cisco Certificate Authority Proxy Function service is not activated or not "
             "running on the publisher",
-            "a firewall rejecting TCP 3804",
+            f"a firewall rejecting {CAPF_PORT_SHORT}",
+            "the phone's config names a phonePort CAPF does not listen on",
             "IPv6 connection while IPv6 is disabled for CAPF",
         ),
-        "tcp.port == 3804 && tcp.flags.reset == 1, or icmp.type == 3",
+        "tcp.port == <phonePort, 3804 by default> && tcp.flags.reset == 1, or icmp.type == 3",
         "Activate and start the Cisco Certificate Authority Proxy Function service on the "
         "publisher (Serviceability > Tools > Service Activation), then restart the Cisco TFTP "
         "service on all TFTP nodes.",
@@ -287,25 +325,27 @@ CATALOG: dict[str, CodeInfo] = {
     "CAPF_TLS_FAILED": CodeInfo(
         "error",
         "The TLS handshake with CAPF failed",
-        "The TLS handshake on TCP 3804 ended with an alert or was aborted before the CAPF "
-        "dialogue started.",
+        f"The TLS handshake on {CAPF_PORT} ended with an alert or was aborted before the "
+        "CAPF dialogue started.",
         (
             "the phone does not trust the CAPF certificate (ITL without CAPF record, stale ITL, "
             "TVS unreachable): unknown_ca / bad_certificate",
             "TLS version mismatch (old phone, raised CUCM TLS minimum): protocol_version",
             "expired CAPF certificate: certificate_expired",
         ),
-        "tls.alert_message (decode 3804 as TLS: -d tcp.port==3804,tls)",
+        "tls.alert_message (decode the port as TLS: -d tcp.port==3804,tls, or the config's "
+        "phonePort)",
         "Make the phone's ITL carry the current CAPF certificate (restart Cisco TFTP, reset the "
         "phone) or make TVS reachable; for protocol_version align the TLS minimum version.",
     ),
     "CAPF_CERT_MISMATCH": CodeInfo(
         "error",
         "CAPF presents a certificate that is not in the phone's ITL",
-        "The certificate the server presented on 3804 differs (by DER hash) from every CAPF "
-        "record of the ITL the phone downloaded.",
+        f"The certificate the server presented on {CAPF_PORT_SHORT} differs (by DER hash) "
+        "from every CAPF record of the ITL the phone downloaded.",
         ("CAPF certificate regenerated, but TFTP not restarted or phones not reset",),
-        "tls.handshake.certificate on 3804 vs the ITL CAPF record",
+        "tls.handshake.certificate on the CAPF port (3804, or the config's phonePort) vs the "
+        "ITL CAPF record",
         "Restart the Cisco TFTP service on all TFTP nodes so the ITL carries the current CAPF "
         "certificate, then reset the phones.",
     ),
@@ -315,7 +355,8 @@ CATALOG: dict[str, CodeInfo] = {
         "The CAPF certificate (on the wire or in the ITL CAPF record) was expired at capture "
         "time.",
         ("CAPF.pem not renewed",),
-        "x509af.validity of the certificate on 3804",
+        "x509af.validity of the certificate on the CAPF port (3804, or the config's "
+        "phonePort)",
         "Regenerate the CAPF certificate on the publisher, restart the CAPF and TFTP services, "
         "and reset the phones.",
     ),
@@ -324,7 +365,8 @@ CATALOG: dict[str, CodeInfo] = {
         "The CAPF certificate expires within 30 days",
         "The CAPF certificate expires within 30 days of the capture time.",
         ("CAPF.pem due for renewal",),
-        "x509af.validity of the certificate on 3804",
+        "x509af.validity of the certificate on the CAPF port (3804, or the config's "
+        "phonePort)",
         "Plan the CAPF certificate regeneration, followed by a TFTP restart and phone reset.",
     ),
     "CAPF_CERT_NOT_CA": CodeInfo(
@@ -333,22 +375,24 @@ CATALOG: dict[str, CodeInfo] = {
         "CUCM 14SU2 and later require the CAPF certificate to carry BasicConstraints CA:TRUE "
         "and KeyUsage keyCertSign; without them TLS to CAPF fails.",
         ("CAPF certificate signed by a CA with a template lacking these extensions",),
-        "x509ce.cA and x509ce.keyCertSign in the certificate on 3804",
+        "x509ce.cA and x509ce.keyCertSign in the certificate on the CAPF port (3804, or the "
+        "config's phonePort)",
         "Reissue the CAPF certificate with BasicConstraints CA:TRUE, pathlen:0 and KeyUsage "
         "Digital Signature, Certificate Sign.",
     ),
     "CAPF_NO_CERTIFICATE": CodeInfo(
         "warning",
         "The CAPF session ended without issuing a certificate",
-        "TLS to 3804 completed but only small CAPF messages were exchanged: no certificate was "
-        "delivered.",
+        f"TLS to {CAPF_PORT_SHORT} completed but only small CAPF messages were exchanged: no "
+        "certificate was delivered.",
         (
             "no certificate operation scheduled for the device",
             "device unknown to CAPF",
             "'Operation Completes By' deadline passed",
             "wrong authentication string or failed existing-certificate authentication",
         ),
-        "tls.record.content_type == 23 on 3804: no ~1 kB server record",
+        "tls.record.content_type == 23 on the CAPF port (3804, or the config's phonePort): "
+        "no ~1 kB server record",
         "In CUCM set Certificate Operation 'Install/Upgrade' with a future 'Operation Completes "
         "By' on the phone page, save, Apply Config, and reset the phone.",
     ),
@@ -357,7 +401,8 @@ CATALOG: dict[str, CodeInfo] = {
         "CAPF delivered a certificate",
         "The CAPF session delivered a certificate to the phone (success).",
         ("certificate operation completed",),
-        "tls.record.content_type == 23 on 3804: a ~1 kB server record after the phone's key",
+        "tls.record.content_type == 23 on the CAPF port (3804, or the config's phonePort): a "
+        "~1 kB server record after the phone's key",
         "Nothing to fix.",
     ),
     "CAPF_NO_OPERATION": CodeInfo(
@@ -463,10 +508,11 @@ CATALOG: dict[str, CodeInfo] = {
             "during the session",
             "packet loss on the path cutting the session",
         ),
-        "tcp.port == 3804 && (tcp.flags.reset == 1 || tcp.flags.fin == 1) after application "
-        "data both ways; frame.time_delta_displayed shows the idle gap",
-        "For a cut after a long idle gap, raise the idle timeout for TCP 3804 on the firewall "
-        "between the voice VLAN and the publisher above the CAPF keepalive, or lower the "
+        "tcp.port == 3804 (the CAPF port) && (tcp.flags.reset == 1 || tcp.flags.fin == 1) "
+        "after application data both ways; frame.time_delta_displayed shows the idle gap",
+        "For a cut after a long idle gap, raise the idle timeout for the CAPF port (TCP 3804 "
+        "unless the config's phonePort says otherwise) on the firewall between the voice "
+        "VLAN and the publisher above the CAPF keepalive, or lower the "
         "keepalive ('utils capf set keep_alive', 5-60 min, default 15). For a short gap, "
         "check that the Cisco Certificate Authority Proxy Function service on the publisher "
         "is running and stable (Cisco Unified Serviceability > Tools > Control Center - "

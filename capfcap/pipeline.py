@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from capfcap import __version__
 from capfcap.correlator import Correlator
+from capfcap.correlator.ports import CAPF_DEFAULT, TVS_DEFAULT
 from capfcap.decode import (
     ICMP,
     ICMPV6,
@@ -24,7 +25,7 @@ from capfcap.decode import (
     decode,
     ip_packed,
 )
-from capfcap.events import CaptureNote, Event, FlowKey
+from capfcap.events import CaptureNote, ConfigSeen, Event, FlowKey
 from capfcap.extractors.arp import ArpExtractor
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
@@ -60,15 +61,23 @@ class Options:
     scan: bool = True  # with fast: skip dropped records inside the reader (sources/scan.py)
     show_secrets: bool = False
     jobs: int | None = None  # processes: 1, or 2 (a reader process); None: by input size
+    capf_ports: list[int] = field(default_factory=list)  # --capf-port (correlator/ports.py)
+    tvs_ports: list[int] = field(default_factory=list)  # --tvs-port
 
 
 class Analysis:
     def __init__(self, opts: Options) -> None:
         self.opts = opts
-        self.pf = Prefilter(enabled=opts.fast)
-        self.correlator = Correlator(opts.cucm, opts.phones)
+        self.pf = Prefilter(enabled=opts.fast,
+                            service_ports=(*opts.capf_ports, *opts.tvs_ports))
+        self.correlator = Correlator(opts.cucm, opts.phones, opts.capf_ports, opts.tvs_ports)
+        # TCP ports read as TLS: CAPF (with CAPF message decoding) and TVS, the defaults,
+        # the given ones, and those of every config seen so far
+        self.capf_ports: set[int] = {CAPF_DEFAULT, *opts.capf_ports}
+        self.tvs_ports: set[int] = {TVS_DEFAULT, *opts.tvs_ports}
         self.dns = DnsExtractor()
         self.tcp = TcpTracker(handler_for=self._handler_for)
+        self.tcp.service_ports.update(opts.capf_ports, opts.tvs_ports)
         self.objects = ObjectStage()
         self.arp = ArpExtractor()
         self.last_ts: int | None = None  # newest frame time fed (the end of a live capture)
@@ -97,10 +106,12 @@ class Analysis:
         self.listeners: list[Callable[[list[Event]], None]] = []
 
     def _handler_for(self, key: FlowKey) -> StreamHandler | None:
-        if key.server_port in TLS_PORTS:
+        port = key.server_port
+        capf = port in self.capf_ports
+        if capf or port in TLS_PORTS or port in self.tvs_ports:
             from capfcap.extractors.tls import TlsHandler  # cryptography: only when TLS is seen
 
-            return TlsHandler(key, self.opts.keylog_data, self.opts.show_secrets)
+            return TlsHandler(key, self.opts.keylog_data, self.opts.show_secrets, capf=capf)
         if key.server_port in HTTP_PORTS:
             return HttpHandler(key)
         if key.server_port == 53:
@@ -190,7 +201,7 @@ class Analysis:
 
     def _spot_phone(self, pkt: Packet) -> None:
         """Phones' other traffic matters too (capture-quality checks): learn them early."""
-        for ip in phones_shown(pkt):
+        for ip in phones_shown(pkt, self.pf.phone_ports):
             if ip not in self.phone_hosts:
                 self.phone_hosts.add(ip)
                 self.pf.add_host(ip_packed(ip))
@@ -201,6 +212,11 @@ class Analysis:
     def _emit(self, evs: list[Event]) -> None:
         evs = self.objects.share(evs)
         evs = evs + self.objects.convert(evs)
+        for ev in evs:
+            if isinstance(ev, ConfigSeen) and ev.config is not None:
+                self.capf_ports.update(p for _h, p in ev.config.capf_servers)
+                self.tvs_ports.update(p for _h, p in ev.config.tvs_servers)
+                self.tcp.service_ports.update(self.capf_ports, self.tvs_ports)
         self.correlator.add_all(evs)
         for cb in self.listeners:
             cb(evs)
@@ -286,7 +302,7 @@ def analyze(
     a = Analysis(opts)
     n = 0
     if reader is None and opts.scan and wanted(paths, opts.jobs, opts.fast):
-        reader = ReaderProcess(paths)
+        reader = ReaderProcess(paths, (*opts.capf_ports, *opts.tvs_ports))
     if reader is not None:
         for fr in reader.frames(inputs):
             a.feed(fr)

@@ -113,3 +113,12 @@ class Report:
     def worst_for(self, ip: str) -> Finding | None:
         fs = [f for f in self.findings if f.phone.get("ip") == ip]
         return min(fs, key=lambda f: SEVERITY_ORDER[f.severity]) if fs else None
+
+    def service_ports(self) -> set[int]:
+        """The TCP ports the phones used for CAPF and TVS (the configs' phonePort and TVS
+        member ports, the given ones): TLS ports for Wireshark and for --redact."""
+        ports = {int(str(fl["server_port"])) for p in self.phones for fl in p.flows
+                 if fl.get("proto") == "tcp" and fl.get("service") in ("CAPF", "TVS")}
+        ports |= {int(str(f.server["port"])) for f in self.findings
+                  if f.code.startswith(("CAPF_", "TVS_")) and f.server.get("port")}
+        return ports

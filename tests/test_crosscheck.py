@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from capfcap import crosscheck as crosscheck_mod
 from capfcap import exitcodes
 from capfcap.correlator import facts
-from capfcap.crosscheck import MISSING, crosscheck, verdict, wireshark_view
+from capfcap.crosscheck import (
+    MISSING,
+    EkError,
+    crosscheck,
+    parse_ek,
+    read_ek,
+    read_frames,
+    verdict,
+    wireshark_view,
+)
 from capfcap.findings import Evidence, Finding
 from capfcap.pipeline import Analysis, Options, analyze
 from capfcap.report import Report
@@ -266,3 +278,170 @@ def test_http_status_and_reasons_only() -> None:
     why = {"kind": "unchecked", "why": "frame identity"}
     assert verdict(_finding([why], (5,)), pkts, {}) == "not checkable: frame identity"
     assert verdict(_finding([], (5,)), pkts, {}).startswith("not checkable: no fact")
+
+
+# -- frames holding several TLS records -------------------------------------------------
+def _der_sha256(pem: str) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    cert = x509.load_pem_x509_certificate((REALPEER / "data" / "certs" / pem).read_bytes())
+    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize(("path", "frame", "pem", "types"), [
+    # one TCP segment, one TLS layer: ServerHello+Certificate+ServerKeyExchange+
+    # ServerHelloDone (MANIFEST: "f64 ... ServerHello+Certificate+ServerKeyExchange+
+    # ServerHelloDone")
+    (REALPEER / "S07_capf_cert_mismatch.pcap", 64, "capf.crt.pem", [2, 11, 12, 14]),
+    # the Certificate record ends a PDU reassembled over three segments and two more
+    # records follow in the same segment: tshark gives the frame two TLS layers (a list)
+    (PCAPS / "synthetic" / "tls_split_cert.pcap", 8, "capf-old.crt.pem", [11, 12, 14]),
+])
+def test_certificate_fact_on_a_multi_record_frame_agrees(path: Path, frame: int, pem: str,
+                                                         types: list[int]) -> None:
+    pkts = read_frames(str(path), [frame])
+    assert [int(t) for t in pkts[frame]["tls.handshake.type"]] == types
+    assert len(pkts[frame]["tls.record.length"]) == len(types)
+    sha = _der_sha256(pem)
+    f = _finding([{"kind": "cert", "frame": frame, "sha256": sha}], (frame,))
+    assert verdict(f, pkts, {}) == \
+        f"confirmed by Wireshark: certificate DER SHA-256 {sha[:16]} (frame {frame})"
+    wrong = _finding([{"kind": "cert", "frame": frame, "sha256": "00" * 32}], (frame,))
+    assert verdict(wrong, pkts, {}).startswith("disagrees: ")
+
+
+@pytest.mark.tshark
+def test_every_record_of_a_frame_with_two_tls_layers_is_read() -> None:
+    """Real frames whose records tshark splits over two TLS layers: S01b frame 65 (two
+    TLS 1.3 application_data records, MANIFEST "281,69 B") and S24 frame 63 (Certificate
+    Request + ServerHelloDone). pyshark's EK reader returned no TLS field for either."""
+    pkts = read_frames(str(REALPEER / "S01b_happy_tls13.pcap"), [65])
+    assert pkts[65]["tls.record.length"] == ["281", "69"]
+    recs = {"kind": "records", "records": [[65, 23, 281], [65, 23, 69]]}
+    assert verdict(_finding([recs], (65,)), pkts, {}) == \
+        "confirmed by Wireshark: 2 application_data record lengths"
+    bad = {"kind": "records", "records": [[65, 23, 281], [65, 23, 70]]}
+    assert verdict(_finding([bad], (65,)), pkts, {}).startswith(
+        "disagrees: frame 65 has no 70-byte TLS record")
+    pkts = read_frames(str(REALPEER / "S24_lsc_rejected_5061.pcap"), [63])
+    assert pkts[63]["tls.handshake.type"] == ["13", "14"]
+
+
+def test_repeated_keys_and_layer_lists_keep_every_instance() -> None:
+    """EK shapes for a protocol present twice in a frame: a list of layer objects, and
+    the same key repeated (older tshark); fields with several values stay lists."""
+    as_list = ('{"layers":{"frame":{"frame_frame_number":"9"},"tls":['
+               '{"tls_tls_record_length":"996","tls_tls_handshake_type":"11"},'
+               '{"tls_tls_record_length":["300","4"],"tls_tls_handshake_type":["12","14"]}]}}')
+    repeated = ('{"layers":{"frame":{"frame_frame_number":"9"},'
+                '"tls":{"tls_tls_record_length":"996","tls_tls_handshake_type":"11"},'
+                '"tls":{"tls_tls_record_length":["300","4"],"tls_tls_handshake_type":["12","14"],'
+                '"tls_tls_handshake_type":"99"}}}')
+    for line in (as_list, repeated):
+        got = parse_ek(line)
+        assert got is not None and got[0] == 9
+        assert got[1]["tls.record.length"] == ["996", "300", "4"]
+    rep = parse_ek(repeated)
+    assert rep is not None and rep[1]["tls.handshake.type"] == ["11", "12", "14", "99"]
+    assert parse_ek('{"index":{"_index":"packets-2026-12-03","_type":"doc"}}') is None
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    ('{"layers":{"frame":{"frame_frame_number":"64"},"tls":{"tls_tls_record_len', "invalid JSON"),
+    ('{"layers":{"frame":{"frame_frame_number":"64"},"tls":"22"}}', "layer tls is a str"),
+    ('{"layers":{"frame":{"frame_frame_number":"64"},"tls":{"tls_tls_handshake_type":{"a":1}}}}',
+     "tls.handshake.type is a dict"),
+])
+def test_unreadable_lines_name_their_frame(line: str, why: str) -> None:
+    with pytest.raises(EkError, match=why):
+        parse_ek(line)
+    view = read_ek([line])
+    assert 64 not in view and why in view.unreadable[64] and view.lost == ""
+    assert read_ek(["[1, 2]"]).lost.startswith("tshark output unreadable: not a JSON object")
+    two = read_ek(['{"layers":{"frame":{"frame_frame_number":["64","65"]}}}'])
+    assert "frame.number ['64', '65']" in two.lost and not two.unreadable
+
+
+def _crosschecked_with(monkeypatch: pytest.MonkeyPatch, path: Path,
+                       spoil: Callable[[list[str]], list[str]]) -> dict[str, str]:
+    """Crosscheck `path` with tshark's real EK output passed through `spoil`."""
+    real = crosscheck_mod.tshark_ek
+    monkeypatch.setattr(crosscheck_mod, "tshark_ek",
+                        lambda *a, **k: spoil(real(*a, **k)))
+    r, _ = analyze([str(path)], Options())
+    crosscheck(r, [str(path)])
+    return {f.code: str(f.extra["crosscheck"]) for f in r.findings}
+
+
+def _cut_frame(n: int) -> Callable[[list[str]], list[str]]:
+    tag = f'"frame_frame_number":"{n}"'
+    return lambda lines: [ln[: len(ln) // 2] if tag in ln else ln for ln in lines]
+
+
+@pytest.mark.tshark
+def test_parse_failure_is_not_checkable_never_a_disagreement(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    v = _crosschecked_with(monkeypatch, REALPEER / "S07_capf_cert_mismatch.pcap",
+                           _cut_frame(64))
+    cert = v["CAPF_CERT_MISMATCH"]
+    assert "disagrees" not in cert
+    assert "not checkable: " in cert and "frame 64: tshark output unreadable: invalid JSON" in cert
+    assert "equals Wireshark's exported object" in cert  # the TFTP fact's frames were read
+    assert v["CAPF_TLS_FAILED"].startswith(CONFIRMED)  # frames 62 and 66 were read
+    # a frame cited as evidence only (the ClientHello's fact still confirmed)
+    v = _crosschecked_with(monkeypatch, REALPEER / "S07_capf_cert_mismatch.pcap",
+                           _cut_frame(66))
+    assert "disagrees" not in v["CAPF_TLS_FAILED"]
+    assert "frame 66: tshark output unreadable" in v["CAPF_TLS_FAILED"]
+
+
+@pytest.mark.tshark
+def test_output_without_frame_numbers_makes_everything_not_checkable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    v = _crosschecked_with(monkeypatch, REALPEER / "S07_capf_cert_mismatch.pcap",
+                           lambda lines: ['{"layers": [' for _ in lines])
+    assert v and all(x.startswith("not checkable: ") for x in v.values()), v
+    assert all("tshark output unreadable: layers is not an object" in x or
+               "tshark output unreadable: invalid JSON" in x for x in v.values()), v
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("name", ["S01_happy.pcap", "S07_capf_cert_mismatch.pcap",
+                                  "S11_two_tftp_itl_mismatch.pcap",
+                                  "S16_capf_port3806.pcap"])
+def test_no_disagreement_on_real_captures(name: str) -> None:
+    r = checked(REALPEER / name)
+    for f in r.findings:
+        v = str(f.extra["crosscheck"])
+        assert "disagrees" not in v, f"{f.code}: {v}"
+        assert v.startswith(CONFIRMED), f"{f.code}: {v}"
+
+
+@pytest.mark.tshark
+def test_those_real_captures_have_facts_to_check() -> None:
+    """Control for the test above: its captures hold findings with certificate and
+    record facts on multi-record frames (S07 frame 64, S11), so it can fail."""
+    kinds = {fact["kind"] for name in ("S01_happy.pcap", "S07_capf_cert_mismatch.pcap",
+                                       "S11_two_tftp_itl_mismatch.pcap")
+             for f in _view(REALPEER / name)[0].findings for fact in f.extra["_facts"]}
+    assert {"cert", "records", "tls", "transfer"} <= kinds
+
+
+@pytest.mark.tshark
+def test_sslv2_compatible_hello_is_wiresharks_client_hello_too() -> None:
+    """capfcap's TLS fact of a session opened by an SSLv2-compatible ClientHello (frame 4,
+    version TLS 1.0) matches Wireshark's SSLv2 dissection of the same frame."""
+    path = PCAPS / "synthetic" / "sslv2_hello_capf.pcap"
+    a = Analysis(Options())
+    for fr in frames([str(path)], InputSet()):
+        a.feed(fr)
+    a.finish()
+    (s,) = a.correlator.state.tls
+    assert (s.client_hello_frame, s.client_version, s.client_hello_sslv2) == (4, 0x0301, True)
+    pkts = read_frames(str(path), [4])
+    f = _finding([facts.tls(s)], (4,))
+    assert verdict(f, pkts, {}) == "confirmed by Wireshark: ClientHello (frame 4)"
+    wrong = _finding([{**facts.tls(s), "client_version": 0x0303}], (4,))
+    assert verdict(wrong, pkts, {}).startswith("disagrees: frame 4 tls.handshake.version")

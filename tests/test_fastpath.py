@@ -43,13 +43,14 @@ MODES = {
 }
 
 
-def _json(paths: list[str], opts: Options) -> str:
-    report, _inputs = analyze(paths, Options(fast=opts.fast, scan=opts.scan, jobs=opts.jobs))
+def _json(paths: list[str], opts: Options, capf_ports: tuple[int, ...] = ()) -> str:
+    report, _inputs = analyze(paths, Options(fast=opts.fast, scan=opts.scan, jobs=opts.jobs,
+                                             capf_ports=list(capf_ports)))
     return render(report)
 
 
-def _assert_same(paths: list[str]) -> str:
-    out = {name: _json(paths, o) for name, o in MODES.items()}
+def _assert_same(paths: list[str], capf_ports: tuple[int, ...] = ()) -> str:
+    out = {name: _json(paths, o, capf_ports) for name, o in MODES.items()}
     assert out["scan"] == out["no-fast-path"], f"fused scan differs from --no-fast-path on {paths}"
     assert out["no-scan"] == out["no-fast-path"], f"prefilter differs on {paths}"
     assert out["reader-process"] == out["no-fast-path"], f"reader process differs on {paths}"
@@ -63,6 +64,16 @@ def test_there_are_captures() -> None:
 @pytest.mark.parametrize("path", PCAPS, ids=lambda p: str(p.relative_to(ROOT / "pcaps")))
 def test_same_findings_on_every_capture(path: Path) -> None:
     _assert_same([str(path)])
+
+
+@pytest.mark.parametrize("name", ["realpeer/S16_capf_port3806.pcap", "synthetic/notftp_S16.pcap"])
+def test_same_findings_with_a_given_capf_port(name: str) -> None:
+    """--capf-port 3806 reaches the prefilter, the reader process's learning prefilter and
+    the correlator alike: with it every mode sees both phones' CAPF connections."""
+    path = str(ROOT / "pcaps" / name)
+    out = _assert_same([path], capf_ports=(3806,))
+    assert '"CAPF_UNIDIRECTIONAL"' in out and '"CAPF_LSC_ISSUED"' in out
+    assert '"port": 3804' not in out
 
 
 def test_same_findings_on_merged_files() -> None:

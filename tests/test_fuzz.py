@@ -52,6 +52,12 @@ def test_fuzz_tls_handler_chunks(data: bytes) -> None:
 
 
 @CI
+@given(st.binary(min_size=2, max_size=200))
+def test_fuzz_sslv2_hello_chunks(data: bytes) -> None:
+    ft.sslv2_hello(data)
+
+
+@CI
 @given(st.binary(min_size=1, max_size=200))
 def test_fuzz_capf_stream_chunks(data: bytes) -> None:
     ft.capf_stream(data)
@@ -72,6 +78,20 @@ def test_targets_reject_nothing_on_the_real_seeds() -> None:
         ft.reader(bytes([sel]))
     ft.pipeline(bytes([0x40]))
     ft.tls_handler(bytes([1 | 2]) + bytes(300))
+    for i in range(len(ft.tls_streams())):  # every seed stream, the SSLv2 one included
+        ft.tls_handler(bytes([1 | (i << 1)]) + bytes(300))
+    ft.sslv2_hello(bytes([1]) + bytes(60))
+
+
+def test_sslv2_target_oracle_and_seed() -> None:
+    """The seed hello is valid and complete by the RFC rules; the seed capture's client
+    stream starts with one; the oracle rejects a broken header and waits for a short one."""
+    want = ft.v2_expected(ft.V2_HELLO)
+    assert want == (0x0301, (0x002F, 0x0035), bytes(range(32)))
+    c, _s = ft.tls_streams()[-1]
+    assert c[0] & 0x80 and c[2] == 1 and isinstance(ft.v2_expected(c), tuple)
+    assert ft.v2_expected(ft.V2_HELLO[:5] + b"\x00\x00" + ft.V2_HELLO[7:]) == "bad"
+    assert ft.v2_expected(ft.V2_HELLO[:20]) is None
     ft.capf_stream(bytes([1]) + bytes(60) + b"\xff" * 10)
 
 

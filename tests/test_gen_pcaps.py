@@ -250,6 +250,36 @@ def test_tls13_record_pattern() -> None:
 
 @pytest.mark.tshark
 @needs_tshark
+def test_sslv2_hello_is_what_wireshark_calls_one() -> None:
+    """Frame 4 is an SSLv2-format record (tls.record.version 0x0002) holding a ClientHello
+    for TLS 1.0, and the server answers with TLS 1.0 records."""
+    path = SYNTH / "sslv2_hello_capf.pcap"
+    rows = _fields(path, "frame.number", "tls.record.version", "tls.handshake.version",
+                   "tls.handshake.challenge_length", flt="tls.handshake.type == 1")
+    assert rows == [["4", "0x0002", "0x0301", "32"]]
+    rows = _fields(path, "frame.number", "tls.handshake.version", "tls.handshake.ciphersuite",
+                   flt="tls.handshake.type == 2")
+    assert rows == [["6", "0x0301", "0x002f"]]
+
+
+def test_sslv2_hello_capture_is_read_as_tls() -> None:
+    """The analyzer reads the SSLv2-compatible ClientHello as the session's ClientHello:
+    no "is not TLS" failure, and the JSON timeline names it with its version and frame."""
+    res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
+                          str(SYNTH / "sslv2_hello_capf.pcap")], capture_output=True,
+                         text=True, cwd=REPO, timeout=120)
+    report = json.loads(res.stdout)
+    assert not [f for f in report["findings"] if f["code"] == "CAPF_TLS_FAILED"]
+    assert "not TLS" not in res.stdout
+    (phone,) = report["phones"]
+    capf = [e["what"] for e in phone["timeline"] if e["stage"] == "capf"]
+    assert len(capf) == 1
+    assert "SSLv2-compatible ClientHello offering TLS 1.0 (frame 4)" in capf[0]
+    assert "CN=CAPF-1a2b3c4d" in capf[0]  # the server's TLS records were read after it
+
+
+@pytest.mark.tshark
+@needs_tshark
 def test_qinq_and_dot1q_tags() -> None:
     rows = _fields(SYNTH / "vlan_qinq_capf_filtered.pcap", "ip.src", "eth.type",
                    "ieee8021ad.id", "vlan.id")
@@ -266,7 +296,8 @@ def test_qinq_and_dot1q_tags() -> None:
 @cache
 def _analyze(name: str) -> tuple[int, frozenset[str], str]:
     res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
-                          str(SYNTH / name)], capture_output=True, text=True, cwd=REPO,
+                          str(SYNTH / name), *EXPECTED[name].get("args", ())],
+                         capture_output=True, text=True, cwd=REPO,
                          timeout=120)
     report = json.loads(res.stdout)
     text = "\n".join(f"{f['code']} {f['summary']} {f['detail']}" for f in report["findings"])

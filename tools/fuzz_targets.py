@@ -18,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "pcaps" / "realpeer"
+# the client opens with an SSLv2-compatible ClientHello (tools/gen_pcaps.py)
+SSLV2_CAPTURE = ROOT / "pcaps" / "synthetic" / "sslv2_hello_capf.pcap"
 
 # seeds: (capture, key log or None)
 SEEDS = [
@@ -137,15 +139,17 @@ def pipeline(data: bytes) -> None:
 
 @cache
 def tls_streams() -> list[tuple[bytes, bytes]]:
-    """(client bytes, server bytes) of the TLS connections in the seed captures."""
+    """(client bytes, server bytes) of the TLS connections in the seed captures (real
+    ones, and the synthetic one whose client starts with an SSLv2-compatible hello)."""
     from capfcap.decode import TCP, decode
     from capfcap.sources.files import read_capture
 
     out: list[tuple[bytes, bytes]] = []
-    for name in ("S01_happy.pcap", "S07_capf_cert_mismatch.pcap", "S14_tls_version_mismatch.pcap"):
+    for path in (REAL / "S01_happy.pcap", REAL / "S07_capf_cert_mismatch.pcap",
+                 REAL / "S14_tls_version_mismatch.pcap", SSLV2_CAPTURE):
         c = bytearray()
         s = bytearray()
-        for fr in read_capture(str(REAL / name)):
+        for fr in read_capture(str(path)):
             p = decode(fr)
             if p is None or p.proto != TCP or not p.payload:
                 continue
@@ -175,7 +179,7 @@ def tls_handler(data: bytes) -> None:
         half = len(rest) // 2
         c, s, cuts = rest[:half], rest[half:], rest
     key = FlowKey("tcp", "192.0.2.21", 50000, "198.51.100.11", 3804)
-    h = TlsHandler(key, keylog(0) if sel & 2 else None)
+    h = TlsHandler(key, keylog(0) if sel & 2 else None, capf=True)
     pos: dict[Direction, int] = {"c2s": 0, "s2c": 0}
     src: dict[Direction, bytes] = {"c2s": c, "s2c": s}
     frame = 0
@@ -196,6 +200,81 @@ def tls_handler(data: bytes) -> None:
     conn = TcpConnection(key, 0, frame * 1000, tuple(range(1, frame + 1)), (1,), (), (), None,
                          (), "SF", "ShADadfF", 31, frame, frame, len(c), len(s))
     h.close(conn)
+
+
+# SSLv2-compatible ClientHello (RFC 5246 Appendix E.2): 2-byte header, msg_type 1,
+# version 0x0301, the three lengths, V2CipherSpecs (one SSL 2.0-only, two TLS), challenge.
+V2_HELLO = (b"\x80\x32\x01\x03\x01\x00\x09\x00\x00\x00\x20"
+            + bytes.fromhex("010080" "00002f" "000035") + bytes(range(32)))
+TLS_AFTER_V2 = b"\x16\x03\x01\x00\x06\x10\x00\x00\x02\xab\xcd" + b"\x14\x03\x01\x00\x01\x01"
+
+
+def v2_expected(stream: bytes) -> tuple[int, tuple[int, ...], bytes] | str | None:
+    """What a correct parser makes of an SSLv2-compatible ClientHello at the start of
+    `stream`, judged from the RFC alone: (version, TLS suites, random) when valid and
+    complete, "bad" when its (partial) 11-byte header breaks a rule, None when still
+    incomplete."""
+    if (len(stream) >= 4 and stream[3] != 3) or (len(stream) >= 5 and stream[4] > 3):
+        return "bad"
+    if len(stream) < 11:
+        return None
+    length = ((stream[0] & 0x7F) << 8) | stream[1]
+    version = int.from_bytes(stream[3:5], "big")
+    cs, sid, chal = (int.from_bytes(stream[i:i + 2], "big") for i in (5, 7, 9))
+    if (cs == 0 or cs % 3 or sid not in (0, 16)
+            or not 16 <= chal <= 32 or length != 9 + cs + sid + chal):
+        return "bad"
+    if len(stream) < 2 + length:
+        return None
+    specs = stream[11:11 + cs]
+    suites = tuple(int.from_bytes(specs[i + 1:i + 3], "big")
+                   for i in range(0, cs, 3) if specs[i] == 0)
+    challenge = stream[11 + cs + sid:2 + length]
+    return version, suites, bytes(32 - chal) + challenge
+
+
+def sslv2_hello(data: bytes) -> None:
+    """A client-direction TlsDirectionParser on an SSLv2-compatible ClientHello (mutated,
+    or random bytes behind a v2 header) in random chunks: never raises, accepts the hello
+    exactly when the RFC rules hold, rejects it with NotTls otherwise, keeps bounded
+    state, and reads the TLS records that follow a valid one."""
+    from capfcap.extractors import tlsparse as tp
+
+    if len(data) < 2:
+        return
+    sel, rest = data[0], data[1:]
+    if sel & 1:
+        stream = mutate(V2_HELLO, rest[:48]) + TLS_AFTER_V2
+        cuts = rest[48:]
+    else:  # raw bytes behind a plausible start: high bit, msg_type 1
+        stream = bytes([0x80 | (rest[0] & 0x7F)]) + rest[1:2] + b"\x01" + rest[2:]
+        cuts = rest
+    if not stream[0] & 0x80 or len(stream) < 3 or stream[2] != 1:
+        return  # mutated out of the SSLv2 branch: the record fuzzers cover the rest
+    p = tp.TlsDirectionParser(sslv2_hello=True)
+    items: list[tp.TlsItem] = []
+    pos = 0
+    for k, cut in enumerate(cuts or b"\xff"):
+        chunk = stream[pos:pos + 1 + cut % 29]
+        pos += len(chunk)
+        items += p.feed(k + 1, k, chunk)
+        assert p.buffered <= tp.HEADER_LEN + tp.MAX_RECORD + 4 + tp.MAX_HANDSHAKE
+        if pos >= len(stream):
+            break
+    if pos < len(stream):
+        items += p.feed(len(cuts) + 1, 0, stream[pos:])
+    want = v2_expected(stream)
+    hellos = [i for i in items if isinstance(i, tp.ClientHello) and i.sslv2]
+    if want == "bad":
+        assert not hellos and len(items) == 1 and isinstance(items[0], tp.NotTls), items
+    elif want is None:
+        assert items == [] and not p.dead
+    else:
+        assert items and items[0] is (hellos or [None])[0], items
+        assert (hellos[0].legacy_version, hellos[0].ciphers, hellos[0].random) == want
+    terminal = [i for i in items if isinstance(i, tp.NotTls | tp.Anomaly) and
+                (isinstance(i, tp.NotTls) or i.fatal)]
+    assert len(terminal) <= 1 and (not terminal or items[-1] is terminal[0])
 
 
 def capf_stream(data: bytes) -> None:
@@ -237,5 +316,6 @@ TARGETS = {
     "reader": reader,
     "pipeline": pipeline,
     "tls_handler": tls_handler,
+    "sslv2_hello": sslv2_hello,
     "capf_stream": capf_stream,
 }

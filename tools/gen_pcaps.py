@@ -34,7 +34,16 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRSOA
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop, PadN
 from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
-from scapy.layers.tftp import TFTP, TFTP_ACK, TFTP_DATA, TFTP_ERROR, TFTP_RRQ
+from scapy.layers.tftp import (
+    TFTP,
+    TFTP_ACK,
+    TFTP_DATA,
+    TFTP_ERROR,
+    TFTP_OACK,
+    TFTP_RRQ,
+    TFTP_Option,
+    TFTP_Options,
+)
 from scapy.packet import Packet, Raw
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -147,6 +156,15 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "application-data records in the CAPF install pattern (phone 330 B key record, "
         "then server 990 B record)",
     },
+    "sslv2_hello_capf.pcap": {
+        "frames": 27,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_TLS_FAILED", "CAPF_NO_CERTIFICATE", "CAPF_UNIDIRECTIONAL"],
+        "what": "the phone's first segment on 3804 is an SSLv2-compatible ClientHello "
+        "(RFC 5246 E.2, version TLS 1.0, 5 V2CipherSpecs); the server answers TLS 1.0 "
+        "ServerHello+Certificate+ServerHelloDone; CBC records in the CAPF install pattern",
+    },
     "loss5_S01.pcap": {
         "frames": 74,
         "linktypes": [LINKTYPE_ETHERNET],
@@ -187,6 +205,62 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "a phone downloads the real, in-use ITL of pcaps/real-itl/ITLFile.tlv (5 "
         "records, no CAPF record, valid SHA-1 signature) over TFTP after CTLSEP/ITLSEP "
         "'File not found', then its config (capfAuthMode 0)",
+    },
+    "notftp_S16.pcap": {
+        "frames": 40,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "args": ["--capf-port", "3806"],
+        "codes": ["CAPF_LSC_ISSUED", "CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPTURE_ONE_SIDED", "CAPF_NOT_ATTEMPTED"],
+        "what": "S16_capf_port3806.pcap without its TFTP frames (every UDP frame but DNS "
+        "dropped): no config names the CAPF port 3806, so only --capf-port 3806 (in 'args') "
+        "lets capfcap see phone1's enrolment and phone2's filtered SYNs",
+    },
+    "tftp_two_tids_error5.pcap": {
+        "frames": 51,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ERROR", "CAPTURE_GAPS",
+                   "ITL_NO_CAPF", "TFTP_NO_RESPONSE", "CAPTURE_ONE_SIDED"],
+        "what": "ITLFile.tlv RRQ retransmitted after 1 s; both copies answered with DATA 1, "
+        "from TIDs 43003 and 43103; the phone ACKs 43003, sends ERROR 5 to 43103 and "
+        "downloads the whole ITL (realpeer ITL_good.tlv) from 43003",
+    },
+    "tftp_two_oacks.pcap": {
+        "frames": 37,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ERROR", "CAPTURE_GAPS",
+                   "ITL_NO_CAPF", "TFTP_NO_RESPONSE", "CAPTURE_ONE_SIDED"],
+        "what": "ITLFile.tlv RRQ (blksize 1024, tsize 0) retransmitted; OACKs from TIDs 43003 "
+        "and 43103; the phone ACKs block 0 on 43103 and downloads from it; 43003 "
+        "retransmits its OACK (phone: ERROR 5) and ends with ERROR 0",
+    },
+    "tftp_lost_middle.pcap": {
+        "frames": 46,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_GAPS"],
+        "absent": ["ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ERROR",
+                   "CAPTURE_ONE_SIDED", "TFTP_NO_RESPONSE"],
+        "what": "ITLFile.tlv over TFTP with DATA blocks 5 and 9 missing from the capture; "
+        "the phone ACKs every block (ACK 5 frame 14, ACK 9 frame 21)",
+    },
+    "tftp_lost_final.pcap": {
+        "frames": 47,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPTURE_GAPS"],
+        "absent": ["ITL_NOT_FOUND", "TRANSFER_INCOMPLETE", "ITL_PARSE_ERROR",
+                   "CAPTURE_ONE_SIDED", "TFTP_NO_RESPONSE"],
+        "what": "ITLFile.tlv over TFTP with the short final DATA block 18 missing from the "
+        "capture; the phone ACKs it once (frame 40) and fetches its config",
+    },
+    "tftp_stopped.pcap": {
+        "frames": 29,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TRANSFER_INCOMPLETE"],
+        "absent": ["ITL_NOT_FOUND", "CAPTURE_GAPS", "ITL_PARSE_ERROR", "CAPTURE_ONE_SIDED"],
+        "what": "the server stops after DATA 7 of ITLFile.tlv; the phone repeats ACK 7 "
+        "three times 2 s apart, gives up and fetches its config",
     },
     "truncated_S05.pcap": {
         "frames": 61,
@@ -692,12 +766,31 @@ CAPF_SERVER_FIRST = [("s", 12), ("c", 39), ("s", 17), ("c", 313), ("s", 973), ("
                      ("s", 12)]
 
 
+def capf_records(conn: TcpConn, rng: random.Random, sealed: Callable[[int], int],
+                 version: int = 0x0303) -> None:
+    """The CAPF install dialogue (CAPF_SERVER_FIRST) as application_data records, each
+    `sealed(plaintext size)` bytes long."""
+    for who, size in CAPF_SERVER_FIRST:
+        conn.cap.wait_us(2000 if who == "s" else 1500)
+        conn.send(who == "c", tls_record(23, opaque(rng, sealed(size)), version))
+
+
+def capf_connection(n: int, phone: Host, capf: Host, sport: int, isns: tuple[int, int],
+                    seed: int, realpeer: str) -> tuple[Cap, TcpConn, random.Random, bytes]:
+    """Scenario n's capture with an established TCP connection phone -> capf:3804, its
+    random generator, and the DER of realpeer's CAPF certificate."""
+    cap = Cap(start(n))
+    rng = random.Random(seed)
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
+    conn = TcpConn(cap, phone, capf, sport, 3804, *isns)
+    conn.handshake()
+    return cap, conn, rng, cert
+
+
 def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
     """A TLS 1.2 (AES-GCM: record = plaintext + 24) CAPF null-string install."""
     tls12_handshake(conn, rng, cert_der)
-    for who, size in CAPF_SERVER_FIRST:
-        conn.cap.wait_us(2000 if who == "s" else 1500)
-        conn.send(who == "c", tls_record(23, opaque(rng, size + 24)))
+    capf_records(conn, rng, lambda n: n + 24)
     conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)  # close_notify
     conn.send(False, tls_record(21, opaque(rng, 26)), ack=False)
     conn.close(cli_first=True)
@@ -716,6 +809,23 @@ def tls12_handshake(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
     conn.send(True, cke + tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)),
               ack=False)
     conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
+
+
+def v2_client_hello(rng: random.Random, version: int, specs: list[int]) -> bytes:
+    """SSLv2-compatible ClientHello (RFC 5246 Appendix E.2): 2-byte header with the high
+    bit set, msg_type 1, version, the three lengths, V2CipherSpecs, no session_id, a
+    32-byte challenge."""
+    cipher_specs = b"".join(s.to_bytes(3, "big") for s in specs)
+    challenge = rng.randbytes(32)
+    body = (struct.pack("!BHHHH", 1, version, len(cipher_specs), 0, len(challenge))
+            + cipher_specs + challenge)
+    return struct.pack("!H", 0x8000 | len(body)) + body
+
+
+def cbc_len(plain: int, mac: int = 20, block: int = 16) -> int:
+    """TLS 1.0 block-cipher record length (RFC 2246 §6.2.3.2): plaintext + MAC + padding
+    (at least the padding_length byte) to a multiple of the block size."""
+    return (plain + mac + 1 + block - 1) // block * block
 
 
 # ---------------------------------------------------------------------------------------
@@ -901,11 +1011,8 @@ def gen_nsec_bigendian() -> bytes:
 def gen_duplicates_span(realpeer: str) -> bytes:
     phone = phone_host(0xE4, "198.51.100.120")
     capf = server_host("203.0.113.21", 0xB200)
-    cap = Cap(start(7))
-    rng = random.Random(7)
-    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
-    conn = TcpConn(cap, phone, capf, 51999, 3804, 0x2C0FFEE0, 0x7E57AB1E)
-    conn.handshake()
+    cap, conn, rng, cert = capf_connection(7, phone, capf, 51999, (0x2C0FFEE0, 0x7E57AB1E), 7,
+                                           realpeer)
     tls12_capf_session(conn, rng, cert)
     out: list[Rec] = []
     for r in cap.recs:  # SPAN of rx and tx: each frame again 7 us later, byte-identical
@@ -958,6 +1065,30 @@ def gen_tls13_capf() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_sslv2_hello_capf(realpeer: str) -> bytes:
+    phone = phone_host(0xF2, "198.51.100.150")
+    capf = server_host("203.0.113.24", 0xE200)
+    cap, conn, rng, cert = capf_connection(12, phone, capf, 50380, (0x5F2A0001, 0x2A5F0001), 2,
+                                           realpeer)
+    # TLS_RSA_WITH_AES_256_CBC_SHA, _AES_128_CBC_SHA, _3DES_EDE_CBC_SHA as {0x00, suite};
+    # SSL2_RC4_128_WITH_MD5, SSL2_DES_192_EDE3_CBC_WITH_MD5 (SSL 2.0 only)
+    specs = [0x000035, 0x00002F, 0x00000A, 0x010080, 0x0700C0]
+    conn.send(True, v2_client_hello(rng, 0x0301, specs))
+    sh = hs(2, struct.pack("!H", 0x0301) + rng.randbytes(32) + u8v(rng.randbytes(32))
+            + struct.pack("!HB", 0x002F, 0))  # TLS 1.0, TLS_RSA_WITH_AES_128_CBC_SHA
+    conn.send(False, tls_record(22, sh + certificate_msg([cert]) + hs(14, b""), 0x0301))
+    cke = tls_record(22, hs(16, u16v(rng.randbytes(256))), 0x0301)  # RSA premaster
+    fin = cbc_len(4 + 12)  # Finished: header + 12-byte verify_data (RFC 2246 §7.4.9)
+    conn.send(True, cke + tls_record(20, b"\x01", 0x0301)
+              + tls_record(22, opaque(rng, fin), 0x0301), ack=False)
+    conn.send(False, tls_record(20, b"\x01", 0x0301) + tls_record(22, opaque(rng, fin), 0x0301),
+              ack=False)
+    capf_records(conn, rng, cbc_len, 0x0301)
+    conn.send(True, tls_record(21, opaque(rng, cbc_len(2)), 0x0301), ack=False)  # close_notify
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 # --- Derived from real captures ---------------------------------------------------------
 
 
@@ -998,6 +1129,24 @@ def ipv4_src(frame: bytes) -> bytes | None:
     if etype != 0x0800 or len(frame) < off + 2 + 20:
         return None
     return frame[off + 2 + 12:off + 2 + 16]
+
+
+def ipv4_udp_ports(frame: bytes) -> tuple[int, int] | None:
+    """(source, destination) UDP port of an untagged Ethernet IPv4 frame, else None."""
+    if frame[12:14] != b"\x08\x00" or len(frame) < 34 or frame[23] != 17:
+        return None
+    l4 = 14 + (frame[14] & 0x0F) * 4
+    if len(frame) < l4 + 4:
+        return None
+    sport, dport = struct.unpack("!HH", frame[l4:l4 + 4])
+    return sport, dport
+
+
+def without_tftp(d: bytes) -> bool:
+    """Keep every frame but UDP other than DNS: drops TFTP requests and transfers (the
+    data flows run between ephemeral ports, RFC 1350 §4)."""
+    ports = ipv4_udp_ports(d)
+    return ports is None or 53 in ports
 
 
 def derive(pf: PcapFile, keep: Callable[[int, bytes], bool]) -> bytes:
@@ -1119,6 +1268,170 @@ def gen_silent_arp() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+# TFTP transfer-ID and capture-loss scenarios (RFC 1350 §4, RFC 2347): one phone fetches
+# CTLSEP/ITLSEP (not found), ITLFile.tlv (the realpeer ITL_good.tlv, with a CAPF record)
+# and its config (capfAuthMode 0) from one TFTP server; only ITLFile.tlv varies.
+
+
+def tftp_rrq(cap: Cap, cli: Host, srv: Host, name: str, cport: int,
+             opts: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    pkt = TFTP(op=1) / TFTP_RRQ(filename=name.encode(), mode=b"octet")
+    if opts:
+        pkt = pkt / TFTP_Options(options=[TFTP_Option(oname=k, value=v) for k, v in opts])
+    cap.emit(cli, srv, UDP(sport=cport, dport=69) / pkt)
+
+
+def tftp_oack(cap: Cap, srv: Host, cli: Host, tid: int, cport: int,
+              opts: tuple[tuple[bytes, bytes], ...]) -> None:
+    cap.emit(srv, cli, UDP(sport=tid, dport=cport) / TFTP(op=6) / TFTP_OACK()
+             / TFTP_Options(options=[TFTP_Option(oname=k, value=v) for k, v in opts]))
+
+
+def tftp_data(cap: Cap, srv: Host, cli: Host, tid: int, cport: int, n: int,
+              blk: bytes) -> None:
+    cap.emit(srv, cli, UDP(sport=tid, dport=cport) / TFTP(op=3) / TFTP_DATA(block=n)
+             / Raw(blk))
+
+
+def tftp_ack(cap: Cap, cli: Host, srv: Host, cport: int, tid: int, n: int) -> None:
+    cap.emit(cli, srv, UDP(sport=cport, dport=tid) / TFTP(op=4) / TFTP_ACK(block=n))
+
+
+def tftp_error(cap: Cap, src: Host, dst: Host, sport: int, dport: int, code: int,
+               msg: bytes) -> None:
+    cap.emit(src, dst, UDP(sport=sport, dport=dport) / TFTP(op=5)
+             / TFTP_ERROR(errorcode=code, errormsg=msg))
+
+
+def tftp_lockstep(cap: Cap, cli: Host, srv: Host, content: bytes, cport: int, tid: int, *,
+                  blksize: int = 512, first: int = 1, lost: frozenset[int] = frozenset(),
+                  upto: int | None = None, between: Callable[[int], None] | None = None,
+                  ) -> None:
+    """DATA/ACK lock-step (RFC 1350 §2) from block `first` (to `upto`, default the short
+    final block). A block in `lost` is sent but not captured: the phone still ACKs it.
+    `between(n)` runs after the ACK of block n."""
+    blocks = [content[i:i + blksize] for i in range(0, len(content) + 1, blksize)]
+    last = len(blocks) if upto is None else upto
+    for n in range(first, last + 1):
+        if n not in lost:
+            tftp_data(cap, srv, cli, tid, cport, n, blocks[n - 1])
+        cap.wait_us(180)
+        tftp_ack(cap, cli, srv, cport, tid, n)
+        cap.wait_us(300)
+        if between is not None:
+            between(n)
+
+
+def _tftp_scenario(n: int, last: int, ip: str, srv_ip: str, srv_id: int, realpeer: str,
+                   itl_get: Callable[[Cap, Host, Host, bytes], None]) -> bytes:
+    phone = phone_host(last, ip)
+    tftp = server_host(srv_ip, srv_id)
+    with open(os.path.join(realpeer, "data", "itl", "ITL_good.tlv"), "rb") as f:
+        itl = f.read()
+    cap = Cap(start(n), eth_wrap)
+    dev = device_name(phone)
+    tftp_get(cap, phone, tftp, f"CTL{dev}.tlv", None, 50201, 43001)
+    tftp_get(cap, phone, tftp, f"ITL{dev}.tlv", None, 50202, 43002)
+    itl_get(cap, phone, tftp, itl)
+    cap.wait_us(3000)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", config_xml(dev, "", [tftp.ip], 0),
+             50204, 43004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_tftp_two_tids_error5(realpeer: str) -> bytes:
+    """RRQ retransmitted after 1 s; each copy answered with DATA 1 from its own TID. The
+    phone follows the first (ACK 1) and sends ERROR 5 to the second (RFC 1350 §4)."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        cport, tid_a, tid_b = 50203, 43003, 43103
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", cport)
+        cap.wait_us(1_000_000)
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", cport)
+        cap.wait_us(400)
+        tftp_data(cap, tftp, phone, tid_a, cport, 1, itl[:512])
+        cap.wait_us(150)
+        tftp_data(cap, tftp, phone, tid_b, cport, 1, itl[:512])
+        cap.wait_us(120)
+        tftp_ack(cap, phone, tftp, cport, tid_a, 1)
+        cap.wait_us(60)
+        tftp_error(cap, phone, tftp, cport, tid_b, 5, b"Unknown transfer ID")
+        cap.wait_us(300)
+        tftp_lockstep(cap, phone, tftp, itl, cport, tid_a, first=2)
+    return _tftp_scenario(12, 0xE1, "198.51.100.61", "203.0.113.15", 0x7200, realpeer,
+                          itl_get)
+
+
+def gen_tftp_two_oacks(realpeer: str) -> bytes:
+    """RRQ with blksize/tsize (RFC 2347-2349) retransmitted; both copies answered with an
+    OACK from their own TID. The phone ACKs block 0 on the second TID and downloads from
+    it; the first TID retransmits its OACK (the phone answers ERROR 5) and gives up with
+    ERROR 0."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        cport, tid_a, tid_b = 50203, 43003, 43103
+        req = ((b"blksize", b"1024"), (b"tsize", b"0"))
+        got = ((b"blksize", b"1024"), (b"tsize", str(len(itl)).encode()))
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", cport, req)
+        cap.wait_us(1_000_000)
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", cport, req)
+        cap.wait_us(400)
+        tftp_oack(cap, tftp, phone, tid_a, cport, got)
+        cap.wait_us(150)
+        tftp_oack(cap, tftp, phone, tid_b, cport, got)
+        cap.wait_us(120)
+        tftp_ack(cap, phone, tftp, cport, tid_b, 0)
+        cap.wait_us(300)
+
+        def a_again(n: int) -> None:
+            if n == 3:  # the first TID's OACK timer runs out: it retransmits
+                tftp_oack(cap, tftp, phone, tid_a, cport, got)
+                cap.wait_us(80)
+                tftp_error(cap, phone, tftp, cport, tid_a, 5, b"Unknown transfer ID")
+                cap.wait_us(200)
+            elif n == 6:
+                tftp_error(cap, tftp, phone, tid_a, cport, 0, b"Transfer timed out")
+                cap.wait_us(200)
+
+        tftp_lockstep(cap, phone, tftp, itl, cport, tid_b, blksize=1024, between=a_again)
+    return _tftp_scenario(13, 0xE2, "198.51.100.62", "203.0.113.16", 0x7300, realpeer,
+                          itl_get)
+
+
+def gen_tftp_lost_middle(realpeer: str) -> bytes:
+    """DATA blocks 5 and 9 of the ITL are missing from the capture; the phone ACKs them."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", 50203)
+        cap.wait_us(900)
+        tftp_lockstep(cap, phone, tftp, itl, 50203, 43003, lost=frozenset({5, 9}))
+    return _tftp_scenario(14, 0xE3, "198.51.100.63", "203.0.113.17", 0x7400, realpeer,
+                          itl_get)
+
+
+def gen_tftp_lost_final(realpeer: str) -> bytes:
+    """The short final DATA block of the ITL is missing from the capture; the phone ACKs it
+    once and moves on to its config."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", 50203)
+        cap.wait_us(900)
+        tftp_lockstep(cap, phone, tftp, itl, 50203, 43003,
+                      lost=frozenset({len(itl) // 512 + 1}))
+    return _tftp_scenario(15, 0xE4, "198.51.100.64", "203.0.113.18", 0x7500, realpeer,
+                          itl_get)
+
+
+def gen_tftp_stopped(realpeer: str) -> bytes:
+    """The server stops after DATA 7 of the ITL: the phone retransmits ACK 7 three times
+    (2 s apart), gives up and fetches its config."""
+    def itl_get(cap: Cap, phone: Host, tftp: Host, itl: bytes) -> None:
+        tftp_rrq(cap, phone, tftp, "ITLFile.tlv", 50203)
+        cap.wait_us(900)
+        tftp_lockstep(cap, phone, tftp, itl, 50203, 43003, upto=7)
+        for _ in range(3):
+            cap.wait_us(2_000_000)
+            tftp_ack(cap, phone, tftp, 50203, 43003, 7)
+        cap.wait_us(2_000_000)
+    return _tftp_scenario(16, 0xE5, "198.51.100.65", "203.0.113.19", 0x7600, realpeer,
+                          itl_get)
+
 
 # CAPF plaintext sizes (DOMAIN.md §3.2, §3.3), each message one TLS 1.2 AES-GCM record
 # (+24): AUTH_REQUEST 12 (real CUCM), AUTH_RESPONSE 35 (16-byte device name, no string),
@@ -1129,7 +1442,7 @@ CAPF_CERT_AUTH_REJECTED = [("s", 12), ("c", 1514), ("s", 12)]
 CAPF_DELETE = [("s", 12), ("c", 35), ("s", 8), ("c", 12), ("s", 12)]
 CAPF_KEYGEN_STARTED = [("s", 12), ("c", 35), ("s", 13)]
 IDLE_BEFORE_RESET_S = 600  # a firewall idle timeout shorter than the phone's key generation
-CAPF_SRV = server_host("203.0.113.24", 0xE400)
+CAPF_SRV = server_host("203.0.113.25", 0xE400)
 
 
 def capf_dialogue(realpeer: str, n: int, last: int, steps: list[tuple[str, int]],
@@ -1165,6 +1478,7 @@ def capf_dialogue(realpeer: str, n: int, last: int, steps: list[tuple[str, int]]
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
+    s16 = read_pcap(os.path.join(realpeer, "S16_capf_port3806.pcap"))
     files = {
         "vlan_qinq_capf_filtered.pcap": gen_vlan_qinq(),
         "sll2_dns_nxdomain.pcapng": gen_sll2_nxdomain(),
@@ -1176,6 +1490,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "duplicates_span.pcap": gen_duplicates_span(realpeer),
         "tls_split_cert.pcap": gen_tls_split_cert(realpeer),
         "tls13_capf.pcap": gen_tls13_capf(),
+        "sslv2_hello_capf.pcap": gen_sslv2_hello_capf(realpeer),
         "loss5_S01.pcap": gen_loss5(s01),
         "serverside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is False),
         "phoneside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is True),
@@ -1185,11 +1500,17 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "silent_tftp_two_phones.pcap": gen_silent_two_phones(),
         "silent_tftp_alone.pcap": gen_silent_alone(),
         "silent_tftp_arp.pcap": gen_silent_arp(),
-        "capf_cert_auth_rejected.pcap": capf_dialogue(realpeer, 44, 0x96,
+        "capf_cert_auth_rejected.pcap": capf_dialogue(realpeer, 44, 0xA0,
                                                       CAPF_CERT_AUTH_REJECTED, 3),
-        "capf_delete.pcap": capf_dialogue(realpeer, 45, 0x97, CAPF_DELETE, 2),
-        "capf_idle_reset.pcap": capf_dialogue(realpeer, 46, 0x98, CAPF_KEYGEN_STARTED, 2,
+        "capf_delete.pcap": capf_dialogue(realpeer, 45, 0xA1, CAPF_DELETE, 2),
+        "capf_idle_reset.pcap": capf_dialogue(realpeer, 46, 0xA2, CAPF_KEYGEN_STARTED, 2,
                                               reset_after_s=IDLE_BEFORE_RESET_S),
+        "notftp_S16.pcap": derive(s16, lambda _i, d: without_tftp(d)),
+        "tftp_two_tids_error5.pcap": gen_tftp_two_tids_error5(realpeer),
+        "tftp_two_oacks.pcap": gen_tftp_two_oacks(realpeer),
+        "tftp_lost_middle.pcap": gen_tftp_lost_middle(realpeer),
+        "tftp_lost_final.pcap": gen_tftp_lost_final(realpeer),
+        "tftp_stopped.pcap": gen_tftp_stopped(realpeer),
     }
     assert set(files) == set(EXPECTED)
     return files

@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from capfcap import exitcodes
-from capfcap.cli import InputError, UsageError
+from capfcap.cli import InputError, UsageError, ports
 from capfcap.outputs import atomic_file, check_writable, write_atomic
 from capfcap.sources import parallel
 from capfcap.sources.files import CaptureError
@@ -24,7 +24,9 @@ def options(args: argparse.Namespace) -> Options:
 
     opts = Options(cucm=list(args.cucm), phones=list(args.phone),
                    keylog=args.keylog, fast=getattr(args, "fast", True),
-                   show_secrets=args.show_secrets, jobs=getattr(args, "jobs", None))
+                   show_secrets=args.show_secrets, jobs=getattr(args, "jobs", None),
+                   capf_ports=ports(getattr(args, "capf_port", []), "--capf-port"),
+                   tvs_ports=ports(getattr(args, "tvs_port", []), "--tvs-port"))
     if args.keylog:
         from capfcap.extractors.tlsdecrypt import KeylogError, load_keylog
 
@@ -82,9 +84,11 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.bundle, args.force)
     elif args.redact:
         raise UsageError("--redact applies to the ticket bundle: add --bundle OUT.zip")
+    service_ports = (*ports(args.capf_port, "--capf-port"), *ports(args.tvs_port, "--tvs-port"))
     reader = None
     if parallel.wanted(args.captures, args.jobs, args.fast):
-        reader = parallel.ReaderProcess(args.captures)  # reads while the rest loads
+        # reads while the rest loads
+        reader = parallel.ReaderProcess(args.captures, service_ports)
     progress = None
     try:
         from capfcap.pipeline import analyze

@@ -7,13 +7,16 @@ import sys
 
 from capfcap import exitcodes
 from capfcap.cli import UsageError
-from capfcap.findings import CATALOG, CodeInfo
+from capfcap.findings import CATALOG, CodeInfo, port_note
 
 
 def text(code: str, info: CodeInfo) -> str:
     lines = [f"{code} ({info.severity}): {info.title}", "", info.meaning, "", "Likely causes:"]
     lines += [f"  - {c}" for c in info.causes]
     lines += ["", f"Confirm in Wireshark: {info.confirm}", "", f"Fix: {info.fix}"]
+    note = port_note(code)
+    if note:
+        lines += ["", f"Port: {note}"]
     return "\n".join(lines) + "\n"
 
 

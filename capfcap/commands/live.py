@@ -315,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.bundle, args.force)
         write_bundle = _bundle_writer()
     opts = options(args)
-    pf = Prefilter()
+    pf = Prefilter(service_ports=(*opts.capf_ports, *opts.tvs_ports))
     cap = LiveCapture(args.interface, args.bpf, pf.tcp_ports, pf.udp_ports)
     try:
         cap.open()

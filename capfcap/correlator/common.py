@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from capfcap.correlator.state import PhoneState, State
 from capfcap.events import TcpConnection
-from capfcap.findings import CATALOG, Evidence, Finding
+from capfcap.findings import CATALOG, Evidence, Finding, port_text
 from capfcap.report import frame_runs
 
 
@@ -85,7 +85,7 @@ def make(
         server=server,
         summary=summary,
         detail=detail,
-        remediation=remediation or info.fix,
+        remediation=remediation or port_text(info.fix, server.get("port")),
         evidence=Evidence(
             frames=fr,
             first=first,

@@ -16,6 +16,7 @@ from capfcap.correlator import (
     rules_trust,
 )
 from capfcap.correlator.common import Context
+from capfcap.correlator.ports import GivenPorts
 from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
 from capfcap.events import Event
@@ -31,8 +32,9 @@ def _cn(name: str) -> str:
 
 
 class Correlator:
-    def __init__(self, cucm: Iterable[str] = (), phones: Iterable[str] = ()) -> None:
-        self.state = State()
+    def __init__(self, cucm: Iterable[str] = (), phones: Iterable[str] = (),
+                 capf_ports: Iterable[int] = (), tvs_ports: Iterable[int] = ()) -> None:
+        self.state = State(given=GivenPorts(frozenset(capf_ports), frozenset(tvs_ports)))
         self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
         self.phone_filter = {p.strip().lower() for p in phones if p.strip()}
 

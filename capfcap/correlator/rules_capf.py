@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
 from capfcap.correlator.evidence import CAPF_ANSWER_WAIT, duration, judge, withhold
+from capfcap.correlator.ports import is_capf
 from capfcap.correlator.rules_trust import AUTH_MODES
-from capfcap.correlator.state import CAPF_PORT, PhoneState
+from capfcap.correlator.state import PhoneState
 from capfcap.events import CapfMessage, TcpConnection, TlsRecordInfo, TlsSession
 from capfcap.findings import Finding
 
@@ -312,7 +313,7 @@ def session_config_mode(phone: PhoneState, s: TlsSession) -> int | None:
 
 
 def capf_sessions(phone: PhoneState) -> list[TlsSession]:
-    return sorted((s for s in phone.tls if s.key.server_port == CAPF_PORT
+    return sorted((s for s in phone.tls if is_capf(phone, s.key.server_port)
                    and s.key.client in phone.addrs), key=lambda x: x.frames[0] if x.frames else 0)
 
 

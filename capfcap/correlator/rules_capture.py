@@ -8,10 +8,12 @@ capture as the culprit.
 
 from __future__ import annotations
 
+from typing import Any
+
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, make
-from capfcap.correlator.state import PhoneState, State
-from capfcap.events import TcpConnection, UdpFlow
+from capfcap.correlator.state import PhoneState, State, basename
+from capfcap.events import FileTransfer, TcpConnection, UdpFlow
 from capfcap.findings import Finding
 
 
@@ -125,26 +127,69 @@ def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
 
 
 def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
+    """DESIGN §4 rule 4: ACKs for TCP data or TFTP blocks the file lacks prove capture loss."""
     out: list[Finding] = []
     for phone in phones.values():
         gap_conns = [c for c in phone.conns
                      if c.orig_pkts and c.resp_pkts and c.acked_unseen]
-        if not gap_conns:
+        # two-sided only: a transfer with no DATA captured at all is a one-sided capture
+        gap_tftp = [t for t in phone.transfers
+                    if t.protocol == "tftp" and t.size and t.unseen_ack_frames]
+        if not gap_conns and not gap_tftp:
             continue
-        gaps = sum(c.acked_unseen for c in gap_conns)
-        acks = sum(c.ack_events for c in phone.conns if c.orig_pkts and c.resp_pkts) or 1
+        summary: list[str] = []
+        lines: list[str] = []
+        extra: dict[str, Any] = {}  # ratio: TCP only
         frames = [f for c in gap_conns for f in c.frames]
-        out.append(make(
-            ctx, "CAPTURE_GAPS", phone, {},
-            f"{gaps} ACKs cover data never captured ({100.0 * gaps / acks:.1f} % of "
-            f"{acks} ACKs on this phone's two-sided TCP flows)",
-            "\n".join(f"{c.key.client}:{c.key.client_port} -> {c.key.server}:"
+        if gap_conns:
+            gaps = sum(c.acked_unseen for c in gap_conns)
+            acks = sum(c.ack_events for c in phone.conns if c.orig_pkts and c.resp_pkts) or 1
+            summary.append(f"{gaps} ACKs cover data never captured ({100.0 * gaps / acks:.1f} "
+                           f"% of {acks} ACKs on this phone's two-sided TCP flows)")
+            lines += [f"{c.key.client}:{c.key.client_port} -> {c.key.server}:"
                       f"{c.key.server_port}: {c.acked_unseen} gap ACKs, history {c.history}"
-                      for c in gap_conns),
-            frames, frames_filter(frames), ratio=round(gaps / acks, 4),
-            _facts=[facts.unchecked("the gap-ACK count (Zeek capture_loss; Wireshark's "
-                                    "ack_lost_segment expert info counts differently)")],
+                      for c in gap_conns]
+            extra["ratio"] = round(gaps / acks, 4)
+        if gap_tftp:
+            blocks = sum(t.acked_unseen_blocks for t in gap_tftp)
+            names = ", ".join(sorted({basename(t.filename) for t in gap_tftp}))
+            summary.append(f"the phone ACKed {blocks} TFTP DATA block{'s' if blocks > 1 else ''}"
+                           f" never captured ({names})")
+            lines += [tftp_gap_line(t) for t in gap_tftp]
+            frames += [f for t in gap_tftp for f in t.unseen_ack_frames]
+        text = "; ".join(summary)
+        out.append(make(
+            ctx, "CAPTURE_GAPS", phone, {}, text[0].upper() + text[1:], "\n".join(lines),
+            frames, frames_filter(frames), **extra,
+            _facts=_gap_facts(phone, gap_conns, gap_tftp),
         ))
+    return out
+
+
+def tftp_gap_line(t: FileTransfer) -> str:
+    n = t.acked_unseen_blocks
+    listed = ", ".join(map(str, t.unseen_blocks))
+    more = len(t.unseen_blocks) < n
+    verdict = ("complete for the phone; the file bytes are not whole, so they are not parsed"
+               if t.status == "complete_gaps" else f"transfer {t.status}")
+    return (f"TFTP {basename(t.filename)} from {t.server} (udp {t.client_port} <-> "
+            f"{t.data_port}): the phone ACKed {n} DATA block{'s' if n > 1 else ''} the "
+            f"capture lacks (block{'s' if n > 1 else ''} {listed}"
+            f"{', ...' if more else ''}; ACK frames "
+            f"{', '.join(map(str, t.unseen_ack_frames))}): {verdict}")
+
+
+def _gap_facts(phone: PhoneState, conns: list[TcpConnection],
+               transfers: list[FileTransfer]) -> list[facts.Fact]:
+    out: list[facts.Fact] = []
+    if conns:
+        out.append(facts.unchecked("the gap-ACK count (Zeek capture_loss; Wireshark's "
+                                   "ack_lost_segment expert info counts differently)"))
+    if transfers:
+        out.append(facts.sender(phone.addrs, [f for t in transfers
+                                              for f in t.unseen_ack_frames]))
+        out.append(facts.unchecked("that the ACKed TFTP DATA blocks are absent from the file "
+                                   "(no Wireshark field describes packets absent from it)"))
     return out
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, make
+from capfcap.correlator.ports import is_capf
 from capfcap.correlator.rules_trust import AUTH_MODES, EXPLAINED_BY_CONFIG, transfer_filter
-from capfcap.correlator.state import CAPF_PORT, PhoneState, basename
-from capfcap.events import ConfigSeen, PhoneConfig
+from capfcap.correlator.state import PhoneState, basename
+from capfcap.events import ConfigSeen
 from capfcap.findings import Finding
 
 CONFIG_CODES = EXPLAINED_BY_CONFIG
@@ -48,14 +49,9 @@ def latest_config(phone: PhoneState) -> ConfigSeen | None:
     return cs
 
 
-def capf_ports(cfg: PhoneConfig) -> set[int]:
-    return {p for _h, p in cfg.capf_servers} | {CAPF_PORT}
-
-
-def contacted_capf(phone: PhoneState, cfg: PhoneConfig, after: int) -> bool:
-    """A TCP connection from the phone to a CAPF port after frame `after`."""
-    ports = capf_ports(cfg)
-    return any(c.key.server_port in ports and c.key.client in phone.addrs
+def contacted_capf(phone: PhoneState, after: int) -> bool:
+    """A TCP connection from the phone to one of its CAPF ports after frame `after`."""
+    return any(is_capf(phone, c.key.server_port) and c.key.client in phone.addrs
                and c.frames and c.frames[-1] > after for c in phone.conns)
 
 
@@ -66,7 +62,7 @@ def config_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     cfg = cs.config
     assert cfg is not None
     mode = cfg.capf_auth_mode
-    if mode is None or contacted_capf(phone, cfg, _last_frame(cs)):
+    if mode is None or contacted_capf(phone, _last_frame(cs)):
         return []
     t = cs.transfer
     name = basename(t.filename)

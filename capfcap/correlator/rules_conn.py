@@ -1,4 +1,5 @@
-"""Connection verdicts for CAPF (TCP 3804) and TVS (TCP 2445): DOMAIN §3.5, §7 F2/F10.
+"""Connection verdicts for CAPF and TVS (TCP 3804 and 2445 unless the phone's config names
+other ports: `ports.py`): DOMAIN §3.5, §7 F2/F10.
 
 Each attempt is classified: unanswered (Zeek S0, completeness 1), refused (RST from the
 server: REJ, or an ICMP unreachable quoting it), or answered. A port is judged only when
@@ -12,7 +13,8 @@ from collections import defaultdict
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
 from capfcap.correlator.evidence import TCP_WAIT, Judgement, judge, withhold
-from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState
+from capfcap.correlator.ports import service
+from capfcap.correlator.state import PhoneState
 from capfcap.events import IcmpError, TcpConnection
 from capfcap.findings import Finding
 
@@ -49,20 +51,19 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     groups: dict[tuple[str, int], list[TcpConnection]] = defaultdict(list)
     for c in phone.conns:
-        if c.key.client in phone.addrs and c.key.server_port in (CAPF_PORT, TVS_PORT):
+        if c.key.client in phone.addrs and service(phone, c.key.server_port):
             groups[(c.key.server, c.key.server_port)].append(c)
     icmps: dict[tuple[str, int], list[IcmpError]] = defaultdict(list)
     for i in phone.icmp:
         q = i.quoted
-        if q.transport == "tcp" and q.server_port in (CAPF_PORT, TVS_PORT) and (
+        if q.transport == "tcp" and service(phone, q.server_port) and (
             (i.version == 4 and i.icmp_type == 3) or (i.version == 6 and i.icmp_type == 1)
         ):
             icmps[(q.server, q.server_port)].append(i)
     for key in sorted(set(groups) | set(icmps)):
         server, port = key
         conns = sorted(groups.get(key, []), key=lambda c: c.frames[0])
-        prefix = "CAPF" if port == CAPF_PORT else "TVS"
-        service = "CAPF" if port == CAPF_PORT else "TVS"
+        prefix = svc = service(phone, port) or "TVS"
         if any(_answered(c) for c in conns):
             continue
         srv = server_ident(ctx, server, port)
@@ -76,7 +77,7 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                              f"answered with RST")
             if ic:
                 parts.append(f"{len(ic)} ICMP unreachable")
-            summary = f"{service} port {port} on {label(ctx, server)} refused the phone: " + \
+            summary = f"{svc} port {port} on {label(ctx, server)} refused the phone: " + \
                 " and ".join(parts)
             detail_lines = [
                 f"SYN frame {c.syn_frames[0] if c.syn_frames else c.frames[0]} from port "
@@ -108,13 +109,13 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         if evidence_unseen:
             j = Judgement(False, "the phone acknowledged server data the capture never saw")
         else:
-            j = judge(ctx, phone, what=f"the SYN to {service} port {port}",
+            j = judge(ctx, phone, what=f"the SYN to {svc} port {port}",
                       last_ts=max(c.last_ts for c in silent), wait=TCP_WAIT,
                       retried=syns > 1 or len(silent) > 1, server=server)
         if not j.stands:
             withhold(ctx, prefix + "_UNIDIRECTIONAL", phone, j, frames, server=server)
             continue
-        summary = (f"{service} port {port} on {label(ctx, server)} never answered: "
+        summary = (f"{svc} port {port} on {label(ctx, server)} never answered: "
                    f"{syns} SYN{'s' if syns > 1 else ''} in {len(silent)} attempt"
                    f"{'s' if len(silent) > 1 else ''}, no SYN-ACK")
         lines = []

@@ -1,4 +1,5 @@
-"""TLS verdicts on CAPF (3804) and TVS (2445): DOMAIN §3.3, §3.5, §7 F4/F5/F9/F13.
+"""TLS verdicts on CAPF and TVS (3804 and 2445 unless the phone's config names other ports:
+`ports.py`): DOMAIN §3.3, §3.5, §7 F4/F5/F9/F13.
 
 Without keys, the CAPF outcome is read from application-data record sizes: each CAPF
 message is one TLS record, and an issued LSC is a ~1 kB server->phone record that follows
@@ -10,13 +11,14 @@ from __future__ import annotations
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, ipf, label, make, server_ident
 from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
+from capfcap.correlator.ports import service
 from capfcap.correlator.rules_trust import (
     cert_expiry,
     latest_itl,
     transfer_filter,
     transfer_text,
 )
-from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename
+from capfcap.correlator.state import PhoneState, basename
 from capfcap.events import TlsAlert, TlsSession, TrustListSeen
 from capfcap.findings import Finding
 
@@ -80,9 +82,9 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     for s in sorted(phone.tls, key=lambda x: x.frames[0] if x.frames else 0):
         port = s.key.server_port
-        if port not in (CAPF_PORT, TVS_PORT) or s.key.client not in phone.addrs:
+        prefix = service(phone, port)
+        if prefix is None or s.key.client not in phone.addrs:
             continue
-        prefix = "CAPF" if port == CAPF_PORT else "TVS"
         srv = server_ident(ctx, s.key.server, port)
         itl = latest_itl(phone, s.frames[0] if s.frames else None)
         itl_note = ""
@@ -154,7 +156,7 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
     filt_cert = f"frame.number == {s.cert_frame}" if s.cert_frame else _filter(s)
     out += cert_expiry(ctx, phone, leaf, s.first_ts, f"presented on {s.key.server_port} by "
                        f"{label(ctx, s.key.server)}", cert_frames, filt_cert,
-                       port=s.key.server_port, server=srv,
+                       prefix=prefix, server=srv,
                        facts_=[facts.cert(s.cert_frame, leaf.der_sha256)])
     if leaf.is_ca is not True or leaf.key_cert_sign is not True:
         missing = []

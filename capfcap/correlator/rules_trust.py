@@ -7,7 +7,8 @@ from collections import defaultdict
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
 from capfcap.correlator.evidence import CAPF_WAIT, TFTP_WAIT, Judgement, judge, withhold
-from capfcap.correlator.state import CAPF_PORT, PhoneState, basename, phone_file
+from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
+from capfcap.correlator.state import PhoneState, basename, phone_file
 from capfcap.events import CertInfo, FileTransfer, TrustList, TrustListSeen
 from capfcap.findings import Finding
 
@@ -33,6 +34,10 @@ def transfer_text(t: FileTransfer) -> str:
                else f"ERROR {t.error_code} \"{t.error_message}\"")
     elif t.status == "incomplete":
         res = f"incomplete after {t.size} bytes"
+    elif t.status == "complete_gaps":
+        n = t.acked_unseen_blocks
+        res = (f"complete for the phone ({n} ACKed block{'s' if n != 1 else ''} not "
+               f"captured; {t.size} bytes captured)")
     else:
         res = "no response"
     return f"{proto} {basename(t.filename)} from {t.server}: {res}"
@@ -75,10 +80,9 @@ def latest_itl(phone: PhoneState, before_frame: int | None = None) -> TrustListS
 
 
 def cert_expiry(ctx: Context, phone: PhoneState, cert: CertInfo, at: int, where: str,
-                frames: list[int], filt: str, port: int = CAPF_PORT,
+                frames: list[int], filt: str, prefix: str = "CAPF",
                 server: dict[str, object] | None = None,
                 facts_: list[facts.Fact] | None = None) -> list[Finding]:
-    prefix = "CAPF" if port == CAPF_PORT else "TVS"
     if cert.not_after < at:
         code, what = prefix + "_CERT_EXPIRED", "expired"
     elif cert.not_after - at < EXPIRING_NS:
@@ -132,10 +136,13 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             _facts=[facts.transfer(t) for t in lst],
         ))
     for t in ts:
-        if t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks:
+        # DESIGN §4 rule 4: blocks the phone ACKed but the capture lacks are the capture's
+        if (t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks
+                and not t.acked_cut_blocks):
+            # the phone moving on to another file shows that it gave up on this one
             j = judge(ctx, phone, what=f"the last packet of {basename(t.filename)}",
-                      last_ts=t.last_ts, wait=TFTP_WAIT, retried=False, server=t.server,
-                      due="the next block")
+                      last_ts=t.last_ts, wait=TFTP_WAIT, server=t.server, due="the next block",
+                      retried=any(x.first_ts > t.last_ts for x in ts))
             if not j.stands:
                 withhold(ctx, "TRANSFER_INCOMPLETE", phone, j, list(t.frames),
                          server=t.server, file=basename(t.filename))
@@ -200,15 +207,16 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         caps = tl_.capf_records()
         if not caps:
             roles = "+".join(r.role_name for r in tl_.records)
-            tvs = any(c.key.server_port == 2445 for c in phone.conns)
+            tvs = any(is_tvs(phone, c.key.server_port) for c in phone.conns)
+            tvs_port = tvs_ports_text(phone)
             out.append(make(
                 ctx, "ITL_NO_CAPF", phone, server_ident(ctx, t.server, t.server_port),
                 f"{basename(t.filename)} from {label(ctx, t.server)} has no CAPF record "
                 f"({roles})",
                 f"Records: {roles}. Signer {tl_.signer}; SHA-1 {tl_.sha1}, MD5 {tl_.md5}. "
-                + ("The phone also contacted TVS (2445), which could vouch for CAPF."
-                   if tvs else "No TVS (2445) connection from the phone was captured either, "
-                   "so nothing can vouch for the CAPF certificate."),
+                + (f"The phone also contacted TVS ({tvs_port}), which could vouch for CAPF."
+                   if tvs else f"No TVS ({tvs_port}) connection from the phone was captured "
+                   "either, so nothing can vouch for the CAPF certificate."),
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
                 _facts=[facts.transfer(t), facts.itl_content()],
             ))
@@ -236,7 +244,7 @@ def not_attempted(ctx: Context, phone: PhoneState, found: list[Finding]) -> list
     if cfg.capf_auth_mode not in (2, 3, 4):
         return []
     after = cs.transfer.frames[-1] if cs.transfer.frames else 0
-    if any(c.key.server_port in {p for _h, p in cfg.capf_servers} | {CAPF_PORT}
+    if any(is_capf(phone, c.key.server_port)
            and c.key.client in phone.addrs and c.frames[-1] > after for c in phone.conns):
         return []
     t = cs.transfer

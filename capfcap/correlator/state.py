@@ -8,6 +8,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from capfcap.correlator.ports import (
+    CAPF_DEFAULT,
+    TVS_DEFAULT,
+    GivenPorts,
+    phone_ports,
+    spotting_ports,
+)
 from capfcap.events import (
     CaptureNote,
     ConfigSeen,
@@ -25,8 +32,6 @@ from capfcap.events import (
 
 OTHER_DNS = 4096  # recent DNS transactions of hosts not known as phones
 MAX_NAMES = 65536  # distinct answered names remembered
-CAPF_PORT = 3804
-TVS_PORT = 2445
 TFTP_PORT = 69
 HTTP_TFTP_PORT = 6970
 
@@ -81,6 +86,8 @@ class PhoneState:
     tls: list[TlsSession] = field(default_factory=list)
     icmp: list[IcmpError] = field(default_factory=list)
     udp: list[UdpFlow] = field(default_factory=list)
+    capf_ports: frozenset[int] = frozenset({CAPF_DEFAULT})  # correlator/ports.py
+    tvs_ports: frozenset[int] = frozenset({TVS_DEFAULT})
 
 
 @dataclass
@@ -107,6 +114,11 @@ class State:
     dns_spoke: set[str] = field(default_factory=set)  # clients that asked, servers that answered
     known_phones: set[str] = field(default_factory=set)
     link_reached: dict[str, LinkReached] = field(default_factory=dict)  # MAC -> first reply
+    given: GivenPorts = field(default_factory=GivenPorts)
+    spot_ports: frozenset[int] = frozenset()  # CAPF/TVS ports known so far (ports.py)
+
+    def __post_init__(self) -> None:
+        self.spot_ports = spotting_ports((), self.given)
 
     def add(self, ev: Event) -> None:
         if isinstance(ev, HostSeen):
@@ -121,8 +133,10 @@ class State:
             return
         if isinstance(ev, FileTransfer) and phone_file(ev.filename):
             self._phone(ev.client)
-        elif isinstance(ev, TcpConnection) and ev.key.server_port in (CAPF_PORT, TVS_PORT):
+        elif isinstance(ev, TcpConnection) and ev.key.server_port in self.spot_ports:
             self._phone(ev.key.client)
+        elif isinstance(ev, ConfigSeen):
+            self.spot_ports = self.spot_ports | spotting_ports((ev,), self.given)
         lists: dict[type, list[Any]] = {
             TcpConnection: self.conns, FileTransfer: self.transfers,
             TrustListSeen: self.trust_lists, ConfigSeen: self.configs, TlsSession: self.tls,
@@ -156,8 +170,10 @@ class State:
 
     # -- phones ---------------------------------------------------------------------
     def phones(self) -> dict[str, PhoneState]:
-        """A host is a phone when it requests SEP*/ITL*/CTL* files or connects to 3804/2445."""
+        """A host is a phone when it requests SEP*/ITL*/CTL* files or connects to a CAPF
+        or TVS port (the defaults, any port a captured config names, the given ones)."""
         phones: dict[str, PhoneState] = {}
+        spot = spotting_ports(self.configs, self.given)
 
         def get(ip: str, frame: int, reason: str) -> PhoneState:
             p = phones.get(ip)
@@ -177,9 +193,9 @@ class State:
                 p.device = "SEP" + mac
                 p.mac = mac_colon(mac)
         for c in self.conns:
-            if c.key.server_port in (CAPF_PORT, TVS_PORT) and not c.flipped:
+            if c.key.server_port in spot and not c.flipped:
                 get(c.key.client, c.frames[0], f"TCP {c.key.server_port}")
-            elif c.key.server_port in (CAPF_PORT, TVS_PORT):
+            elif c.key.server_port in spot:
                 get(c.key.client, c.frames[0], f"TCP {c.key.server_port} (server side)")
         for ip, p in phones.items():
             p.addrs.add(ip)
@@ -219,6 +235,8 @@ class State:
         for i in self.icmp:
             if i.quoted.client in owner:
                 owner[i.quoted.client].icmp.append(i)
+        for p in phones.values():
+            p.capf_ports, p.tvs_ports = phone_ports(p.configs, self.configs, self.given)
         return phones
 
     def _own_mac(self, mac: str, phones: dict[str, PhoneState]) -> bool:
@@ -256,8 +274,9 @@ class State:
     def server_ips(self) -> set[str]:
         """Hosts seen serving CAPF, TVS, TFTP or HTTP 6970 (answered the phone)."""
         out: set[str] = set()
+        ports = spotting_ports(self.configs, self.given) | {HTTP_TFTP_PORT}
         for c in self.conns:
-            if c.key.server_port in (CAPF_PORT, TVS_PORT, HTTP_TFTP_PORT) and c.resp_pkts:
+            if c.key.server_port in ports and c.resp_pkts:
                 out.add(c.key.server)
         for t in self.transfers:
             if t.status != "no_response":

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from capfcap.correlator.common import Context, label
+from capfcap.correlator.ports import capf_ports_text, is_capf, service
 from capfcap.correlator.rules_capf import outcome_of
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.rules_tls import alert_name, version_name
 from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
-from capfcap.correlator.state import CAPF_PORT, TVS_PORT, PhoneState, basename, phone_file
+from capfcap.correlator.state import PhoneState, basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import TimelineEntry
 
-_SERVICE = {CAPF_PORT: "CAPF", TVS_PORT: "TVS", 6970: "HTTP", 6971: "HTTPS config",
+# CAPF and TVS ports are the phone's own (ports.py)
+_SERVICE = {6970: "HTTP", 6971: "HTTPS config",
             6972: "HTTPS config", 5061: "SIP-TLS", 2443: "SCCP-TLS", 53: "DNS", 5060: "SIP",
             2000: "SCCP", 69: "TFTP"}
 REGISTRATION = {5060: "SIP", 5061: "SIP-TLS", 2000: "SCCP", 2443: "SCCP-TLS"}
+
+
+def _service(p: PhoneState, port: int) -> str:
+    return service(p, port) or _SERVICE.get(port, "")
 
 
 def flows(p: PhoneState) -> list[dict[str, object]]:
@@ -25,7 +31,7 @@ def flows(p: PhoneState) -> list[dict[str, object]]:
         out.append({
             "proto": "tcp", "first_frame": c.frames[0], "client": k.client,
             "client_port": k.client_port, "server": k.server, "server_port": k.server_port,
-            "service": _SERVICE.get(k.server_port, ""), "conn_state": c.conn_state,
+            "service": _service(p, k.server_port), "conn_state": c.conn_state,
             "history": c.history, "completeness": c.completeness, "orig_pkts": c.orig_pkts,
             "resp_pkts": c.resp_pkts, "orig_bytes": c.orig_bytes, "resp_bytes": c.resp_bytes,
             "retransmissions": c.retransmissions, "acked_unseen": c.acked_unseen,
@@ -50,7 +56,7 @@ def flows(p: PhoneState) -> list[dict[str, object]]:
         out.append({
             "proto": "udp", "first_frame": u.first_frame, "client": k.client,
             "client_port": k.client_port, "server": k.server, "server_port": k.server_port,
-            "service": _SERVICE.get(k.server_port, ""), "conn_state": u.conn_state,
+            "service": _service(p, k.server_port), "conn_state": u.conn_state,
             "history": u.history, "orig_pkts": u.orig_pkts, "resp_pkts": u.resp_pkts,
             "orig_bytes": u.orig_bytes, "resp_bytes": u.resp_bytes,
         })
@@ -63,7 +69,7 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     for t in p.transfers:
         pf = phone_file(t.filename)
         stage = "config" if pf and pf[0] == "CONFIG" else "trust" if pf else "other"
-        outcome = "ok" if t.status == "complete" else "failed"
+        outcome = "ok" if t.status in ("complete", "complete_gaps") else "failed"
         if t.status == "error" and pf and pf[0] in ("CTL", "ITL"):
             outcome = "info"  # CTL outside mixed mode, ITLSEP when ITLFile serves: normal
         out.append(TimelineEntry(t.request_frames[0] if t.request_frames else t.frames[0],
@@ -118,14 +124,17 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     tls_by_key = {s.key: s for s in p.tls}
     for c in p.conns:
         port = c.key.server_port
-        if c.key.client not in p.addrs or port not in (CAPF_PORT, TVS_PORT):
+        svc = service(p, port)
+        if c.key.client not in p.addrs or svc is None:
             continue
-        svc = _SERVICE.get(port, str(port))
         s = tls_by_key.get(c.key)
         desc = f"{svc} TCP {c.key.client_port} -> {label(ctx, c.key.server)}:{port}: " \
                f"{c.conn_state} ({c.history})"
         oc = "ok" if c.synack_frames else "failed"
         if s is not None:
+            if s.client_hello_sslv2:
+                desc += (f"; SSLv2-compatible ClientHello offering "
+                         f"{version_name(s.client_version)} (frame {s.client_hello_frame})")
             if s.alerts:
                 a = s.alerts[0]
                 desc += f"; {version_name(s.version)} alert " + (
@@ -141,12 +150,12 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                          f"SHA-256 {leaf.der_sha256[:16]}, frame {s.cert_frame})")
             elif s.version == 0x0304:
                 desc += "; certificate hidden by TLS 1.3 (cannot be compared with the ITL)"
-            o = outcome_of(p, s) if port == CAPF_PORT else None
+            o = outcome_of(p, s) if svc == "CAPF" else None
             if o:
                 desc += "; " + _OUTCOME_TEXT.get(o.kind, "no certificate delivered")
                 oc = "ok" if o.kind == "issued" else "info" if o.code is None else "failed"
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
-                                 "capf" if port == CAPF_PORT else "tvs"))
+                                 "capf" if svc == "CAPF" else "tvs"))
     for s in p.tls:
         if s.key.server_port in (6971, 6972):
             out.append(TimelineEntry(
@@ -182,7 +191,7 @@ _VERDICT = {
     "TFTP_NO_RESPONSE": "LSC install blocked: the TFTP server does not answer",
     "DNS_NXDOMAIN": "LSC install blocked: CUCM name does not resolve",
     "DNS_NO_RESPONSE": "LSC install blocked: DNS does not answer",
-    "CAPF_UNIDIRECTIONAL": "LSC install blocked: CAPF port {port} filtered",
+    "CAPF_UNIDIRECTIONAL": "LSC install blocked: port {port} filtered",
     "CAPF_REFUSED": "LSC install blocked: CAPF refused the connection",
     "CAPF_TLS_FAILED": "LSC install blocked: TLS to CAPF failed",
     "CAPF_CERT_MISMATCH": "LSC install blocked: CAPF certificate not in the phone's ITL",
@@ -216,7 +225,7 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
             return (f"No fault proven, but {len(failed)} step{'s' if len(failed) > 1 else ''} "
                     f"failed without a finding (first: frame {failed[0].frame}): see the "
                     f"timeline")
-        if any(c.key.server_port == CAPF_PORT for c in p.conns):
+        if any(is_capf(p, c.key.server_port) for c in p.conns):
             return "No CAPF problem seen"
         return "No CAPF session in the capture; no fault seen"
     worst = min(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
@@ -224,7 +233,7 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
     head = _VERDICT.get(worst.code, worst.summary)
     srv = worst.server.get("ip") if worst.server else None
     if worst.code == "CAPF_UNIDIRECTIONAL":
-        head = head.format(port=worst.server.get("port", CAPF_PORT))
+        head = head.format(port=(worst.server or {}).get("port") or capf_ports_text(p))
         line = f"{head} between {p.ip} and {srv}" if srv else head
     elif worst.code in ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE", "CAPF_AUTH_FAILED"):
         how = ("decrypted CAPF dialogue" if worst.extra.get("confidence") == "certain"

@@ -92,6 +92,8 @@ class TcpTracker:
         self.handler_for = handler_for
         self.want = want  # which connections to report (default: all fed)
         self.conns: dict[tuple[str, int, str, int], _Conn] = {}
+        # SERVICE_PORTS plus CAPF/TVS ports a config or an option named (the pipeline adds)
+        self.service_ports: set[int] = set(SERVICE_PORTS)
 
     # -- helpers -----------------------------------------------------------------
     def _letter(self, c: _Conn, side: _Side, is_orig: bool, letter: str, seq: int) -> None:
@@ -118,9 +120,9 @@ class TcpTracker:
             orig_is_src, flipped = True, False
         elif synack:
             orig_is_src, flipped = False, True
-        elif pkt.dport in SERVICE_PORTS and pkt.sport not in SERVICE_PORTS:
+        elif pkt.dport in self.service_ports and pkt.sport not in self.service_ports:
             orig_is_src, flipped = True, False
-        elif pkt.sport in SERVICE_PORTS and pkt.dport not in SERVICE_PORTS:
+        elif pkt.sport in self.service_ports and pkt.dport not in self.service_ports:
             orig_is_src, flipped = False, True
         else:
             orig_is_src, flipped = True, False

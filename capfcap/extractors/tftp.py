@@ -9,9 +9,18 @@ Wire format (RFC 1350 §5, all integers big-endian):
 
 The request goes to UDP 69 from the client's port; the server answers from a fresh port (its
 transfer ID, RFC 1350 §4) to the client's port. A transfer is keyed by (client ip, client
-port, server ip) and the server TID is learned from the first reply (or, when only the client
-side is captured, from the destination port of the client's ACKs). Block numbers are 16 bit
-and wrap past 65535 to 0 (or to 1 on some servers); they are unwrapped to an absolute index.
+port, server ip) and holds every server TID seen on it (a server answers each copy of a
+retransmitted request from a new TID; when only the client side is captured, the TID is the
+destination port of the client's ACKs). The transfer is the TID the client follows: the one
+it ACKs (with options, its ACK 0 to one OACK, RFC 2347). Another TID is a duplicate answer:
+its packets, the client's ERROR 5 "Unknown transfer ID" to it and its own ERROR never end
+the transfer. Block numbers are 16 bit and wrap past 65535 to 0 (or to 1 on some servers);
+they are unwrapped to an absolute index.
+
+Capture loss (DESIGN §4 rule 4): RFC 1350 §2 is lock-step, so the client's ACK n says every
+block up to n arrived. Blocks it ACKs that the capture lacks are listed once each (with the
+ACK that proves them); a transfer the client ACKed to the end is "complete_gaps": complete
+for the client, its bytes incomplete here and never parsed.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ MAX_OOO_BLOCKS = 1024  # out-of-order blocks waiting for a hole to fill
 MAX_FIELDS = 64  # NUL-terminated strings read from a request or OACK
 MAX_STRING = 512  # characters kept of a filename, option or message
 EXPIRE_SCAN_NS = 1_000_000_000
+MAX_TIDS = 8  # server transfer IDs followed per request (duplicate answers)
+MAX_UNSEEN = 4096  # unseen block numbers listed per TID
 
 _U16 = 1 << 16
 
@@ -123,20 +134,15 @@ class BlockCounter:
 
 
 @dataclass
-class _Transfer:
-    client: str
-    client_port: int
-    server: str
-    filename: str
-    mode: str
-    requested: tuple[tuple[str, str], ...]
-    first_ts: int
-    last_ts: int
-    request_frames: list[int] = field(default_factory=list)
-    frames: list[int] = field(default_factory=list)
-    data_port: int = 0
-    replied: bool = False  # any packet from the server side captured
+class _Tid:
+    """What one server transfer ID (UDP source port, RFC 1350 §4) sent, and the client's
+    answers to it. A retransmitted request can be answered from several TIDs; the client
+    follows one (it ACKs it) and rejects the others with ERROR 5."""
+
+    port: int
+    order: int  # 0 for the first TID captured
     options: tuple[tuple[str, str], ...] = ()
+    oacks: int = 0
     blksize: int = DEFAULT_BLKSIZE
     tsize: int | None = None
     counter: BlockCounter = field(default_factory=BlockCounter)
@@ -148,26 +154,83 @@ class _Transfer:
     final_block: int | None = None  # absolute index of the short block
     data_blocks: int = 0
     duplicates: int = 0
+    acks: int = 0
     ack_high: int = 0  # highest absolute block the client acknowledged
-    acked_unseen: int = 0
+    ack_repeats: int = 0  # the client sent ACK ack_high again: it waits for the next block
+    unseen: dict[int, int] = field(default_factory=dict)  # block ACKed, not captured -> ACK
+    unseen_over: int = 0  # unseen blocks beyond MAX_UNSEEN (counted, not listed)
+    cut: set[int] = field(default_factory=set)  # blocks captured cut short (snap length)
     ooo_dropped: int = 0
-    foreign_tid: int = 0
     oack_unseen: bool = False
     error_code: int | None = None
     error_message: str = ""
     error_from_client: bool = False
+    server_error: tuple[int, str] | None = None  # an ERROR that ended only this TID
+    rejected: int = 0  # ERROR packets the client sent to this TID (code 5: not its transfer)
     bad_packets: int = 0
     damaged: int = 0  # DATA cut short by the snap length or IP fragmentation
     blksize_inferred: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.final_block is not None and self.contig >= self.final_block
+
+    @property
+    def acked_unseen(self) -> int:
+        return len(self.unseen) + self.unseen_over
+
+    @property
+    def live(self) -> bool:
+        return self.server_error is None and not self.rejected
+
+    def rank(self) -> tuple[int, int, int, int, int]:
+        """Which TID the transfer is when the client's ACKs do not say: the one that got
+        furthest, then the first to answer."""
+        return (self.ack_high, self.contig, self.data_blocks, int(self.live), -self.order)
+
+    def phone_done(self, moved_on: bool) -> bool:
+        """The client acknowledged every block although the capture lacks some: the final
+        block was captured and ACKed, or the last ACK names a block the capture lost and
+        the client was not waiting after it: it sent that ACK once (a waiting client repeats
+        it, RFC 1350 §2), nothing followed, and tsize agrees (RFC 2349) or the client moved
+        on (`moved_on`: a new request, or silence past the timeout)."""
+        if not (self.acked_unseen or self.cut) or self.error_code is not None:
+            return False
+        if self.final_block is not None:
+            return self.ack_high >= self.final_block
+        if self.ack_high not in self.unseen and self.ack_high not in self.cut:
+            return False
+        if self.ack_repeats:
+            return False
+        if self.counter.high > self.ack_high:
+            return False  # DATA beyond the last ACK was captured: the client stopped early
+        if self.tsize:  # the file has tsize // blksize + 1 blocks
+            return self.ack_high == self.tsize // self.blksize + 1
+        return moved_on
+
+
+@dataclass
+class _Transfer:
+    client: str
+    client_port: int
+    server: str
+    filename: str
+    mode: str
+    requested: tuple[tuple[str, str], ...]
+    first_ts: int
+    last_ts: int
+    request_frames: list[int] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+    tids: dict[int, _Tid] = field(default_factory=dict)  # server port -> its packets
+    followed: int | None = None  # the TID the client ACKs (RFC 1350 §4: its transfer)
+    replied: bool = False  # any packet from the server side captured
+    moved_on: bool = False  # the client sent a new request, or fell silent past the timeout
+    foreign_tid: int = 0  # packets from TIDs beyond MAX_TIDS
     frames_capped: bool = False
 
     @property
     def key(self) -> tuple[str, int, str]:
         return (self.client, self.client_port, self.server)
-
-    @property
-    def complete(self) -> bool:
-        return self.final_block is not None and self.contig >= self.final_block
 
     def add_frame(self, frame: int, ts: int) -> None:
         if len(self.frames) < MAX_FRAMES:
@@ -176,6 +239,26 @@ class _Transfer:
             self.frames_capped = True
         if ts > self.last_ts:
             self.last_ts = ts
+
+    def tid(self, port: int) -> _Tid | None:
+        s = self.tids.get(port)
+        if s is None and len(self.tids) < MAX_TIDS:
+            s = self.tids[port] = _Tid(port, len(self.tids))
+        return s
+
+    def primary(self) -> _Tid | None:
+        """The TID that is the transfer: the one the client follows, else the best one."""
+        if self.followed is not None:
+            return self.tids[self.followed]
+        live = [s for s in self.tids.values() if not s.rejected] or list(self.tids.values())
+        return max(live, key=_Tid.rank, default=None)
+
+    def ends_with(self, s: _Tid) -> bool:
+        """An ERROR to or from `s` ends the transfer: the client follows `s`, or follows
+        nothing yet and `s` is the only TID still answering (RFC 1350 §4)."""
+        if self.followed is not None:
+            return self.followed == s.port
+        return not any(o.live for o in self.tids.values() if o is not s)
 
 
 class TftpExtractor:
@@ -193,6 +276,7 @@ class TftpExtractor:
         # ordered by last activity (oldest first)
         self._open: OrderedDict[tuple[str, int, str], _Transfer] = OrderedDict()
         self._port_refs: dict[int, int] = {}
+        self._by_client: dict[str, set[tuple[str, int, str]]] = {}  # open keys per client
         self._buffered = 0
         self._last_scan = 0
 
@@ -208,12 +292,9 @@ class TftpExtractor:
         # open transfers are keyed by client port, and _port_refs counts them per port
         refs = self._port_refs
         t = self._open.get((pkt.dst, pkt.dport, pkt.src)) if pkt.dport in refs else None
-        if t is not None and (t.data_port == 0 or pkt.sport == t.data_port):
-            return self._from_server(t, pkt, op)
         if t is not None:
-            t.foreign_tid += 1  # RFC 1350 §4: a packet from another TID is not ours
-            return []
-        if pkt.sport in refs:
+            return self._from_server(t, pkt, op)
+        if pkt.sport in refs and pkt.dport != TFTP_PORT:
             t = self._open.get((pkt.src, pkt.sport, pkt.dst))
             if t is not None:
                 return self._from_client(t, pkt, op)
@@ -228,6 +309,7 @@ class TftpExtractor:
             t = next(iter(self._open.values()))
             if now - t.last_ts <= self.timeout_ns:
                 break
+            t.moved_on = True
             out.append(self._close(t))
         return out
 
@@ -247,9 +329,13 @@ class TftpExtractor:
         out: list[FileTransfer] = []
         key = (pkt.src, pkt.sport, pkt.dst)
         t = self._open.get(key)
+        for k in self._by_client.get(pkt.src, ()):
+            if self._open[k].filename != filename:
+                self._open[k].moved_on = True  # the client went on to another file
         if t is not None:
-            retrans = t.filename == filename and t.error_code is None and not t.complete
-            if retrans:  # RRQ retransmission from the same port: same transfer
+            done = any(s.complete or s.error_code is not None for s in t.tids.values())
+            if t.filename == filename and not done:
+                # RRQ retransmission from the same port: same transfer
                 if len(t.request_frames) < MAX_REQUEST_FRAMES:
                     t.request_frames.append(pkt.frame)
                 t.add_frame(pkt.frame, pkt.ts)
@@ -271,6 +357,7 @@ class TftpExtractor:
             frames=[pkt.frame],
         )
         self._open[key] = t
+        self._by_client.setdefault(pkt.src, set()).add(key)
         self._port_refs[pkt.sport] = self._port_refs.get(pkt.sport, 0) + 1
         if self.prefilter is not None:
             self.prefilter.add_tftp_port(pkt.sport)
@@ -279,123 +366,175 @@ class TftpExtractor:
     def _from_server(self, t: _Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
         p = pkt.payload
         if op not in (OP_DATA, OP_ERROR, OP_OACK) or (op == OP_DATA and len(p) < 4):
-            t.bad_packets += 1
+            s = t.tids.get(pkt.sport)
+            if s is not None:
+                s.bad_packets += 1
             return []
-        if t.data_port == 0:
-            t.data_port = pkt.sport
+        s = t.tid(pkt.sport)
+        if s is None:
+            t.foreign_tid += 1  # RFC 1350 §4: a packet from yet another TID is not ours
+            return []
         t.replied = True
         t.add_frame(pkt.frame, pkt.ts)
         self._open.move_to_end(t.key)
         if op == OP_DATA:
             if pkt.truncated or pkt.fragment:
-                t.damaged += 1  # the block's bytes are not all here: leave it missing
+                self._cut(s, (p[2] << 8) | p[3])
                 return []
-            self._data(t, (p[2] << 8) | p[3], p[4:])
+            self._data(s, (p[2] << 8) | p[3], p[4:])
             return []
         if op == OP_OACK:
-            self._oack(t, parse_oack(p))
+            s.oacks += 1
+            self._oack(s, parse_oack(p))
             return []
         try:
-            t.error_code, t.error_message = parse_error(p)
+            err = parse_error(p)
         except TftpParseError:
-            t.bad_packets += 1
+            s.bad_packets += 1
             return []
+        if not t.ends_with(s):
+            s.server_error = err  # a TID the client does not follow gives up: not ours
+            return []
+        s.error_code, s.error_message = err
         return [self._close(t)]  # RFC 1350 §7: an ERROR terminates the transfer
 
     def _from_client(self, t: _Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
         p = pkt.payload
-        if op == OP_ACK and len(p) >= 4:
-            if t.data_port == 0 and pkt.dport != TFTP_PORT:
-                t.data_port = pkt.dport  # one-sided capture: the ACK names the server TID
-            elif t.data_port and pkt.dport != t.data_port:
-                return []
-            t.add_frame(pkt.frame, pkt.ts)
-            self._open.move_to_end(t.key)
-            block = (p[2] << 8) | p[3]
-            if block == 0:
-                if not t.options and t.requested:
-                    t.oack_unseen = True  # ACK 0 answers an OACK the capture lacks
-                return []
-            absn = t.counter.absolute(block)
-            if absn > t.ack_high:
-                # lock-step (RFC 1350 §2): ACK n says blocks up to n arrived; count the ones
-                # above the highest already acknowledged that the capture does not hold
-                lo = max(t.ack_high, t.contig)
-                if absn > lo:
-                    held = sum(1 for b in t.ooo if lo < b <= absn)
-                    t.acked_unseen += absn - lo - held
-                t.ack_high = absn
-            if t.complete and absn >= (t.final_block or 0):
-                return [self._close(t)]  # ACK of the final block ends the exchange
+        if op not in (OP_ACK, OP_ERROR) or len(p) < 4:
             return []
-        if op == OP_ERROR and len(p) >= 4:
-            t.add_frame(pkt.frame, pkt.ts)
+        # the client's packet names the server TID (one-sided capture: the only sight of it)
+        s = t.tid(pkt.dport)
+        if s is None:
+            t.foreign_tid += 1
+            return []
+        t.add_frame(pkt.frame, pkt.ts)
+        self._open.move_to_end(t.key)
+        if op == OP_ERROR:
             try:
-                t.error_code, t.error_message = parse_error(p)
+                code, msg = parse_error(p)
             except TftpParseError:
                 return []
-            t.error_from_client = True
+            if code == 5 or not t.ends_with(s):
+                # RFC 1350 §4: the client rejects a TID that is not its transfer
+                s.rejected += 1
+                if t.followed == s.port:
+                    t.followed = None
+                return []
+            s.error_code, s.error_message, s.error_from_client = code, msg, True
             return [self._close(t)]
+        block = (p[2] << 8) | p[3]
+        s.acks += 1
+        if block == 0 and s.counter.high == 0:
+            if not s.options and t.requested:
+                s.oack_unseen = True  # ACK 0 answers an OACK the capture lacks
+            self._follow(t, s)
+            return []
+        absn = s.counter.absolute(block)
+        if absn > s.ack_high:
+            self._acked(s, absn, pkt.frame)
+        elif absn == s.ack_high:
+            s.ack_repeats += 1
+        self._follow(t, s)
+        if s.final_block is not None and absn >= s.final_block:
+            return [self._close(t)]  # ACK of the final block ends the exchange
         return []
 
-    def _oack(self, t: _Transfer, opts: tuple[tuple[str, str], ...]) -> None:
-        t.options = opts
+    @staticmethod
+    def _follow(t: _Transfer, s: _Tid) -> None:
+        """The TID the client ACKs furthest is its transfer (RFC 1350 §4, RFC 2347 ACK 0)."""
+        cur = t.tids.get(t.followed) if t.followed is not None else None
+        if cur is None or s.ack_high >= cur.ack_high:
+            t.followed = s.port
+
+    @staticmethod
+    def _acked(s: _Tid, absn: int, frame: int) -> None:
+        """ACK `absn` (lock-step, RFC 1350 §2: every block up to it arrived): list each
+        block above the in-order prefix and the last ACK that the capture does not hold."""
+        lo = max(s.ack_high, s.contig)
+        for b in range(lo + 1, absn + 1):
+            if len(s.unseen) >= MAX_UNSEEN:
+                s.unseen_over += absn - b + 1 - sum(1 for x in s.ooo if b <= x <= absn)
+                break
+            if b not in s.ooo and b not in s.cut:
+                s.unseen[b] = frame
+        s.ack_high = absn
+        s.ack_repeats = 0
+
+    @staticmethod
+    def _cut(s: _Tid, block: int) -> None:
+        """DATA cut short by the snap length or IP fragmentation: the block arrived (it is
+        no capture loss) but its bytes are not all here, so it stays missing."""
+        s.damaged += 1
+        if block == 0 and s.counter.high == 0:
+            return
+        absn = s.counter.absolute(block)
+        if absn > s.contig and absn not in s.ooo and len(s.cut) < MAX_UNSEEN:
+            s.cut.add(absn)
+            s.unseen.pop(absn, None)
+
+    def _oack(self, s: _Tid, opts: tuple[tuple[str, str], ...]) -> None:
+        s.options = opts
         for name, value in opts:
             v = value.strip()
             if not v.isdigit() or len(v) > 12:
                 continue
             n = int(v)
             if name == "blksize" and MIN_BLKSIZE <= n <= MAX_BLKSIZE:
-                t.blksize = n
+                s.blksize = n
             elif name == "tsize":
-                t.tsize = n
+                s.tsize = n
 
-    def _data(self, t: _Transfer, block: int, chunk: bytes) -> None:
-        t.data_blocks += 1
-        if block == 0 and t.counter.high == 0:
-            t.bad_packets += 1  # DATA blocks start at 1 (RFC 1350 §6)
+    def _data(self, s: _Tid, block: int, chunk: bytes) -> None:
+        s.data_blocks += 1
+        if block == 0 and s.counter.high == 0:
+            s.bad_packets += 1  # DATA blocks start at 1 (RFC 1350 §6)
             return
-        absn = t.counter.absolute(block)
-        if absn <= t.contig or absn in t.ooo:
-            t.duplicates += 1
+        absn = s.counter.absolute(block)
+        if absn <= s.contig or absn in s.ooo:
+            s.duplicates += 1
             return
-        if t.final_block is not None and absn > t.final_block:
-            t.bad_packets += 1  # nothing follows the short block
+        if s.final_block is not None and absn > s.final_block:
+            s.bad_packets += 1  # nothing follows the short block
             return
-        if len(chunk) > t.blksize and not t.options:
+        if len(chunk) > s.blksize and not s.options:
             # blksize negotiated in an OACK the capture lacks: the full block size shows it
-            t.blksize = min(len(chunk), MAX_BLKSIZE)
-            t.blksize_inferred = True
-        if absn <= t.ack_high and t.acked_unseen:  # captured after its ACK (reordering)
-            t.acked_unseen -= 1
-        t.size += len(chunk)
-        if len(chunk) < t.blksize:
-            t.final_block = absn
-        if absn == t.contig + 1:
-            self._store(t, chunk)
-            t.contig = absn
-            while t.contig + 1 in t.ooo:
-                t.contig += 1
-                self._store(t, t.ooo.pop(t.contig))
-        elif len(t.ooo) < MAX_OOO_BLOCKS:
-            t.ooo[absn] = chunk
+            s.blksize = min(len(chunk), MAX_BLKSIZE)
+            s.blksize_inferred = True
+        if s.unseen.pop(absn, None) is None and absn <= s.ack_high and s.unseen_over:
+            s.unseen_over -= 1  # captured after its ACK (reordering)
+        s.size += len(chunk)
+        if len(chunk) < s.blksize:
+            s.final_block = absn
+        if absn == s.contig + 1:
+            self._store(s, chunk)
+            s.contig = absn
+            while s.contig + 1 in s.ooo:
+                s.contig += 1
+                self._store(s, s.ooo.pop(s.contig))
+        elif len(s.ooo) < MAX_OOO_BLOCKS:
+            s.ooo[absn] = chunk
         else:
-            t.ooo_dropped += 1
-            t.size -= len(chunk)
+            s.ooo_dropped += 1
+            s.size -= len(chunk)
 
-    def _store(self, t: _Transfer, chunk: bytes) -> None:
-        room = min(MAX_DATA - len(t.buf), MAX_BUFFERED - self._buffered)
+    def _store(self, s: _Tid, chunk: bytes) -> None:
+        room = min(MAX_DATA - len(s.buf), MAX_BUFFERED - self._buffered)
         if len(chunk) > room:
             chunk = chunk[: max(0, room)]
-            t.capped = True
-        t.buf += chunk
+            s.capped = True
+        s.buf += chunk
         self._buffered += len(chunk)
 
     # -- results --------------------------------------------------------------------------
 
     def _close(self, t: _Transfer, evicted: bool = False) -> FileTransfer:
         self._open.pop(t.key, None)
-        self._buffered -= len(t.buf)
+        keys = self._by_client.get(t.client)
+        if keys is not None:
+            keys.discard(t.key)
+            if not keys:
+                del self._by_client[t.client]
+        self._buffered -= sum(len(s.buf) for s in t.tids.values())
         refs = self._port_refs.get(t.client_port, 0) - 1
         if refs > 0:
             self._port_refs[t.client_port] = refs
@@ -403,54 +542,28 @@ class TftpExtractor:
             self._port_refs.pop(t.client_port, None)
             if self.prefilter is not None:
                 self.prefilter.drop_tftp_port(t.client_port)
-        status: Literal["complete", "error", "incomplete", "no_response"]
-        if t.error_code is not None:
-            status = "error"
-        elif t.complete:
-            status = "complete"
-        elif not t.replied and not t.acked_unseen and not t.oack_unseen:
-            status = "no_response"
-        else:
-            status = "incomplete"
-        notes: list[str] = []
-        if t.duplicates:
-            notes.append(f"duplicate blocks {t.duplicates}")
+        s = t.primary()
+        status = _status(t, s)
+        notes = _tid_notes(s, status) if s is not None else []
         if len(t.request_frames) > 1:
             notes.append(f"request retransmissions {len(t.request_frames) - 1}")
-        if t.counter.wrapped:
-            wrap = "0" if t.counter.period == _U16 else "1"
-            notes.append(f"block wrap past 65535 (to {wrap})")
-        if t.acked_unseen:
-            notes.append(f"client acknowledged {t.acked_unseen} blocks never captured")
-        if t.oack_unseen:
-            notes.append("client acknowledged an OACK never captured")
-        if t.error_from_client:
-            notes.append("error sent by the client")
-        if t.capped:
-            notes.append(f"data capped at {len(t.buf)} bytes")
+        notes += [_other_tid_note(o) for o in t.tids.values() if o is not s]
+        if s is not None and s.rejected:
+            notes.append("the client rejected every captured TID: the one it follows is "
+                         "not in the capture")
+        if t.foreign_tid:
+            notes.append(f"packets from further TIDs {t.foreign_tid}")
+        if t.requested and s is not None and not s.options and t.replied:
+            notes.append("requested options not acknowledged")
         if t.frames_capped:
             notes.append(f"frame list capped at {MAX_FRAMES}")
-        if t.ooo_dropped:
-            notes.append(f"out-of-order blocks dropped {t.ooo_dropped}")
-        if t.ooo and not t.complete:
-            notes.append(f"blocks missing before block {min(t.ooo)}")
-        if t.foreign_tid:
-            notes.append(f"packets from another TID {t.foreign_tid}")
-        if t.damaged:
-            notes.append(f"DATA cut short by snap length or fragmentation {t.damaged}")
-        if t.blksize_inferred:
-            notes.append(f"blksize {t.blksize} inferred from DATA")
-        if t.bad_packets:
-            notes.append(f"malformed packets {t.bad_packets}")
-        if t.requested and not t.options and t.replied:
-            notes.append("requested options not acknowledged")
-        if t.tsize is not None and t.complete and t.tsize not in (0, t.size):
-            notes.append(f"tsize {t.tsize} differs from size {t.size}")
         if t.mode != "octet":
             notes.append(f"mode {t.mode}")
         if evicted:
             notes.append("evicted: too many concurrent transfers")
-        data: bytes | None = bytes(t.buf) if t.buf or status == "complete" else None
+        buf = s.buf if s is not None else b""
+        data: bytes | None = bytes(buf) if buf or status == "complete" else None
+        gaps = sorted(s.unseen.items()) if s is not None else []
         return FileTransfer(
             protocol="tftp",
             client=t.client,
@@ -463,15 +576,82 @@ class TftpExtractor:
             first_ts=t.first_ts,
             last_ts=t.last_ts,
             data=data,
-            size=t.size,
-            error_code=t.error_code,
-            error_message=t.error_message,
-            options=t.options,
+            size=s.size if s is not None else 0,
+            error_code=s.error_code if s is not None else None,
+            error_message=s.error_message if s is not None else "",
+            options=s.options if s is not None else (),
             client_port=t.client_port,
-            data_port=t.data_port,
+            data_port=s.port if s is not None else 0,
             note="; ".join(notes),
-            acked_unseen_blocks=t.acked_unseen,
+            acked_unseen_blocks=s.acked_unseen if s is not None else 0,
+            acked_cut_blocks=sum(1 for b in s.cut if b <= s.ack_high) if s is not None else 0,
+            unseen_blocks=tuple(b for b, _f in gaps),
+            unseen_ack_frames=tuple(sorted({f for _b, f in gaps})),
         )
+
+
+Status = Literal["complete", "complete_gaps", "error", "incomplete", "no_response"]
+
+
+def _status(t: _Transfer, s: _Tid | None) -> Status:
+    if s is None:
+        return "no_response"
+    if s.error_code is not None:
+        return "error"
+    if s.complete:
+        return "complete"
+    if s.phone_done(t.moved_on):
+        return "complete_gaps"
+    if not t.replied and not s.acked_unseen and not s.oack_unseen:
+        return "no_response"
+    return "incomplete"
+
+
+def _tid_notes(s: _Tid, status: Status) -> list[str]:
+    """Notes on the TID that is the transfer, in a fixed order."""
+    wrap = "0" if s.counter.period == _U16 else "1"
+    unseen = ", ".join(map(str, sorted(s.unseen)[:20])) + (
+        ", ..." if s.acked_unseen > 20 else "")
+    last = "" if s.final_block is not None else f"; ACK {s.ack_high} taken as the last"
+    table: list[tuple[object, str]] = [
+        (s.duplicates, f"duplicate blocks {s.duplicates}"),
+        (s.counter.wrapped, f"block wrap past 65535 (to {wrap})"),
+        (s.acked_unseen, f"client acknowledged blocks never captured: {s.acked_unseen} "
+                         f"({unseen})"),
+        (status == "complete_gaps", f"complete for the client, which ACKed every block{last}: "
+                                    "the bytes captured are not the whole file"),
+        (s.ack_repeats, f"client repeated ACK {s.ack_high} {s.ack_repeats} times"),
+        (s.oack_unseen, "client acknowledged an OACK never captured"),
+        (s.error_from_client, "error sent by the client"),
+        (s.capped, f"data capped at {len(s.buf)} bytes"),
+        (s.ooo_dropped, f"out-of-order blocks dropped {s.ooo_dropped}"),
+        (s.ooo and not s.complete, f"blocks missing before block {min(s.ooo, default=0)}"),
+        (s.damaged, f"DATA cut short by snap length or fragmentation {s.damaged}"),
+        (s.blksize_inferred, f"blksize {s.blksize} inferred from DATA"),
+        (s.bad_packets, f"malformed packets {s.bad_packets}"),
+        (s.tsize is not None and s.complete and s.tsize not in (0, s.size),
+         f"tsize {s.tsize} differs from size {s.size}"),
+    ]
+    return [text for cond, text in table if cond]
+
+
+def _other_tid_note(o: _Tid) -> str:
+    """A TID the client did not follow: a duplicate answer to a retransmitted request."""
+    sent = []
+    if o.oacks:
+        sent.append(f"OACK x{o.oacks}")
+    if o.data_blocks:
+        sent.append(f"DATA x{o.data_blocks}")
+    if o.server_error is not None:
+        sent.append(f"ERROR {o.server_error[0]} \"{o.server_error[1]}\"")
+    what = ", ".join(sent) or "no packet captured"
+    client = []
+    if o.acks:
+        client.append(f"ACK x{o.acks}")
+    if o.rejected:
+        client.append(f"ERROR x{o.rejected} (unknown transfer ID)")
+    reply = f"; client sent {', '.join(client)}" if client else ""
+    return f"duplicate answer from TID {o.port} not followed by the client ({what}{reply})"
 
 
 if TYPE_CHECKING:  # structural check against the pipeline's protocol

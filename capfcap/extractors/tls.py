@@ -1,8 +1,9 @@
-"""TLS metadata of one TCP connection on a TLS port (CAPF 3804, TVS 2445, 6971/6972, ...).
+"""TLS metadata of one TCP connection on a TLS port (CAPF, TVS, 6971/6972, ...).
 
 Wireshark's port table does not matter here: every connection on these ports is read as
 TLS from the first byte (DOMAIN §3.1, §4.3). With a key log the application records are
-decrypted and the CAPF dialogue decoded (DOMAIN §3.2).
+decrypted and, on a CAPF connection (the caller knows the CAPF ports: 3804 or the
+config's phonePort), the CAPF dialogue decoded (DOMAIN §3.2).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from capfcap.events import (
 from capfcap.extractors import tlsparse as tp
 from capfcap.extractors.tlsdecrypt import DecryptError, KeyLog, SessionDecryptor
 
-CAPF_PORT = 3804
 MAX_KEEP = 4096  # encrypted records kept per connection for decryption
 
 
@@ -40,12 +40,13 @@ def _certs(ders: tuple[bytes, ...]) -> tuple[tuple[CertInfo, ...], str]:
 
 class TlsHandler:
     def __init__(self, key: FlowKey, keylog: object | None = None,
-                 show_secrets: bool = False) -> None:
+                 show_secrets: bool = False, capf: bool = False) -> None:
         self.key = key
+        self.capf = capf  # decode the decrypted records as CAPF messages
         self.keylog = keylog if isinstance(keylog, KeyLog) else None
         self.show_secrets = show_secrets
         self.parsers: dict[Direction, tp.TlsDirectionParser] = {
-            "c2s": tp.TlsDirectionParser(), "s2c": tp.TlsDirectionParser()}
+            "c2s": tp.TlsDirectionParser(sslv2_hello=True), "s2c": tp.TlsDirectionParser()}
         self.items: list[tuple[Direction, tp.TlsItem]] = []
         self.encrypted: dict[Direction, list[tp.EncryptedItem]] = {"c2s": [], "s2c": []}
         self.first_client_frame: int | None = None
@@ -134,6 +135,7 @@ class TlsHandler:
             client_hello_frame=ch.frame if ch else None,
             client_version=ch.legacy_version if ch else None,
             offered_versions=ch.offered_versions if ch else (),
+            client_hello_sslv2=ch.sslv2 if ch else False,
             sni=ch.sni if ch else "",
             server_hello_frame=sh.frame if sh else None,
             version=sh.version if sh else None,
@@ -172,7 +174,7 @@ class TlsHandler:
                 if not r.ok or r.content_type != tp.CT_APPLICATION_DATA:
                     continue
                 ok = True
-                if self.key.server_port != CAPF_PORT:
+                if not self.capf:
                     continue
                 try:
                     msgs += stream.feed(r.frame, r.ts, r.data)

@@ -6,6 +6,10 @@ Wire formats:
 - handshake (RFC 5246 §7.4, RFC 8446 §4): u8 msg_type | u24 length | body; a message may
   span several records and a record may hold several messages.
 - alert (RFC 5246 §7.2): u8 level | u8 description.
+- SSLv2-compatible ClientHello (RFC 5246 Appendix E.2, RFC 6101 Appendix E.1), accepted
+  as the first message of a client direction only: u16 msg_length with the high bit set |
+  u8 msg_type (1) | u16 version | u16 cipher_spec_length | u16 session_id_length |
+  u16 challenge_length | V2CipherSpec (3 bytes each) | session_id | challenge.
 
 `TlsDirectionParser.feed` takes contiguous, in-order bytes of one direction and returns
 typed items, each stamped with the frame in which its last byte arrived. It never raises
@@ -45,6 +49,9 @@ EXT_SERVER_NAME = 0
 EXT_SUPPORTED_VERSIONS = 43
 
 TLS13 = 0x0304
+V2_HEADER_LEN = 11  # SSLv2 record header (2) + the ClientHello's fixed fields (9)
+V2_CHALLENGE_MIN, V2_CHALLENGE_MAX = 16, 32  # RFC 5246 E.2 challenge_length
+V2_SESSION_ID_LENGTHS = (0, 16)  # RFC 6101 E.1 session_id_length
 MAX_RECORD = (1 << 14) + 2048  # RFC 5246 §6.2.3 TLSCiphertext.length bound
 MAX_HANDSHAKE = 256 * 1024  # largest handshake message accepted (cert chains are < 64 KiB)
 HEADER_LEN = 5
@@ -65,6 +72,7 @@ class ClientHello:
     sni: str
     ciphers: tuple[int, ...]
     random: bytes
+    sslv2: bool = False  # sent in the SSLv2-compatible format (RFC 5246 Appendix E.2)
 
     @property
     def offered_versions(self) -> tuple[int, ...]:
@@ -440,13 +448,49 @@ def _certificate13(frame: int, ts: int, body: bytes) -> Certificate:
     return Certificate(frame, ts, tuple(certs))
 
 
+def _v2_problem(head: bytes) -> str:
+    """'' when the (up to V2_HEADER_LEN) bytes can start an SSLv2-compatible ClientHello,
+    else the reason they cannot (RFC 5246 Appendix E.2, RFC 6101 Appendix E.1)."""
+    if len(head) >= 4 and head[3] != 3:
+        return f"SSLv2 ClientHello version 0x{head[3]:02x}{head[4:5].hex()} is not SSL 3.0/TLS"
+    if len(head) >= 5 and head[4] > 3:
+        return f"SSLv2-compatible ClientHello version 0x03{head[4]:02x} unknown"
+    if len(head) < V2_HEADER_LEN:
+        return ""
+    length = ((head[0] & 0x7F) << 8) | head[1]
+    cs, sid, chal = (int.from_bytes(head[i : i + 2], "big") for i in (5, 7, 9))
+    if cs == 0 or cs % 3:
+        return f"SSLv2 ClientHello cipher_spec_length {cs} is not a non-zero multiple of 3"
+    if sid not in V2_SESSION_ID_LENGTHS:
+        return f"SSLv2 ClientHello session_id_length {sid} is not 0 or 16"
+    if not V2_CHALLENGE_MIN <= chal <= V2_CHALLENGE_MAX:
+        return f"SSLv2 ClientHello challenge_length {chal} is not 16-32"
+    if length != V2_HEADER_LEN - 2 + cs + sid + chal:
+        return f"SSLv2 ClientHello msg_length {length} does not match its fields"
+    if length > MAX_RECORD:
+        return f"SSLv2 ClientHello length {length} exceeds {MAX_RECORD}"
+    return ""
+
+
+def _v2_client_hello(frame: int, ts: int, msg: bytes) -> ClientHello:
+    """A complete, checked SSLv2-compatible ClientHello (header included)."""
+    cs, sid = (int.from_bytes(msg[i : i + 2], "big") for i in (5, 7))
+    specs = msg[V2_HEADER_LEN : V2_HEADER_LEN + cs]
+    # RFC 5246 E.2: a TLS suite is the V2CipherSpec {0x00, suite}; others are SSL 2.0 only
+    ciphers = tuple(int.from_bytes(specs[i + 1 : i + 3], "big")
+                    for i in range(0, cs, 3) if specs[i] == 0)
+    challenge = msg[V2_HEADER_LEN + cs + sid :]
+    # RFC 5246 E.2: the challenge, right-aligned with leading zeros, is ClientHello.random
+    rnd = bytes(32 - len(challenge)) + challenge
+    version = int.from_bytes(msg[3:5], "big")
+    return ClientHello(frame, ts, version, (), "", ciphers, rnd, sslv2=True)
+
+
 # --------------------------------------------------------------------------- parser
 
 
 def _plausible_header(head: bytes) -> str:
     """'' when the (up to 5) bytes can start a TLS record, else the reason they cannot."""
-    if len(head) >= 3 and head[0] & 0x80 and head[2] == 1:
-        return "SSLv2-format ClientHello (not supported)"
     if len(head) >= 1 and head[0] not in CONTENT_TYPES:
         return f"content type {head[0]} is not a TLS record type"
     if len(head) >= 2 and head[1] != 3:
@@ -461,9 +505,13 @@ def _plausible_header(head: bytes) -> str:
 
 
 class TlsDirectionParser:
-    """Reassembles records and handshake messages of one direction of a TLS connection."""
+    """Reassembles records and handshake messages of one direction of a TLS connection.
 
-    def __init__(self) -> None:
+    `sslv2_hello`: this is a client direction, whose first message may be an
+    SSLv2-compatible ClientHello instead of a TLS record."""
+
+    def __init__(self, sslv2_hello: bool = False) -> None:
+        self._v2 = sslv2_hello  # the next bytes may still start an SSLv2 ClientHello
         self._buf = bytearray()  # at most one incomplete record (header + <= MAX_RECORD)
         self._hs = bytearray()  # incomplete handshake message(s) (<= 4 + MAX_HANDSHAKE)
         self.started = False  # a valid record header was seen
@@ -489,6 +537,12 @@ class TlsDirectionParser:
         buf += data
         pos = 0
         n = len(buf)
+        if self._v2:
+            pos = self._v2_hello(out, frame, ts)
+            if self._v2 or self.dead:  # still incomplete, or rejected
+                if self.dead:
+                    self._buf = bytearray()
+                return out
         while not self.dead:
             if n - pos < HEADER_LEN:
                 bad = _plausible_header(bytes(buf[pos:n]))
@@ -514,6 +568,29 @@ class TlsDirectionParser:
         else:
             del buf[:pos]
         return out
+
+    def _v2_hello(self, out: list[TlsItem], frame: int, ts: int) -> int:
+        """Bytes consumed by an SSLv2-compatible ClientHello at the start of the buffer;
+        `self._v2` stays set while it is incomplete."""
+        buf = self._buf
+        if not buf[0] & 0x80 or (len(buf) >= 3 and buf[2] != 1):
+            self._v2 = False  # a TLS record (or not TLS: the record checks say why)
+            return 0
+        head = bytes(buf[:V2_HEADER_LEN])
+        bad = _v2_problem(head)
+        if bad:
+            self._stop(out, frame, ts, bad, bytes(buf[:16]))
+            return 0
+        if len(head) < V2_HEADER_LEN:
+            return 0
+        end = 2 + (((head[0] & 0x7F) << 8) | head[1])
+        if len(buf) < end:
+            return 0
+        self._v2 = False
+        self.started = True
+        self.records += 1
+        out.append(_v2_client_hello(frame, ts, bytes(buf[:end])))
+        return end
 
     def _stop(self, out: list[TlsItem], frame: int, ts: int, reason: str, head: bytes) -> None:
         self.dead = True

@@ -22,7 +22,7 @@ from capfcap.outputs import check_writable, write_atomic
 from capfcap.report import CarvedObject, Report
 from capfcap.reporters.evidence import EvidenceFrame, collect, write_pcapng
 from capfcap.reporters.json import render as render_json
-from capfcap.reporters.redact import Redactor
+from capfcap.reporters.redact import TLS_PORTS, Redactor
 from capfcap.reporters.summary import BundleFacts, overall_verdict, render_summary
 from capfcap.sources.inputs import InputSet
 
@@ -130,7 +130,8 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
             if f.phone.get("mac"):
                 redactor.add(f.phone["mac"])
         redactor.register_frames(evs)
-        redactor.redact_frames(evs, _trust_frames(report))
+        redactor.redact_frames(evs, _trust_frames(report),
+                               TLS_PORTS | frozenset(report.service_ports()))
 
     evs, problems = collect(report, paths)
     if redactor is not None:

@@ -120,10 +120,14 @@ class Redactor:
             for mac in link_macs(ev.linktype, ev.data):
                 self.add(mac)
 
-    def redact_frames(self, evs: list[EvidenceFrame], keep_whole: set[int]) -> None:
+    def redact_frames(self, evs: list[EvidenceFrame], keep_whole: set[int],
+                      tls_ports: frozenset[int] = TLS_PORTS) -> None:
+        """`tls_ports`: TCP ports whose TLS records (not their application data) are kept:
+        TLS_PORTS and the CAPF/TVS ports the report names (a config's phonePort)."""
         streams = _TlsStreams()
         for ev in evs:
-            cut = keep_length(ev.linktype, ev.data, ev.number in keep_whole, streams)
+            cut = keep_length(ev.linktype, ev.data, ev.number in keep_whole, streams,
+                              tls_ports)
             if cut < len(ev.data):
                 ev.note = f"payload removed by --redact ({len(ev.data) - cut} bytes)"
                 ev.data = ev.data[:cut]
@@ -208,7 +212,8 @@ class _TlsStreams:
         return kept
 
 
-def keep_length(linktype: int, data: bytes, whole: bool, streams: _TlsStreams) -> int:
+def keep_length(linktype: int, data: bytes, whole: bool, streams: _TlsStreams,
+                tls_ports: frozenset[int] = TLS_PORTS) -> int:
     """Captured bytes to keep of one frame under --redact."""
     if whole:
         return len(data)
@@ -246,7 +251,7 @@ def keep_length(linktype: int, data: bytes, whole: bool, streams: _TlsStreams) -
             return min(len(data), end)
         if 53 in (sport, dport):
             return len(data)
-        if sport in TLS_PORTS or dport in TLS_PORTS:
+        if sport in tls_ports or dport in tls_ports:
             return start + streams.keep((src, dst, sport, dport), seq, data[start:end])
         return start
     return l4

@@ -12,8 +12,8 @@ tpacket_stats; the kernel resets it on each read).
 The kernel filter is a superset of what `decode.Prefilter` keeps, so the prefilter makes
 the same decisions live as offline:
 
-* TCP and UDP on the prefilter's fixed ports (DNS 53, TFTP 69, 2443, 2444, 2445, 3804,
-  5061, 6970-6972);
+* TCP and UDP on the prefilter's ports (DNS 53, TFTP 69, 2443, 2444, 2445, 3804,
+  5061, 6970-6972, and those given with --capf-port/--tvs-port);
 * TFTP packets on any port: the server answers from an ephemeral port to the phone's
   ephemeral port, so ports cannot be known in advance. A TFTP packet starts with a
   2-byte opcode 1..6 (RFC 1350, RFC 2347 OACK), i.e. first payload byte 0, while RTP

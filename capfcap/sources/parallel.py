@@ -9,9 +9,9 @@ analysis decodes what arrives with its own, exact prefilter, as a single-process
 does. The reader never has to hear back from the analysis, and the findings are
 identical to a single-process run (`tests/test_fastpath.py`).
 
-Only a UDP packet to 69 (TFTP) or a TCP packet to or from 2445/3804 (TVS, CAPF) can
-teach the prefilter anything: the reader reads the ports and decodes only those (and
-whatever it cannot tell at a glance).
+Only a UDP packet to 69 (TFTP) or a TCP packet to or from 2445/3804 (TVS, CAPF) or a
+port given with --capf-port/--tvs-port can teach the prefilter anything: the reader reads
+the ports and decodes only those (and whatever it cannot tell at a glance).
 
 Frames travel as tuples of their fields, a few hundred per message, over a pipe whose
 buffer bounds what is in flight. File information (frame counts, hashes, damage) comes
@@ -32,7 +32,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from capfcap.decode import UDP, Prefilter, arp, decode
-from capfcap.learn import PHONE_PORTS, TFTP_PORT, learn_ahead
+from capfcap.learn import TFTP_PORT, learn_ahead
 from capfcap.sources.files import CaptureError
 from capfcap.sources.frame import Frame
 from capfcap.sources.inputs import InputSet, expand_quietly, frames
@@ -87,10 +87,11 @@ def _data_size(path: str) -> int:
 class ReaderProcess:
     """A reader process for `paths`, started at once (before the analysis modules load)."""
 
-    def __init__(self, paths: list[str]) -> None:
+    def __init__(self, paths: list[str], service_ports: tuple[int, ...] = ()) -> None:
+        """`service_ports`: the --capf-port/--tvs-port values (`decode.Prefilter`)."""
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_reader, args=(paths, send, self._recv),
+        self._proc = ctx.Process(target=_reader, args=(paths, send, self._recv, service_ports),
                                  name="capfcap-reader", daemon=True)
         self._done = False
         self._proc.start()
@@ -145,18 +146,20 @@ class ReaderProcess:
         return self._proc.exitcode
 
 
-def _reader(paths: list[str], out: Connection, theirs: Connection) -> None:
+def _reader(paths: list[str], out: Connection, theirs: Connection,
+            service_ports: tuple[int, ...] = ()) -> None:
     """The reader process: read, skip, learn ahead, send."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the analysis's to handle
     theirs.close()  # the fork's copy of the analysis's end: a write must fail when it goes
     try:
         inputs = InputSet()
-        pf = Prefilter()
+        pf = Prefilter(service_ports=service_ports)
+        phone_ports = pf.phone_ports
         batch: list[tuple[Any, ...]] = []
         for fr in frames(paths, inputs, Skipper(pf)):
             t = transport(fr.data, fr.linktype)
             if t is None or (t[2] == TFTP_PORT if t[0] == UDP else (
-                    t[1] in PHONE_PORTS or t[2] in PHONE_PORTS)):
+                    t[1] in phone_ports or t[2] in phone_ports)):
                 pkt = decode(fr, pf)
                 if pkt is not None:
                     learn_ahead(pf, pkt)

@@ -22,6 +22,8 @@ from capfcap.sources.inputs import InputSet, frames
 
 ROOT = Path(__file__).resolve().parents[2]
 REALPEER = ROOT / "pcaps" / "realpeer"
+SYNTH = ROOT / "pcaps" / "synthetic"
+TFTP_SYNTH = sorted(p.name for p in SYNTH.glob("tftp_*.pcap"))
 ITL_GOOD = REALPEER / "data" / "itl" / "ITL_good.tlv"
 ITL_SUB = REALPEER / "data" / "itl" / "ITL_sub.tlv"
 CAPTURES = sorted(p.name for p in REALPEER.glob("*.pcap*"))
@@ -111,8 +113,13 @@ def test_s08_one_sided_acks_of_unseen_data() -> None:
     (itl,) = ev["ITLFile.tlv"]
     (cfg,) = ev["SEP0023AB12CD34.cnf.xml"]
     assert itl.acked_unseen_blocks == 18 and cfg.acked_unseen_blocks == 6
+    assert itl.unseen_blocks == tuple(range(1, 19)) and cfg.unseen_blocks == tuple(range(1, 7))
+    # the phone ACKed all 18 blocks once and went on to its config: complete for it
+    assert itl.status == "complete_gaps" and "ACK 18 taken as the last" in itl.note
+    # the capture ends soon after the config's last ACK: nothing shows the phone was done
+    assert cfg.status == "incomplete"
     for t in (itl, cfg):
-        assert t.data is None and t.size == 0 and t.status == "incomplete"
+        assert t.data is None and t.size == 0
         assert t.data_port != 0  # learned from the destination of the client's ACKs
     assert itl.request_frames == (4,) and itl.frames == tuple(range(4, 23))
     for name in ("CTLSEP0023AB12CD34.tlv", "ITLSEP0023AB12CD34.tlv"):
@@ -294,9 +301,10 @@ def test_span_drop_counts_acked_unseen_and_leaves_hole() -> None:
         _data(6, 3, b"c" * 9),
         _ack(7, 3),
     ]
-    _feed(x, pkts)
-    (t,) = x.finish()
-    assert t.status == "incomplete" and t.acked_unseen_blocks == 1
+    (t,) = _feed(x, pkts)  # the ACK of the short final block ends the transfer
+    assert x.finish() == []
+    assert t.status == "complete_gaps" and t.acked_unseen_blocks == 1
+    assert t.unseen_blocks == (2,) and t.unseen_ack_frames == (5,)
     assert t.data == b"a" * 512 and t.size == 521 and "blocks missing before block 3" in t.note
 
 
@@ -308,14 +316,30 @@ def test_truncated_data_is_not_the_final_block() -> None:
     (t,) = x.finish()
     assert t.status == "incomplete" and t.data is None and "snap length" in t.note
     assert t.frames == (1, 2, 3)
+    # cut short is no capture loss: not listed as unseen, counted apart
+    assert t.acked_unseen_blocks == 0 and t.unseen_blocks == () and t.acked_cut_blocks == 1
 
 
-def test_reply_from_another_tid_is_ignored() -> None:
+def test_acked_cut_block_then_moving_on_is_complete_for_the_phone() -> None:
+    x = TftpExtractor()
+    cut = _data(4, 2, b"b" * 100)
+    cut.truncated = True
+    pkts = [_rrq(1, 0, "f"), _data(2, 1, b"a" * 512), _ack(3, 1), cut, _ack(5, 2),
+            _rrq(6, 0, "g", port=CPORT + 1)]
+    _feed(x, pkts)
+    t = next(t for t in x.finish() if t.filename == "f")
+    assert t.status == "complete_gaps" and t.acked_cut_blocks == 1
+    assert t.acked_unseen_blocks == 0 and t.unseen_ack_frames == () and t.data == b"a" * 512
+
+
+def test_reply_from_another_tid_is_a_duplicate_answer() -> None:
     x = TftpExtractor()
     pkts = [_rrq(1, 0, "f"), _data(2, 1, b"x" * 5), _data(3, 1, b"y" * 5, tid=TID + 1)]
     _feed(x, pkts)
     (t,) = _feed(x, [_ack(4, 1)])
-    assert t.data == b"x" * 5 and 3 not in t.frames and "another TID 1" in t.note
+    assert t.status == "complete" and t.data == b"x" * 5 and t.data_port == TID
+    assert t.frames == (1, 2, 3, 4)  # the duplicate answer is part of the exchange
+    assert f"duplicate answer from TID {TID + 1} not followed by the client (DATA x1)" in t.note
 
 
 def test_eviction_bounds_open_transfers() -> None:
@@ -369,7 +393,8 @@ def test_transfer_past_block_65535() -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     payloads=st.lists(
-        st.tuples(st.sampled_from(["rrq", "s2c", "c2s", "other"]), st.binary(max_size=80)),
+        st.tuples(st.sampled_from(["rrq", "s2c", "c2s", "s2c2", "c2s2", "other"]),
+                  st.binary(max_size=80)),
         max_size=30,
     )
 )
@@ -384,6 +409,10 @@ def test_fuzz_never_raises(payloads: list[tuple[str, bytes]]) -> None:
             pkt = _pkt(i, SERVER, TID, CLIENT, CPORT, raw)
         elif kind == "c2s":
             pkt = _pkt(i, CLIENT, CPORT, SERVER, TID, raw)
+        elif kind == "s2c2":  # a second server TID (a duplicate answer)
+            pkt = _pkt(i, SERVER, TID + 1, CLIENT, CPORT, raw)
+        elif kind == "c2s2":
+            pkt = _pkt(i, CLIENT, CPORT, SERVER, TID + 1, raw)
         else:
             pkt = _pkt(i, CLIENT, CPORT, SERVER, 69, b"\x00\x01f\x00octet\x00" + raw)
         out += x.feed(pkt)
@@ -392,13 +421,16 @@ def test_fuzz_never_raises(payloads: list[tuple[str, bytes]]) -> None:
     for t in out:
         assert isinstance(t, FileTransfer) and t.frames
         assert t.data is None or len(t.data) <= t.size
-    assert not pf.tftp_ports
+        assert len(t.unseen_blocks) == len(set(t.unseen_blocks)) <= t.acked_unseen_blocks
+        assert set(t.unseen_ack_frames) <= set(t.frames)
+    assert not pf.tftp_ports and not x._by_client
 
 
 @pytest.mark.parametrize("max_transfers", [1, 2, tftp_mod.MAX_TRANSFERS])
 def test_port_refs_count_the_open_transfers_by_client_port(max_transfers: int) -> None:
     """feed() looks a packet up only when one of its ports is a counted client port."""
     paths = [*sorted(REALPEER.glob("S1[12]*.pcap")), *sorted(REALPEER.glob("S01*.pcap*")),
+             *sorted(SYNTH.glob("tftp_*.pcap")),
              *sorted((ROOT / "pcaps" / "damaged").glob("*tftp*.pcap"))]
     opened = 0
     for path in paths:
@@ -411,6 +443,224 @@ def test_port_refs_count_the_open_transfers_by_client_port(max_transfers: int) -
             x.expire(pkt.ts)
             opened = max(opened, len(x._open))
             assert collections.Counter(k[1] for k in x._open) == x._port_refs, fr.number
+            assert {k for ks in x._by_client.values() for k in ks} == set(x._open)
         x.finish()
-        assert x._port_refs == {}
+        assert x._port_refs == {} and x._by_client == {}
     assert opened >= min(max_transfers, 2)
+
+
+# ---- transfer IDs (RFC 1350 §4) and capture loss (DESIGN §4 rules 4, 5) -------------------
+
+
+
+def _cerror(frame: int, code: int, tid: int = TID) -> Packet:
+    """An ERROR the client sends to a server TID."""
+    return _pkt(frame, CLIENT, CPORT, SERVER, tid,
+                struct.pack("!HH", 5, code) + b"Unknown transfer ID\0")
+
+
+def _itl(name: str) -> FileTransfer:
+    (t,) = by_name(run_capture(SYNTH / name))["ITLFile.tlv"]
+    return t
+
+
+def _acks_of(name: str, frames_: tuple[int, ...]) -> list[tuple[str, int]]:
+    """(sender, ACK block number) of these frames, read from the capture."""
+    out = []
+    for fr in frames([str(SYNTH / name)], InputSet()):
+        if fr.number in frames_:
+            pkt = decode(fr, Prefilter(enabled=False))
+            assert pkt is not None and pkt.payload[:2] == b"\x00\x04"
+            out.append((pkt.src, struct.unpack("!H", pkt.payload[2:4])[0]))
+    return out
+
+
+def test_two_tids_the_phone_follows_the_first_and_rejects_the_second() -> None:
+    t = _itl("tftp_two_tids_error5.pcap")
+    assert t.status == "complete" and t.data == ITL_GOOD.read_bytes()
+    assert t.error_code is None and t.error_message == "" and t.acked_unseen_blocks == 0
+    assert t.data_port == 43003 and t.request_frames == (5, 6)
+    assert {7, 8, 9, 10} <= set(t.frames)  # the duplicate DATA 1 and the ERROR 5 to it
+    assert ("duplicate answer from TID 43103 not followed by the client (DATA x1; client "
+            "sent ERROR x1 (unknown transfer ID))") in t.note
+
+
+def test_two_oacks_the_phone_follows_the_second_tid() -> None:
+    t = _itl("tftp_two_oacks.pcap")
+    assert t.status == "complete" and t.data == ITL_GOOD.read_bytes() and t.size == 9054
+    assert t.data_port == 43103 and t.error_code is None
+    assert t.options == (("blksize", "1024"), ("tsize", "9054"))
+    assert {7, 8, 9, 16, 17, 24} <= set(t.frames)
+    assert ('duplicate answer from TID 43003 not followed by the client (OACK x2, ERROR 0 '
+            '"Transfer timed out"; client sent ERROR x1 (unknown transfer ID))') in t.note
+
+
+def test_lost_middle_blocks_are_gaps_not_a_failed_transfer() -> None:
+    name = "tftp_lost_middle.pcap"
+    t = _itl(name)
+    whole = ITL_GOOD.read_bytes()
+    assert t.status == "complete_gaps" and t.error_code is None
+    assert t.acked_unseen_blocks == 2 and t.unseen_blocks == (5, 9)
+    assert t.unseen_ack_frames == (14, 21)
+    assert _acks_of(name, t.unseen_ack_frames) == [("198.51.100.63", 5), ("198.51.100.63", 9)]
+    assert t.size == len(whole) - 2 * 512 and t.data == whole[:4 * 512]
+    assert "complete for the client" in t.note and "ACK 18 taken" not in t.note
+
+
+def test_lost_final_block_is_counted_and_the_bytes_stay_partial() -> None:
+    name = "tftp_lost_final.pcap"
+    t = _itl(name)
+    whole = ITL_GOOD.read_bytes()
+    assert t.status == "complete_gaps" and t.acked_unseen_blocks == 1
+    assert t.unseen_blocks == (18,) and t.unseen_ack_frames == (40,)
+    assert _acks_of(name, (40,)) == [("198.51.100.64", 18)]
+    assert t.size == 17 * 512 and t.data == whole[:17 * 512] != whole
+    assert "ACK 18 taken as the last" in t.note
+
+
+def test_stopped_transfer_stays_incomplete() -> None:
+    t = _itl("tftp_stopped.pcap")
+    assert t.status == "incomplete" and t.acked_unseen_blocks == 0 and t.size == 7 * 512
+    assert "client repeated ACK 7 3 times" in t.note
+
+
+@pytest.mark.parametrize("name", TFTP_SYNTH)
+def test_synthetic_fast_path_changes_nothing(name: str) -> None:
+    fast = run_capture(SYNTH / name, Prefilter())
+    slow = run_capture(SYNTH / name, Prefilter(enabled=False))
+    assert fast == slow and fast
+
+
+@pytest.mark.parametrize("name", ["tftp_two_tids_error5.pcap", "tftp_two_oacks.pcap"])
+def test_prefilters_pass_every_tid_of_the_transfer(name: str) -> None:
+    """The analysis's prefilter (ports the extractor adds and drops) and the reader's
+    learned-ahead one both pass the second TID's packets: they go to the client port."""
+    from capfcap.learn import learn_ahead
+
+    ahead, own = Prefilter(), Prefilter()
+    x = TftpExtractor(own)
+    seen = set()
+    for fr in frames([str(SYNTH / name)], InputSet()):
+        pkt = decode(fr, Prefilter(enabled=False))
+        assert pkt is not None
+        learn_ahead(ahead, pkt)
+        if 50203 in (pkt.sport, pkt.dport):
+            assert own.relevant(pkt) and ahead.relevant(pkt), fr.number
+            seen.add(pkt.sport if pkt.dport == 50203 else pkt.dport)
+        x.feed(pkt)
+    assert {69, 43003, 43103} <= seen
+
+
+def test_error5_before_the_first_ack_does_not_end_the_transfer() -> None:
+    x = TftpExtractor()
+    pkts = [_rrq(1, 0, "f"), _rrq(2, 0, "f"), _data(3, 1, b"x" * 512),
+            _data(4, 1, b"y" * 512, tid=TID + 1), _cerror(5, 5, tid=TID + 1), _ack(6, 1),
+            _data(7, 2, b"x" * 3)]
+    assert _feed(x, pkts) == []
+    (t,) = _feed(x, [_ack(8, 2)])
+    assert t.status == "complete" and t.data == b"x" * 515 and t.error_code is None
+    assert t.data_port == TID and t.frames == tuple(range(1, 9))
+
+
+def test_phone_follows_the_second_tid_and_rejects_the_first() -> None:
+    x = TftpExtractor()
+    pkts = [_rrq(1, 0, "f"), _data(2, 1, b"x" * 512), _data(3, 1, b"y" * 512, tid=TID + 1),
+            _ack(4, 1, tid=TID + 1), _cerror(5, 5), _data(6, 2, b"y" * 7, tid=TID + 1)]
+    assert _feed(x, pkts) == []
+    (t,) = _feed(x, [_ack(7, 2, tid=TID + 1)])
+    assert t.status == "complete" and t.data == b"y" * 519 and t.data_port == TID + 1
+    assert f"duplicate answer from TID {TID}" in t.note and t.error_code is None
+
+
+def test_server_error_ends_the_transfer_only_from_the_followed_tid() -> None:
+    x = TftpExtractor()
+    base = [_rrq(1, 0, "f"), _data(2, 1, b"x" * 512), _data(3, 1, b"x" * 512, tid=TID + 1),
+            _ack(4, 1)]
+    assert _feed(x, [*base, _error(5, 0, b"Transfer timed out", tid=TID + 1)]) == []
+    (t,) = _feed(x, [_data(6, 2, b"x"), _ack(7, 2)])
+    assert t.status == "complete" and 'ERROR 0 "Transfer timed out"' in t.note
+    x = TftpExtractor()
+    (t,) = _feed(x, [*base, _error(5, 3, b"Disk full")])
+    assert t.status == "error" and t.error_code == 3 and t.data_port == TID
+
+
+def test_client_abort_on_the_followed_tid_is_the_transfers_error() -> None:
+    x = TftpExtractor()
+    (t,) = _feed(x, [_rrq(1, 0, "f"), _data(2, 1, b"x" * 512), _ack(3, 1), _cerror(4, 0)])
+    assert t.status == "error" and t.error_code == 0 and "error sent by the client" in t.note
+
+
+def test_error5_to_the_only_tid_is_not_an_error() -> None:
+    """ERROR 5 says 'not my transfer': the client follows a TID the capture lacks."""
+    x = TftpExtractor()
+    assert _feed(x, [_rrq(1, 0, "f"), _data(2, 1, b"x" * 512), _cerror(3, 5)]) == []
+    (t,) = x.finish()
+    assert t.status == "incomplete" and t.error_code is None
+
+
+def test_tids_per_transfer_are_bounded() -> None:
+    x = TftpExtractor()
+    _feed(x, [_rrq(1, 0, "f")]
+          + [_data(2 + i, 1, b"x" * 512, tid=TID + i) for i in range(tftp_mod.MAX_TIDS + 3)])
+    (t,) = x.finish()
+    assert "packets from further TIDs 3" in t.note and t.data_port == TID
+
+
+def test_each_unseen_block_is_counted_once() -> None:
+    x = TftpExtractor()
+    pkts = [
+        _rrq(1, 0, "f"), _data(2, 1, b"a" * 512), _ack(3, 1),
+        # DATA 2 lost; the phone's ACK 2 is repeated (the server's copy was lost too)
+        _ack(4, 2), _ack(5, 2),
+        # DATA 3 and the phone's ACK 3 both lost; DATA 4 lost: ACK 4 covers 3 and 4
+        _ack(6, 4),
+        _data(7, 5, b"e" * 512),
+        _data(8, 3, b"c" * 512),  # captured late (reordered): not a gap after all
+        _ack(9, 5), _data(10, 6, b"f"),
+    ]
+    assert _feed(x, pkts) == []
+    (t,) = _feed(x, [_ack(11, 6)])
+    assert t.acked_unseen_blocks == 2 and t.unseen_blocks == (2, 4)
+    assert t.unseen_ack_frames == (4, 6) and t.status == "complete_gaps"
+    assert t.size == 3 * 512 + 1 and t.data == b"a" * 512  # blocks 1, 3, 5, 6
+
+
+def _lost_last(extra: list[Packet], opts: bytes = b"", oack: bytes = b"") -> FileTransfer:
+    """DATA 1 captured, the short DATA 2 lost, the phone ACKs 2 once; then `extra`."""
+    x = TftpExtractor(timeout_ns=10_000_000_000)
+    pkts = [_rrq(1, 0, "f", opts=opts)]
+    if oack:
+        pkts += [_pkt(2, SERVER, TID, CLIENT, CPORT, b"\x00\x06" + oack), _ack(3, 0)]
+    pkts += [_data(4, 1, b"a" * 512), _ack(5, 1), _ack(6, 2), *extra]
+    out = []
+    for p in pkts:
+        out += x.feed(p) + x.expire(p.ts)
+    out += x.finish()
+    return next(t for t in out if t.filename == "f")
+
+
+def test_lost_last_block_is_complete_only_when_the_phone_shows_it_was_done() -> None:
+    # the capture ends right after the ACK: nothing shows the phone was not waiting
+    assert _lost_last([]).status == "incomplete"
+    # it asks for its next file, or stays silent past the timeout: it was done
+    nxt = _lost_last([_rrq(7, 0, "g", port=CPORT + 1)])
+    assert nxt.status == "complete_gaps" and nxt.unseen_blocks == (2,)
+    quiet = _lost_last([_pkt(12_000, CLIENT, 5353, SERVER, 53, b"xx")])
+    assert quiet.status == "complete_gaps"
+    # it repeats the ACK (waits for block 3), or asks for the same file again: not done
+    assert _lost_last([_ack(7, 2), _rrq(8, 0, "g", port=CPORT + 1)]).status == "incomplete"
+    assert _lost_last([_rrq(7, 0, "f", port=CPORT + 1)]).status == "incomplete"
+    # tsize (RFC 2349) says how many blocks the file has
+    opt = b"tsize\x000\x00"
+    assert _lost_last([], opt, b"tsize\x00600\x00").status == "complete_gaps"
+    assert _lost_last([], opt, b"tsize\x001100\x00").status == "incomplete"
+
+
+def test_genuinely_stopped_transfer_is_incomplete() -> None:
+    x = TftpExtractor()
+    pkts = [_rrq(1, 0, "f"), _data(2, 1, b"a" * 512), _ack(3, 1), _data(4, 2, b"b" * 512),
+            _ack(5, 2), _ack(6, 2), _ack(7, 2)]
+    _feed(x, pkts)
+    (t,) = x.finish()
+    assert t.status == "incomplete" and t.acked_unseen_blocks == 0 and t.size == 1024
+    assert "client repeated ACK 2 2 times" in t.note

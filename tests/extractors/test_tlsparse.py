@@ -120,7 +120,7 @@ def test_s01_app_records_match_manifest() -> None:
 )
 def test_alerts_match_ground_truth(scn: dict) -> None:
     found = []
-    for conn in conns(scn["file"], scn.get("port", 3804)):
+    for conn in conns(scn["file"], scn.get("port", 3804)):  # S24: TLS on 5061
         ci, si = parse_conn(conn)
         found += [("client", a) for a in of(ci, Alert)] + [("server", a) for a in of(si, Alert)]
     for frame, who, level, desc, name in truth_alerts(scn):
@@ -405,6 +405,106 @@ def test_verdict_waits_for_enough_bytes() -> None:
     assert feed_all(p, [(2, b"\x03")]) == []
     (v,) = feed_all(p, [(3, b"\x07")])
     assert isinstance(v, NotTls) and v.frame == 3
+
+
+# --------------------------------------------------------------------------- SSLv2 hello
+
+# RFC 5246 Appendix E.2 V2CipherSpecs: SSL2_RC4_128_WITH_MD5 (SSL 2.0 only), then the TLS
+# suites TLS_RSA_WITH_AES_128_CBC_SHA, TLS_RSA_WITH_AES_256_CBC_SHA as {0x00, suite}, and
+# TLS_EMPTY_RENEGOTIATION_INFO_SCSV.
+V2_SPECS = bytes.fromhex("010080" "00002f" "000035" "0000ff")
+CHALLENGE = bytes(range(0x40, 0x60))
+
+
+def v2_hello(version: int = 0x0301, specs: bytes = V2_SPECS, session_id: bytes = b"",
+             challenge: bytes = CHALLENGE, fix: dict[int, int] | None = None) -> bytes:
+    """An SSLv2-compatible ClientHello: u16 msg_length | 0x80, msg_type 1, version,
+    cipher_spec_length, session_id_length, challenge_length, specs, session_id, challenge.
+    `fix` overwrites single bytes (offsets into the result) to break it."""
+    body = (b"\x01" + version.to_bytes(2, "big") + len(specs).to_bytes(2, "big")
+            + len(session_id).to_bytes(2, "big") + len(challenge).to_bytes(2, "big")
+            + specs + session_id + challenge)
+    msg = bytearray((0x8000 | len(body)).to_bytes(2, "big") + body)
+    for off, val in (fix or {}).items():
+        msg[off] = val
+    return bytes(msg)
+
+
+def test_sslv2_compatible_client_hello_then_tls_records() -> None:
+    hello = v2_hello()
+    assert hello[:3] == b"\x80\x35\x01" and len(hello) == 2 + 9 + 12 + 32
+    cke = rec(22, hs(16, b"\x00\x02\xab\xcd"), 0x0301)
+    p = TlsDirectionParser(sslv2_hello=True)
+    items = feed_all(p, [(3, hello[:20]), (4, hello[20:] + cke), (5, rec(20, b"\x01", 0x0301))])
+    assert [type(i) for i in items] == [ClientHello, ClientKeyExchange, ChangeCipherSpec]
+    ch = items[0]
+    assert isinstance(ch, ClientHello)
+    assert (ch.frame, ch.sslv2, ch.legacy_version) == (4, True, 0x0301)
+    assert ch.offered_versions == (0x0301,) and ch.versions == () and ch.sni == ""
+    assert ch.ciphers == (0x002F, 0x0035, 0x00FF)  # the SSL 2.0-only spec is not a TLS suite
+    assert ch.random == CHALLENGE
+    assert p.started and not p.dead and p.records == 3
+
+
+def test_sslv2_hello_byte_by_byte_and_short_challenge() -> None:
+    """RFC 5246 E.2: a challenge shorter than 32 bytes becomes ClientHello.random with
+    leading zeros; a 16-byte session_id is skipped."""
+    hello = v2_hello(0x0303, session_id=b"\x5a" * 16, challenge=CHALLENGE[:16])
+    p = TlsDirectionParser(sslv2_hello=True)
+    items = feed_all(p, [(i + 1, hello[i : i + 1]) for i in range(len(hello))])
+    (ch,) = items
+    assert isinstance(ch, ClientHello) and ch.frame == len(hello)
+    assert ch.random == bytes(16) + CHALLENGE[:16] and ch.legacy_version == 0x0303
+
+
+def test_sslv2_hello_only_in_a_client_direction_and_only_first() -> None:
+    (v,) = feed_all(TlsDirectionParser(), [(1, v2_hello())])  # a server direction
+    assert isinstance(v, NotTls) and "content type 128" in v.reason
+    p = TlsDirectionParser(sslv2_hello=True)
+    items = feed_all(p, [(1, rec(22, client_hello())), (2, v2_hello())])
+    assert isinstance(items[0], ClientHello) and not items[0].sslv2
+    assert isinstance(items[1], Anomaly) and items[1].fatal and len(items) == 2
+
+
+@pytest.mark.parametrize(("fix", "why"), [
+    ({3: 0x00, 4: 0x02}, "version 0x0002"),  # an SSL 2.0-only client
+    ({4: 0x07}, "version 0x0307"),
+    ({5: 0x00, 6: 0x0B}, "cipher_spec_length 11"),
+    ({5: 0x00, 6: 0x00}, "cipher_spec_length 0"),
+    ({8: 0x05}, "session_id_length 5"),
+    ({10: 0x08}, "challenge_length 8"),
+    ({10: 0x21}, "challenge_length 33"),
+    ({1: 0x2F}, "msg_length 47"),
+    ({0: 0xFF, 1: 0xFF}, "msg_length 32767"),
+])
+def test_malformed_sslv2_hello_is_not_tls(fix: dict[int, int], why: str) -> None:
+    p = TlsDirectionParser(sslv2_hello=True)
+    items = feed_all(p, [(7, v2_hello(fix=fix))])
+    (v,) = items
+    assert isinstance(v, NotTls) and why in v.reason and v.frame == 7
+    assert p.dead and p.buffered == 0
+    assert feed_all(p, [(8, rec(22, client_hello()))]) == []
+
+
+def test_sslv2_header_is_judged_before_its_body_arrives() -> None:
+    """A bad header is reported from its 11 bytes, not after buffering msg_length bytes;
+    a good header waits for the rest."""
+    bad = v2_hello(fix={0: 0xFF, 1: 0xFF, 10: 0x40})
+    (v,) = feed_all(TlsDirectionParser(sslv2_hello=True), [(1, bad[:11])])
+    assert isinstance(v, NotTls) and "challenge_length 64" in v.reason
+    p = TlsDirectionParser(sslv2_hello=True)
+    assert feed_all(p, [(1, v2_hello()[:11])]) == [] and not p.dead
+
+
+@pytest.mark.parametrize("data", [b"\x80\x2e\x02\x03\x01", b"\xff\xfe\x00", b"\x90"])
+def test_high_bit_junk_is_not_tls(data: bytes) -> None:
+    p = TlsDirectionParser(sslv2_hello=True)
+    items = feed_all(p, [(2, data)])
+    if len(data) < 3:  # cannot tell yet: an SSLv2 header needs its msg_type byte
+        assert items == [] and not p.dead
+        return
+    (v,) = items
+    assert isinstance(v, NotTls) and "content type" in v.reason
 
 
 def test_names() -> None:

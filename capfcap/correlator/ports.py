@@ -1,0 +1,88 @@
+"""Which TCP ports a phone uses for CAPF and TVS (DOMAIN §3.1, §4.1, §5).
+
+The config a phone downloads names them: `capfList/capf/phonePort` (3804 when absent) and
+each TVS member's `port` (2445 when absent). A phone's CAPF ports are the phonePorts of
+the configs it downloaded (of every config in the capture when it downloaded none), plus
+the ports given with `--capf-port`; 3804 when neither names one. TVS likewise with
+`--tvs-port` and 2445. Every CAPF/TVS verdict asks this module, never a constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from capfcap.events import ConfigSeen
+
+if TYPE_CHECKING:
+    from capfcap.correlator.state import PhoneState
+
+CAPF_DEFAULT = 3804  # DOMAIN §3.1
+TVS_DEFAULT = 2445  # DOMAIN §4.1
+Service = Literal["CAPF", "TVS"]
+
+
+@dataclass(frozen=True)
+class GivenPorts:
+    """Ports given on the command line (`--capf-port`, `--tvs-port`)."""
+
+    capf: frozenset[int] = frozenset()
+    tvs: frozenset[int] = frozenset()
+
+
+def config_ports(configs: Iterable[ConfigSeen]) -> tuple[frozenset[int], frozenset[int]]:
+    """(CAPF ports, TVS ports) the readable configs name."""
+    capf: set[int] = set()
+    tvs: set[int] = set()
+    for cs in configs:
+        if cs.config is None:
+            continue
+        capf.update(p for _h, p in cs.config.capf_servers)
+        tvs.update(p for _h, p in cs.config.tvs_servers)
+    return frozenset(capf), frozenset(tvs)
+
+
+def phone_ports(own: Iterable[ConfigSeen], every: Iterable[ConfigSeen], given: GivenPorts
+                ) -> tuple[frozenset[int], frozenset[int]]:
+    """(CAPF ports, TVS ports) of one phone: its own configs' ports (every config's when
+    its own name none), plus the given ports; the default when that leaves none."""
+    capf, tvs = config_ports(own)
+    if not capf or not tvs:
+        all_capf, all_tvs = config_ports(every)
+        capf, tvs = capf or all_capf, tvs or all_tvs
+    capf, tvs = capf | given.capf, tvs | given.tvs
+    return capf or frozenset({CAPF_DEFAULT}), tvs or frozenset({TVS_DEFAULT})
+
+
+def spotting_ports(configs: Iterable[ConfigSeen], given: GivenPorts) -> frozenset[int]:
+    """A host connecting to one of these ports is a phone (DOMAIN §2): the defaults, every
+    port a captured config names, and the given ports."""
+    capf, tvs = config_ports(configs)
+    return frozenset({CAPF_DEFAULT, TVS_DEFAULT}) | capf | tvs | given.capf | given.tvs
+
+
+def service(phone: PhoneState, port: int) -> Service | None:
+    """"CAPF" or "TVS" when a connection of this phone to `port` is one (CAPF first)."""
+    if port in phone.capf_ports:
+        return "CAPF"
+    if port in phone.tvs_ports:
+        return "TVS"
+    return None
+
+
+def is_capf(phone: PhoneState, port: int) -> bool:
+    return port in phone.capf_ports
+
+
+def is_tvs(phone: PhoneState, port: int) -> bool:
+    return service(phone, port) == "TVS"
+
+
+def capf_ports_text(phone: PhoneState) -> str:
+    """"3804", "3806", "3804/3806": the phone's CAPF ports for a sentence."""
+    return "/".join(str(p) for p in sorted(phone.capf_ports))
+
+
+def tvs_ports_text(phone: PhoneState) -> str:
+    return "/".join(str(p) for p in sorted(phone.tvs_ports))
