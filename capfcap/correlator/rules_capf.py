@@ -19,6 +19,7 @@ With a key log the decoded commands and the END_SESSION reason decide instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from capfcap.correlator import facts
@@ -40,6 +41,7 @@ END_CLOSE_MAX = 5 * NS  # after END_SESSION both sides close at once (capfd, Jab
 MAX_PHONE_RUN = 2  # REQUEST_IN_PROGRESS + the answer: more proves lost server records
 OUTCOME_CODES = ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE", "CAPF_AUTH_FAILED",
                  "CAPF_SESSION_CUT")
+_FRAME = re.compile(r" \(frame \d+\)")  # summaries name no frame: live and offline agree
 REASON_NO_ACTION = 0
 REASON_OK = 1
 REASON_UNKNOWN_DEVICE = 9
@@ -153,7 +155,7 @@ def _decrypted(s: TlsSession, conn: TcpConnection | None, auth_mode: int | None)
     end = ends[-1]
     reason = _reason(end)
     why = dict(end.elements).get("REASON", "no reason element")
-    head = f"(decrypted: {chain}; END_SESSION reason {why}, frame {end.frame})"
+    head = f"(decrypted: {chain}; END_SESSION reason {why})"
     auth = next((m for m in msgs if m.command_name == "AUTH_RESPONSE"), None)
     auth_els = {k for k, _v in auth.elements} if auth is not None else set()
     right_after_auth = auth is not None and msgs.index(end) == msgs.index(auth) + 1
@@ -225,13 +227,12 @@ def _ended(recs: list[TlsRecordInfo], first_phone: int, auth_mode: int | None,
         if auth.length > SMALL_MAX:
             return Outcome("CAPF_AUTH_FAILED", "auth_certificate",
                            f"CAPF ended the session right after the phone authenticated with "
-                           f"a certificate ({auth.length}-byte record, frame {auth.frame}) "
-                           f"{src}", "high")
+                           f"a certificate ({auth.length}-byte record) {src}", "high")
         if auth_mode == 1:
             return Outcome("CAPF_AUTH_FAILED", "auth_string",
                            "CAPF ended the session right after the phone sent its "
-                           f"authentication string (frame {auth.frame}, mode "
-                           f"'{AUTH_MODES[1]}' in its config) {src}", "medium")
+                           f"authentication string (mode '{AUTH_MODES[1]}' in its config) "
+                           f"{src}", "medium")
         return Outcome("CAPF_NO_CERTIFICATE", "no_certificate",
                        f"CAPF session ended after {len(recs)} small records: no certificate "
                        f"was delivered {src}", "medium")
@@ -272,7 +273,8 @@ def _cut(s: TlsSession, conn: TcpConnection | None, last_ts: int, last: str, see
     close_frame, how, who = _close(conn)
     if close_frame is None or conn is None or conn.close_ts is None:
         return Outcome("CAPF_SESSION_CUT", "silent",
-                       f"CAPF session went silent after {last} before END_SESSION ({seen})",
+                       f"CAPF session went silent after {_FRAME.sub('', last)} before "
+                       f"END_SESSION ({seen})",
                        confidence, waited_since=last_ts, waiting_for=last,
                        unreliable=unreliable)
     before = [r for r in recs if r.frame < close_frame]
@@ -286,10 +288,12 @@ def _cut(s: TlsSession, conn: TcpConnection | None, last_ts: int, last: str, see
     later = [r for r in recs if r.frame > close_frame]
     return Outcome(
         "CAPF_SESSION_CUT", "cut",
-        f"CAPF session cut: {how}{by} (frame {close_frame}) after an idle gap of "
-        f"{duration(gap)}, before END_SESSION and before any certificate ({seen})",
+        f"CAPF session cut: {how}{by} after an idle gap of "
+        f"{duration(gap) if gap >= NS else 'under a second'}, before END_SESSION and before "
+        f"any certificate ({seen})",
         confidence,
-        detail=(f"Longest idle gap before the close: {duration(gap)}, from {a} to {b}."
+        detail=(f"The connection ended with a {how}{by} (frame {close_frame}). Longest idle "
+                f"gap before it: {duration(gap)}, from {a} to {b}."
                 + (f" Sent after the close: {_sizes(later)} (frame "
                    f"{', '.join(str(r.frame) for r in later)})." if later else "")),
         close_frame=close_frame, unreliable=unreliable)
@@ -341,8 +345,8 @@ def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             continue
         recs = capf_records(s)
         frames = [r.frame for r in recs] or list(s.frames)
-        if oc.close_frame is not None:
-            frames.append(oc.close_frame)
+        if oc.close_frame is not None and conn is not None:
+            frames += list(conn.fin_frames) + list(conn.rst_frames)
         extra = ""
         if oc.code == "CAPF_SESSION_CUT":
             j = None
@@ -368,9 +372,9 @@ def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 continue
         detail = "Application records: " + ", ".join(
             f"{'server' if r.direction == 's2c' else 'phone'} {r.length} B (frame {r.frame})"
-            for r in recs) + "."
+            for r in recs)
         if s.capf_messages:
-            detail += "\nDecrypted CAPF messages:\n" + "\n".join(
+            detail += ". Decrypted CAPF messages:\n" + "\n".join(
                 f"frame {m.frame} {m.command_name} " + ", ".join(
                     f"{k}={v}" for k, v in m.elements) for m in s.capf_messages)
         for more in (oc.detail, extra):
