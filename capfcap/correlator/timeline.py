@@ -200,8 +200,6 @@ _VERDICT = {
     "CAPF_SESSION_CUT": "LSC install failed: the CAPF session was cut",
     "CAPF_AUTH_FAILED": "LSC install failed: CAPF rejected the phone's authentication",
     "CAPF_NO_CERTIFICATE": "CAPF session completed without a certificate",
-    "CAPF_AWAITING_AUTH_STRING": "LSC install waits for the authentication string on the phone",
-    "CAPF_NO_OPERATION": "No certificate operation pending in the phone's config",
     "CAPF_LSC_ISSUED": "LSC installed",
 }
 _RANK = {code: i for i, code in enumerate(_VERDICT)}
