@@ -49,10 +49,12 @@ SYNTH = ROOT / "pcaps" / "synthetic"
 
 def _config(mode: int | None, capf: tuple[tuple[str, int], ...] = (("pub.example", 3804),),
             capf_list: str = "ok", name: str = "SEP0023AB12CD34.cnf.xml",
-            observable: bool = True, frames_: tuple[int, ...] = (1, 2, 3)) -> list[object]:
-    t = FileTransfer("tftp", PHONE, TFTP, 69, name, "complete", (frames_[0],), frames_,
-                     frames_[0] * S // 10, frames_[-1] * S // 10, b"<device/>", 9,
-                     client_port=40000 + frames_[0], data_port=41000)
+            observable: bool = True, frames_: tuple[int, ...] = (1, 2, 3),
+            http: bool = False) -> list[object]:
+    t = FileTransfer("http" if http else "tftp", PHONE, TFTP, 6970 if http else 69, name,
+                     "complete", (frames_[0],), frames_, frames_[0] * S // 10,
+                     frames_[-1] * S // 10, b"<device/>", 9, client_port=40000 + frames_[0],
+                     data_port=0 if http else 41000)
     cfg = PhoneConfig("SEP0023AB12CD34", mode, capf, (), (), 1, "", observable=observable,
                       capf_list=capf_list)
     return [t, ConfigSeen(t, cfg)]
@@ -120,6 +122,20 @@ def test_mode_0_is_no_operation_even_in_a_short_capture() -> None:
     assert f.severity == "info" and f.evidence.frames == (1, 2, 3)
     assert "Install/Upgrade" in f.remediation and "Apply Config" in f.remediation
     assert "CAPF_NOT_ATTEMPTED" not in _codes(r) and not r.withheld
+
+
+@pytest.mark.parametrize("name, http", [("SEP0023AB12CD34.cnf.xml.sgn", False),
+                                        ("SEP0023AB12CD34.cnf.xml", True)])
+def test_signed_and_http_configs_are_read(name: str, http: bool) -> None:
+    r = _report(*_config(0, name=name, http=http), end_s=1.0)
+    f = _one(r, "CAPF_NO_OPERATION")
+    assert ("tcp.port==6970" in f.evidence.filter) == http
+
+
+def test_signed_config_file_gives_mode_and_capf_list() -> None:
+    data = (ROOT / "pcaps" / "itl" / "SEP00005E005301.cnf.xml.sgn").read_bytes()
+    cfg = parse_config("SEP00005E005301.cnf.xml.sgn", data)
+    assert cfg.signer and (cfg.capf_auth_mode, cfg.capf_list) == (1, "ok")
 
 
 def test_mode_1_without_capf_connection_awaits_the_string() -> None:
