@@ -234,8 +234,8 @@ def _ended(recs: list[TlsRecordInfo], first_phone: int, auth_mode: int | None,
                            f"authentication string (mode '{AUTH_MODES[1]}' in its config) "
                            f"{src}", "medium")
         return Outcome("CAPF_NO_CERTIFICATE", "no_certificate",
-                       f"CAPF session ended after {len(recs)} small records: no certificate "
-                       f"was delivered {src}", "medium")
+                       f"CAPF session ended after {len(recs)} small records ({sizes}): no "
+                       f"certificate was delivered (verdict from record sizes)", "medium")
     request = next((r for r in rest if r.direction == "s2c"), end)
     answers = [r for r in rest if r.direction == "c2s" and r.frame > request.frame]
     if request is not end and request.length < end.length:  # 8-byte DELETE/FETCH request
