@@ -24,7 +24,13 @@ from dataclasses import dataclass
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
-from capfcap.correlator.evidence import CAPF_ANSWER_WAIT, duration, judge, withhold
+from capfcap.correlator.evidence import (
+    CAPF_ANSWER_WAIT,
+    Judgement,
+    duration,
+    judge,
+    withhold,
+)
 from capfcap.correlator.ports import is_capf
 from capfcap.correlator.rules_trust import AUTH_MODES
 from capfcap.correlator.state import PhoneState
@@ -336,6 +342,28 @@ def _filter(s: TlsSession, close: bool) -> str:
     return base + " && tls.record.content_type == 23"
 
 
+def _judge_cut(ctx: Context, phone: PhoneState, s: TlsSession, oc: Outcome) -> Judgement:
+    """May the cut be claimed? Not on a capture that lost part of the session; a session
+    that went silent is a verdict of silence (DESIGN §4): the phone's next CAPF connection
+    shows it gave up, otherwise the capture must go on for CAPF_ANSWER_WAIT."""
+    if oc.unreliable:
+        return Judgement(False, oc.unreliable)
+    if oc.kind != "silent" or oc.waited_since is None:
+        return Judgement(True, "")
+    later = any(c.key.server == s.key.server and c.key.client in phone.addrs
+                and c.frames and s.frames and c.frames[0] > s.frames[-1]
+                for c in phone.conns if c.key.server_port == s.key.server_port)
+    j = judge(ctx, phone, what=oc.waiting_for, last_ts=oc.waited_since,
+              wait=CAPF_ANSWER_WAIT, retried=later, server=s.key.server,
+              due="the next CAPF message")
+    if not j.stands:
+        return j
+    idle = (ctx.end_ts or s.last_ts) - oc.waited_since
+    return Judgement(True, f"Nothing followed for {duration(idle)} until the capture ended"
+                     + (" and the phone then opened a new CAPF connection" if later else "")
+                     + f": {j.why}.")
+
+
 def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     for s in capf_sessions(phone):
@@ -349,27 +377,11 @@ def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             frames += list(conn.fin_frames) + list(conn.rst_frames)
         extra = ""
         if oc.code == "CAPF_SESSION_CUT":
-            j = None
-            if oc.unreliable:
-                from capfcap.correlator.evidence import Judgement
-
-                j = Judgement(False, oc.unreliable)
-            elif oc.kind == "silent":
-                assert oc.waited_since is not None
-                later = any(c.key.server == s.key.server and c.key.client in phone.addrs
-                            and c.frames and s.frames and c.frames[0] > s.frames[-1]
-                            for c in phone.conns if c.key.server_port == s.key.server_port)
-                j = judge(ctx, phone, what=oc.waiting_for, last_ts=oc.waited_since,
-                          wait=CAPF_ANSWER_WAIT, retried=later, server=s.key.server,
-                          due="the next CAPF message")
-                if j.stands:
-                    idle = (ctx.end_ts or s.last_ts) - oc.waited_since
-                    extra = (f"Nothing followed for {duration(idle)} until the capture ended"
-                             + (" and the phone then opened a new CAPF connection" if later
-                                else "") + f": {j.why}.")
-            if j is not None and not j.stands:
+            j = _judge_cut(ctx, phone, s, oc)
+            if not j.stands:
                 withhold(ctx, "CAPF_SESSION_CUT", phone, j, frames, server=s.key.server)
                 continue
+            extra = j.why if oc.kind == "silent" else ""
         detail = "Application records: " + ", ".join(
             f"{'server' if r.direction == 's2c' else 'phone'} {r.length} B (frame {r.frame})"
             for r in recs)
