@@ -129,6 +129,8 @@ class TcpConnection:
     flipped: bool = False  # originator inferred (no SYN seen)
     ack_events: int = 0  # ACK-carrying packets (denominator of the Zeek capture_loss ratio)
     duplicates: int = 0  # byte-identical frames seen twice (SPAN rx+tx), not counted above
+    close_ts: int | None = None  # time of the first FIN or RST (either side)
+    close_from: str | None = None  # "client" | "server": who sent that FIN/RST
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +283,9 @@ class PhoneConfig:
     signer: str = ""  # for .sgn: header signer
     observable: bool = True  # False for .enc.sgn / HTTPS config
     note: str = ""
+    # capfList as written: "absent" (no element), "no_entry" (no <capf> in it), "blank"
+    # (<capf> entries, every processNodeName empty), "ok"; "" = not read (built elsewhere)
+    capf_list: str = ""
 
 
 @dataclass(frozen=True)

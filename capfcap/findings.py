@@ -682,6 +682,124 @@ CATALOG: dict[str, CodeInfo] = {
         "Install an LSC while the MIC still authenticates the phone.",
         f"{LSC_QA}; {PHONE_SECURITY}",
     ),
+    "CAPF_NO_OPERATION": CodeInfo(
+        "info",
+        "The phone's config has no pending certificate operation",
+        "The config the phone downloaded says capfAuthMode 0: no certificate operation is "
+        "pending, so the phone does not contact CAPF. Normal for a phone that already holds "
+        "its LSC; the usual answer to CUCM showing 'Operation Pending' when the operation was "
+        "set but never saved and applied. Reported only when the phone makes no CAPF "
+        "connection after that config; encrypted (.enc.sgn) or HTTPS (6971/6972) configs "
+        "cannot be read and give no verdict.",
+        (
+            "Certificate Operation left at 'No Pending Operation' on the phone page",
+            "the operation was set but Save / Apply Config not done, so the phone's config "
+            "was not rebuilt",
+            "the operation already completed (the phone has its LSC)",
+            "the operation was set on another device than this phone",
+        ),
+        "Export the config (File > Export Objects > TFTP or HTTP) and read capfAuthMode; no "
+        "tcp.port == 3804 from the phone after it",
+        "If the phone should get an LSC: in Cisco Unified CM Administration > Device > Phone, "
+        "open this phone, under Certificate Authority Proxy Function (CAPF) Information set "
+        "Certificate Operation to Install/Upgrade, choose the Authentication Mode, set "
+        "Operation Completes By in the future, Save, then Apply Config and reset the phone. "
+        "If it already holds its LSC, nothing to fix.",
+        f"{LSC_HOWTO}; {SEC_GUIDE}",
+    ),
+    "CAPF_AWAITING_AUTH_STRING": CodeInfo(
+        "info",
+        "The CAPF operation waits for the authentication string on the phone",
+        "The pending operation uses 'By Authentication String' (capfAuthMode 1). In this mode "
+        "the phone does not contact CAPF by itself: someone must enter the string on the "
+        "phone, and the capture holds no CAPF connection after the config. The verdict rests "
+        "on the config, so a short capture does not weaken it.",
+        (
+            "nobody entered the authentication string on the phone yet",
+            "Authentication Mode 'By Authentication String' chosen where an automatic mode "
+            "(Null String, Existing Certificate) was meant",
+        ),
+        "Export the config and read capfAuthMode 1; no tcp.port == 3804 from the phone after it",
+        "On the phone open Settings > Admin Settings > Security Setup > LSC (Security > LSC on "
+        "some models), choose Update and enter the Authentication String shown on the phone's "
+        "page in Cisco Unified CM Administration (Device > Phone, CAPF Information), before "
+        "Operation Completes By. Or set Authentication Mode to By Null String or By Existing "
+        "Certificate, Save and Apply Config, so the phone contacts CAPF itself.",
+        f"{PHONE_SECURITY}; {LSC_HOWTO}",
+    ),
+    "CONFIG_NO_CAPF_SERVER": CodeInfo(
+        "error",
+        "An operation is pending but the config names no CAPF server",
+        "The config says a certificate operation is pending (capfAuthMode 1-4) but carries no "
+        "usable CAPF entry: no capfList, no capf entry in it, or an empty processNodeName. "
+        "The phone has no address to contact CAPF at; a candidate cause of 'No valid CAPF "
+        "server'.",
+        (
+            "the Cisco Certificate Authority Proxy Function service is not activated on the "
+            "publisher, so CUCM writes no CAPF server into the config",
+            "the config was built before CAPF was activated and Cisco TFTP not restarted since",
+        ),
+        "Export the config: capfAuthMode is 1-4 but capfList/capf/processNodeName is missing "
+        "or empty",
+        "Activate the Cisco Certificate Authority Proxy Function service on the publisher "
+        "(Cisco Unified Serviceability > Tools > Service Activation), restart the Cisco TFTP "
+        "service on all TFTP nodes so the configs are rebuilt, then Apply Config on the phone "
+        "and reset it; check that the new config carries capfList/capf/processNodeName.",
+        f"{SEC_GUIDE}; {LSC_HOWTO}",
+    ),
+    "CAPF_AUTH_FAILED": CodeInfo(
+        "error",
+        "CAPF rejected the phone's authentication",
+        "CAPF ended the session without a certificate right after the phone authenticated: "
+        "a wrong authentication string, or an existing certificate (MIC or LSC) CAPF does not "
+        "trust or that has expired. Judged from the records (the phone sends an "
+        "authentication string or a certificate-sized record, CAPF answers with an end) or, "
+        "with --keylog, from the decrypted END_SESSION reason.",
+        (
+            "wrong authentication string entered on the phone",
+            "'By Existing Certificate': the CAPF that issued the phone's LSC is no longer in "
+            "CAPF-trust (CAPF certificate regenerated)",
+            "'By Existing Certificate': the phone's MIC has expired, or the Cisco "
+            "Manufacturing CA certificates are missing from CAPF-trust",
+        ),
+        "tls.record.content_type == 23 on 3804: the phone's first record carries the string "
+        "or a ~1 kB certificate, and CAPF's next record is the small last one (with "
+        "-o tls.keylog_file: END_SESSION)",
+        "Authentication string: enter it again on the phone exactly as shown in CUCM "
+        "(Device > Phone, CAPF Information), or generate a new string, Save and Apply Config. "
+        "Existing certificate: re-import the certificate of the CAPF that issued the phone's "
+        "LSC into CAPF-trust (Cisco Unified OS Administration > Security > Certificate "
+        "Management); for a phone whose MIC has expired use By Null String or By "
+        "Authentication String instead.",
+        f"{PHONE_SECURITY}; {LSC_QA}; {SEC_GUIDE}",
+    ),
+    "CAPF_SESSION_CUT": CodeInfo(
+        "error",
+        "The CAPF session was cut before it ended",
+        "The CAPF dialogue started (application data both ways) and then the connection "
+        "ended by RST or FIN, or went silent, before CAPF's END_SESSION and before any "
+        "certificate: neither side finished the operation. The idle gap before the cut is "
+        "measured: a gap of minutes points at a firewall idle timeout (the phone may take "
+        "long to generate its key), a short one at the CAPF service stopping. A session "
+        "that goes silent without a close is judged only when the capture could have shown "
+        "the answer (DESIGN §4).",
+        (
+            "a firewall or NAT idle timeout shorter than the key generation on the phone",
+            "the Cisco Certificate Authority Proxy Function service crashed or was restarted "
+            "during the session",
+            "packet loss on the path cutting the session",
+        ),
+        "tcp.port == 3804 (the CAPF port) && (tcp.flags.reset == 1 || tcp.flags.fin == 1) "
+        "after application data both ways; frame.time_delta_displayed shows the idle gap",
+        "For a cut after a long idle gap, raise the idle timeout for the CAPF port (TCP 3804 "
+        "unless the config's phonePort says otherwise) on the firewall between the voice "
+        "VLAN and the publisher above the CAPF keepalive, or lower the "
+        "keepalive ('utils capf set keep_alive', 5-60 min, default 15). For a short gap, "
+        "check that the Cisco Certificate Authority Proxy Function service on the publisher "
+        "is running and stable (Cisco Unified Serviceability > Tools > Control Center - "
+        "Feature Services). The phone retries; reset it to start a new session.",
+        f"{SEC_GUIDE} (CAPF keepalive); {ONLINE_CA}",
+    ),
 }
 
 

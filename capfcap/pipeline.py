@@ -50,6 +50,7 @@ DUP_NS = 50_000_000  # ... within 50 ms
 # prefilter port: only a known phone's traffic reaches it, never a SPAN's admin sessions.
 TLS_PORTS = frozenset({2443, 2445, 3804, 5061, 6971, 6972, 8443})
 HTTP_PORTS = frozenset({6970})
+KEYLOG_UNUSED = "--keylog:"  # start of the note for a key log that decrypted nothing
 
 
 @dataclass
@@ -257,7 +258,23 @@ class Analysis:
                                    end_ts=max(ends) if ends else None)
         r.version = __version__
         r.notes = list(notes) + r.notes
+        unused = self.keylog_unused()
+        if unused:
+            r.notes.append(unused)
         return r
+
+    def keylog_unused(self) -> str:
+        """The note for a --keylog that decrypted no record of the capture, else ""."""
+        if self.opts.keylog_data is None or any(s.decrypted for s in self.correlator.state.tls):
+            return ""
+        name = self.opts.keylog or "the key log"
+        recs = [r.frame for s in self.correlator.state.tls for r in s.records]
+        what = (f"none of the {len(recs)} TLS application records of this capture (first "
+                f"at frame {min(recs)})" if recs else "nothing: the capture holds no TLS "
+                "application record")
+        return (f"{KEYLOG_UNUSED} {name} decrypted {what}; its secrets belong to other "
+                f"sessions (or their handshakes were not captured), so CAPF verdicts come "
+                f"from record sizes")
 
 
 def capture_info(f: FileInfo) -> CaptureInfo:

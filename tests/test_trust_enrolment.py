@@ -108,7 +108,7 @@ def test_s24_lsc_rejected_names_certificate_alert_and_cause() -> None:
     # the LSC does not verify with the capture's current CAPF certificate (same name)
     assert "does not verify" in f.detail and "older CAPF" in f.detail
     assert "Reissue the LSC" in f.remediation
-    assert codes(r) == {"LSC_REJECTED"}
+    assert codes(r) == {"LSC_REJECTED", "CAPF_NO_OPERATION"}  # the config: capfAuthMode 0
 
 
 def test_timeline_shows_the_presented_certificate() -> None:
@@ -124,7 +124,7 @@ def test_mic_expired_and_shown() -> None:
     r = run(SYNTH / "mic_expired_5061.pcap")
     f = one(r, "PHONE_MIC_EXPIRED")
     assert f.severity == "warning" and "By Existing Certificate" in f.detail
-    assert codes(r) == {"PHONE_MIC_EXPIRED"}
+    assert codes(r) == {"PHONE_MIC_EXPIRED", "CAPF_NO_OPERATION"}  # capfAuthMode 0
     [e] = [e for e in r.phones[0].timeline if "client certificate" in e.what]
     assert "MIC" in e.what and "Cisco Manufacturing CA SHA2" in e.what and e.outcome == "ok"
 

@@ -405,6 +405,36 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone presents a MIC (issuer Cisco Manufacturing CA SHA2) that expired 4 days "
         "earlier; the handshake completes",
     },
+    "capf_cert_auth_rejected.pcap": {
+        "frames": 28,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_AUTH_FAILED"],
+        "absent": ["CAPF_NO_CERTIFICATE", "CAPF_LSC_ISSUED", "CAPF_SESSION_CUT",
+                   "CAPF_NOT_ATTEMPTED"],
+        "what": "config capfAuthMode 3 (By Existing Certificate); TLS 1.2 on 3804; CAPF "
+        "records S36, then the phone's 1538 B AUTH_RESPONSE carrying its certificate, then "
+        "CAPF's 36 B END_SESSION; close_notify both ways, FIN",
+    },
+    "capf_delete.pcap": {
+        "frames": 31,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["CAPF_NO_CERTIFICATE", "CAPF_LSC_ISSUED", "CAPF_AUTH_FAILED",
+                   "CAPF_SESSION_CUT", "CAPF_NOT_ATTEMPTED"],
+        "what": "a Delete operation: records S36 (AUTH_REQUEST), P59 (AUTH_RESPONSE), S32 "
+        "(8 B DELETE_CERTIFICATE_REQUEST), P36 (its RESPONSE), S36 (END_SESSION); no finding, "
+        "the timeline says 'certificate deleted'",
+    },
+    "capf_idle_reset.pcap": {
+        "frames": 23,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_SESSION_CUT"],
+        "absent": ["CAPF_NO_CERTIFICATE", "CAPF_LSC_ISSUED", "CAPF_AUTH_FAILED"],
+        "gap": "600.0 s",
+        "what": "records S36, P59, S37 (KEY_GENERATE_REQUEST), then 600 s without a packet "
+        "while the phone generates its key, then a RST towards the phone from the CAPF "
+        "address (a firewall idle timeout)",
+    },
 }
 
 
@@ -727,6 +757,10 @@ class TcpConn:
         self._emit(True, "A")
         self.cap.wait_us(300)
 
+    def reset(self, from_cli: bool) -> None:
+        """RST with the sender's next sequence number (RFC 9293 §3.10.7.3)."""
+        self._emit(from_cli, "R")
+
     def rst_answer(self) -> None:
         """RST/ACK to the SYN just sent (RFC 9293 §3.10.7.1: closed port)."""
         self.sack = self.cseq
@@ -877,6 +911,16 @@ def capf_connection(n: int, phone: Host, capf: Host, sport: int, isns: tuple[int
 
 def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
     """A TLS 1.2 (AES-GCM: record = plaintext + 24) CAPF null-string install."""
+    tls12_handshake(conn, rng, cert_der)
+    capf_records(conn, rng, lambda n: n + 24)
+    conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)  # close_notify
+    conn.send(False, tls_record(21, opaque(rng, 26)), ack=False)
+    conn.close(cli_first=True)
+
+
+def tls12_handshake(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
+    """ClientHello; ServerHello+Certificate+ServerKeyExchange+ServerHelloDone;
+    ClientKeyExchange+CCS+Finished; CCS+Finished (RFC 5246 §7.3, ECDHE-RSA AES-GCM)."""
     ch = client_hello(rng, tls13=False)
     conn.send(True, ch)
     flight = tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
@@ -887,10 +931,6 @@ def tls12_capf_session(conn: TcpConn, rng: random.Random, cert_der: bytes) -> No
     conn.send(True, cke + tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)),
               ack=False)
     conn.send(False, tls_record(20, b"\x01") + tls_record(22, opaque(rng, 40)), ack=False)
-    capf_records(conn, rng, lambda n: n + 24)
-    conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)  # close_notify
-    conn.send(False, tls_record(21, opaque(rng, 26)), ack=False)
-    conn.close(cli_first=True)
 
 
 def v2_client_hello(rng: random.Random, version: int, specs: list[int]) -> bytes:
@@ -1791,6 +1831,48 @@ def gen_mic_expired_5061(realpeer: str, days: int = -2, port: int = 5061) -> byt
 
 
 
+# CAPF plaintext sizes (DOMAIN.md §3.2, §3.3), each message one TLS 1.2 AES-GCM record
+# (+24): AUTH_REQUEST 12 (real CUCM), AUTH_RESPONSE 35 (16-byte device name, no string),
+# END_SESSION 12, KEY_GENERATE_REQUEST 13, DELETE_CERTIFICATE_REQUEST 8 and its RESPONSE
+# (reason) 12. "By Existing Certificate": AUTH_RESPONSE 35 + CERTIFICATE (3 + 5 + 950 B
+# DER) + SIGNED_DATA (3 + 256) + SHA2_SIGNED_DATA (3 + 3 + 256) = 1514.
+CAPF_CERT_AUTH_REJECTED = [("s", 12), ("c", 1514), ("s", 12)]
+CAPF_DELETE = [("s", 12), ("c", 35), ("s", 8), ("c", 12), ("s", 12)]
+CAPF_KEYGEN_STARTED = [("s", 12), ("c", 35), ("s", 13)]
+IDLE_BEFORE_RESET_S = 600  # a firewall idle timeout shorter than the phone's key generation
+CAPF_SRV = server_host("203.0.113.25", 0xE400)
+
+
+def capf_dialogue(realpeer: str, n: int, last: int, steps: list[tuple[str, int]],
+                  auth_mode: int, reset_after_s: int = 0) -> bytes:
+    """The phone downloads its config (capfAuthMode `auth_mode`, CAPF named by address),
+    then a TLS 1.2 session on 3804 carries `steps`; it ends with close_notify and FINs, or
+    `reset_after_s` seconds after the last record with a RST towards the phone (a
+    firewall dropping the idle connection answers in the server's name)."""
+    phone = phone_host(last, f"198.51.100.{last}")
+    cap = Cap(start(n))
+    rng = random.Random(n)
+    dev = device_name(phone)
+    tftp_get(cap, phone, TFTP_SRV, f"{dev}.cnf.xml",
+             config_xml(dev, CAPF_SRV.ip, [CAPF_SRV.ip], auth_mode), 50100 + last, 41100 + last)
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", "capf.crt.pem"))
+    conn = TcpConn(cap, phone, CAPF_SRV, 50000 + last, 3804, 0x0C0F0000 + last,
+                   0x38040000 + last)
+    conn.handshake()
+    tls12_handshake(conn, rng, cert)
+    for who, size in steps:
+        cap.wait_us(2000)
+        conn.send(who == "c", tls_record(23, opaque(rng, size + 24)))
+    if reset_after_s:
+        cap.wait_us(reset_after_s * 1_000_000)
+        conn.reset(from_cli=False)
+    else:
+        conn.send(False, tls_record(21, opaque(rng, 26)), ack=False)  # close_notify
+        conn.send(True, tls_record(21, opaque(rng, 26)), ack=False)
+        conn.close(cli_first=False)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -1823,6 +1905,11 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "silent_tftp_two_phones.pcap": gen_silent_two_phones(),
         "silent_tftp_alone.pcap": gen_silent_alone(),
         "silent_tftp_arp.pcap": gen_silent_arp(),
+        "capf_cert_auth_rejected.pcap": capf_dialogue(realpeer, 44, 0xA0,
+                                                      CAPF_CERT_AUTH_REJECTED, 3),
+        "capf_delete.pcap": capf_dialogue(realpeer, 45, 0xA1, CAPF_DELETE, 2),
+        "capf_idle_reset.pcap": capf_dialogue(realpeer, 46, 0xA2, CAPF_KEYGEN_STARTED, 2,
+                                              reset_after_s=IDLE_BEFORE_RESET_S),
         "notftp_S16.pcap": derive(s16, lambda _i, d: without_tftp(d)),
         "tftp_two_tids_error5.pcap": gen_tftp_two_tids_error5(realpeer),
         "tftp_two_oacks.pcap": gen_tftp_two_oacks(realpeer),

@@ -125,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
     for msg in inputs.errors:
         print(f"capfcap: warning: {msg}; the report covers the frames before it",
               file=sys.stderr)
+    from capfcap.pipeline import KEYLOG_UNUSED
+
+    for note in report.notes:
+        if note.startswith(KEYLOG_UNUSED):
+            print(f"capfcap: warning: {note}", file=sys.stderr)
     from capfcap.capture_notes import file_warnings, nothing_decodable
 
     for w in file_warnings(inputs.files):

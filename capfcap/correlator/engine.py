@@ -7,8 +7,10 @@ from collections.abc import Iterable
 
 from capfcap.correlator import (
     objects,
+    rules_capf,
     rules_capture,
     rules_clientcert,
+    rules_config,
     rules_conn,
     rules_distrust,
     rules_dns,
@@ -136,9 +138,11 @@ class Correlator:
             mine = [rules_distrust.vouch(f, p, f.evidence.frames[-1])
                     if f.code == "ITL_NO_CAPF" and f.evidence.frames else f
                     for f in rules_trust.trust_findings(ctx, p)]
+            mine += rules_config.config_findings(ctx, p)
             mine += rules_dns.dns_findings(ctx, p)
             mine += rules_conn.conn_findings(ctx, p)
             mine += rules_tls.tls_findings(ctx, p)
+            mine += rules_capf.outcome_findings(ctx, p)
             mine += rules_clientcert.client_cert_findings(ctx, p)
             mine += rules_distrust.distrust_findings(ctx, p, mine)
             findings += mine + rules_trust.not_attempted(ctx, p, mine)

@@ -29,6 +29,9 @@ TCP_WAIT = 3 * NS  # RFC 1122 §4.2.3.1: initial retransmission timeout 3 s (RFC
 TFTP_WAIT = 5 * NS  # RFC 1350 §2 leaves it to the client; RFC 2349 timeouts are whole seconds
 TLS_WAIT = 10 * NS  # the server's next handshake flight (TCP retransmits included)
 CAPF_WAIT = 30 * NS  # a phone told of a pending operation contacts CAPF right after its config
+# a CAPF message waits for its answer: after a communication failure the phone retries the
+# operation in 30-second intervals (DOMAIN §3.4)
+CAPF_ANSWER_WAIT = 30 * NS
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ the phone's public key (a few hundred bytes).
 from __future__ import annotations
 
 from capfcap.correlator import facts
-from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
+from capfcap.correlator.common import Context, ipf, label, make, server_ident
 from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
 from capfcap.correlator.ports import service
 from capfcap.correlator.rules_distrust import capf_mismatch, ctl_note
@@ -36,9 +36,6 @@ ALERTS = {
 VERSIONS = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2",
             0x0304: "TLS 1.3"}
 TRUST_ALERTS = (42, 43, 44, 45, 46, 48)
-LSC_MIN = 600  # smallest record that can carry STORE_CERTIFICATE_REQUEST (DER LSC)
-KEY_MIN = 100  # KEY_GENERATE_RESPONSE: SPKI of an EC P-256 key is ~91 B + headers
-SMALL_MAX = 200
 
 
 def alert_name(code: int) -> str:
@@ -78,38 +75,6 @@ def _explain(s: TlsSession, a: TlsAlert, service: str, itl_note: str) -> str:
     if d in TRUST_ALERTS:
         return f"The server rejected the phone's certificate ({alert_name(d)})."
     return f"The handshake ended with {alert_name(d)}."
-
-
-def _outcome(s: TlsSession) -> tuple[str, str, str] | None:
-    """(code, summary, confidence) from the CAPF dialogue or its record sizes."""
-    if s.capf_messages:
-        cmds = [m.command_name for m in s.capf_messages]
-        end = [m for m in s.capf_messages if m.command_name == "END_SESSION"]
-        reason = dict(end[-1].elements).get("reason", "") if end else ""
-        if "STORE_CERTIFICATE_REQUEST" in cmds:
-            return ("CAPF_LSC_ISSUED", "CAPF delivered a certificate (decrypted dialogue: "
-                    + " -> ".join(cmds) + ")", "certain")
-        return ("CAPF_NO_CERTIFICATE", "CAPF ended the session without a certificate "
-                f"(decrypted: {' -> '.join(cmds)}; END_SESSION {reason or 'not seen'})",
-                "certain")
-    recs = s.records
-    if not recs or not s.handshake_done:
-        return None
-    key_seen = False
-    for r in recs:
-        if r.direction == "c2s" and r.length >= KEY_MIN:
-            key_seen = True
-        elif r.direction == "s2c" and r.length >= LSC_MIN and key_seen:
-            return ("CAPF_LSC_ISSUED",
-                    f"CAPF delivered a certificate: {r.length}-byte server record (frame "
-                    f"{r.frame}) after the phone sent its public key (verdict from record "
-                    f"sizes)", "high")
-    if all(r.length <= SMALL_MAX for r in recs):
-        sizes = ", ".join(f"{'S' if r.direction == 's2c' else 'P'}{r.length}" for r in recs)
-        return ("CAPF_NO_CERTIFICATE",
-                f"CAPF session ended after {len(recs)} small records ({sizes}): no certificate "
-                f"was delivered (verdict from record sizes)", "medium")
-    return None
 
 
 def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
@@ -153,29 +118,6 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         elif s.client_hello_frame and not s.handshake_done and not s.records:
             out += _aborted(ctx, phone, s, prefix, srv, itl_note)
         out += _cert_checks(ctx, phone, s, prefix, srv, itl)
-        if prefix == "CAPF":
-            oc = _outcome(s)
-            if oc is not None:
-                code, summary, conf = oc
-                frames = [r.frame for r in s.records] or list(s.frames)
-                filt = (f"{_filter(s)} && tls.record.content_type == 23"
-                        if s.records and s.version != 0x0304 else frames_filter(frames))
-                out.append(make(
-                    ctx, code, phone, srv, summary,
-                    "Application records: " + ", ".join(
-                        f"{'server' if r.direction == 's2c' else 'phone'} {r.length} B "
-                        f"(frame {r.frame})" for r in s.records) +
-                    (". Decrypted CAPF messages:\n" + "\n".join(
-                        f"frame {m.frame} {m.command_name} " + ", ".join(
-                            f"{k}={v}" for k, v in m.elements) for m in s.capf_messages)
-                     if s.capf_messages else ""),
-                    frames, filt, times=(s.first_ts, s.last_ts),
-                    confidence=conf, _facts=[facts.records(s), facts.unchecked(
-                        "the CAPF dialogue itself (Wireshark has no CAPF dissector)"
-                        if s.capf_messages else
-                        "the verdict from record sizes (Wireshark cannot see inside the "
-                        "encrypted CAPF records)")],
-                ))
     return out
 
 

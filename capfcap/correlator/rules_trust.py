@@ -12,6 +12,9 @@ from capfcap.correlator.state import TFTP_PORT, PhoneState, basename, phone_file
 from capfcap.events import CertInfo, FileTransfer, IcmpError, TrustListSeen
 from capfcap.findings import Finding
 
+# config findings (rules_config) that already say why the phone did not contact CAPF
+EXPLAINED_BY_CONFIG = frozenset({"CAPF_NO_OPERATION", "CAPF_AWAITING_AUTH_STRING",
+                                 "CONFIG_NO_CAPF_SERVER"})
 EXPIRING_NS = 30 * 86400 * 1_000_000_000
 AUTH_MODES = {
     0: "none pending",
@@ -281,7 +284,7 @@ def not_attempted(ctx: Context, phone: PhoneState, found: list[Finding]) -> list
     config, and no connection to CAPF. Not judged when an error already found for the
     phone (a name that does not resolve, a trust list it rejects) explains the silence."""
     cfgs = [c for c in phone.configs if c.config is not None and c.config.observable]
-    if not cfgs or any(f.severity == "error" for f in found):
+    if not cfgs or any(f.severity == "error" or f.code in EXPLAINED_BY_CONFIG for f in found):
         return []
     cs = max(cfgs, key=lambda c: c.transfer.frames[-1] if c.transfer.frames else 0)
     cfg = cs.config

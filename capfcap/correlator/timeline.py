@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from capfcap.correlator.common import Context, label
 from capfcap.correlator.ports import capf_ports_text, is_capf, service
+from capfcap.correlator.rules_capf import outcome_of
 from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
-from capfcap.correlator.rules_tls import _outcome, alert_name, version_name
+from capfcap.correlator.rules_tls import alert_name, version_name
 from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
 from capfcap.correlator.state import PhoneState, basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding, severity_of
@@ -153,11 +154,10 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                          f"SHA-256 {leaf.der_sha256[:16]}, frame {s.cert_frame})")
             elif s.version == 0x0304:
                 desc += "; certificate hidden by TLS 1.3 (cannot be compared with the ITL)"
-            o = _outcome(s) if svc == "CAPF" else None
+            o = outcome_of(p, s) if svc == "CAPF" else None
             if o:
-                desc += "; " + ("certificate delivered" if o[0] == "CAPF_LSC_ISSUED"
-                                else "no certificate delivered")
-                oc = "ok" if o[0] == "CAPF_LSC_ISSUED" else "failed"
+                desc += "; " + _OUTCOME_TEXT.get(o.kind, "no certificate delivered")
+                oc = "ok" if o.kind == "issued" else "info" if o.code is None else "failed"
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
                                  "capf" if svc == "CAPF" else "tvs"))
     for s in p.tls:
@@ -179,6 +179,16 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     return out
 
 
+_OUTCOME_TEXT = {
+    "issued": "certificate delivered",
+    "delete": "certificate deleted (Delete operation, not a fault)",
+    "fetch": "certificate fetched (Troubleshoot operation, not a fault)",
+    "auth_string": "authentication string rejected",
+    "auth_certificate": "phone's certificate rejected",
+    "cut": "session cut before END_SESSION",
+    "silent": "no END_SESSION (went silent)",
+}
+
 # Verdict heads, most decisive first: a phone blocked at CAPF reads "blocked" even when
 # its ITL also puts the install at risk.
 _VERDICT = {
@@ -194,6 +204,9 @@ _VERDICT = {
                                "reset needed)",
     "LSC_REJECTED": "Registration blocked: CUCM rejects the phone's certificate",
     "ITL_NO_CAPF": "LSC install at risk: ITL has no CAPF record",
+    "CONFIG_NO_CAPF_SERVER": "LSC install blocked: the config names no CAPF server",
+    "CAPF_SESSION_CUT": "LSC install failed: the CAPF session was cut",
+    "CAPF_AUTH_FAILED": "LSC install failed: CAPF rejected the phone's authentication",
     "CAPF_NO_CERTIFICATE": "CAPF session completed without a certificate",
     "CAPF_LSC_ISSUED": "LSC installed",
 }
@@ -254,7 +267,7 @@ def _worst(ctx: Context, p: PhoneState, findings: list[Finding]) -> str:
     if worst.code == "CAPF_UNIDIRECTIONAL":
         head = head.format(port=(worst.server or {}).get("port") or capf_ports_text(p))
         return f"{head} between {p.ip} and {srv}" if srv else head
-    if worst.code == "CAPF_NO_CERTIFICATE":
+    if worst.code in ("CAPF_NO_CERTIFICATE", "CAPF_AUTH_FAILED"):
         return _issued(worst)
     if worst.code in ("CAPF_REFUSED", "TFTP_NO_RESPONSE") and by:
         head = _icmp_head(ctx, worst, head)

@@ -78,6 +78,8 @@ class _Conn:
     ack_events: int = 0
     handler: StreamHandler | None = None
     ended_ts: int | None = None
+    close_ts: int | None = None  # first FIN or RST
+    close_from: str | None = None
     syn_ts: list[int] = field(default_factory=list)  # times of the last two SYNs
 
 
@@ -230,6 +232,9 @@ class TcpTracker:
         end = (seq + wlen + (1 if fl & (SYN | FIN) else 0)) % _MOD
         if me.max_end is None or _after(end, me.max_end):
             me.max_end = end
+        if fl & (FIN | RST) and c.close_ts is None:
+            c.close_ts = pkt.ts
+            c.close_from = "client" if is_orig else "server"
         if fl & FIN:
             self._letter(c, me, is_orig, "f", seq)
             c.fin_frames.append(pkt.frame)
@@ -308,6 +313,8 @@ class TcpTracker:
             orig_acked_unseen=c.orig.acked_unseen,
             flipped=c.flipped,
             ack_events=c.ack_events,
+            close_ts=c.close_ts,
+            close_from=c.close_from,
         )
         out: list[Event] = [ev]
         if c.handler is not None:

@@ -129,6 +129,18 @@ def _capf_servers(root: ET.Element) -> tuple[tuple[str, int], ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _capf_list(root: ET.Element) -> str:
+    """How the capfList reads: absent, without <capf> entry, entries without a
+    processNodeName (DOMAIN §5: empty when no operation is pending), or usable."""
+    lists = [el for el in root.iter() if _local(el.tag) == "capfList"]
+    if not lists:
+        return "absent"
+    entries = [c for lst in lists for c in _children(lst, "capf")]
+    if not entries:
+        return "no_entry"
+    return "ok" if any(_text(c, "processNodeName") for c in entries) else "blank"
+
+
 def _tvs_servers(root: ET.Element) -> tuple[tuple[str, int], ...]:
     found: list[tuple[str, int]] = []
     for tvs in (el for el in root.iter() if _local(el.tag) == "TVS"):
@@ -208,6 +220,7 @@ def parse_config(filename: str, data: bytes) -> PhoneConfig:
         signer=signer,
         observable=True,
         note=note,
+        capf_list=_capf_list(root),
     )
 
 
