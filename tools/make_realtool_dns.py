@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -68,12 +67,10 @@ def sh(*args: str, ns: str | None = None, check: bool = True) -> str:
 
 def config() -> bytes:
     """The phone's config, from the synthetic generator's template (DOMAIN.md §5)."""
-    spec = importlib.util.spec_from_file_location("gen_pcaps", REPO / "tools" / "gen_pcaps.py")
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    sys.modules["gen_pcaps"] = gen
-    spec.loader.exec_module(gen)
-    xml: bytes = gen.config_xml(DEVICE, NAME, [NAME], 0)
+    sys.path.insert(0, str(REPO / "tools"))
+    import gen_pcaps
+
+    xml: bytes = gen_pcaps.config_xml(DEVICE, NAME, [NAME], 0)
     return xml
 
 
