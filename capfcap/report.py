@@ -106,6 +106,8 @@ class Report:
     version: str = ""
     options: dict[str, object] = field(default_factory=dict)
     objects: list[CarvedObject] = field(default_factory=list)  # bundle objects/
+    unmatched_phones: list[str] = field(default_factory=list)  # --phone values, no match
+    phones_seen: list[str] = field(default_factory=list)  # every phone, filter or not
 
     def severities(self) -> list[str]:
         return [f.severity for f in self.findings]

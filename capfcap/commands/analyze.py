@@ -37,7 +37,9 @@ def options(args: argparse.Namespace) -> Options:
     return opts
 
 
-def render(r: Report, fmt: str, color: str, to_tty: bool) -> str:
+def render(r: Report, fmt: str, color: str, to_stdout: bool) -> str:
+    """The report as text; `to_stdout`: for standard output (its width and colour), else for
+    a file (-o: unwrapped, no colour)."""
     if fmt == "json":
         from capfcap.reporters.json import render as rj
 
@@ -48,9 +50,11 @@ def render(r: Report, fmt: str, color: str, to_tty: bool) -> str:
         return rm(r)
     from capfcap.reporters.text import render as rt
 
+    from capfcap import terminal
+
     buf = io.StringIO()
-    use_color = {"always": True, "never": False}.get(color, to_tty)
-    rt(r, buf, color=use_color, width=None if to_tty else 80)
+    rt(r, buf, color=to_stdout and terminal.use_color(color, sys.stdout),
+       width=terminal.width(sys.stdout) if to_stdout else None)
     return buf.getvalue()
 
 
@@ -70,7 +74,7 @@ def emit(r: Report, args: argparse.Namespace) -> None:
     elif args.output:
         write_atomic(args.output, render(r, args.format, "never", False), args.force)
     else:
-        sys.stdout.write(render(r, args.format, args.color, sys.stdout.isatty()))
+        sys.stdout.write(render(r, args.format, args.color, True))
         sys.stdout.flush()
 
 
@@ -109,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         for msg in inputs.errors:
             print(f"capfcap: {msg}", file=sys.stderr)
         return exitcodes.BAD_INPUT
+    unmatched_phone(report)
     if args.crosscheck:
         from capfcap.crosscheck import CrosscheckError, crosscheck
 
@@ -137,6 +142,15 @@ def run(args: argparse.Namespace) -> int:
     if inputs.errors or nothing_decodable(inputs.files):  # damaged, or no frame decodable
         return exitcodes.BAD_INPUT
     return exitcodes.from_findings(report.severities(), args.fail_on)
+
+
+def unmatched_phone(r: Report) -> None:
+    """An unmatched --phone is a usage error naming the phones seen (never a clean report)."""
+    if not r.unmatched_phones:
+        return
+    given = ", ".join(r.unmatched_phones)
+    seen = "; ".join(r.phones_seen) if r.phones_seen else "none"
+    raise UsageError(f"--phone {given}: matches no phone in the capture (phones seen: {seen})")
 
 
 class _Progress:

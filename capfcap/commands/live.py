@@ -286,7 +286,7 @@ def _emit_final(r: Report, s: Session, args: argparse.Namespace) -> None:
     if args.output:
         write_atomic(args.output, render(r, args.format, "never", False), args.force)
     else:
-        sys.stdout.write(render(r, args.format, args.color, sys.stdout.isatty()))
+        sys.stdout.write(render(r, args.format, args.color, True))
         sys.stdout.flush()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from capfcap import phonesel
 from capfcap.correlator import (
     objects,
     rules_capf,
@@ -39,7 +40,8 @@ class Correlator:
                  capf_ports: Iterable[int] = (), tvs_ports: Iterable[int] = ()) -> None:
         self.state = State(given=GivenPorts(frozenset(capf_ports), frozenset(tvs_ports)))
         self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
-        self.phone_filter = {p.strip().lower() for p in phones if p.strip()}
+        self.phone_given = [p.strip() for p in phones if p.strip()]
+        self.phone_filter = {phonesel.key(p) for p in self.phone_given}
 
     def add(self, ev: Event) -> None:
         self.state.add(ev)
@@ -102,9 +104,14 @@ class Correlator:
     def _selected(self, p: PhoneState) -> bool:
         if not self.phone_filter:
             return True
-        keys = {a.lower() for a in p.addrs}
-        keys |= {p.mac.lower(), p.mac.replace(":", "").lower(), p.device.lower()}
-        return bool(keys & self.phone_filter)
+        return bool(phonesel.phone_keys(p.addrs, p.mac, p.device) & self.phone_filter)
+
+    def _unmatched(self, every: dict[str, PhoneState]) -> tuple[list[str], list[str]]:
+        """`--phone` values matching no phone, and every phone seen (IP, name, MAC)."""
+        seen = [phonesel.phone_keys(p.addrs, p.mac, p.device) for p in every.values()]
+        shown = [" ".join(x for x in (ip, p.device, p.mac) if x)
+                 for ip, p in sorted(every.items())]
+        return phonesel.unmatched(self.phone_given, seen), shown
 
     # -- evaluation -----------------------------------------------------------------------
     def report(self, files: list[CaptureInfo] | None = None,
@@ -114,7 +121,9 @@ class Correlator:
         `end_ts`: the time of the capture's last frame, which the verdicts of silence
         measure the protocols' patience against (DESIGN §4 "What silence proves")."""
         st = self.state
-        phones = {ip: p for ip, p in st.phones().items() if self._selected(p)}
+        every = st.phones()
+        phones = {ip: p for ip, p in every.items() if self._selected(p)}
+        unmatched, seen = self._unmatched(every)
         names, ips = self._cucm_names(phones)
         to, spoke = rules_capture.heard_and_spoke(st)
         server_names: dict[str, str] = {}
@@ -170,4 +179,6 @@ class Correlator:
             withheld=sorted(ctx.withheld, key=lambda w: (str(w.get("phone")),
                                                         str(w.get("code")))),
             objects=objects.carve(st, phones.values()),
+            unmatched_phones=unmatched,
+            phones_seen=seen,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import TextIO
 
 from rich.console import Console
@@ -10,7 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from capfcap.findings import SEVERITY_ORDER, Finding
-from capfcap.report import PhoneReport, Report, frames_text, iso
+from capfcap.report import CaptureInfo, PhoneReport, Report, frames_text, iso
+from capfcap.terminal import UNWRAPPED, strip_trailing
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 OUTCOME = {"ok": ("ok", "green"), "failed": ("FAIL", "red"), "info": ("--", "dim")}
@@ -27,10 +29,12 @@ def _finding(con: Console, f: Finding) -> None:
     con.print(Padding(Text("Fix: " + f.remediation), (0, 0, 0, 2), expand=False))
     con.print(Padding(Text(f"Frames: {frames_text(f.evidence.frames, 30)}"), (0, 0, 0, 2),
                       expand=False))
-    con.print(Padding(Text(f"Filter: {f.evidence.filter}"), (0, 0, 0, 2), expand=False))
-    if f.evidence.conn_state:
-        con.print(Padding(Text(f"conn_state {f.evidence.conn_state}, history "
-                               f"{f.evidence.history}"), (0, 0, 0, 2), expand=False))
+    # a display filter is copied as it is: never broken across lines
+    con.print(Text(f"  Filter: {f.evidence.filter}", no_wrap=True, overflow="ignore"),
+              crop=False)
+    state = f"conn_state {f.evidence.conn_state}, history {f.evidence.history}"
+    if f.evidence.conn_state and state not in f.detail:
+        con.print(Padding(Text(state), (0, 0, 0, 2), expand=False))
     for k in ("confidence", "crosscheck"):
         if k in f.extra:
             con.print(Padding(Text(f"{k.capitalize()}: {f.extra[k]}"), (0, 0, 0, 2), expand=False))
@@ -44,7 +48,7 @@ def _phone(con: Console, p: PhoneReport, findings: list[Finding]) -> None:
         head.append(f"  {p.device}")
     if p.mac:
         head.append(f"  {p.mac}")
-    con.rule(head, align="left")
+    _rule(con, head)
     worst = min((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__, default=None)
     con.print(Text("Verdict: " + p.verdict, style=SEV_STYLE.get(worst or "", "green")))
     if p.timeline:
@@ -63,14 +67,38 @@ def _phone(con: Console, p: PhoneReport, findings: list[Finding]) -> None:
         _finding(con, f)
 
 
+def _rule(con: Console, title: Text) -> None:
+    """A heading rule across the width; unwrapped output gets a short one (no padding)."""
+    if con.width >= UNWRAPPED:
+        con.print(Text("── ").append_text(title))
+    else:
+        con.rule(title, align="left")
+
+
+def _file_header(con: Console, c: CaptureInfo) -> None:
+    """`path: N frames, format, link types` and its time span; the span goes on its own
+    line rather than the line breaking inside the list of link types."""
+    what = f"{c.path}: {c.packets} frames, {c.format}, {', '.join(c.linktypes)}"
+    span = f"{iso(c.first) or '-'} .. {iso(c.last) or '-'}"
+    if len(what) + 2 + len(span) <= con.width:
+        con.print(Text(f"{what}, {span}", style="dim"))
+    else:
+        con.print(Text(what, style="dim", no_wrap=True, overflow="ignore"), crop=False)
+        con.print(Text(f"  {span}", style="dim"))
+
+
 def render(r: Report, out: TextIO, color: bool | None = None, width: int | None = None) -> None:
-    con = Console(file=out, force_terminal=color, no_color=color is False,
-                  width=width or min(100, Console(file=out).width or 80), highlight=False,
-                  soft_wrap=False)
+    """`width`: the terminal's columns; None writes unwrapped lines (a pipe or a file)."""
+    buf = io.StringIO()
+    con = Console(file=buf, force_terminal=bool(color), no_color=not color,
+                  width=width or UNWRAPPED, highlight=False, soft_wrap=False)
+    _body(con, r)
+    out.write(strip_trailing(buf.getvalue()))
+
+
+def _body(con: Console, r: Report) -> None:
     for c in r.files:
-        con.print(Text(f"{c.path}: {c.packets} frames, {c.format}, "
-                       f"{', '.join(c.linktypes)}, {iso(c.first) or '-'} .. {iso(c.last) or '-'}",
-                       style="dim"))
+        _file_header(con, c)
         con.print(Text(f"  sha256 {c.sha256}", style="dim"))
     for n in r.notes:
         con.print(Text("Note: " + n, style="yellow"))
@@ -82,11 +110,11 @@ def render(r: Report, out: TextIO, color: bool | None = None, width: int | None 
         _phone(con, p, [f for f in r.findings if f.phone.get("ip") == p.ip])
     other = [f for f in r.findings if not f.phone.get("ip")]
     if other:
-        con.rule(Text("Capture", style="bold"), align="left")
+        _rule(con, Text("Capture", style="bold"))
         for f in other:
             _finding(con, f)
     if r.withheld:
-        con.rule(Text("Withheld verdicts", style="bold"), align="left")
+        _rule(con, Text("Withheld verdicts", style="bold"))
         for w in r.withheld:
             con.print(Text(f"{w.get('code')} for {w.get('phone')}: {w.get('reason')}"))
         con.print()

@@ -1,0 +1,99 @@
+"""A newcomer's first hour (issue 17): --phone notations, text on a pipe and on a
+terminal, help and usage, stdin. CLI tests run the real command in a subprocess; terminal
+tests give it a pseudo-terminal (`os.openpty`) of a known size."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import pytest
+
+from capfcap import exitcodes
+from tests.conftest import REALPEER
+
+ROOT = Path(__file__).resolve().parent.parent
+S05 = str(REALPEER / "S05_capf_filtered.pcap")  # one phone, 192.0.2.21, SEP0023AB12CD34
+ESC = "\x1b["
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "LINES")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def cap(*args: str, env: dict[str, str] | None = None,
+        stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run([sys.executable, "-m", "capfcap", *args], capture_output=True,
+                       input=stdin, env=env or _env(), timeout=120, cwd=ROOT)
+    return subprocess.CompletedProcess(p.args, p.returncode, p.stdout.decode(),
+                                       p.stderr.decode())
+
+
+def on_tty(*args: str, cols: int = 80, tty_stdout: bool = True, tty_stderr: bool = False,
+           **env: str) -> tuple[str, str, int]:
+    """Run capfcap with stdout and/or stderr on a pseudo-terminal `cols` wide; returns
+    (what the terminal got, what the pipe got, exit status)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
+    p = subprocess.Popen([sys.executable, "-m", "capfcap", *args], cwd=ROOT, env=_env(**env),
+                         stdin=subprocess.DEVNULL,
+                         stdout=slave if tty_stdout else subprocess.PIPE,
+                         stderr=slave if tty_stderr else subprocess.PIPE)
+    os.close(slave)
+    got = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 60)
+        if not r:
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        got += chunk
+    pipe = (p.stderr if tty_stdout else p.stdout)
+    assert pipe is not None
+    other = pipe.read().decode()
+    rc = p.wait(60)
+    os.close(master)
+    return got.decode().replace("\r\n", "\n"), other, rc
+
+
+# -- --phone ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["00:23:ab:12:cd:34", "0023.ab12.cd34", "0023AB12CD34",
+                                   "00-23-AB-12-CD-34", "SEP0023AB12CD34", "sep0023ab12cd34",
+                                   "192.0.2.21"])
+def test_phone_accepts_every_mac_notation_and_the_ip(value: str) -> None:
+    p = cap("analyze", S05, "--phone", value)
+    assert p.returncode == exitcodes.ERRORS, p.stderr  # S05's CAPF_UNIDIRECTIONAL is kept
+    assert "Phone 192.0.2.21" in p.stdout
+    assert "CAPF_UNIDIRECTIONAL" in p.stdout
+
+
+@pytest.mark.parametrize("value", ["0023.ab12.cd35", "192.0.2.99", "SEPnothing"])
+def test_unmatched_phone_is_a_usage_error_naming_the_phones_seen(value: str) -> None:
+    p = cap("analyze", S05, "--phone", value, "--format", "json")
+    assert p.returncode == exitcodes.USAGE
+    assert p.stdout == ""  # never a clean report
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith(f"capfcap: --phone {value}")
+    assert "192.0.2.21" in lines[0] and "SEP0023AB12CD34" in lines[0]
+
+
+def test_one_unmatched_phone_among_matched_ones_is_still_an_error() -> None:
+    p = cap("analyze", S05, "--phone", "192.0.2.21", "--phone", "0023.ab12.cd99")
+    assert p.returncode == exitcodes.USAGE
+    assert "0023.ab12.cd99" in p.stderr and "192.0.2.21" not in p.stderr.split("seen")[0]
