@@ -97,3 +97,53 @@ def test_one_unmatched_phone_among_matched_ones_is_still_an_error() -> None:
     p = cap("analyze", S05, "--phone", "192.0.2.21", "--phone", "0023.ab12.cd99")
     assert p.returncode == exitcodes.USAGE
     assert "0023.ab12.cd99" in p.stderr and "192.0.2.21" not in p.stderr.split("seen")[0]
+
+
+# -- text output: pipe and terminal --------------------------------------------------------
+
+def test_piped_text_is_unwrapped_without_trailing_spaces_or_escapes() -> None:
+    p = cap("analyze", S05, env=_env())
+    assert p.returncode == exitcodes.ERRORS
+    lines = p.stdout.splitlines()
+    assert all(x == x.rstrip() for x in lines)
+    assert ESC not in p.stdout
+    assert max(len(x) for x in lines) > 100  # the Fix: line is whole, not wrapped at 80
+    header = lines[0]
+    assert header.startswith(S05 + ": 65 frames, pcap, Ethernet, 2026-")  # one line
+    filt = [x for x in lines if x.strip().startswith("Filter:")]
+    assert filt == ["  Filter: ip.addr==192.0.2.21 && ip.addr==198.51.100.11 && tcp.port==3804"]
+
+
+def test_conn_state_line_is_printed_once() -> None:
+    out = cap("analyze", S05).stdout
+    assert out.count("conn_state S0, history S") == 1
+
+
+def test_terminal_text_follows_its_width_and_colours() -> None:
+    out, _err, rc = on_tty("analyze", S05, cols=60)
+    assert rc == exitcodes.ERRORS
+    assert ESC in out  # colour on a terminal
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    lines = plain.splitlines()
+    filt = [x for x in lines if x.strip().startswith("Filter:")]
+    assert filt == ["  Filter: ip.addr==192.0.2.21 && ip.addr==198.51.100.11 && tcp.port==3804"]
+    assert all(len(x) <= 60 for x in lines if "Filter:" not in x and "Ethernet" not in x)
+    assert not any(x.rstrip().endswith("Ethernet,") for x in lines)  # header never breaks there
+    assert lines[0].endswith(": 65 frames, pcap, Ethernet")
+
+
+def test_no_color_and_columns_on_a_terminal() -> None:
+    out, _err, _rc = on_tty("analyze", S05, cols=200, NO_COLOR="1", COLUMNS="70")
+    assert ESC + "1m" not in out and ESC + "31m" not in out and "\x1b[0m" not in out
+    assert all(len(x) <= 70 for x in out.splitlines() if "Filter:" not in x
+               and "Ethernet" not in x)
+    assert max(len(x) for x in out.splitlines()) > 60
+    forced, _e, _r = on_tty("analyze", S05, "--color", "always", NO_COLOR="1")
+    assert ESC in forced  # the flag overrides the environment
+
+
+def test_columns_wraps_piped_text() -> None:
+    out = cap("analyze", S05, env=_env(COLUMNS="72")).stdout
+    assert all(len(x) <= 72 for x in out.splitlines() if "Filter:" not in x
+               and "Ethernet" not in x)
+    assert "Filter: ip.addr==192.0.2.21 && ip.addr==198.51.100.11 && tcp.port==3804" in out

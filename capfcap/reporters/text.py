@@ -31,7 +31,7 @@ def _finding(con: Console, f: Finding) -> None:
                       expand=False))
     # a display filter is copied as it is: never broken across lines
     con.print(Text(f"  Filter: {f.evidence.filter}", no_wrap=True, overflow="ignore"),
-              crop=False)
+              soft_wrap=True)
     state = f"conn_state {f.evidence.conn_state}, history {f.evidence.history}"
     if f.evidence.conn_state and state not in f.detail:
         con.print(Padding(Text(state), (0, 0, 0, 2), expand=False))
@@ -83,7 +83,7 @@ def _file_header(con: Console, c: CaptureInfo) -> None:
     if len(what) + 2 + len(span) <= con.width:
         con.print(Text(f"{what}, {span}", style="dim"))
     else:
-        con.print(Text(what, style="dim", no_wrap=True, overflow="ignore"), crop=False)
+        con.print(Text(what, style="dim", no_wrap=True, overflow="ignore"), soft_wrap=True)
         con.print(Text(f"  {span}", style="dim"))
 
 
