@@ -43,10 +43,20 @@ def ports(values: Sequence[str], flag: str) -> list[int]:
     return out
 
 
+def _epilog() -> str:
+    return "exit status:\n" + "\n".join(f"  {n}  {what}" for n, what in exitcodes.MEANINGS)
+
+
 def _parser() -> argparse.ArgumentParser:
+    return _parsers()[0]
+
+
+def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and each command's own (for its usage line in errors)."""
     p = argparse.ArgumentParser(
         prog="capfcap",
         description="Diagnose Cisco phone LSC enrolment (CAPF, ITL, TFTP, DNS) from captures.",
+        epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"capfcap {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -70,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--redact", action="store_true",
                         help="bundle: drop unneeded payloads, pseudonymise MACs and names")
         sp.add_argument("--force", action="store_true", help="overwrite existing output files")
-        sp.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+        sp.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                        help="colour the text report: auto (default) colours a terminal "
+                             "unless NO_COLOR is set")
         # checked by ports() so that a bad value is a one-line usage error
         sp.add_argument("--capf-port", action="append", default=[], metavar="N",
                         help="a TCP port CAPF listens on, for captures without the phone's "
@@ -81,9 +93,11 @@ def _parser() -> argparse.ArgumentParser:
                              "config (repeatable; the config's TVS member port is used when "
                              "captured; default 2445)")
 
-    a = sub.add_parser("analyze", help="analyse capture files")
+    a = sub.add_parser("analyze", help="analyse capture files", epilog=_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("captures", nargs="+", metavar="CAPTURE",
-                   help="pcap, pcapng, .gz, or a directory of captures")
+                   help="pcap, pcapng, .gz, a directory of captures, or - for a pcap or "
+                        "pcapng stream on standard input (tcpdump -w -)")
     output_opts(a, ["text", "json", "markdown"])
     a.add_argument("--no-fast-path", dest="fast", action="store_false",
                    help="decode every frame (slow; for verification)")
@@ -91,32 +105,41 @@ def _parser() -> argparse.ArgumentParser:
                    help="processes: 1 reads and analyses in one; 2 reads in a second "
                         "process (default: 2 for captures over 32 MB when 2 CPUs are free)")
 
-    lv = sub.add_parser("live", help="sniff an interface (SPAN port)")
-    lv.add_argument("-i", "--interface", required=True, metavar="IFACE")
+    lv = sub.add_parser("live", help="sniff an interface (SPAN port)", epilog=_epilog(),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    lv.add_argument("-i", "--interface", required=True, metavar="IFACE",
+                    help="the interface to capture on (e.g. the one a SPAN port feeds)")
     lv.add_argument("--bpf", metavar="EXPR", help="extra capture filter, ANDed with capfcap's")
     lv.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     lv.add_argument("--count", type=int, metavar="N", help="stop after N frames")
     lv.add_argument("--ring", metavar="DIR", help="keep relevant frames in rotating pcapng files")
     output_opts(lv, ["text", "json", "markdown", "jsonl"])
 
-    it = sub.add_parser("itl", help="dump and verify a trust list (.tlv) or those in a capture")
-    it.add_argument("file", metavar="FILE.tlv|CAPTURE")
-    it.add_argument("--format", choices=["text", "json"], default="text")
-    it.add_argument("-o", "--output", metavar="FILE")
-    it.add_argument("--force", action="store_true")
+    it = sub.add_parser("itl", help="dump and verify a trust list (.tlv) or those in a capture",
+                        epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    it.add_argument("file", metavar="FILE.tlv|CAPTURE",
+                    help="an ITL/CTL file (ITLFile.tlv, CTLFile.tlv, ITLSEP<MAC>.tlv) or a "
+                         "capture holding its TFTP/HTTP download")
+    it.add_argument("--format", choices=["text", "json"], default="text",
+                    help="output format (default: text)")
+    it.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE")
+    it.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
     ex = sub.add_parser("explain", help="what a finding code, or a message the phone or CUCM "
                                         "shows, means and how to fix it")
     ex.add_argument("what", nargs="*", metavar="CODE|TEXT",
                     help="a finding code (omit to list all), 'inconclusive', or the text of a "
                          "phone or CUCM message, quoted (e.g. \"LSC: Connection Failed\")")
-    return p
+    return p, {"analyze": a, "live": lv, "itl": it, "explain": ex}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser, commands = _parsers()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # the command's own usage, not the top-level one (as git and pip do)
+            commands.get(args.command or "", parser).error(
+                "unrecognized arguments: " + " ".join(extra))
     except SystemExit as e:  # argparse already printed its message
         return exitcodes.USAGE if e.code not in (0, None) else exitcodes.OK
     if not args.command:

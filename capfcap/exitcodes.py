@@ -7,6 +7,16 @@ WARNINGS = 3  # warnings only
 ERRORS = 4  # at least one error finding
 BAD_INPUT = 5  # unreadable or non-capture input
 
+# what each status means, as `--help` lists them
+MEANINGS = (
+    (OK, "no warning or error finding"),
+    (INTERNAL, "internal error (a bug; CAPFCAP_DEBUG=1 shows the traceback)"),
+    (USAGE, "bad command line (including a --phone that matches no phone)"),
+    (WARNINGS, "warnings only"),
+    (ERRORS, "at least one error finding"),
+    (BAD_INPUT, "unreadable, damaged or non-capture input"),
+)
+
 
 def from_findings(severities: list[str], fail_on: str = "warning") -> int:
     """Exit status from the worst severity; ``fail_on`` moves the threshold."""

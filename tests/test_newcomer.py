@@ -147,3 +147,46 @@ def test_columns_wraps_piped_text() -> None:
     assert all(len(x) <= 72 for x in out.splitlines() if "Filter:" not in x
                and "Ethernet" not in x)
     assert "Filter: ip.addr==192.0.2.21 && ip.addr==198.51.100.11 && tcp.port==3804" in out
+
+
+# -- help and usage --------------------------------------------------------------------------
+
+def test_every_option_has_help_text() -> None:
+    from capfcap.cli import _parsers
+
+    top, commands = _parsers()
+    for name, sp in commands.items():
+        for action in sp._actions:
+            assert action.help, f"capfcap {name} {action.option_strings or action.dest}"
+
+
+def test_help_ends_with_the_exit_statuses() -> None:
+    for args in (["--help"], ["analyze", "--help"], ["itl", "--help"]):
+        p = cap(*args)
+        assert p.returncode == 0
+        tail = p.stdout.rstrip().splitlines()[-7:]
+        assert tail[0] == "exit status:"
+        for n, line in zip((exitcodes.OK, exitcodes.INTERNAL, exitcodes.USAGE,
+                            exitcodes.WARNINGS, exitcodes.ERRORS, exitcodes.BAD_INPUT),
+                           tail[1:], strict=True):
+            assert line.strip().startswith(f"{n} ")
+
+
+def test_unknown_option_prints_the_commands_usage() -> None:
+    p = cap("analyze", "--bogus", S05)
+    assert p.returncode == exitcodes.USAGE
+    assert p.stderr.startswith("usage: capfcap analyze")
+    assert "capfcap analyze: error: unrecognized arguments: --bogus" in p.stderr
+
+
+def test_readme_names_no_frame_command_and_lists_color_and_no_fast_path() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "(`capfcap frame N`" not in readme  # `frame` is not a command
+    from capfcap.cli import _parsers
+
+    _top, commands = _parsers()
+    for word in re.findall(r"^capfcap (\w+)", readme, re.M):
+        assert word in commands, word
+    usage = readme.split("## Usage", 1)[1].split("```")[1]
+    for opt in ("--color", "--no-fast-path"):
+        assert opt in usage
