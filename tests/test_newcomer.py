@@ -190,3 +190,57 @@ def test_readme_names_no_frame_command_and_lists_color_and_no_fast_path() -> Non
     usage = readme.split("## Usage", 1)[1].split("```")[1]
     for opt in ("--color", "--no-fast-path"):
         assert opt in usage
+
+
+# -- stdin ---------------------------------------------------------------------------------
+
+def _json_without_paths(text: str) -> dict[str, object]:
+    import json
+
+    doc = json.loads(text)
+    for f in doc["capture"]["files"]:
+        f.pop("path", None)
+    return doc
+
+
+@pytest.mark.parametrize("name", ["S05_capf_filtered.pcap", "S01_happy.pcapng"])
+def test_stdin_from_cat_matches_the_file(name: str) -> None:
+    path = REALPEER / name
+    from_file = cap("analyze", str(path), "--format", "json")
+    piped = cap("analyze", "-", "--format", "json", stdin=path.read_bytes())
+    assert piped.returncode == from_file.returncode, piped.stderr
+    doc = _json_without_paths(piped.stdout)
+    assert doc == _json_without_paths(from_file.stdout)
+    files = __import__("json").loads(piped.stdout)["capture"]["files"]
+    assert [f["path"] for f in files] == ["-"]
+
+
+def test_stdin_from_a_real_tcpdump_pipe() -> None:
+    import shutil
+
+    tcpdump = shutil.which("tcpdump")
+    if tcpdump is None:
+        pytest.skip("tcpdump is not installed")
+    producer = subprocess.Popen([tcpdump, "-r", S05, "-w", "-"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+    p = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "-"], stdin=producer.stdout,
+                       capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=120)
+    assert producer.stdout is not None
+    producer.stdout.close()
+    producer.wait(30)
+    assert p.returncode == exitcodes.ERRORS, p.stderr
+    assert p.stdout.startswith("-: 65 frames, pcap, Ethernet")
+    assert "CAPF_UNIDIRECTIONAL" in p.stdout
+
+
+@pytest.mark.parametrize("extra", [["--bundle", "out.zip"], ["--crosscheck"], [S05]])
+def test_stdin_with_what_rereads_the_input_is_a_usage_error(extra: list[str]) -> None:
+    p = cap("analyze", "-", *extra, stdin=Path(S05).read_bytes())
+    assert p.returncode == exitcodes.USAGE
+    assert len(p.stderr.splitlines()) == 1 and p.stderr.startswith("capfcap: ")
+
+
+def test_stdin_not_a_capture_is_bad_input() -> None:
+    p = cap("analyze", "-", stdin=b"hello, this is not a capture\n")
+    assert p.returncode == exitcodes.BAD_INPUT
+    assert p.stderr.startswith("capfcap: -: not a pcap or pcapng capture")

@@ -12,7 +12,7 @@ from capfcap import exitcodes
 from capfcap.cli import InputError, UsageError, ports
 from capfcap.outputs import atomic_file, check_writable, write_atomic
 from capfcap.sources import parallel
-from capfcap.sources.files import CaptureError
+from capfcap.sources.files import STDIN, CaptureError
 
 if TYPE_CHECKING:  # the analysis modules load after the reader process has started
     from capfcap.pipeline import Options
@@ -79,8 +79,9 @@ def emit(r: Report, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_stdin(args)
     for p in args.captures:
-        if not os.path.exists(p):
+        if p != STDIN and not os.path.exists(p):
             raise InputError(f"{p}: no such file or directory")
     if args.output:
         check_writable(args.output, args.force)
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--redact applies to the ticket bundle: add --bundle OUT.zip")
     service_ports = (*ports(args.capf_port, "--capf-port"), *ports(args.tvs_port, "--tvs-port"))
     reader = None
-    if parallel.wanted(args.captures, args.jobs, args.fast):
+    if STDIN not in args.captures and parallel.wanted(args.captures, args.jobs, args.fast):
         # reads while the rest loads
         reader = parallel.ReaderProcess(args.captures, service_ports)
     progress = None
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         from capfcap.pipeline import analyze
 
         opts = options(args)
-        if reader is None:
+        if reader is None:  # also for stdin: one stream, read once, in this process
             opts.jobs = 1  # decided above: the analysis need not look at the files again
         progress = _progress(args.captures)
         report, inputs = analyze(args.captures, opts, progress=progress, reader=reader)
@@ -142,6 +143,21 @@ def run(args: argparse.Namespace) -> int:
     if inputs.errors or nothing_decodable(inputs.files):  # damaged, or no frame decodable
         return exitcodes.BAD_INPUT
     return exitcodes.from_findings(report.severities(), args.fail_on)
+
+
+def _check_stdin(args: argparse.Namespace) -> None:
+    """`-` is a stream read once: alone, and not with what must read the input again."""
+    if STDIN not in args.captures:
+        return
+    if len(args.captures) > 1:
+        raise UsageError("- (standard input) cannot be combined with other captures")
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("- reads a capture from standard input, which is a terminal: "
+                         "pipe one in (tcpdump -w - | capfcap analyze -)")
+    for flag, used in (("--bundle", args.bundle), ("--crosscheck", args.crosscheck)):
+        if used:
+            raise UsageError(f"{flag} reads the capture again: save the stream to a file "
+                             f"(tcpdump -w FILE) and analyse the file")
 
 
 def unmatched_phone(r: Report) -> None:

@@ -164,9 +164,17 @@ class _GzRead:
         return b"".join(parts)
 
 
+STDIN = "-"  # a pcap or pcapng stream on standard input (`tcpdump -w -`), read once
+
+
+def _stdin() -> BinaryIO:
+    """Standard input as a binary stream of its own (read sequentially, never seeked)."""
+    return os.fdopen(os.dup(0), "rb")
+
+
 def _open(path: str) -> tuple[_HashingReader, BinaryIO | gzip.GzipFile | _HashingReader, bytes]:
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        raw = _stdin() if path == STDIN else open(path, "rb")  # noqa: SIM115 - caller closes
     except FileNotFoundError:
         raise CaptureError(f"{path}: no such file") from None
     except IsADirectoryError:
