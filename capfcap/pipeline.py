@@ -293,7 +293,7 @@ def capture_info(f: FileInfo) -> CaptureInfo:
 def analyze(
     paths: list[str],
     opts: Options,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[InputSet], None] | None = None,
     reader: ReaderProcess | None = None,
 ) -> tuple[Report, InputSet]:
     """Analyse capture files. Damage is reported in InputSet.errors, never raised.
@@ -303,6 +303,8 @@ def analyze(
     inputs = InputSet()
     a = Analysis(opts)
     n = 0
+    if progress is not None:  # it may also poll `inputs` (frames the prefilter skips)
+        progress(inputs)
     if reader is None and opts.scan and wanted(paths, opts.jobs, opts.fast):
         reader = ReaderProcess(paths, (*opts.capf_ports, *opts.tvs_ports))
     if reader is not None:
@@ -310,14 +312,14 @@ def analyze(
             a.feed(fr)
             if progress is not None and inputs.progress != n:
                 n = inputs.progress
-                progress(n)
+                progress(inputs)
     else:
         skip = Skipper(a.pf) if opts.fast and opts.scan else None
         for fr in frames(paths, inputs, skip):
             a.feed(fr)
             n += 1
             if progress is not None and n % 1024 == 0:
-                progress(inputs.frames_read())
+                progress(inputs)
     a.finish()
     from capfcap.capture_notes import file_warnings  # unsupported link types, snaplen cuts
 

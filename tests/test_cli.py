@@ -101,9 +101,12 @@ def test_formats_are_deterministic(fmt: str) -> None:
     assert a == b and "CAPF_REFUSED" in a
 
 
-def test_text_fits_80_columns_without_a_tty() -> None:
+def test_text_without_a_tty_is_unwrapped_and_plain() -> None:
+    """Piped text is whole lines (issue 17), no trailing blanks, no escapes."""
     p = cap("analyze", str(REALPEER / "S07_capf_cert_mismatch.pcap"))
-    assert max(len(x) for x in p.stdout.splitlines()) <= 80
+    lines = p.stdout.splitlines()
+    assert max(len(x) for x in lines) > 80
+    assert all(x == x.rstrip() for x in lines)
     assert "\x1b[" not in p.stdout
 
 

@@ -244,3 +244,38 @@ def test_stdin_not_a_capture_is_bad_input() -> None:
     p = cap("analyze", "-", stdin=b"hello, this is not a capture\n")
     assert p.returncode == exitcodes.BAD_INPUT
     assert p.stderr.startswith("capfcap: -: not a pcap or pcapng capture")
+
+
+# -- progress bar ----------------------------------------------------------------------------
+
+def _big_capture(path: Path, size: int) -> None:
+    """A pcap of UDP frames between documentation addresses, `size` bytes or more."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 1400, 0, 0, 64, 17, 0,
+                     bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]))
+    frame = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + struct.pack(
+        "!HHHH", 40000, 40001, 1408, 0) + b"\x00" * 1400
+    rec = struct.pack("<IIII", 1_700_000_000, 0, len(frame), len(frame)) + frame
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        f.write(rec * (size // len(rec) + 1))
+
+
+def test_progress_bar_on_a_terminal_stderr_whatever_stdout_is(tmp_path: Path) -> None:
+    big = tmp_path / "big.pcap"
+    _big_capture(big, 9 << 20)
+    err, out, rc = on_tty("analyze", str(big), tty_stdout=False, tty_stderr=True)
+    assert rc == exitcodes.OK
+    assert "No phone traffic found" in out and ESC not in out  # stdout is a pipe
+    plain = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", err)
+    assert "100%" in plain
+    assert re.search(r"[\d,]+ frames", plain)
+    assert re.search(r"\d+:\d\d:\d\d|-:--:--", plain)  # time left
+
+
+def test_no_progress_escapes_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    big = tmp_path / "big.pcap"
+    _big_capture(big, 9 << 20)
+    out, err, rc = on_tty("analyze", str(big))  # stdout a terminal, stderr a pipe
+    assert rc == exitcodes.OK
+    assert err == ""
+    assert "No phone traffic found" in out

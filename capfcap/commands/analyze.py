@@ -8,6 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from rich.progress import Progress
+
 from capfcap import exitcodes
 from capfcap.cli import InputError, UsageError, ports
 from capfcap.outputs import atomic_file, check_writable, write_atomic
@@ -15,11 +17,18 @@ from capfcap.sources import parallel
 from capfcap.sources.files import STDIN, CaptureError
 
 if TYPE_CHECKING:  # the analysis modules load after the reader process has started
+    from collections.abc import Callable, Iterable
+
+    from rich.console import RenderableType
+
     from capfcap.pipeline import Options
     from capfcap.report import Report
+    from capfcap.sources.inputs import InputSet
 
 
 def options(args: argparse.Namespace) -> Options:
+
+
     from capfcap.pipeline import Options
 
     opts = Options(cucm=list(args.cucm), phones=list(args.phone),
@@ -48,9 +57,8 @@ def render(r: Report, fmt: str, color: str, to_stdout: bool) -> str:
         from capfcap.reporters.markdown import render as rm
 
         return rm(r)
-    from capfcap.reporters.text import render as rt
-
     from capfcap import terminal
+    from capfcap.reporters.text import render as rt
 
     buf = io.StringIO()
     rt(r, buf, color=to_stdout and terminal.use_color(color, sys.stdout),
@@ -169,36 +177,60 @@ def unmatched_phone(r: Report) -> None:
     raise UsageError(f"--phone {given}: matches no phone in the capture (phones seen: {seen})")
 
 
+PROGRESS_MIN_BYTES = 8 << 20  # smaller inputs are read in about a second: no bar
+
+
+class _PolledProgress(Progress):
+    """Reads the position at each redraw: the frames the prefilter skips call nothing."""
+
+    poll: Callable[[], None] | None = None
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        if self.poll is not None:
+            self.poll()
+        yield from super().get_renderables()
+
+
 class _Progress:
-    """A rich progress bar on stderr for long files (only on a terminal)."""
+    """A progress bar on stderr (percent of the bytes, frames, time left), drawn only when
+    stderr is a terminal, whatever stdout is."""
 
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-        self.p = Progress(TextColumn("[dim]capfcap"), BarColumn(),
-                          TextColumn("{task.completed:,} frames"), transient=True,
-                          console=None)
-        self.p.console.file = sys.stderr
-        self.task = self.p.add_task("read", total=None)
+        self.p = _PolledProgress(TextColumn("[dim]capfcap"), BarColumn(), TaskProgressColumn(),
+                          TextColumn("{task.fields[frames]:,} frames"),
+                          TimeRemainingColumn(), transient=True,
+                          console=Console(file=sys.stderr, force_terminal=True))
+        self.task = self.p.add_task("read", total=total, frames=0)
+        self.p.poll = self._poll
+        self.inputs: InputSet | None = None
         self.p.start()
 
-    def __call__(self, n: int) -> None:
-        self.p.update(self.task, completed=n)
+    def __call__(self, inputs: InputSet) -> None:
+        self.inputs = inputs
+        self._poll()
+
+    def _poll(self) -> None:
+        if self.inputs is not None:
+            self.p.update(self.task, completed=self.inputs.bytes_read(),
+                          frames=self.inputs.frames_read())
 
     def close(self) -> None:
+        self.p.refresh()  # the last state is drawn at least once, however fast the read
         self.p.stop()
 
 
 def _progress(paths: list[str]) -> _Progress | None:
     if not sys.stderr.isatty():
         return None
+    from capfcap.sources.inputs import expand_quietly
+
     size = 0
-    for p in paths:
+    for p in expand_quietly(paths):
         try:
-            size += os.path.getsize(p)
+            size += os.path.getsize(p) if p != STDIN else 0
         except OSError:
             pass
-    return _Progress() if size > 20 << 20 else None
-
-
-
+    return _Progress(size) if size > PROGRESS_MIN_BYTES else None

@@ -65,6 +65,7 @@ class FileInfo:
     linktype_frames: dict[int, int] = field(default_factory=dict)  # frames per link type
     cut: int = 0  # frames whose caplen < original length (snap length)
     first_cut: int = 0  # number of the first such frame
+    read_bytes: int = 0  # bytes of the file read so far (the progress bar's measure)
 
 
 class _HashingReader:
@@ -74,11 +75,14 @@ class _HashingReader:
         self.raw = raw
         self.h = ThreadedSha256()
         self.nread = 0
+        self.info: FileInfo | None = None
 
     def read(self, n: int = -1) -> bytes:
         b = self.raw.read(n)
         self.h.update(b)
         self.nread += len(b)
+        if self.info is not None:
+            self.info.read_bytes = self.nread
         return b
 
     def readable(self) -> bool:
@@ -222,6 +226,7 @@ def read_capture(
     """
     info = info if info is not None else FileInfo(path)
     hr, f, head = _open(path)
+    hr.info = info
     try:
         info.size = os.path.getsize(path)
     except OSError:

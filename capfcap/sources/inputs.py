@@ -19,9 +19,13 @@ class InputSet:
     files: list[FileInfo] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each
     progress: int = 0  # frames read so far, when another process reads (sources/parallel.py)
+    progress_bytes: int = 0  # bytes read so far, likewise
 
     def frames_read(self) -> int:
         return self.progress or sum(f.packets for f in self.files)
+
+    def bytes_read(self) -> int:
+        return self.progress_bytes or sum(f.read_bytes for f in self.files)
 
     @property
     def damaged(self) -> bool:

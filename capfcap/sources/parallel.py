@@ -112,7 +112,7 @@ class ReaderProcess:
                         "the reader process ended without reporting "
                         f"(exit status {self._exitcode()})") from None
                 if kind == "frames":
-                    inputs.progress, batch = body
+                    inputs.progress, inputs.progress_bytes, batch = body
                     for t in batch:
                         yield Frame(*t)
                 elif kind == "done":
@@ -167,10 +167,10 @@ def _reader(paths: list[str], out: Connection, theirs: Connection,
                     continue
             batch.append(_as_tuple(fr))
             if len(batch) >= BATCH:
-                out.send(("frames", (sum(f.packets for f in inputs.files), batch)))
+                out.send(("frames", (inputs.frames_read(), inputs.bytes_read(), batch)))
                 batch = []
         if batch:
-            out.send(("frames", (sum(f.packets for f in inputs.files), batch)))
+            out.send(("frames", (inputs.frames_read(), inputs.bytes_read(), batch)))
         out.send(("done", (inputs.files, inputs.errors)))
     except CaptureError as e:
         out.send(("capture_error", (str(e), e.offset, e.fatal)))
