@@ -279,3 +279,61 @@ def test_no_progress_escapes_when_stderr_is_not_a_terminal(tmp_path: Path) -> No
     assert rc == exitcodes.OK
     assert err == ""
     assert "No phone traffic found" in out
+
+
+# -- capfcap itl ----------------------------------------------------------------------------
+
+S01 = str(REALPEER / "S01_happy.pcap")
+
+
+def _itl_json(path: str) -> dict[str, object]:
+    import json
+
+    doc = json.loads(cap("itl", path, "--format", "json").stdout)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def _check_itl_text(out: str, width: int | None) -> None:
+    doc = _itl_json(S01)
+    records = doc["trust_lists"][0]["records"]  # type: ignore[index]
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", x) for x in out.splitlines()]
+    assert all(x == x.rstrip() for x in lines)
+    flat = "\n".join(lines)
+    for r in records:
+        cert = r["certificate"]
+        assert f"SHA-256    {cert['sha256']}" in flat  # whole, on one line
+        assert f"serial     {r['serial']}" in flat
+        # the subject, joined back from its lines, is whole; each line ends between RDNs
+        idx = next(i for i, x in enumerate(lines) if x.startswith(f"  record {r['index']}:"))
+        subj = [lines[idx + 1][15:]]
+        for x in lines[idx + 2:]:
+            if not x.startswith(" " * 15):
+                break
+            subj.append(x[15:])
+        assert "".join(subj) == r["subject"]
+        assert all(s.endswith(",") for s in subj[:-1])
+    if width is not None:
+        assert all(len(x) <= width for x in lines)
+    assert re.search(r"checksum: [0-9a-f]{32} \(MD5\)\n {16}[0-9a-f]{40} \(SHA1\)\n", flat)
+    assert re.search(r"SHA-256: [0-9a-f]{64}\n", flat)
+
+
+def test_itl_text_piped_is_unwrapped_and_whole() -> None:
+    p = cap("itl", S01)
+    assert p.returncode == exitcodes.OK, p.stderr
+    _check_itl_text(p.stdout, None)
+    assert max(len(x) for x in p.stdout.splitlines()) < 120  # no 120-column padding
+    assert ESC not in p.stdout
+
+
+def test_itl_text_on_an_80_column_terminal() -> None:
+    out, _err, rc = on_tty("itl", S01, cols=80)
+    assert rc == exitcodes.OK
+    _check_itl_text(out, 80)
+
+
+def test_itl_text_on_a_narrow_terminal_breaks_names_between_rdns() -> None:
+    out, _err, _rc = on_tty("itl", S01, cols=50)
+    _check_itl_text(out, None)
+    assert "    subject    CN=ITLRECOVERY_pub.cucm.example,\n" in re.sub(r"\x1b\[[0-9;]*m", "", out)

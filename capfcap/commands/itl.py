@@ -8,6 +8,7 @@ import json
 import sys
 
 from rich.console import Console
+from rich.text import Text
 
 from capfcap import exitcodes
 from capfcap.cli import InputError
@@ -84,16 +85,21 @@ def run(args: argparse.Namespace) -> int:
                "errors": errors}
         text = json.dumps(doc, indent=2) + "\n"
     else:
+        from capfcap import terminal
+
         buf = io.StringIO()
-        con = Console(file=buf, width=None if sys.stdout.isatty() and not args.output else 120,
-                      force_terminal=None if not args.output and sys.stdout.isatty() else False)
+        to_stdout = not args.output
+        color = to_stdout and terminal.use_color("auto", sys.stdout)
+        con = Console(file=buf, width=(terminal.width(sys.stdout) if to_stdout else None)
+                      or terminal.UNWRAPPED, force_terminal=color, no_color=not color,
+                      highlight=False, soft_wrap=False)
         for where, tl in found:
-            con.print(f"[bold]{where}[/bold]")
+            con.print(Text(where, style="bold"))
             render_text(tl, con)
             con.print()
         if not found:
             con.print("No trust list (ITL/CTL download) found.")
-        text = buf.getvalue()
+        text = terminal.strip_trailing(buf.getvalue())
     if args.output:
         write_atomic(args.output, text, args.force)
     else:

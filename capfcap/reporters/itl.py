@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from capfcap.events import CertInfo, TrustList, TrustRecord
 
@@ -35,60 +36,89 @@ def _validity(cert: CertInfo | None) -> str:
     return f"{_date(cert.not_before)} .. {_date(cert.not_after)}"
 
 
+# between RDNs: "," (RFC 4514) or ";" (CUCM's ITL records); "\," is an escaped comma
+_RDN_END = re.compile(r"[^,;\\]*(?:\\.[^,;\\]*)*(?:[,;]|$)")
+_LABEL = 15  # "    subject    " (record field labels, then the value)
+
+
+def _name_lines(name: str, room: int) -> list[str | Text]:
+    """A distinguished name in lines of at most `room` characters, broken only after the
+    separator between two RDNs (never inside a value); a longer RDN stays whole."""
+    lines: list[str | Text] = []
+    cur = ""
+    for m in _RDN_END.finditer(name):
+        piece = m.group(0)
+        if not piece:
+            continue
+        if cur and len(cur) + len(piece) > room:
+            lines.append(cur)
+            cur = ""
+        cur += piece
+    return [*lines, cur] if cur or not lines else lines
+
+
+def _record_fields(rec: TrustRecord) -> list[tuple[str, str]]:
+    fields = [("subject", rec.subject or (rec.cert.subject if rec.cert else "")),
+              ("issuer", rec.issuer or (rec.cert.issuer if rec.cert else "")),
+              ("serial", rec.serial)]
+    if rec.cert is not None:
+        fields += [("valid", _validity(rec.cert) + " UTC"), ("SHA-256", rec.cert.der_sha256)]
+    fields += [("DNSNAME", rec.dns_name)] if rec.dns_name else []
+    fields += [("IPADDRESS", rec.ip_address)] if rec.ip_address else []
+    fields += [("CERTHASH", rec.cert_hash)] if rec.cert_hash else []
+    fields += [("note", rec.note)] if rec.note else []
+    return fields
+
+
 def render_text(tl: TrustList, console: Console) -> None:
-    """Print records (like `show itl`), then the header, signature verdict and checksums."""
-    title = f"{tl.kind} {tl.filename or '(no FILENAME)'}: {len(tl.records)} record(s)"
-    table = Table(title=title, title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("role")
-    table.add_column("subject", overflow="fold")
-    table.add_column("issuer", overflow="fold")
-    table.add_column("serial", overflow="fold")
-    table.add_column("validity (UTC)")
-    table.add_column("SHA-256")
+    """Print records (like `show itl`, one block each: hashes and serials whole, names
+    broken only between RDNs to fit the console), then the header, signature verdict and
+    checksums."""
+    console.print(f"{tl.kind} {tl.filename or '(no FILENAME)'}: {len(tl.records)} record(s)",
+                  highlight=False, markup=False)
+    room = max(20, console.width - _LABEL)
     for rec in tl.records:
-        table.add_row(
-            str(rec.index),
-            rec.role_name,
-            rec.subject or (rec.cert.subject if rec.cert else ""),
-            rec.issuer or (rec.cert.issuer if rec.cert else ""),
-            rec.serial,
-            _validity(rec.cert),
-            rec.cert.der_sha256[:16] if rec.cert else "",
-        )
-    console.print(table)
-    for rec in tl.records:
-        extra = [f"DNSNAME {rec.dns_name}"] if rec.dns_name else []
-        extra += [f"IPADDRESS {rec.ip_address}"] if rec.ip_address else []
-        extra += [f"CERTHASH {rec.cert_hash}"] if rec.cert_hash else []
-        extra += [rec.note] if rec.note else []
-        if extra:
-            console.print(f"  record {rec.index}: " + "; ".join(extra), highlight=False)
-    style = _VERDICT_STYLE.get(tl.signature_status, "")
-    lines = [
-        (
-            "version",
-            tl.version + (f" (signer version {tl.signer_version})" if tl.signer_version else ""),
-        ),
-        ("signer", tl.signer),
-        ("issuer", tl.issuer),
-        ("signer serial", tl.signer_serial),
-        ("timestamp", _iso(tl.timestamp)),
-        ("hash algorithm", tl.hash_algorithm),
-    ]
-    for label, value in lines:
-        console.print(f"{label:>15}: {value}", highlight=False, markup=False)
-    console.print(
-        f"{'signature':>15}: [{style}]{tl.signature_status}[/] ({tl.signature_note})"
-        if style
-        else f"{'signature':>15}: {tl.signature_status} ({tl.signature_note})",
-        highlight=False,
-    )
+        console.print(f"  record {rec.index}: {rec.role_name}", style="bold", highlight=False,
+                      markup=False)
+        for label, value in _record_fields(rec):
+            parts = _name_lines(value, room) if label in ("subject", "issuer") else [value]
+            for i, part in enumerate(parts):
+                head = f"    {label:<9}  " if i == 0 else " " * _LABEL
+                console.print(Text(head, no_wrap=True, overflow="ignore").append(part),
+                              soft_wrap=True)
+    _header(tl, console)
+
+
+_HEAD = 16  # "  hash algorithm: "
+
+
+def _head_line(console: Console, label: str, value: str | Text, names: bool = False) -> None:
+    """`label: value`; a name breaks only between RDNs, anything else never."""
+    parts: list[str | Text] = (_name_lines(value, max(20, console.width - _HEAD))
+                               if names and isinstance(value, str) else [value])
+    for i, part in enumerate(parts):
+        t = Text(f"{label:>14}: " if i == 0 else " " * _HEAD, no_wrap=True, overflow="ignore")
+        console.print(t.append(part), soft_wrap=True)
+
+
+def _header(tl: TrustList, console: Console) -> None:
+    """The trust list's header, signature verdict and checksums (hashes whole)."""
+    signer_version = f" (signer version {tl.signer_version})" if tl.signer_version else ""
+    _head_line(console, "version", tl.version + signer_version)
+    _head_line(console, "signer", tl.signer, names=True)
+    _head_line(console, "issuer", tl.issuer, names=True)
+    _head_line(console, "signer serial", tl.signer_serial)
+    _head_line(console, "timestamp", _iso(tl.timestamp))
+    _head_line(console, "hash algorithm", tl.hash_algorithm)
+    verdict = Text(tl.signature_status, style=_VERDICT_STYLE.get(tl.signature_status, ""))
+    _head_line(console, "signature", verdict.append(f" ({tl.signature_note})", style=""))
     if tl.unknown_tags:
-        tags = ", ".join(f"tag {t} at byte {o}" for t, o in tl.unknown_tags)
-        console.print(f"{'unknown tags':>15}: {tags}", highlight=False, markup=False)
-    console.print(f"{'checksum':>15}: {tl.md5}(MD5) {tl.sha1}(SHA1)", highlight=False, markup=False)
-    console.print(f"{'size':>15}: {tl.size} bytes, SHA-256 {tl.sha256}", highlight=False)
+        _head_line(console, "unknown tags",
+                   ", ".join(f"tag {t} at byte {o}" for t, o in tl.unknown_tags))
+    _head_line(console, "checksum", f"{tl.md5} (MD5)")
+    console.print(Text(" " * _HEAD + f"{tl.sha1} (SHA1)"), soft_wrap=True)
+    _head_line(console, "size", f"{tl.size} bytes")
+    _head_line(console, "SHA-256", tl.sha256)
 
 
 def _cert_json(cert: CertInfo | None) -> dict[str, Any] | None:

@@ -28,8 +28,8 @@ def test_text_lists_records_and_verdict() -> None:
         assert role in out
     assert out.count("APP-SERVER") == 2
     assert "signature: valid" in out
-    assert "dbf86422cbab7859f3b850c2375814f7(MD5)" in out
-    assert "01e2cb144975e4b33c9af6ad75712c07a3b19cc7(SHA1)" in out
+    assert "checksum: dbf86422cbab7859f3b850c2375814f7 (MD5)" in out  # space before (MD5)
+    assert "01e2cb144975e4b33c9af6ad75712c07a3b19cc7 (SHA1)" in out
     assert "5535a3e4e9c60d51" in out  # SAST certificate SHA-256 prefix
     assert "2025-11-29 .. 2045-11-29" in out
 
@@ -37,7 +37,7 @@ def test_text_lists_records_and_verdict() -> None:
 def test_text_shows_unknown_tags_and_cucm_fields() -> None:
     assert "tag 48 at byte 501" in _text(ROOT / "pcaps" / "itl" / "itl_unknown_tag.tlv")
     out = _text(ROOT / "pcaps" / "itl" / "itl_cucm_sha1.tlv")
-    assert "IPADDRESS 198.51.100.21" in out and "CAPF" in out
+    assert "IPADDRESS  198.51.100.21" in out and "CAPF" in out
 
 
 def test_json_is_deterministic_and_complete() -> None:
