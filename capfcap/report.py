@@ -96,6 +96,10 @@ class CarvedObject:
     frames: tuple[int, ...] = ()  # every frame of the transfer
 
 
+# a timeline step's outcome as every text format shows it
+OUTCOME_LABELS = {"ok": "ok", "failed": "FAIL", "info": "--"}
+
+
 @dataclass
 class Report:
     files: list[CaptureInfo]

@@ -337,3 +337,47 @@ def test_itl_text_on_a_narrow_terminal_breaks_names_between_rdns() -> None:
     out, _err, _rc = on_tty("itl", S01, cols=50)
     _check_itl_text(out, None)
     assert "    subject    CN=ITLRECOVERY_pub.cucm.example,\n" in re.sub(r"\x1b\[[0-9;]*m", "", out)
+
+
+# -- one report, one vocabulary ----------------------------------------------------------------
+
+S07 = str(REALPEER / "S07_capf_cert_mismatch.pcap")  # CAPF_CERT_MISMATCH + CAPF_TLS_FAILED
+
+
+def _steps(text: str) -> list[tuple[str, str]]:
+    """(frame, outcome label) of each timeline line."""
+    return re.findall(r"^ +(\d+)  \d\d:\d\d:\d\d\.\d{3}  (\S+) ", text, re.M)
+
+
+def test_markdown_timeline_uses_the_text_outcome_labels() -> None:
+    text = cap("analyze", S07).stdout
+    md = cap("analyze", S07, "--format", "markdown").stdout
+    t, m = _steps(text), _steps(md)
+    assert t and t == m
+    assert {label for _f, label in m} == {"ok", "FAIL", "--"}
+
+
+def test_cert_mismatch_shows_whole_hashes_for_both_certificates() -> None:
+    import json
+
+    doc = json.loads(cap("analyze", S07, "--format", "json").stdout)
+    f = next(x for x in doc["findings"] if x["code"] == "CAPF_CERT_MISMATCH")
+    hashes = re.findall(r"SHA-256 ([0-9a-f]+)", f["detail"])
+    assert len(hashes) >= 2
+    assert all(len(h) == 64 for h in hashes), hashes
+
+
+def test_every_finding_with_frames_has_a_time_in_the_summary(tmp_path: Path) -> None:
+    import zipfile
+
+    out = tmp_path / "b.zip"
+    p = cap("analyze", S07, "--bundle", str(out), "--format", "json")
+    assert p.returncode == exitcodes.ERRORS, p.stderr
+    with zipfile.ZipFile(out) as z:
+        name = next(n for n in z.namelist() if n.endswith("summary.md"))
+        summary = z.read(name).decode()
+    blocks = re.split(r"^#### ", summary, flags=re.M)[1:]
+    assert len(blocks) == 2
+    for b in blocks:
+        if "- Frames:" in b:
+            assert re.search(r"^- Time: 2026-\S+ to 2026-\S+$", b, re.M), b

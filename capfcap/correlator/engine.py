@@ -41,6 +41,7 @@ class Correlator:
         self.state = State(given=GivenPorts(frozenset(capf_ports), frozenset(tvs_ports)))
         self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
         self.phone_given = [p.strip() for p in phones if p.strip()]
+        self.frame_ts: dict[int, int] = {}  # relevant frames' times (findings' time spans)
         self.phone_filter = {phonesel.key(p) for p in self.phone_given}
 
     def add(self, ev: Event) -> None:
@@ -138,6 +139,7 @@ class Correlator:
             reverse_seen={ip: bool(p.addrs & to) for ip, p in phones.items()},
             heard_from=spoke,
             end_ts=end_ts,
+            frame_ts=self.frame_ts,
         )
         findings: list[Finding] = []
         for p in phones.values():

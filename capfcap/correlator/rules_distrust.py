@@ -221,6 +221,11 @@ def _hashes(tl: TrustListSeen) -> set[str]:
         r.cert_hash.lower() for r in caps if r.cert_hash}
 
 
+def _hash_text(h: str) -> str:
+    """A certificate hash named by its algorithm (a CERTHASH may be SHA-1: 40 hex digits)."""
+    return f"SHA-1 {h}" if len(h) == 40 else f"SHA-256 {h}"
+
+
 def ctl_note(p: PhoneState, s: TlsSession) -> str:
     """For a TLS failure on the CAPF port: the CTL the phone holds (mixed mode), through
     which it trusts CAPF (FIELD D4; DOMAIN §1.9: CTLFile.tlv only in mixed mode)."""
@@ -256,10 +261,10 @@ def capf_mismatch(ctx: Context, p: PhoneState, s: TlsSession, leaf: CertInfo,
              f"SHA-256 {leaf.der_sha256}."]
     for n, tl in lists:
         t = tl.transfer
-        ours = ", ".join(sorted(h[:16] for h in _hashes(tl)))
+        ours = ", ".join(_hash_text(h) for h in sorted(_hashes(tl)))  # whole, as presented
         state = "" if ctl is None else (": differs" if (n, tl) in differ else ": matches")
         lines.append(f"{n} {transfer_text(t)} (frames {t.frames[0]}-{t.frames[-1]}) CAPF "
-                     f"record SHA-256: {ours}{state}.")
+                     f"record {ours}{state}.")
     lines.append("Compared by DER hash; the subject names may well be equal.")
     if ctl is not None:
         lines.append("Differs from: " + ("both lists (CTL and ITL)" if len(differ) == 2

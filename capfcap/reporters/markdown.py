@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from capfcap.findings import SEVERITY_ORDER
-from capfcap.report import Report, frames_text, iso
+from capfcap.report import OUTCOME_LABELS, Report, frames_text, iso
 
 
 def _cell(s: str) -> str:
@@ -43,8 +43,8 @@ def render(r: Report, title: str = "capfcap report") -> str:
         out.append("")
         out.append("```")
         for e in p.timeline:
-            mark = {"ok": "ok ", "failed": "ERR", "info": "   "}.get(e.outcome, "   ")
-            out.append(f"{e.frame:>7}  {(iso(e.ts) or '')[11:23]}  {mark}  {e.what}")
+            mark = OUTCOME_LABELS.get(e.outcome, "")
+            out.append(f"{e.frame:>7}  {(iso(e.ts) or '')[11:23]}  {mark:<4}  {e.what}")
         out.append("```")
     out.append("")
     out.append("## Findings")

@@ -11,11 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from capfcap.findings import SEVERITY_ORDER, Finding
-from capfcap.report import CaptureInfo, PhoneReport, Report, frames_text, iso
+from capfcap.report import OUTCOME_LABELS, CaptureInfo, PhoneReport, Report, frames_text, iso
 from capfcap.terminal import UNWRAPPED, strip_trailing
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-OUTCOME = {"ok": ("ok", "green"), "failed": ("FAIL", "red"), "info": ("--", "dim")}
+OUTCOME = {k: (label, {"ok": "green", "failed": "red"}.get(k, "dim"))
+           for k, label in OUTCOME_LABELS.items()}
 
 
 def _finding(con: Console, f: Finding) -> None:
