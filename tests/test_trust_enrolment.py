@@ -3,6 +3,7 @@ rejected LSC, the certificate a phone presents, the CTL's CAPF record, TVS vouch
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -168,7 +169,9 @@ def test_s25_stale_ctl_capf_record() -> None:
     f = one(r, "CAPF_CERT_MISMATCH")
     assert f.extra["lists"] == ["CTL"]
     assert "phone's CTL" in f.summary
-    assert "ef7cfd05ef1a1553: differs" in f.detail and "a16a2cbf2207a11b: matches" in f.detail
+    # whole record hashes (issue 17: 64 hex digits for both certificates, not 16 for one)
+    assert re.search(r"SHA-256 ef7cfd05ef1a1553[0-9a-f]{48}: differs", f.detail)
+    assert re.search(r"SHA-256 a16a2cbf2207a11b[0-9a-f]{48}: matches", f.detail)
     assert "the CTL only" in f.detail and "utils ctl update CTLFile" in f.remediation
     assert set(range(5, 30)).issubset(f.evidence.frames) and 89 in f.evidence.frames
     assert codes(r) == {"CAPF_CERT_MISMATCH", "CAPF_TLS_FAILED"}

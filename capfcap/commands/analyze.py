@@ -8,8 +8,6 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from rich.progress import Progress
-
 from capfcap import exitcodes
 from capfcap.cli import InputError, UsageError, ports
 from capfcap.outputs import atomic_file, check_writable, write_atomic
@@ -17,13 +15,9 @@ from capfcap.sources import parallel
 from capfcap.sources.files import STDIN, CaptureError
 
 if TYPE_CHECKING:  # the analysis modules load after the reader process has started
-    from collections.abc import Callable, Iterable
-
-    from rich.console import RenderableType
-
     from capfcap.pipeline import Options
+    from capfcap.progress import ProgressBar
     from capfcap.report import Report
-    from capfcap.sources.inputs import InputSet
 
 
 def options(args: argparse.Namespace) -> Options:
@@ -180,49 +174,7 @@ def unmatched_phone(r: Report) -> None:
 PROGRESS_MIN_BYTES = 8 << 20  # smaller inputs are read in about a second: no bar
 
 
-class _PolledProgress(Progress):
-    """Reads the position at each redraw: the frames the prefilter skips call nothing."""
-
-    poll: Callable[[], None] | None = None
-
-    def get_renderables(self) -> Iterable[RenderableType]:
-        if self.poll is not None:
-            self.poll()
-        yield from super().get_renderables()
-
-
-class _Progress:
-    """A progress bar on stderr (percent of the bytes, frames, time left), drawn only when
-    stderr is a terminal, whatever stdout is."""
-
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-        self.p = _PolledProgress(TextColumn("[dim]capfcap"), BarColumn(), TaskProgressColumn(),
-                          TextColumn("{task.fields[frames]:,} frames"),
-                          TimeRemainingColumn(), transient=True,
-                          console=Console(file=sys.stderr, force_terminal=True))
-        self.task = self.p.add_task("read", total=total, frames=0)
-        self.p.poll = self._poll
-        self.inputs: InputSet | None = None
-        self.p.start()
-
-    def __call__(self, inputs: InputSet) -> None:
-        self.inputs = inputs
-        self._poll()
-
-    def _poll(self) -> None:
-        if self.inputs is not None:
-            self.p.update(self.task, completed=self.inputs.bytes_read(),
-                          frames=self.inputs.frames_read())
-
-    def close(self) -> None:
-        self.p.refresh()  # the last state is drawn at least once, however fast the read
-        self.p.stop()
-
-
-def _progress(paths: list[str]) -> _Progress | None:
+def _progress(paths: list[str]) -> ProgressBar | None:
     if not sys.stderr.isatty():
         return None
     from capfcap.sources.inputs import expand_quietly
@@ -233,4 +185,8 @@ def _progress(paths: list[str]) -> _Progress | None:
             size += os.path.getsize(p) if p != STDIN else 0
         except OSError:
             pass
-    return _Progress(size) if size > PROGRESS_MIN_BYTES else None
+    if size <= PROGRESS_MIN_BYTES:
+        return None
+    from capfcap.progress import ProgressBar
+
+    return ProgressBar(size)
