@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyse capture files")
     a.add_argument("captures", nargs="+", metavar="CAPTURE",
                    help="pcap, pcapng, .gz, or a directory of captures")
-    output_opts(a, ["text", "json", "markdown"])
+    output_opts(a, ["text", "json", "markdown", "html"])
     a.add_argument("--no-fast-path", dest="fast", action="store_false",
                    help="decode every frame (slow; for verification)")
     a.add_argument("--jobs", type=_jobs, metavar="N",

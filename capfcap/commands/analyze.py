@@ -46,6 +46,10 @@ def render(r: Report, fmt: str, color: str, to_tty: bool) -> str:
         from capfcap.reporters.markdown import render as rm
 
         return rm(r)
+    if fmt == "html":
+        from capfcap.reporters.html import render as rh
+
+        return rh(r)
     from capfcap.reporters.text import render as rt
 
     buf = io.StringIO()
