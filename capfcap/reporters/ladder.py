@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from capfcap.findings import SEVERITY_ORDER, Finding
-from capfcap.report import PhoneReport, TimelineEntry
+from capfcap.report import PhoneReport, TimelineEntry, frames_text
 
 LANE_GAP = 230  # px between lanes
 MARGIN = 110  # px left of the first lane and right of the last
@@ -110,7 +110,10 @@ def _finding_for(e: TimelineEntry, server: str, findings: list[Finding]) -> Find
     """The worst finding about this step: one citing its frame, else one about its server."""
     hit = [f for f in findings if e.frame in f.evidence.frames]
     if not hit and server:
-        hit = [f for f in findings if f.server.get("ip") == server]
+        # one about the server, unless its evidence comes later: that is drawn on its own
+        # (see _outcomes), where the exchange stopped
+        hit = [f for f in findings if f.server.get("ip") == server
+               and (f.evidence.first is None or min(f.evidence.frames, default=0) <= e.frame)]
     hit = [f for f in hit if f.severity != "info"] or hit
     return min(hit, key=lambda f: SEVERITY_ORDER[f.severity]) if hit else None
 
@@ -134,45 +137,70 @@ def _counts(fl: dict[str, object] | None, unanswered: bool, span: str) -> str:
     return f"{pk} packets" if pk else ""
 
 
-def layout(p: PhoneReport, findings: list[Finding] | None = None,
-           withheld: list[dict[str, object]] | None = None) -> Ladder:
-    findings = [f for f in findings or [] if f.phone.get("ip") == p.ip]
-    withheld = [w for w in withheld or [] if w.get("phone") == p.ip]
-    by_frame = {_flow_int(fl, "first_frame"): fl for fl in p.flows}
-    servers = [str(fl["server"]) for fl in p.flows if fl.get("server")]
-    servers = list(dict.fromkeys(servers))
-    steps: list[tuple[TimelineEntry, str, dict[str, object] | None]] = []
-    for e in sorted(p.timeline, key=lambda e: (e.ts, e.frame)):
-        fl = by_frame.get(e.frame)
-        srv = str(fl["server"]) if fl and fl.get("server") else _server_in_text(e.what, servers)
-        steps.append((e, srv, fl))
-    names = _names(findings)
+def _outcomes(findings: list[Finding], attached: set[str], servers: list[str]
+              ) -> list[tuple[TimelineEntry, Finding]]:
+    """Findings no step carries (a CAPF or TLS outcome read from the records), as steps at
+    the time of their first evidence frame."""
+    out = []
+    for f in findings:
+        if f.code in attached or f.evidence.first is None or not f.evidence.frames \
+                or str(f.server.get("ip")) not in servers:
+            continue
+        out.append((TimelineEntry(min(f.evidence.frames), f.evidence.first, f.summary,
+                                  f"finding-{f.severity}"), f))
+    return out
+
+
+def _lanes(p: PhoneReport, order: list[str], names: dict[str, str]) -> list[Lane]:
     services: dict[str, list[str]] = {}
     for fl in p.flows:
         svc = str(fl.get("service") or fl.get("proto") or "")
         if fl.get("server") and svc:
             if fl.get("proto") == "tcp":
                 svc = f"{svc} {fl.get('server_port')}"
-            services.setdefault(str(fl["server"]), [])
-            if svc not in services[str(fl["server"])]:
-                services[str(fl["server"])].append(svc)
-    order = list(dict.fromkeys(s for _, s, _ in steps if s))
+            seen = services.setdefault(str(fl["server"]), [])
+            if svc not in seen:
+                seen.append(svc)
     lanes = [Lane(MARGIN, p.ip, "phone", p.device or p.mac)]
     for i, ip in enumerate(order, 1):
         lanes.append(Lane(MARGIN + i * LANE_GAP, ip, ", ".join(services.get(ip, [])) or "server",
                           names.get(ip, "")))
+    return lanes
+
+
+_KIND = {"ok": "ok", "failed": "error", "info": "info", "finding-error": "error",
+         "finding-warning": "warning", "finding-info": "info"}
+
+
+def layout(p: PhoneReport, findings: list[Finding] | None = None,
+           withheld: list[dict[str, object]] | None = None) -> Ladder:
+    findings = [f for f in findings or [] if f.phone.get("ip") == p.ip]
+    withheld = [w for w in withheld or [] if w.get("phone") == p.ip]
+    by_frame = {_flow_int(fl, "first_frame"): fl for fl in p.flows}
+    servers = list(dict.fromkeys(str(fl["server"]) for fl in p.flows if fl.get("server")))
+    steps: list[tuple[TimelineEntry, str, dict[str, object] | None, Finding | None]] = []
+    for e in p.timeline:
+        fl = by_frame.get(e.frame)
+        srv = str(fl["server"]) if fl and fl.get("server") else _server_in_text(e.what, servers)
+        f = _finding_for(e, srv, findings) if e.outcome == "failed" else None
+        steps.append((e, srv, fl, f))
+    attached = {f.code for *_, f in steps if f}
+    steps += [(e, str(f.server.get("ip")), None, f)
+              for e, f in _outcomes(findings, attached, servers)]
+    steps.sort(key=lambda s: (s[0].ts, s[0].frame))
+    order = list(dict.fromkeys(srv for _, srv, _, _ in steps if srv))
+    lanes = _lanes(p, order, _names(findings))
     lane_x = {ln.ip: ln.x for ln in lanes[1:]}
     d = Ladder(width=2 * MARGIN + (len(lanes) - 1) * LANE_GAP, height=0, lanes=lanes)
     y = TOP
     t0 = steps[0][0].ts if steps else 0
     prev: int | None = None
-    for e, srv, fl in steps:
+    for e, srv, fl, f in steps:
         if prev is not None and e.ts - prev > GAP_NS:
             d.gaps.append(Gap(y - ROW // 2 + GAP_ROW // 2, f"+{_seconds(e.ts - prev)}"))
             y += GAP_ROW
         prev = e.ts
-        kind = {"ok": "ok", "failed": "error", "info": "info"}.get(e.outcome, "withheld")
-        f = _finding_for(e, srv, findings) if kind == "error" else None
+        kind = _KIND.get(e.outcome, "withheld")
         code = f.code if f else ""
         cross = _unanswered(fl)
         span = ""
@@ -180,13 +208,14 @@ def layout(p: PhoneReport, findings: list[Finding] | None = None,
                 and f.evidence.last - f.evidence.first > GAP_NS:
             span = f" over {_seconds(f.evidence.last - f.evidence.first)}"
         counts = _counts(fl, cross, span)
-        meta = " · ".join(x for x in (f"frame {e.frame}", f"+{_seconds(e.ts - t0)}", counts)
-                          if x)
+        frames = f"frame {e.frame}" if fl is not None or f is None \
+            else f"frames {frames_text(f.evidence.frames, 6)}"
+        meta = " · ".join(x for x in (frames, f"+{_seconds(e.ts - t0)}", counts) if x)
         if srv:
             sx = lane_x[srv]
-            # a TCP step is the phone's attempt (phone -> server); a UDP step is drawn as
-            # the server's answer or transfer (server -> phone)
-            outward = cross or (fl is not None and fl.get("proto") == "tcp") or kind == "error"
+            # the phone's attempts (TCP, failures) point at the server; answers, transfers
+            # and outcomes read from the server's records point at the phone
+            outward = fl is not None and (cross or fl.get("proto") == "tcp" or kind == "error")
             x1, x2 = (MARGIN, sx) if outward else (sx, MARGIN)
             d.arrows.append(Arrow(y, x1, x2, _short(e.what), e.what, meta, kind, cross, code,
                                   e.frame))
