@@ -98,7 +98,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     a.add_argument("captures", nargs="+", metavar="CAPTURE",
                    help="pcap, pcapng, .gz, a directory of captures, or - for a pcap or "
                         "pcapng stream on standard input (tcpdump -w -)")
-    output_opts(a, ["text", "json", "markdown"])
+    output_opts(a, ["text", "json", "markdown", "html"])
     a.add_argument("--no-fast-path", dest="fast", action="store_false",
                    help="decode every frame (slow; for verification)")
     a.add_argument("--jobs", type=_jobs, metavar="N",

@@ -51,6 +51,10 @@ def render(r: Report, fmt: str, color: str, to_stdout: bool) -> str:
         from capfcap.reporters.markdown import render as rm
 
         return rm(r)
+    if fmt == "html":
+        from capfcap.reporters.html import render as rh
+
+        return rh(r)
     from capfcap import terminal
     from capfcap.reporters.text import render as rt
 

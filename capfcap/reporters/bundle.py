@@ -3,6 +3,7 @@
     summary.md        the human summary (reporters.summary)
     findings.json     the JSON report (reporters.json)
     evidence.pcapng   only the cited frames, commented (reporters.evidence)
+    report.html       the report as one self-contained page with ladders (reporters.html)
     objects/          carved trust lists, configs and server certificates (PEM)
 
 The zip is written to a temporary file beside OUT.zip and renamed into place; an existing
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from capfcap.outputs import check_writable, write_atomic
 from capfcap.report import CarvedObject, Report
 from capfcap.reporters.evidence import EvidenceFrame, collect, write_pcapng
+from capfcap.reporters.html import render as render_html
 from capfcap.reporters.json import render as render_json
 from capfcap.reporters.redact import TLS_PORTS, Redactor
 from capfcap.reporters.summary import BundleFacts, overall_verdict, render_summary
@@ -161,11 +163,13 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
                 "(they may hold credentials).")
     summary = render_summary(report, facts, paths)
     findings = render_json(report)
+    page = render_html(report)
     if redactor is not None:
         summary = redactor.text(summary)
         findings = redactor.text(findings)
+        page = redactor.text(page)
     out = [("summary.md", summary.encode("utf-8")), ("findings.json", findings.encode("utf-8")),
-           ("evidence.pcapng", evidence)] + entries
+           ("evidence.pcapng", evidence), ("report.html", page.encode("utf-8"))] + entries
     return out, BundleResult("", n, [e[0] for e in entries], problems)
 
 

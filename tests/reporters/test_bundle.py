@@ -22,6 +22,7 @@ from capfcap.pipeline import Options, analyze
 from capfcap.report import CarvedObject, Report
 from capfcap.reporters.bundle import build, object_name, safe_component, write_bundle
 from capfcap.reporters.evidence import cited_frames
+from capfcap.reporters.html import render as render_html
 from capfcap.reporters.json import render as render_json
 from capfcap.reporters.redact import Redactor, link_macs
 from capfcap.sources.files import read_capture
@@ -53,9 +54,10 @@ def _tshark(data: bytes, tmp_path: Path, *args: str) -> list[list[str]]:
 def test_bundle_contents(tmp_path: Path, name: str) -> None:
     report, z = _bundle(tmp_path, name)
     names = z.namelist()
-    assert names[:3] == ["summary.md", "findings.json", "evidence.pcapng"]
-    assert all(n.startswith("objects/") for n in names[3:])
+    assert names[:4] == ["summary.md", "findings.json", "evidence.pcapng", "report.html"]
+    assert all(n.startswith("objects/") for n in names[4:])
     assert z.read("findings.json").decode() == render_json(report)
+    assert z.read("report.html").decode() == render_html(report)
     summary = z.read("summary.md").decode()
     assert "<" not in summary.replace("\\<", "")  # no HTML
     for line in summary.splitlines():
@@ -207,8 +209,8 @@ def test_capture_paths_never_leave_objects(tmp_path: Path) -> None:
     out = tmp_path / "b.zip"
     write_bundle(str(out), report, [], None)
     names = zipfile.ZipFile(out).namelist()
-    assert names[:3] == ["summary.md", "findings.json", "evidence.pcapng"]
-    for n in names[3:]:
+    assert names[:4] == ["summary.md", "findings.json", "evidence.pcapng", "report.html"]
+    for n in names[4:]:
         assert n.startswith("objects/") and n.count("/") == 1 and "\\" not in n
         assert not n.split("/", 1)[1].startswith(".")
     assert "objects/tftp_198.51.100.9_ITLFile.tlv_frame4.tlv" in names

@@ -1,0 +1,57 @@
+"""`--format html`: one self-contained page (inline CSS and SVG, nothing fetched).
+
+Renders a finished Report only. Jinja2 with autoescaping on: every capture-derived string
+(file names, DNS names, certificate subjects, config values) reaches the page as text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jinja2
+
+from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.report import PhoneReport, Report, frames_text, iso
+from capfcap.reporters.ladder import Ladder, layout
+
+# A Content-Security-Policy that forbids every load and every script: the page is complete
+# without either, and a browser refuses any request a hostile string might still cause.
+CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("capfcap.reporters", "templates"),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined)
+
+
+def _anchor(i: int) -> str:
+    return f"phone-{i}"
+
+
+def _phone_view(i: int, p: PhoneReport, r: Report, by_phone: dict[str, list[Finding]]
+                ) -> dict[str, object]:
+    fs = by_phone.get(p.ip, [])
+    worst = min(fs, key=lambda f: SEVERITY_ORDER[f.severity]) if fs else None
+    ladder: Ladder = layout(p, fs, r.withheld)
+    return {"anchor": _anchor(i), "p": p, "findings": fs, "worst": worst, "ladder": ladder,
+            "open": worst is not None and worst.severity in ("error", "warning"),
+            "withheld": [w for w in r.withheld if w.get("phone") == p.ip]}
+
+
+def render(r: Report, title: str = "capfcap report") -> str:
+    by_phone: dict[str, list[Finding]] = {}
+    for f in r.findings:
+        by_phone.setdefault(f.phone.get("ip", ""), []).append(f)
+    for fs in by_phone.values():
+        fs.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    ips = {p.ip for p in r.phones}
+    phones = [_phone_view(i, p, r, by_phone) for i, p in enumerate(r.phones)]
+    other = [f for f in r.findings if f.phone.get("ip", "") not in ips]
+    counts = {s: sum(1 for f in r.findings if f.severity == s) for s in SEVERITY_ORDER}
+    return _env().get_template("report.html.j2").render(
+        title=title, r=r, phones=phones, other=other, counts=counts, csp=CSP,
+        iso=iso, frames_text=frames_text,
+        other_withheld=[w for w in r.withheld if w.get("phone") not in ips])
