@@ -56,3 +56,46 @@ def test_itl_on_a_capture_names_the_trust_list_that_failed(tmp_path: Path) -> No
     assert "No trust list" not in p.stdout
     assert "Trust list not parsed: TFTP ITLFile.tlv from 203.0.113.15" in p.stdout
     assert "byte offset" in p.stdout and "ITLFile.tlv" in p.stderr
+
+
+def _damaged_before_first_frame(tmp_path: Path) -> Path:
+    p = tmp_path / "cut.pcap"
+    p.write_bytes(S05.read_bytes()[:30])  # global header, then 6 bytes of a record header
+    return p
+
+
+def test_damage_before_the_first_frame_still_gives_a_report(tmp_path: Path) -> None:
+    import json
+
+    p = capfcap("analyze", str(_damaged_before_first_frame(tmp_path)), "--format", "json")
+    assert p.returncode == exitcodes.BAD_INPUT
+    doc = json.loads(p.stdout)
+    (f,) = doc["capture"]["files"]
+    assert f["packets"] == 0 and "truncated record header at byte 24" in f["error"]
+    assert "byte 24" in p.stderr
+    text = capfcap("analyze", str(_damaged_before_first_frame(tmp_path)))
+    assert "truncated record header at byte 24" in text.stdout
+
+
+def test_not_a_capture_stays_one_line() -> None:
+    p = capfcap("analyze", str(ROOT / "README.md"))
+    assert p.returncode == exitcodes.BAD_INPUT and p.stdout == ""
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_pcapng_section_of_unknown_major_version_stops_reading(tmp_path: Path) -> None:
+    from capfcap.sources.inputs import InputSet, frames
+
+    good = (ROOT / "pcaps" / "cuts" / "S01_cut_mid_itl.pcapng").read_bytes()
+    n_good = sum(1 for _ in frames([str(ROOT / "pcaps" / "cuts" / "S01_cut_mid_itl.pcapng")],
+                                   InputSet()))
+    v2 = bytearray(good)
+    v2[12:14] = (2).to_bytes(2, "little")  # SHB: type, length, byte-order magic, major
+    p = tmp_path / "two_sections.pcapng"
+    p.write_bytes(good + bytes(v2))  # a 1.0 section, then a 2.0 section
+    inputs = InputSet()
+    got = list(frames([str(p)], inputs))
+    assert len(got) == n_good > 0
+    (err,) = inputs.errors
+    assert f"section header at byte {len(good)} has version 2.0" in err
+    assert f"stopping after frame {n_good}" in err

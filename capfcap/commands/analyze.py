@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
             reader.close()
         if progress is not None:
             progress.close()
-    if inputs.files and all(f.packets == 0 and f.error for f in inputs.files):
+    # not one file recognised as a capture: one line each; a capture damaged before its
+    # first frame still gets a report that names the damage
+    if inputs.files and all(f.packets == 0 and f.error and not f.format for f in inputs.files):
         for msg in inputs.errors:
             print(f"capfcap: {msg}", file=sys.stderr)
         return exitcodes.BAD_INPUT
