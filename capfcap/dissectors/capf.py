@@ -29,10 +29,10 @@ from scapy.fields import (
 )
 from scapy.packet import Packet
 
+from capfcap.correlator.ports import CAPF_DEFAULT
 from capfcap.events import CapfMessage, Direction
 
 PROTOCOL_ID = 0x55
-CAPF_PORT = 3804  # the default; CUCM lets the administrator change it
 HEADER_LEN = 8
 MAX_MESSAGES = 4096  # per decode_capf call
 
@@ -151,7 +151,7 @@ class CAPF(Packet):
         return Packet.guess_payload_class(self, payload)
 
 
-def bind_tls(port: int = CAPF_PORT) -> None:
+def bind_tls(port: int = CAPF_DEFAULT) -> None:
     """Make scapy dissect TCP `port` (CAPF: 3804) as TLS, the way scapy binds 443;
     with `conf.tls_session_enable = True` and `conf.tls_nss_filename` set to an NSS key
     log, scapy decrypts the records, and `capf_messages` reads CAPF from them."""
