@@ -61,14 +61,14 @@ def checked(path: Path) -> Report:
 
 
 def test_missing_tshark_is_a_one_line_usage_error(tmp_path: Path) -> None:
-    # a PATH that holds only the Python interpreter: no tshark, no mergecap
+    # a PATH with nothing on it (no tshark, no mergecap); the interpreter runs from its
+    # own path, since a copy or link elsewhere loses a virtual environment's pyvenv.cfg
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    os.symlink(sys.executable, bindir / "python3")
     env = {k: v for k, v in os.environ.items() if k != "PATH"}
     env["PATH"] = str(bindir)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-    p = subprocess.run([str(bindir / "python3"), "-m", "capfcap", "analyze",
+    p = subprocess.run([sys.executable, "-m", "capfcap", "analyze",
                         str(REALPEER / "S05_capf_filtered.pcap"), "--crosscheck"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == exitcodes.USAGE

@@ -405,6 +405,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone presents a MIC (issuer Cisco Manufacturing CA SHA2) that expired 4 days "
         "earlier; the handshake completes",
     },
+    "itlsep_download.pcap": {
+        "frames": 24,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_NO_OPERATION"],
+        "absent": ["ITL_NOT_FOUND", "ITL_PARSE_ERROR", "ITL_NO_CAPF", "ITL_SIGNATURE_INVALID"],
+        "what": "CTLSEP<MAC>.tlv not found, then the phone's own ITLSEP<MAC>.tlv (signed, its "
+        "FILENAME header element names the MAC) and its config (capfAuthMode 0)",
+    },
     "capf_cert_auth_rejected.pcap": {
         "frames": 28,
         "linktypes": [LINKTYPE_ETHERNET],
@@ -1695,6 +1703,39 @@ def _data_file(realpeer: str, *parts: str) -> bytes:
         return f.read()
 
 
+def _gen_itl_module() -> Any:
+    """tools/gen_itl.py (the deterministic ITL builder with the committed test keys)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen_itl.py")
+    spec = importlib.util.spec_from_file_location("gen_itl", path)
+    assert spec is not None and spec.loader is not None
+    mod = sys.modules.setdefault("gen_itl", importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def gen_itlsep_download() -> bytes:
+    """A phone downloads its per-device ITLSEP<MAC>.tlv, whose signed header names the
+    file (DOMAIN.md §1.4 FILENAME, §1.9), so the file carries the phone's MAC."""
+    gi = _gen_itl_module()
+    phone = phone_host(0xD6, "198.51.100.46")
+    tftp = server_host("203.0.113.17", 0x7300)
+    dev = device_name(phone)
+    sast = gi.make_ident("sast", "ITLRECOVERY_cm-a.voice.example", "ITLRecovery",
+                         0x1A2B3C4D5E6F7081)
+    capf = gi.make_ident("capf", "CAPF-0badc0de", "CAPF", 0x4D5E6F708192A3B4, ca=True)
+    records = [gi.cucm_record(sast, 0, "cm-a.voice.example", tftp.ip),
+               gi.cucm_record(capf, 4, "cm-a.voice.example", tftp.ip)]
+    itlsep = gi.build_signed(sast, "cucm", 1, records, filename=f"ITL{dev}.tlv")
+    cap = Cap(start(13), eth_wrap)
+    tftp_get(cap, phone, tftp, f"CTL{dev}.tlv", None, 50111, 42011)
+    tftp_get(cap, phone, tftp, f"ITL{dev}.tlv", itlsep, 50112, 42012)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", config_xml(dev, "", [tftp.ip], 0),
+             50114, 42014)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def trust_round(cap: Cap, phone: Host, srv: Host, itl: bytes, mode: int, port0: int) -> None:
     """CTLSEP/ITLSEP not found, ITLFile.tlv and the config (DOMAIN §1.9 order)."""
     dev = device_name(phone)
@@ -1921,6 +1962,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "distrust_tvs_alert.pcap": gen_tvs_phone_alert(realpeer),
         "tvs_vouched_capf.pcap": gen_tvs_vouched(realpeer),
         "mic_expired_5061.pcap": gen_mic_expired_5061(realpeer),
+        "itlsep_download.pcap": gen_itlsep_download(),
     }
     assert set(files) == set(EXPECTED)
     return files

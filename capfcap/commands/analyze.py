@@ -34,10 +34,19 @@ def options(args: argparse.Namespace) -> Options:
         from capfcap.extractors.tlsdecrypt import KeylogError, load_keylog
 
         try:
-            opts.keylog_data = load_keylog(args.keylog)
+            opts.keylog_data = kl = load_keylog(args.keylog)
         except KeylogError as e:
             raise InputError(str(e)) from None
+        if not len(kl):
+            raise UsageError(not_a_keylog(args.keylog, kl.lines))
     return opts
+
+
+def not_a_keylog(path: str, lines: int) -> str:
+    """One line for a --keylog file without one NSS key log entry (LABEL <32-byte
+    client random hex> <secret hex>, the SSLKEYLOGFILE format)."""
+    return (f"--keylog {path}: not an NSS key log (no CLIENT_RANDOM or *_SECRET "
+            f"line in {lines} line{'s' if lines != 1 else ''})")
 
 
 def render(r: Report, fmt: str, color: str, to_stdout: bool) -> str:
@@ -116,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
             reader.close()
         if progress is not None:
             progress.close()
-    if inputs.files and all(f.packets == 0 and f.error for f in inputs.files):
+    # not one file recognised as a capture: one line each; a capture damaged before its
+    # first frame still gets a report that names the damage
+    if inputs.files and all(f.packets == 0 and f.error and not f.format for f in inputs.files):
         for msg in inputs.errors:
             print(f"capfcap: {msg}", file=sys.stderr)
         return exitcodes.BAD_INPUT

@@ -17,6 +17,9 @@ from capfcap.outputs import check_writable, write_atomic
 from capfcap.sources.files import GZIP_MAGIC, PCAP_MAGICS, PCAPNG_SHB
 
 MAX_TLV = 4 << 20
+# A trust list opens with its VERSION (tag 1) or HEADER_LENGTH (tag 2) element, each a
+# 2-byte value (DOMAIN.md §1.3): tag, u16 length 2.
+TRUST_LIST_STARTS = (b"\x01\x00\x02", b"\x02\x00\x02")
 
 
 def _is_capture(head: bytes) -> bool:
@@ -63,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{path}: {e.strerror or e}") from None
     found: list[tuple[str, TrustList]] = []
     errors: list[str] = []
+    failed: list[str] = []  # trust lists carried whole by the capture that do not parse
     if _is_capture(head):
         seen, errors = _from_capture(path)
         for s in seen:
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             where = (f"{t.protocol.upper()} {t.filename} from {t.server} to {t.client}, "
                      f"frames {t.frames[0]}-{t.frames[-1]}")
             if s.trust_list is None:
-                errors.append(f"{where}: {s.error}")
+                failed.append(f"{where}: {s.error}")
             else:
                 found.append((where, s.trust_list))
     else:
@@ -79,10 +83,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             found.append((path, parse_trust_list(data, path)))
         except TrustListError as e:
+            if not data.startswith(TRUST_LIST_STARTS):
+                raise InputError(f"{path}: not a trust list (ITL/CTL .tlv file)") from None
             raise InputError(f"{path}: {e}") from None
     if args.format == "json":
         doc = {"trust_lists": [dict(source=w, **to_json(tl)) for w, tl in found],
-               "errors": errors}
+               "errors": failed + errors}
         text = json.dumps(doc, indent=2) + "\n"
     else:
         from capfcap import terminal
@@ -97,15 +103,17 @@ def run(args: argparse.Namespace) -> int:
             con.print(Text(where, style="bold"))
             render_text(tl, con)
             con.print()
-        if not found:
+        for msg in failed:
+            con.print(f"Trust list not parsed: {msg}", markup=False)
+        if not found and not failed:
             con.print("No trust list (ITL/CTL download) found.")
         text = terminal.strip_trailing(buf.getvalue())
     if args.output:
         write_atomic(args.output, text, args.force)
     else:
         sys.stdout.write(text)
-    for msg in errors:
+    for msg in failed + errors:
         print(f"capfcap: {msg}", file=sys.stderr)
-    if errors:
+    if failed or errors:
         return exitcodes.BAD_INPUT
     return _status([t for _w, t in found])

@@ -29,6 +29,7 @@ from scapy.fields import (
 )
 from scapy.packet import Packet
 
+from capfcap.correlator.ports import CAPF_DEFAULT
 from capfcap.events import CapfMessage, Direction
 
 PROTOCOL_ID = 0x55
@@ -142,6 +143,44 @@ class CAPF(Packet):
         FieldLenField("length", None, length_of="elements", fmt="!H"),
         PacketListField("elements", [], CapfElement, length_from=lambda p: p.length),
     ]
+
+    def guess_payload_class(self, payload: bytes) -> type[Packet]:
+        # one TLS record may carry several CAPF messages back to back
+        if payload[:1] == bytes([PROTOCOL_ID]) and len(payload) >= HEADER_LEN:
+            return CAPF
+        return Packet.guess_payload_class(self, payload)
+
+
+def bind_tls(port: int = CAPF_DEFAULT) -> None:
+    """Make scapy dissect TCP `port` (CAPF: 3804) as TLS, the way scapy binds 443;
+    with `conf.tls_session_enable = True` and `conf.tls_nss_filename` set to an NSS key
+    log, scapy decrypts the records, and `capf_messages` reads CAPF from them."""
+    from scapy.layers.inet import TCP
+    from scapy.layers.tls.record import TLS
+    from scapy.packet import bind_layers
+
+    bind_layers(TCP, TLS, sport=port)
+    bind_layers(TCP, TLS, dport=port)
+
+
+def capf_messages(pkt: Packet) -> list[CAPF]:
+    """The CAPF messages in the (decrypted) TLS application data records of a scapy
+    packet. scapy's TLSApplicationData keeps its plaintext as one opaque `data` field,
+    so CAPF is read from there rather than bound as its payload."""
+    from scapy.layers.tls.record import TLSApplicationData
+
+    out: list[CAPF] = []
+    nb = 1
+    while (layer := pkt.getlayer(TLSApplicationData, nb=nb)) is not None:
+        nb += 1
+        data = bytes(layer.data)
+        if data[:1] != bytes([PROTOCOL_ID]) or len(data) < HEADER_LEN:
+            continue
+        msg: Packet = CAPF(data)
+        while isinstance(msg, CAPF):
+            out.append(msg)
+            msg = msg.payload
+    return out
 
 
 # --------------------------------------------------------------------------- pure parser

@@ -345,6 +345,16 @@ class SgnFile(Packet):
     ]
 
 
+def dissect_file(data: bytes, name: str = "") -> ItlFile | SgnFile:
+    """The scapy entry point for a carved file (from Wireshark's File > Export Objects >
+    TFTP, or `capfcap analyze --bundle`): a signed file `*.sgn` as SgnFile, anything else
+    (ITLFile.tlv, CTLFile.tlv, ITLSEP<MAC>.tlv) as ItlFile. Parsing only: the checks and
+    the signature verification are capfcap.trust.itl.parse_trust_list."""
+    if name.lower().endswith(".sgn"):
+        return SgnFile(data)
+    return ItlFile(data)
+
+
 def wire_len(item: Packet) -> int:
     """Number of input bytes an element, record or `Raw` remainder occupies.
 

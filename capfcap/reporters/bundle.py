@@ -81,17 +81,22 @@ def _paths(inputs: InputSet | Sequence[str]) -> list[str]:
 
 
 def _objects(report: Report, redactor: Redactor | None
-             ) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]], int]:
-    """(zip entries, (zip path, description) for the summary, configs left out)."""
+             ) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]], int, int]:
+    """(zip entries, (zip path, description) for the summary, configs left out, files
+    left out because their signed bytes carry a MAC)."""
     from capfcap.trust.certs import to_pem
 
     entries: list[tuple[str, bytes]] = []
     described: list[tuple[str, str]] = []
     used: set[str] = set()
-    dropped = 0
+    dropped = carry_mac = 0
     for o in report.objects:
         if redactor is not None and o.kind == "CONFIG":
             dropped += 1
+            continue
+        if redactor is not None and redactor.blob(o.data) != o.data:
+            # e.g. ITLSEP<MAC>.tlv: the signed header's FILENAME element names the MAC
+            carry_mac += 1
             continue
         name = object_name(o)
         desc = _describe(o)
@@ -106,7 +111,7 @@ def _objects(report: Report, redactor: Redactor | None
         data = to_pem(o.data).encode("ascii") if o.kind == "CERT" else o.data
         entries.append(("objects/" + name, data))
         described.append(("objects/" + name, desc))
-    return entries, described, dropped
+    return entries, described, dropped, carry_mac
 
 
 def _trust_frames(report: Report) -> set[int]:
@@ -143,7 +148,7 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
     n = write_pcapng(buf, evs, section, f"capfcap {report.version}".strip(),
                      keep_original_comments=redactor is None)
     evidence = buf.getvalue()
-    entries, described, dropped = _objects(report, redactor)
+    entries, described, dropped, carry_mac = _objects(report, redactor)
     facts = BundleFacts(evidence_frames=n, objects=described, problems=problems)
     if redactor is not None:
         facts.redactions = [
@@ -155,8 +160,15 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
             f"downloads and TLS records other than application data are kept; other payloads "
             f"were removed from {redactor.truncated} frame(s) (their original length is kept). "
             "UDP/TCP checksums of rewritten frames are not recomputed.",
-            "Certificates and ITL/CTL files are public material and are kept unchanged.",
+            "Certificates and ITL/CTL files are public material and are kept unchanged, "
+            "except those whose bytes name a MAC (below).",
         ]
+        if carry_mac:
+            facts.redactions.append(
+                f"{carry_mac} file(s) whose signed bytes name a device MAC (a per-device "
+                "trust list ITLSEP<MAC>.tlv / CTLSEP<MAC>.tlv, a certificate for SEP<MAC>) "
+                "were left out of objects/; their parsed summary stays in summary.md and "
+                "findings.json.")
         if dropped:
             facts.redactions.append(
                 f"{dropped} phone configuration file(s) were left out of objects/ "

@@ -386,6 +386,21 @@ def _read_pcapng(
                 info.linktype_frames.get(ifc.linktype, 0) + ifc.frames)
 
 
+def _check_shb_version(body: bytes, endian: str, path: str, offset: int, number: int,
+                       first: bool) -> None:
+    """A section header body is byte-order magic, u16 major, u16 minor, i64 section
+    length; a reader stops at a major version other than 1 (pcapng spec §4.1), as tshark
+    does."""
+    if len(body) < 16:
+        raise CaptureError(f"{path}: section header block at byte {offset} is too short; "
+                           f"stopping after frame {number}", offset, first)
+    major, minor = struct.unpack_from(endian + "HH", body, 4)
+    if major != 1:
+        raise CaptureError(f"{path}: pcapng section header at byte {offset} has version "
+                           f"{major}.{minor} (only 1.x is defined); stopping after frame "
+                           f"{number}", offset, first)
+
+
 def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface],
                    skip: Skipper | None = None) -> Iterator[Frame]:
     endian = "<"
@@ -447,6 +462,7 @@ def _pcapng_blocks(b: _Buf, info: FileInfo, file_index: int, seen: list[_Iface],
         b.pos += blen
         first = False
         if btype == 0x0A0D0D0A:
+            _check_shb_version(body, endian, info.path, offset, number, first)
             c = _comment(body, 16, endian)
             if c:
                 info.comments.append(c)

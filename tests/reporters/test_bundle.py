@@ -149,6 +149,32 @@ def test_redacted_bundle_has_no_original_mac(tmp_path: Path, name: str) -> None:
     assert doc["phones"][0]["device"] == "SEP" + mac.replace(":", "").upper()
 
 
+def test_redacted_bundle_leaves_out_a_per_device_trust_list(tmp_path: Path) -> None:
+    src = REALPEER.parent / "synthetic" / "itlsep_download.pcap"
+    report, inputs = analyze([str(src)], Options())
+    (itlsep,) = [o for o in report.objects if o.name.startswith("ITLSEP")]
+    (mac,) = [m for m in _all_macs(src) if m.hex().upper() in itlsep.name]
+    assert mac.hex().upper().encode() in itlsep.data  # the signed header names the file
+    out = tmp_path / "b.zip"
+    write_bundle(str(out), report, inputs, None, redact=True)
+    z = zipfile.ZipFile(out)
+    blobs = {n: z.read(n) for n in z.namelist()}
+    blobs["(zip names)"] = "\n".join(z.namelist()).encode()
+    blobs["(whole zip)"] = out.read_bytes()
+    for m in _all_macs(src):
+        for form in _forms(m):
+            for n, b in blobs.items():
+                assert form not in b, f"{form!r} in {n}"
+    assert not [n for n in z.namelist() if n.startswith("objects/") and "ITLSEP" in n]
+    summary = blobs["summary.md"].decode()
+    assert "1 file(s) whose signed bytes name a device MAC" in summary
+    assert "ITLSEP" in summary  # the parsed summary stays
+    # unredacted, the file is there as captured
+    write_bundle(str(tmp_path / "full.zip"), report, inputs, None)
+    full = zipfile.ZipFile(tmp_path / "full.zip")
+    assert itlsep.data in [full.read(n) for n in full.namelist() if n.startswith("objects/")]
+
+
 @pytest.mark.tshark
 def test_redacted_evidence_keeps_handshake_and_drops_payloads(tmp_path: Path) -> None:
     report, z = _bundle(tmp_path, "S11_two_tftp_itl_mismatch", redact=True)
