@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,10 @@ S05 = REALPEER / "S05_capf_filtered.pcap"
 
 
 def capfcap(*args: str) -> subprocess.CompletedProcess[str]:
+    # COLUMNS would wrap the piped text (the terminal convention); a test runner may set it
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     return subprocess.run([sys.executable, "-m", "capfcap", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+                          text=True, cwd=ROOT, timeout=120, env=env)
 
 
 def test_keylog_that_is_not_a_key_log_is_a_usage_error() -> None:
