@@ -379,6 +379,60 @@ def generate(path: Path, frames: int, relevant_frac: float, seed: int = SEED) ->
     return Capture(path, written, n_relevant, path.stat().st_size)
 
 
+# ---------------------------------------------------------------------------------------
+# scaling shapes (issue 20): N phones that each send only unanswered requests
+
+SCALE_SHAPES = ("syn3804", "tftp-silent")
+_V6_SERVER = bytes.fromhex("20010db8000000000000000000000011")  # 2001:db8::11
+
+
+def _tcp6_syn(src: bytes, dst: bytes, sp: int, dp: int, seq: int) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", sp, dp, seq, 0, 0x50, 0x02, 64240, 0, 0)
+    c = _csum(src + dst + struct.pack("!IxxxB", len(tcp), 6) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    return struct.pack("!IHBB", 0x60000000, len(tcp), 6, 64) + src + dst + tcp
+
+
+def _tftp_rrq(name: str) -> bytes:
+    """RFC 1350 §5: opcode 1, file name, NUL, mode, NUL."""
+    return b"\0\x01" + name.encode() + b"\0octet\0"
+
+
+def generate_scale(path: Path, shape: str, phones: int) -> Capture:
+    """`phones` IPv6 phones (2001:db8:1::/48, RFC 3849) each sending only requests that
+    nothing answers: one SYN to CAPF 3804 (syn3804), or two RRQs for their own config
+    file to TFTP 69 (tftp-silent), 1 ms apart; every phone a distinct locally administered
+    MAC (RFC 7042 §2.1 documentation MACs are too few)."""
+    if shape not in SCALE_SHAPES:
+        raise SystemExit(f"bench: unknown shape {shape}")
+    t0 = 1_717_400_000
+    tmp = path.with_suffix(".part")
+    n = 0
+    server_mac = bytes.fromhex("020000000011")
+    recs: list[tuple[int, bytes]] = []
+    for k in range(phones):
+        src = b"\x20\x01\x0d\xb8\x00\x01" + bytes(6) + struct.pack("!I", k + 1)
+        mac = b"\x02\x5e" + struct.pack("!I", k + 1)
+        sp = 49152 + k % 16000
+        if shape == "syn3804":
+            frames = [_eth(server_mac, mac, 0x86DD, 0,
+                           _tcp6_syn(src, _V6_SERVER, sp, 3804, (k * 7919) & 0xFFFFFFFF))]
+        else:  # the retry after the client's timeout (RFC 1350 §2)
+            rrq = _tftp_rrq(f"SEP{mac.hex().upper()}.cnf.xml")
+            frames = [_eth(server_mac, mac, 0x86DD, 0, _udp6(src, _V6_SERVER, sp, 69, rrq))] * 2
+        # one phone starts every 0.5 ms
+        recs += [(k * 500 + j * 5_000_000, f) for j, f in enumerate(frames)]
+    recs.sort(key=lambda r: r[0])
+    with open(tmp, "wb", buffering=1 << 22) as out:
+        out.write(PCAP_HDR)
+        for ts, f in recs:
+            out.write(_rec.pack(t0 + ts // 1_000_000, ts % 1_000_000, len(f), len(f)))
+            out.write(f)
+            n += 1
+    tmp.rename(path)
+    return Capture(path, n, n, path.stat().st_size)
+
+
 def derived(src: Path, kind: str) -> Path:
     """pcapng (editcap, Wireshark's own writer) or .gz (gzip -6) of a capture."""
     if kind == "pcapng":
