@@ -19,6 +19,7 @@ table shows medians. Peak RSS is the child's `ru_maxrss` (os.wait4).
     python tools/bench.py                      # 1 M frames, 3 runs each
     python tools/bench.py --frames 20000 --runs 1 --all-frames 5000   # smoke size
     python tools/bench.py --big 10             # also RSS of capfcap on a 10x capture
+    python tools/bench.py --scale --runs 1     # N phones whose requests go unanswered
 """
 
 from __future__ import annotations
@@ -624,6 +625,29 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def scaling(cache: Path, sizes: list[int], runs: int, extra: list[str]) -> str:
+    """Each scaling shape at each size: wall time, time per phone, peak RSS (issue 20:
+    time per phone flat from 1,000 to 100,000 phones)."""
+    outdir = Path(tempfile.mkdtemp(prefix="capfcap-bench-out-"))
+    lines = ["| shape | phones | frames | wall s (median) | µs per phone | peak RSS MB |",
+             "|---|---|---|---|---|---|"]
+    try:
+        for shape in SCALE_SHAPES:
+            for n in sizes:
+                p = cache / f"scale-{shape}-{n}.pcap"
+                if not p.exists():
+                    generate_scale(p, shape, n)
+                print(f"running {shape} x {n} ...", file=sys.stderr, flush=True)
+                rs = [timed(capfcap_cmd(p, outdir, extra)) for _ in range(runs)]
+                w = _med([r.wall for r in rs])
+                rss = max(r.rss_kb for r in rs) / 1024
+                lines.append(f"| {shape} | {n:,} | {count_frames(p):,} | {w:.2f} | "
+                             f"{w / n * 1e6:,.0f} | {rss:.0f} |")
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=1_000_000, help="SPAN capture size")
@@ -641,9 +665,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--capfcap-arg", action="append", default=[],
                     help="extra argument for capfcap analyze (e.g. --no-fast-path)")
     ap.add_argument("--json", metavar="FILE", help="also write the raw measurements")
+    ap.add_argument("--scale", type=int, nargs="*", metavar="N",
+                    help="only the scaling shapes (N phones each sending unanswered "
+                         "requests: SYN-only to 3804, silent TFTP); default sizes 1,000 "
+                         "10,000 100,000")
     a = ap.parse_args(argv)
     cache = Path(a.cache)
     cache.mkdir(parents=True, exist_ok=True)
+    if a.scale is not None:
+        print(f"bench: capfcap from {precompile()}", file=sys.stderr)
+        print(scaling(cache, a.scale or [1_000, 10_000, 100_000], a.runs, a.capfcap_arg))
+        return 0
     do_tshark = not a.no_tshark and shutil.which("tshark") is not None
     outdir = Path(tempfile.mkdtemp(prefix="capfcap-bench-out-"))
     span = cached(cache, "span", a.frames, a.relevant)
