@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 
 from capfcap.correlator import (
@@ -162,7 +163,7 @@ class Correlator:
             steps = timeline(ctx, p)
             reports.append(PhoneReport(
                 ip=ip, mac=p.mac, device=p.device,
-                timeline=steps, verdict=verdict(ctx, p, mine, steps), flows=flows(p),
+                timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
             ))
         notes = [n.message for n in st.notes if n.kind != "duplicates"]
         return Report(
