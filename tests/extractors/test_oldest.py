@@ -4,7 +4,11 @@ TCP trackers."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capfcap.decode import SYN, TCP, UDP, Packet
@@ -54,41 +58,32 @@ FLOWS = st.lists(st.tuples(st.integers(0, 9), st.sampled_from([-S, 0, S, 2 * S])
                  min_size=1, max_size=60)
 
 
-@settings(max_examples=200)
-@given(FLOWS)
-def test_udp_table_evicts_the_least_recent_flow(steps: list[tuple[int, int]]) -> None:
-    tr = udpmod.UdpTracker(lambda p: True)
-    old, udpmod.MAX_FLOWS = udpmod.MAX_FLOWS, 3
+def _table(tr: object) -> dict[tuple[str, int, str, int], Any]:
+    return tr.flows if isinstance(tr, udpmod.UdpTracker) else tr.conns  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mod, cap, make, pkt", [
+    (udpmod, "MAX_FLOWS", lambda: udpmod.UdpTracker(lambda p: True), _udp),
+    (tcpmod, "MAX_CONNS", tcpmod.TcpTracker, _syn),
+], ids=["udp", "tcp"])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=FLOWS)
+def test_full_table_evicts_the_least_recent_flow(
+        mod: Any, cap: str, make: Callable[[], Any], pkt: Callable[[int, int, int], Packet],
+        steps: list[tuple[int, int]]) -> None:
+    tr = make()
+    old = getattr(mod, cap)
+    setattr(mod, cap, 3)
     try:
         now = 100 * S
         for i, (flow, dt) in enumerate(steps):
             now += dt
-            p = _udp(i, now, flow)
-            key = ((p.src, p.sport, p.dst, p.dport) if (p.src, p.sport, p.dst, p.dport)
-                   in tr.flows else None)
+            p = pkt(i, now, flow)
+            table = _table(tr)
             want = None
-            if key is None and len(tr.flows) >= 3:
-                want = min(tr.flows.values(), key=lambda f: f.last_ts).key
-            out = tr.feed(p)
-            assert [e.key for e in out] == ([want] if want else [])  # type: ignore[attr-defined]
-    finally:
-        udpmod.MAX_FLOWS = old
-
-
-@settings(max_examples=200)
-@given(FLOWS)
-def test_tcp_table_evicts_the_least_recent_connection(steps: list[tuple[int, int]]) -> None:
-    tr = tcpmod.TcpTracker()
-    old, tcpmod.MAX_CONNS = tcpmod.MAX_CONNS, 3
-    try:
-        now = 100 * S
-        for i, (flow, dt) in enumerate(steps):
-            now += dt
-            p = _syn(i, now, flow)
-            want = None
-            if (p.src, p.sport, p.dst, p.dport) not in tr.conns and len(tr.conns) >= 3:
-                want = min(tr.conns.values(), key=lambda c: c.last_ts).key
-            keys = [e.key for e in tr.feed(p)]  # type: ignore[attr-defined]
+            if (p.src, p.sport, p.dst, p.dport) not in table and len(table) >= 3:
+                want = min(table.values(), key=lambda f: f.last_ts).key
+            keys = [e.key for e in tr.feed(p)]
             assert keys == ([want] if want else [])
     finally:
-        tcpmod.MAX_CONNS = old
+        setattr(mod, cap, old)
