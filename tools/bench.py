@@ -19,6 +19,7 @@ table shows medians. Peak RSS is the child's `ru_maxrss` (os.wait4).
     python tools/bench.py                      # 1 M frames, 3 runs each
     python tools/bench.py --frames 20000 --runs 1 --all-frames 5000   # smoke size
     python tools/bench.py --big 10             # also RSS of capfcap on a 10x capture
+    python tools/bench.py --scale --runs 1     # N phones whose requests go unanswered
 """
 
 from __future__ import annotations
@@ -379,6 +380,60 @@ def generate(path: Path, frames: int, relevant_frac: float, seed: int = SEED) ->
     return Capture(path, written, n_relevant, path.stat().st_size)
 
 
+# ---------------------------------------------------------------------------------------
+# scaling shapes (issue 20): N phones that each send only unanswered requests
+
+SCALE_SHAPES = ("syn3804", "tftp-silent")
+_V6_SERVER = bytes.fromhex("20010db8000000000000000000000011")  # 2001:db8::11
+
+
+def _tcp6_syn(src: bytes, dst: bytes, sp: int, dp: int, seq: int) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", sp, dp, seq, 0, 0x50, 0x02, 64240, 0, 0)
+    c = _csum(src + dst + struct.pack("!IxxxB", len(tcp), 6) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    return struct.pack("!IHBB", 0x60000000, len(tcp), 6, 64) + src + dst + tcp
+
+
+def _tftp_rrq(name: str) -> bytes:
+    """RFC 1350 §5: opcode 1, file name, NUL, mode, NUL."""
+    return b"\0\x01" + name.encode() + b"\0octet\0"
+
+
+def generate_scale(path: Path, shape: str, phones: int) -> Capture:
+    """`phones` IPv6 phones (2001:db8:1::/48, RFC 3849) each sending only requests that
+    nothing answers: one SYN to CAPF 3804 (syn3804), or two RRQs for their own config
+    file to TFTP 69 (tftp-silent), 1 ms apart; every phone a distinct locally administered
+    MAC (RFC 7042 §2.1 documentation MACs are too few)."""
+    if shape not in SCALE_SHAPES:
+        raise SystemExit(f"bench: unknown shape {shape}")
+    t0 = 1_717_400_000
+    tmp = path.with_suffix(".part")
+    n = 0
+    server_mac = bytes.fromhex("020000000011")
+    recs: list[tuple[int, bytes]] = []
+    for k in range(phones):
+        src = b"\x20\x01\x0d\xb8\x00\x01" + bytes(6) + struct.pack("!I", k + 1)
+        mac = b"\x02\x5e" + struct.pack("!I", k + 1)
+        sp = 49152 + k % 16000
+        if shape == "syn3804":
+            frames = [_eth(server_mac, mac, 0x86DD, 0,
+                           _tcp6_syn(src, _V6_SERVER, sp, 3804, (k * 7919) & 0xFFFFFFFF))]
+        else:  # the retry after the client's timeout (RFC 1350 §2)
+            rrq = _tftp_rrq(f"SEP{mac.hex().upper()}.cnf.xml")
+            frames = [_eth(server_mac, mac, 0x86DD, 0, _udp6(src, _V6_SERVER, sp, 69, rrq))] * 2
+        # one phone starts every 0.5 ms
+        recs += [(k * 500 + j * 5_000_000, f) for j, f in enumerate(frames)]
+    recs.sort(key=lambda r: r[0])
+    with open(tmp, "wb", buffering=1 << 22) as out:
+        out.write(PCAP_HDR)
+        for ts, f in recs:
+            out.write(_rec.pack(t0 + ts // 1_000_000, ts % 1_000_000, len(f), len(f)))
+            out.write(f)
+            n += 1
+    tmp.rename(path)
+    return Capture(path, n, n, path.stat().st_size)
+
+
 def derived(src: Path, kind: str) -> Path:
     """pcapng (editcap, Wireshark's own writer) or .gz (gzip -6) of a capture."""
     if kind == "pcapng":
@@ -570,6 +625,33 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def scaling(cache: Path, sizes: list[int], runs: int, extra: list[str]) -> str:
+    """Each scaling shape at each size: wall time, time per phone, peak RSS (issue 20:
+    time per phone flat from 1,000 to 100,000 phones)."""
+    outdir = Path(tempfile.mkdtemp(prefix="capfcap-bench-out-"))
+    lines = ["| shape | phones | frames | wall s (median) | µs per phone | µs per phone "
+             "net of start-up | peak RSS MB |", "|---|---|---|---|---|---|---|"]
+    try:
+        for shape in SCALE_SHAPES:
+            base = 0.0  # start-up and a one-phone analysis, subtracted from the per-phone time
+            for n in [1, *sizes]:
+                p = cache / f"scale-{shape}-{n}.pcap"
+                if not p.exists():
+                    generate_scale(p, shape, n)
+                print(f"running {shape} x {n} ...", file=sys.stderr, flush=True)
+                rs = [timed(capfcap_cmd(p, outdir, extra)) for _ in range(runs)]
+                w = _med([r.wall for r in rs])
+                rss = max(r.rss_kb for r in rs) / 1024
+                if n == 1:
+                    base = w
+                lines.append(f"| {shape} | {n:,} | {count_frames(p):,} | {w:.2f} | "
+                             f"{w / n * 1e6:,.0f} | {max(0.0, w - base) / n * 1e6:,.0f} | "
+                             f"{rss:.0f} |")
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=1_000_000, help="SPAN capture size")
@@ -587,9 +669,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--capfcap-arg", action="append", default=[],
                     help="extra argument for capfcap analyze (e.g. --no-fast-path)")
     ap.add_argument("--json", metavar="FILE", help="also write the raw measurements")
+    ap.add_argument("--scale", type=int, nargs="*", metavar="N",
+                    help="only the scaling shapes (N phones each sending unanswered "
+                         "requests: SYN-only to 3804, silent TFTP); default sizes 1,000 "
+                         "10,000 100,000")
     a = ap.parse_args(argv)
     cache = Path(a.cache)
     cache.mkdir(parents=True, exist_ok=True)
+    if a.scale is not None:
+        print(f"bench: capfcap from {precompile()}", file=sys.stderr)
+        print(scaling(cache, a.scale or [1_000, 10_000, 100_000], a.runs, a.capfcap_arg))
+        return 0
     do_tshark = not a.no_tshark and shutil.which("tshark") is not None
     outdir = Path(tempfile.mkdtemp(prefix="capfcap-bench-out-"))
     span = cached(cache, "span", a.frames, a.relevant)

@@ -26,6 +26,16 @@ class Context:
     frame_ts: dict[int, int] = field(default_factory=dict)
     now: int = 0
     end_ts: int | None = None  # time of the capture's last frame (None: not known)
+    # withheld entries by phone, caught up with `withheld` on each read (append-only)
+    _withheld_by: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    _withheld_seen: int = 0
+
+    def withheld_of(self, ip: str) -> list[dict[str, object]]:
+        """The withheld verdicts of one phone, in the order they were withheld."""
+        for w in self.withheld[self._withheld_seen:]:
+            self._withheld_by.setdefault(str(w.get("phone")), []).append(w)
+        self._withheld_seen = len(self.withheld)
+        return self._withheld_by.get(ip, [])
 
 
 def ipf(ip: str) -> str:

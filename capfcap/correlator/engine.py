@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 
 from capfcap import phonesel
@@ -163,14 +164,17 @@ class Correlator:
         findings += rules_capture.gaps_findings(ctx, phones)
         findings += rules_capture.note_findings(ctx, phones)
         findings.sort(key=Finding.sort_key)
+        by_phone: dict[object, list[Finding]] = {}
+        for f in findings:
+            by_phone.setdefault(f.phone.get("ip"), []).append(f)
         reports = []
         for ip in sorted(phones, key=lambda i: phones[i].first_frame):
             p = phones[ip]
-            mine = [f for f in findings if f.phone.get("ip") == ip]
+            mine = by_phone.get(ip, [])
             steps = timeline(ctx, p)
             reports.append(PhoneReport(
                 ip=ip, mac=p.mac, device=p.device,
-                timeline=steps, verdict=verdict(ctx, p, mine, steps), flows=flows(p),
+                timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
             ))
         notes = [n.message for n in st.notes if n.kind != "duplicates"]
         return Report(

@@ -17,6 +17,7 @@ says "inconclusive".
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from capfcap.correlator.common import Context
@@ -95,5 +96,5 @@ def withhold(ctx: Context, code: str, phone: PhoneState, j: Judgement, frames: l
     entry: dict[str, object] = {"code": code, "phone": phone.ip}
     entry.update(about)
     entry["frames"] = sorted(set(frames))
-    entry["reason"] = j.why
+    entry["reason"] = sys.intern(j.why)  # one text shared by every phone it fits
     ctx.withheld.append(entry)

@@ -106,7 +106,7 @@ def one_sided_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         proof_frames += [f for c in phone.conns for f in c.frames][:20]
         proof_frames += [f for t in phone.transfers for f in t.frames][:20]
         proof_frames += [f for u in phone.udp for f in u.frames][:20]
-    withheld = [w for w in ctx.withheld if w.get("phone") == phone.ip]
+    withheld = ctx.withheld_of(phone.ip)
     lines.append(f"{reason[0].upper()}{reason[1:]} ({phone.ip}).")
     lines.append(
         "Likely cause: SPAN source mirrored in one direction only (rx or tx), a VLAN source "

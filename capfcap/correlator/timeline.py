@@ -226,7 +226,7 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
     verdict of silence was withheld and nothing else decides; never "no fault seen"
     over a failed step; "LSC installed" for a phone that got its LSC, whatever else."""
     serious = [f for f in findings if f.severity != "info"]
-    withheld = [w for w in ctx.withheld if w.get("phone") == p.ip]
+    withheld = ctx.withheld_of(p.ip)
     issued = [f for f in findings if f.code == "CAPF_LSC_ISSUED"]
     if not serious and withheld and not issued:
         w = withheld[0]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from capfcap.decode import ACK, FIN, RST, SYN, TCP, Packet
 from capfcap.events import Direction, Event, FlowKey, TcpConnection
 from capfcap.extractors.base import StreamHandler
+from capfcap.extractors.oldest import Oldest
 from capfcap.extractors.tcpstream import Reassembler
 
 _MOD = 1 << 32
@@ -94,6 +95,7 @@ class TcpTracker:
         self.conns: dict[tuple[str, int, str, int], _Conn] = {}
         # SERVICE_PORTS plus CAPF/TVS ports a config or an option named (the pipeline adds)
         self.service_ports: set[int] = set(SERVICE_PORTS)
+        self._oldest: Oldest[tuple[str, int, str, int]] = Oldest()
 
     # -- helpers -----------------------------------------------------------------
     def _letter(self, c: _Conn, side: _Side, is_orig: bool, letter: str, seq: int) -> None:
@@ -157,10 +159,16 @@ class TcpTracker:
                 c = None
         if c is None:
             if len(self.conns) >= MAX_CONNS:
-                oldest = min(self.conns.values(), key=lambda x: x.last_ts)
-                out += self._finish(oldest)
+                ok = self._oldest.oldest()
+                if ok is not None:
+                    out += self._finish(self.conns[ok])
             c = self._new(pkt)
-            self.conns[(c.key.client, c.key.client_port, c.key.server, c.key.server_port)] = c
+            k = (c.key.client, c.key.client_port, c.key.server, c.key.server_port)
+            self.conns[k] = c
+            self._oldest.created(k, pkt.ts)
+        else:
+            self._oldest.touched((c.key.client, c.key.client_port, c.key.server,
+                                  c.key.server_port), pkt.ts)
         self._update(c, pkt)
         return out
 
@@ -281,7 +289,9 @@ class TcpTracker:
         return "OTH"
 
     def _finish(self, c: _Conn) -> list[Event]:
-        self.conns.pop((c.key.client, c.key.client_port, c.key.server, c.key.server_port), None)
+        k = (c.key.client, c.key.client_port, c.key.server, c.key.server_port)
+        if self.conns.pop(k, None) is not None:
+            self._oldest.removed(k)
         if c.handler is not None:
             sides: tuple[tuple[_Side, Direction], ...] = ((c.orig, "c2s"), (c.resp, "s2c"))
             for side, d in sides:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from capfcap.decode import UDP, Packet
 from capfcap.events import Event, FlowKey, UdpFlow
+from capfcap.extractors.oldest import Oldest
 from capfcap.extractors.tcp import SERVICE_PORTS
 
 IDLE_TIMEOUT = 60_000_000_000  # Zeek's udp_inactivity_timeout default is 1 min
@@ -36,6 +37,7 @@ class UdpTracker:
         # at most the oldest last_ts of a flow (packet times may go backwards): expire()
         # has nothing to do until the idle timeout has passed since then
         self.floor = sys.maxsize
+        self._oldest: Oldest[tuple[str, int, str, int]] = Oldest()
 
     def feed(self, pkt: Packet) -> list[Event]:
         if pkt.proto != UDP or not self.want(pkt):
@@ -46,14 +48,19 @@ class UdpTracker:
         f = self.flows.get(a) or self.flows.get(b)
         if f is None:
             if len(self.flows) >= MAX_FLOWS:
-                oldest = min(self.flows.values(), key=lambda x: x.last_ts)
-                out.append(self._finish(oldest))
+                ok = self._oldest.oldest()
+                if ok is not None:
+                    out.append(self._finish(self.flows[ok]))
             if pkt.sport in SERVICE_PORTS and pkt.dport not in SERVICE_PORTS:
                 key = FlowKey("udp", pkt.dst, pkt.dport, pkt.src, pkt.sport)
             else:
                 key = FlowKey("udp", pkt.src, pkt.sport, pkt.dst, pkt.dport)
-            f = self.flows[(key.client, key.client_port, key.server, key.server_port)] = _Flow(
-                key, pkt.ts, pkt.ts)
+            k = (key.client, key.client_port, key.server, key.server_port)
+            f = self.flows[k] = _Flow(key, pkt.ts, pkt.ts)
+            self._oldest.created(k, pkt.ts)
+        else:
+            self._oldest.touched((f.key.client, f.key.client_port, f.key.server,
+                                  f.key.server_port), pkt.ts)
         f.last_ts = pkt.ts
         if pkt.ts < self.floor:
             self.floor = pkt.ts
@@ -80,7 +87,9 @@ class UdpTracker:
 
     def _finish(self, f: _Flow) -> UdpFlow:
         k = f.key
-        self.flows.pop((k.client, k.client_port, k.server, k.server_port), None)
+        t = (k.client, k.client_port, k.server, k.server_port)
+        if self.flows.pop(t, None) is not None:
+            self._oldest.removed(t)
         return UdpFlow(k, f.first_ts, f.last_ts, f.frames[0], tuple(f.frames), self._state(f),
                        f.history, f.orig_pkts, f.resp_pkts, f.orig_bytes, f.resp_bytes)
 

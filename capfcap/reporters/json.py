@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from capfcap.findings import Finding
-from capfcap.report import Report, iso
+from capfcap.report import PhoneReport, Report, iso
 
 SCHEMA = "capfcap.report/1"
 
@@ -37,7 +38,41 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     return d
 
 
-def to_dict(r: Report) -> dict[str, Any]:
+class _Lazy(list):
+    """A list the JSON encoder walks one element at a time, each built on demand and
+    dropped once encoded: a report of 100,000 phones is never one tree of dicts."""
+
+    def __init__(self, items: list[Any], build: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.items, self.build = items, build
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self.build(x) for x in self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _phone_dict(p: PhoneReport) -> dict[str, Any]:
+    return {
+        "ip": p.ip,
+        "mac": p.mac,
+        "device": p.device,
+        "verdict": p.verdict,
+        "flows": p.flows,
+        "timeline": [
+            {"frame": e.frame, "time": iso(e.ts), "what": e.what, "outcome": e.outcome,
+             "stage": e.stage}
+            for e in p.timeline
+        ],
+    }
+
+
+def to_dict(r: Report, lazy: bool = False) -> dict[str, Any]:
+    phones: list[Any] = [_phone_dict(p) for p in r.phones] if not lazy \
+        else _Lazy(r.phones, _phone_dict)
+    findings: list[Any] = [finding_dict(f) for f in r.findings] if not lazy \
+        else _Lazy(r.findings, finding_dict)
     return {
         "schema": SCHEMA,
         "capfcap_version": r.version,
@@ -57,22 +92,8 @@ def to_dict(r: Report) -> dict[str, Any]:
             ],
             "notes": r.notes,
         },
-        "phones": [
-            {
-                "ip": p.ip,
-                "mac": p.mac,
-                "device": p.device,
-                "verdict": p.verdict,
-                "flows": p.flows,
-                "timeline": [
-                    {"frame": e.frame, "time": iso(e.ts), "what": e.what, "outcome": e.outcome,
-                     "stage": e.stage}
-                    for e in p.timeline
-                ],
-            }
-            for p in r.phones
-        ],
-        "findings": [finding_dict(f) for f in r.findings],
+        "phones": phones,
+        "findings": findings,
         "withheld": r.withheld,
     }
 
@@ -86,7 +107,7 @@ def write(r: Report, out: TextIO) -> None:
     a few thousand encoder pieces per write."""
     enc = json.JSONEncoder(indent=2, sort_keys=False, ensure_ascii=False)
     piece: list[str] = []
-    for chunk in enc.iterencode(to_dict(r)):
+    for chunk in enc.iterencode(to_dict(r, lazy=True)):
         piece.append(chunk)
         if len(piece) >= 4096:
             out.write("".join(piece))
