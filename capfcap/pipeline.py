@@ -317,7 +317,7 @@ def analyze(
 def _analyze(
     paths: list[str],
     opts: Options,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[InputSet], None] | None,
     reader: ReaderProcess | None,
 ) -> tuple[Report, InputSet]:
     inputs = InputSet()
