@@ -30,6 +30,10 @@ TCP_WAIT = 3 * NS  # RFC 1122 §4.2.3.1: initial retransmission timeout 3 s (RFC
 TFTP_WAIT = 5 * NS  # RFC 1350 §2 leaves it to the client; RFC 2349 timeouts are whole seconds
 TLS_WAIT = 10 * NS  # the server's next handshake flight (TCP retransmits included)
 CAPF_WAIT = 30 * NS  # a phone told of a pending operation contacts CAPF right after its config
+# A retransmission comes a timeout after the first try (RFC 6298 §2.4: RTO at least 1 s;
+# resolvers and TFTP clients likewise wait a second or more): repeats closer together than
+# this are parallel sends (A to two servers, two sockets), not a phone that waited.
+RETRY_MIN = NS // 2
 # a CAPF message waits for its answer: after a communication failure the phone retries the
 # operation in 30-second intervals (DOMAIN §3.4)
 CAPF_ANSWER_WAIT = 30 * NS
@@ -51,6 +55,12 @@ def duration(ns: int) -> str:
     if ns < NS:
         return f"{ns // 1_000_000} ms"
     return f"{ns / NS:.1f} s"
+
+
+def waited(first_ts: int, last_ts: int) -> bool:
+    """The phone's repeats of a request span a retransmission timeout: it waited for an
+    answer and heard none (DESIGN §4 rule 1, "the phone's own behaviour")."""
+    return last_ts - first_ts >= RETRY_MIN
 
 
 def rx_proof(ctx: Context, phone: PhoneState, server: str | None) -> str:

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
-from capfcap.correlator.evidence import TCP_WAIT, Judgement, judge, withhold
+from capfcap.correlator.evidence import TCP_WAIT, Judgement, judge, waited, withhold
 from capfcap.correlator.ports import service
 from capfcap.correlator.state import PhoneState
 from capfcap.events import IcmpError, TcpConnection
@@ -67,7 +67,8 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         else:
             j = judge(ctx, phone, what=f"the SYN to {svc} port {port}",
                       last_ts=max(c.last_ts for c in silent), wait=TCP_WAIT,
-                      retried=syns > 1 or len(silent) > 1, server=server)
+                      retried=waited(min(c.first_ts for c in silent),
+                                     max(c.last_ts for c in silent)), server=server)
         if not j.stands:
             withhold(ctx, prefix + "_UNIDIRECTIONAL", phone, j, frames, server=server)
             continue

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
-from capfcap.correlator.evidence import DNS_WAIT, judge, withhold
+from capfcap.correlator.evidence import DNS_WAIT, judge, waited, withhold
 from capfcap.correlator.state import PhoneState
 from capfcap.events import DnsTransaction
 from capfcap.findings import Finding
@@ -109,7 +109,9 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             asked = sorted({t.server for t in use})
             j = judge(ctx, phone, what=f"the DNS query for {name}",
                       last_ts=max(t.query_times[-1] for t in use), wait=DNS_WAIT,
-                      retried=n > 1, server=asked[0] if len(asked) == 1 else None)
+                      retried=waited(min(t.query_times[0] for t in use),
+                                     max(t.query_times[-1] for t in use)),
+                      server=asked[0] if len(asked) == 1 else None)
             if not j.stands:
                 withhold(ctx, code, phone, j, [f for t in use for f in t.frames],
                          name=name)

@@ -6,7 +6,14 @@ from collections import defaultdict
 
 from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
-from capfcap.correlator.evidence import CAPF_WAIT, TFTP_WAIT, Judgement, judge, withhold
+from capfcap.correlator.evidence import (
+    CAPF_WAIT,
+    TFTP_WAIT,
+    Judgement,
+    judge,
+    waited,
+    withhold,
+)
 from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
 from capfcap.correlator.state import TFTP_PORT, PhoneState, basename, phone_file
 from capfcap.events import CertInfo, FileTransfer, IcmpError, TrustListSeen
@@ -124,7 +131,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             moved_on = any(t.first_ts > last for t in ts)
             j = judge(ctx, phone, what=f"the read request to {server}", last_ts=last,
                       wait=TFTP_WAIT, server=server,
-                      retried=moved_on or sum(len(t.request_frames) for t in lst) > 1)
+                      retried=moved_on or waited(min(t.first_ts for t in lst), last))
         if not j.stands:
             withhold(ctx, "TFTP_NO_RESPONSE", phone, j, frames, server=server)
             continue

@@ -182,3 +182,22 @@ def test_cucm_ip_literal_is_not_a_dns_name() -> None:
     r = c.report()
     assert [f.code for f in r.findings] == ["DNS_SERVER_ERROR"]
     assert "SERVFAIL" in r.findings[0].summary
+
+
+def test_parallel_queries_at_the_capture_end_are_not_a_retry() -> None:
+    """Two A queries sent together to two servers, then the file ends: nobody waited."""
+    name = "pub.cucm.example"
+    qs = [DnsTransaction(PHONE, srv, 5000 + i, 53, "udp", 7 + i, name, 1, (10 + i,),
+                         (10 * S + i * 1_000_000,), None, None, None)
+          for i, srv in enumerate((DNS, "198.51.100.54"))]
+    c = Correlator(cucm=[name])
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)), *qs])
+    r = c.report(end_ts=10 * S + 5_000_000)
+    assert r.findings == []
+    assert [w["code"] for w in r.withheld] == ["DNS_NO_RESPONSE"]
+    # the same two queries a retransmission timeout apart: the phone waited, unanswered
+    late = [qs[0], DnsTransaction(PHONE, DNS, 5001, 53, "udp", 8, name, 1, (11,),
+                                  (12 * S,), None, None, None)]
+    c = Correlator(cucm=[name])
+    c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)), *late])
+    assert [f.code for f in c.report(end_ts=12 * S + 5_000_000).findings] == ["DNS_NO_RESPONSE"]
