@@ -146,7 +146,7 @@ class Analysis:
         if self._duplicate(pkt):
             return
         self.relevant += 1
-        self.correlator.frame_ts[pkt.frame] = pkt.ts
+        self.correlator.frame_ts.add(pkt.frame, pkt.ts)
         # offload check on what findings rest on: phones' packets (not DNS noise of others)
         if (pkt.src in self.phone_hosts or pkt.dst in self.phone_hosts) and (
                 checksum_ok(pkt) is False):

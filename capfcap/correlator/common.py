@@ -2,13 +2,51 @@
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import overload
 
 from capfcap.correlator.state import PhoneState, State
 from capfcap.events import TcpConnection
 from capfcap.findings import CATALOG, Evidence, Finding, port_text
 from capfcap.report import frame_runs
+
+
+class FrameTimes:
+    """The capture time of each relevant frame, for the time spans of findings cited by
+    frame. Frames arrive in increasing number, so two compact arrays and a binary search
+    hold them: 16 bytes a frame where a dict entry costs about 100 (an all-relevant bulk
+    capture has millions)."""
+
+    def __init__(self) -> None:
+        self.frames = array("q")
+        self.times = array("q")
+
+    def add(self, frame: int, ts: int) -> None:
+        if not self.frames or frame > self.frames[-1]:
+            self.frames.append(frame)
+            self.times.append(ts)
+            return
+        i = bisect_left(self.frames, frame)  # out of order: keep the arrays sorted
+        if i < len(self.frames) and self.frames[i] == frame:
+            self.times[i] = ts
+        else:
+            self.frames.insert(i, frame)
+            self.times.insert(i, ts)
+
+    @overload
+    def get(self, frame: int) -> int | None: ...
+
+    @overload
+    def get(self, frame: int, default: int) -> int: ...
+
+    def get(self, frame: int, default: int | None = None) -> int | None:
+        i = bisect_left(self.frames, frame)
+        if i < len(self.frames) and self.frames[i] == frame:
+            return self.times[i]
+        return default
 
 
 @dataclass
@@ -23,7 +61,7 @@ class Context:
     heard_from: set[str] = field(default_factory=set)  # hosts seen sending packets
     one_sided: dict[str, str] = field(default_factory=dict)  # phone ip -> reason
     withheld: list[dict[str, object]] = field(default_factory=list)
-    frame_ts: dict[int, int] = field(default_factory=dict)
+    frame_ts: FrameTimes = field(default_factory=FrameTimes)
     now: int = 0
     end_ts: int | None = None  # time of the capture's last frame (None: not known)
     # withheld entries by phone, caught up with `withheld` on each read (append-only)

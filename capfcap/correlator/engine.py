@@ -20,7 +20,7 @@ from capfcap.correlator import (
     rules_tls,
     rules_trust,
 )
-from capfcap.correlator.common import Context
+from capfcap.correlator.common import Context, FrameTimes
 from capfcap.correlator.ports import GivenPorts
 from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
@@ -42,7 +42,7 @@ class Correlator:
         self.state = State(given=GivenPorts(frozenset(capf_ports), frozenset(tvs_ports)))
         self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
         self.phone_given = [p.strip() for p in phones if p.strip()]
-        self.frame_ts: dict[int, int] = {}  # relevant frames' times (findings' time spans)
+        self.frame_ts = FrameTimes()  # relevant frames' times (findings' time spans)
         self.phone_filter = {phonesel.key(p) for p in self.phone_given}
 
     def add(self, ev: Event) -> None:

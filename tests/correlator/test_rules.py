@@ -201,3 +201,18 @@ def test_parallel_queries_at_the_capture_end_are_not_a_retry() -> None:
     c = Correlator(cucm=[name])
     c.add_all([tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)), *late])
     assert [f.code for f in c.report(end_ts=12 * S + 5_000_000).findings] == ["DNS_NO_RESPONSE"]
+
+
+def test_frame_times_answer_as_a_dict_would() -> None:
+    import random
+
+    from capfcap.correlator.common import FrameTimes
+
+    rng = random.Random(3)
+    ft, ref = FrameTimes(), {}
+    for f in sorted(rng.sample(range(1, 5000), 800)) + rng.sample(range(1, 5000), 200):
+        ts = rng.randrange(1 << 40)
+        ft.add(f, ts)
+        ref[f] = ts  # a later time for the same frame replaces the earlier one
+    assert all(ft.get(f) == ref.get(f) for f in range(0, 5001))
+    assert ft.get(0, 7) == 7
