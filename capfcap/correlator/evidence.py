@@ -49,7 +49,7 @@ def duration(ns: int) -> str:
     """A time span for people: 0.4 ms, 120 ms, 3.2 s."""
     ns = max(ns, 0)
     if ns < NS // 1000:
-        return f"{ns / 1_000_000:.3f} ms".replace("0.000 ms", "0 ms")
+        return f"{ns / 1_000_000:.3f} ms" if ns else "0 ms"
     if ns < NS // 10:
         return f"{ns / 1_000_000:.1f} ms"
     if ns < NS:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, label, make, server_ident
-from capfcap.correlator.ports import CAPF_DEFAULT as CAPF_PORT
-from capfcap.correlator.ports import is_capf
+from capfcap.correlator.ports import is_capf, service
 from capfcap.correlator.rules_tls import alert_name
 from capfcap.correlator.state import PhoneState
 from capfcap.events import CertInfo, TlsAlert, TlsSession
@@ -24,13 +23,19 @@ from capfcap.report import TimelineEntry, iso
 from capfcap.trust.certs import signed_by
 
 EXPIRING_NS = 30 * 86400 * 1_000_000_000
-# ports where a phone sends a client certificate (DOMAIN §7 step 7, §3.5)
-CLIENT_CERT_PORTS = {5061: "SIP-TLS", 2443: "SCCP-TLS", 2445: "TVS", 8443: "HTTPS",
-                     CAPF_PORT: "CAPF", 6971: "HTTPS config", 6972: "HTTPS config"}
-# CUCM node ports that verify the phone's certificate against CallManager-trust
-SECURE_PORTS = frozenset({5061, 2443, 8443, 6971, 6972})
-_STAGE = {5061: "register", 2443: "register", 2445: "tvs", CAPF_PORT: "capf", 6971: "config",
-          6972: "config"}
+# CUCM node ports where a phone sends a client certificate, verified against
+# CallManager-trust (DOMAIN §7 step 7); CAPF and TVS (§3.5) on the phone's own ports
+SECURE_NAMES = {5061: "SIP-TLS", 2443: "SCCP-TLS", 8443: "HTTPS", 6971: "HTTPS config",
+                6972: "HTTPS config"}
+SECURE_PORTS = frozenset(SECURE_NAMES)
+_STAGE = {5061: "register", 2443: "register", 6971: "config", 6972: "config",
+          "CAPF": "capf", "TVS": "tvs"}
+
+
+def _role(p: PhoneState, port: int) -> str | None:
+    """"CAPF", "TVS" (the phone's learned ports), "SIP-TLS", ...; None: no client
+    certificate is expected there."""
+    return service(p, port) or SECURE_NAMES.get(port)
 _CN = re.compile(r"(?:^|,)\s*CN=([^,]+)")
 _MIC_ISSUERS = ("cisco manufacturing ca", "cap-rtp-", "act2 sudi ca", "high assurance sudi ca")
 
@@ -62,7 +67,7 @@ def describe(c: CertInfo) -> str:
 
 def _mine(p: PhoneState) -> list[TlsSession]:
     return sorted((s for s in p.tls if s.key.client in p.addrs
-                   and s.key.server_port in CLIENT_CERT_PORTS),
+                   and _role(p, s.key.server_port) is not None),
                   key=lambda s: s.frames[0] if s.frames else 0)
 
 
@@ -82,8 +87,9 @@ def timeline_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     out: list[TimelineEntry] = []
     for s in _mine(p):
         port = s.key.server_port
-        where = f"{CLIENT_CERT_PORTS[port]} {port} to {label(ctx, s.key.server)}"
-        stage = _STAGE.get(port, "other")
+        role = _role(p, port)
+        where = f"{role} {port} to {label(ctx, s.key.server)}"
+        stage = _STAGE.get(port) or _STAGE.get(role or "", "other")
         frame = s.client_cert_frame or s.frames[0]
         if s.client_certs:
             c = s.client_certs[0]
@@ -188,7 +194,7 @@ def client_cert_findings(ctx: Context, p: PhoneState) -> list[Finding]:
         out.append(make(
             ctx, "LSC_REJECTED", p, server_ident(ctx, s.key.server, port),
             f"{label(ctx, s.key.server)} rejected the phone's {kind} on "
-            f"{CLIENT_CERT_PORTS[port]} {port}: fatal {alert_name(a.description)} (frame "
+            f"{SECURE_NAMES[port]} {port}: fatal {alert_name(a.description)} (frame "
             f"{a.frame})",
             f"The phone presented (frame {s.client_cert_frame}): subject {c.subject}, issuer "
             f"{c.issuer}, serial {c.serial}, valid {iso(c.not_before)} to {iso(c.not_after)}, "
