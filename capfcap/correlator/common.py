@@ -22,9 +22,11 @@ class FrameTimes:
 
     def __init__(self) -> None:
         self.frames = array("q")
-        self.times = array("q")
+        self.times: array[int] | list[int] = array("q")
 
     def add(self, frame: int, ts: int) -> None:
+        if not -(1 << 63) <= ts < 1 << 63 and isinstance(self.times, array):
+            self.times = list(self.times)  # a damaged timestamp beyond 64 bits: keep it whole
         if not self.frames or frame > self.frames[-1]:
             self.frames.append(frame)
             self.times.append(ts)

@@ -216,3 +216,5 @@ def test_frame_times_answer_as_a_dict_would() -> None:
         ref[f] = ts  # a later time for the same frame replaces the earlier one
     assert all(ft.get(f) == ref.get(f) for f in range(0, 5001))
     assert ft.get(0, 7) == 7
+    ft.add(6000, 1 << 70)  # a damaged timestamp beyond 64 bits is kept whole
+    assert ft.get(6000) == 1 << 70 and ft.get(f) == ref[f]
