@@ -12,7 +12,7 @@ import jinja2
 
 from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import PhoneReport, Report, frames_text, iso
-from capfcap.reporters.ladder import Ladder, layout
+from capfcap.reporters.ladder import LINE, Ladder, layout
 
 # A Content-Security-Policy that forbids every load and every script: the page is complete
 # without either, and a browser refuses any request a hostile string might still cause.
@@ -53,5 +53,5 @@ def render(r: Report, title: str = "capfcap report") -> str:
     counts = {s: sum(1 for f in r.findings if f.severity == s) for s in SEVERITY_ORDER}
     return _env().get_template("report.html.j2").render(
         title=title, r=r, phones=phones, other=other, counts=counts, csp=CSP,
-        iso=iso, frames_text=frames_text,
+        iso=iso, frames_text=frames_text, line_px=LINE,
         other_withheld=[w for w in r.withheld if w.get("phone") not in ips])

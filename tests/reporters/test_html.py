@@ -299,16 +299,18 @@ def test_browser_renders_2000_phones(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name,code,kind", [("S01_happy", "CAPF_LSC_ISSUED", "info"),
                                             ("S22_capf_auth_failed", "CAPF_AUTH_FAILED",
                                              "error")])
-def test_ladder_draws_record_outcome_at_its_frame(name: str, code: str, kind: str) -> None:
-    """A CAPF outcome read from the records is the server's last arrow, at its first
-    evidence frame, after the connection that carried it."""
+def test_ladder_draws_record_outcome_after_its_records(name: str, code: str, kind: str) -> None:
+    """A CAPF outcome read from the records is the server's last arrow, at its last
+    evidence frame: after the connection and the record runs it judges."""
     r, _ = analyze([str(REALPEER / f"{name}.pcap")], Options())
     p = r.phones[0]
     f = next(f for f in r.findings if f.code == code)
     d = layout(p, r.findings, r.withheld)
     last = max(d.arrows, key=lambda a: a.y)
     lane = {ln.ip: ln.x for ln in d.lanes}
-    assert (last.code, last.kind, last.frame) == (code, kind, min(f.evidence.frames))
+    assert (last.code, last.kind, last.frame) == (code, kind, max(f.evidence.frames))
     assert (last.x1, last.x2) == (lane[str(f.server["ip"])], lane[p.ip])
-    conn = next(a for a in d.arrows if a.frame < last.frame and a.x2 == last.x1)
+    conn = next(a for a in d.arrows if a.frame < min(f.evidence.frames) and a.x2 == last.x1)
     assert conn.code == "" and conn.y < last.y
+    runs = [a for a in d.arrows if "record" in a.full and a is not last]
+    assert runs and all(a.y < last.y and a.frame in f.evidence.frames for a in runs)
