@@ -35,10 +35,11 @@ def _phone_view(i: int, p: PhoneReport, r: Report, by_phone: dict[str, list[Find
                 ) -> dict[str, object]:
     fs = by_phone.get(p.ip, [])
     worst = min(fs, key=lambda f: SEVERITY_ORDER[f.severity]) if fs else None
-    ladder: Ladder = layout(p, fs, r.withheld)
+    held = [w for w in r.withheld if w.get("phone") == p.ip]
+    ladder: Ladder = layout(p, fs, held)
     return {"anchor": _anchor(i), "p": p, "findings": fs, "worst": worst, "ladder": ladder,
-            "open": worst is not None and worst.severity in ("error", "warning"),
-            "withheld": [w for w in r.withheld if w.get("phone") == p.ip]}
+            "open": worst is not None and worst.severity in ("error", "warning") or bool(held),
+            "withheld": held}
 
 
 def render(r: Report, title: str = "capfcap report") -> str:

@@ -96,6 +96,7 @@ class _Step:
     to_server: bool | None = None  # None: from the flow (see _direction)
     frames: str = ""  # "frames 7-43" instead of the step's own frame
     counts: str = ""
+    held: str = ""  # code of the verdict withheld about this step
 
 
 def _flow_int(fl: dict[str, object], key: str) -> int:
@@ -216,7 +217,21 @@ def _wire(w: WireStep, findings: list[Finding]) -> _Step:
                  to_server=w.to_server, frames=frames)
 
 
-def _steps(p: PhoneReport, findings: list[Finding]) -> list[_Step]:
+def _hold(steps: list[_Step], withheld: list[dict[str, object]]) -> None:
+    """A failed step a withheld verdict is about is drawn as withheld (not as an error),
+    its code on the last such step."""
+    for w in withheld:
+        frames = w.get("frames")
+        mine = [s for s in steps if s.outcome == "failed" and s.finding is None
+                and isinstance(frames, list) and s.frame in frames]
+        for s in mine:
+            s.outcome = "withheld"
+        if mine:
+            mine[-1].held = str(w.get("code") or "")
+
+
+def _steps(p: PhoneReport, findings: list[Finding], withheld: list[dict[str, object]]
+           ) -> list[_Step]:
     by_frame = {_flow_int(fl, "first_frame"): fl for fl in p.flows}
     servers = list(dict.fromkeys(str(fl["server"]) for fl in p.flows if fl.get("server")))
     transfers = {w.frame: w for w in p.wire if w.kind == "transfer"}
@@ -235,6 +250,7 @@ def _steps(p: PhoneReport, findings: list[Finding]) -> list[_Step]:
         steps.append(st)
     steps += [_wire(w, findings) for w in p.wire if w.kind != "transfer" and w.server]
     _last_carries_code(steps)
+    _hold(steps, withheld)
     attached = {s.finding.code for s in steps if s.finding}
     steps += _outcomes(findings, attached, servers)
     steps.sort(key=lambda s: (s.ts, s.rank, s.frame))
@@ -281,7 +297,7 @@ def layout(p: PhoneReport, findings: list[Finding] | None = None,
            withheld: list[dict[str, object]] | None = None) -> Ladder:
     findings = [f for f in findings or [] if f.phone.get("ip") == p.ip]
     withheld = [w for w in withheld or [] if w.get("phone") == p.ip]
-    steps = _steps(p, findings)
+    steps = _steps(p, findings, withheld)
     order = list(dict.fromkeys(s.server for s in steps if s.server))
     lanes = _lanes(p, order, _names(findings))
     lane_x = {ln.ip: ln.x for ln in lanes[1:]}
@@ -295,7 +311,7 @@ def layout(p: PhoneReport, findings: list[Finding] | None = None,
             y += GAP_ROW
         prev = s.ts
         kind = _KIND.get(s.outcome, "withheld")
-        code = s.finding.code if s.finding else ""
+        code = s.finding.code if s.finding else s.held
         cross = _unanswered(s.flow)
         meta = _meta(s, t0, cross)
         lines = lines_of(s.text)

@@ -167,3 +167,18 @@ def test_wrapped_step_keeps_its_text_and_pushes_the_next_down() -> None:
     assert f"<title>{escape(long)} (" in page
     for ln in first.lines:
         assert f"{escape(ln)}</tspan>" in page
+
+
+def test_withheld_verdict_is_drawn_as_withheld_not_as_an_error() -> None:
+    """S26: the capture ends right after the SYN to CAPF; the ladder shows the SYN without
+    an answer, as withheld (dashed, "?", the code and "verdict withheld"), never as an
+    error."""
+    r, p, d = _ladder("S26_capture_stopped_early")
+    w = r.withheld[0]
+    syn = next(a for a in d.arrows if a.frame in w["frames"])  # type: ignore[operator]
+    assert syn.kind == "withheld" and syn.cross and syn.code == w["code"]
+    assert not [a for a in d.arrows if a.kind == "error"]
+    page = render_html(r)
+    assert re.search(r'<g class="step k-withheld unanswered"[^>]*data-code="'
+                     + str(w["code"]) + '"', page)
+    assert "(verdict withheld)" in page and "? inconclusive" in page
