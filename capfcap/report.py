@@ -67,7 +67,6 @@ class WireStep:
     kind: str  # "tls", "alert", "records", "transfer"
     outcome: str = "info"  # "ok", "failed", "info" as TimelineEntry
     last_frame: int = 0  # of a run or transfer (0: one frame)
-    count: int = 0  # records in the run, blocks or packets of the transfer
 
 
 @dataclass

@@ -5,6 +5,9 @@ and byte counts (RFC 1350 §6, RFC 2348 blksize). Not part of the JSON report.""
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
+
 from capfcap.correlator.common import Context
 from capfcap.correlator.ports import service
 from capfcap.correlator.rules_tls import alert_name, version_name
@@ -22,7 +25,8 @@ def wire_steps(ctx: Context, p: PhoneState) -> list[WireStep]:
     for s in p.tls:
         if s.key not in mine:
             continue
-        out += _handshake(ctx, s)
+        # the texts repeat across the phones of a rollout: one copy each
+        out += [replace(w, what=sys.intern(w.what)) for w in _handshake(ctx, s)]
         role = service(p, s.key.server_port)
         if role is not None and not s.capf_messages:  # decrypted: the timeline has them
             out += _record_runs(s, role)
@@ -55,8 +59,8 @@ def _transfer(t: FileTransfer) -> WireStep:
         n = len(t.frames)
         what = f"{n} packet{'s' if n != 1 else ''}"
     oc = "ok" if t.status in ("complete", "complete_gaps") else "failed"
-    return WireStep(req, t.first_ts, t.server, False, what, "transfer", oc,
-                    max(t.frames, default=req), n)
+    return WireStep(req, t.first_ts, t.server, False, sys.intern(what), "transfer", oc,
+                    max(t.frames, default=req))
 
 
 def _at(ctx: Context, s: TlsSession, frame: int) -> int:
@@ -107,8 +111,8 @@ def _run_step(s: TlsSession, role: str, run: list[TlsRecordInfo]) -> WireStep:
     c2s = run[0].direction == "c2s"
     arrow = f"phone -> {role}" if c2s else f"{role} -> phone"
     return WireStep(run[0].frame, run[0].ts, s.key.server, c2s,
-                    f"{arrow}: {n} record{'s' if n != 1 else ''}, {size:,} B", "records",
-                    "info", run[-1].frame, n)
+                    sys.intern(f"{arrow}: {n} record{'s' if n != 1 else ''}, {size:,} B"),
+                    "records", "info", run[-1].frame)
 
 
 def _record_runs(s: TlsSession, role: str) -> list[WireStep]:
@@ -126,5 +130,5 @@ def _record_runs(s: TlsSession, role: str) -> list[WireStep]:
         size = sum(r.length for r in rest)
         out.append(WireStep(rest[0].frame, rest[0].ts, s.key.server, True,
                             f"phone <-> {role}: {len(rest)} more records, {size:,} B",
-                            "records", "info", rest[-1].frame, len(rest)))
+                            "records", "info", rest[-1].frame))
     return out
