@@ -73,7 +73,7 @@ def main() -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     out = a.out or Path(tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
-    print("| phones | arrows | page MB | render s | chromium load+render s |")
+    print("| phones | ladder steps | page MB | render s | chromium load+render s |")
     print("|---|---|---|---|---|")
     for n in a.phones:
         r = fleet_report(n)
