@@ -244,7 +244,7 @@ def _steps(p: PhoneReport, findings: list[Finding], withheld: list[dict[str, obj
         if e.outcome == "failed":
             st.finding = _finding_for(e.frame, srv, findings)
         w = transfers.get(e.frame)
-        if w is not None and fl is not None and not _unanswered(fl):
+        if w is not None and not _unanswered(fl):  # an HTTP request is not its flow's start
             st.frames = f"frames {w.frame}-{w.last_frame}" if w.last_frame > w.frame else ""
             st.counts = w.what
         steps.append(st)

@@ -182,3 +182,16 @@ def test_withheld_verdict_is_drawn_as_withheld_not_as_an_error() -> None:
     assert re.search(r'<g class="step k-withheld unanswered"[^>]*data-code="'
                      + str(w["code"]) + '"', page)
     assert "(verdict withheld)" in page and "? inconclusive" in page
+
+
+def test_http_transfer_arrow_has_bytes_and_packets() -> None:
+    """S09: files over HTTP 6970 (the request is not the first frame of its connection)."""
+    _r, p, d = _ladder("S09_http6970")
+    got = [e for e in p.timeline if e.what.startswith("HTTP 6970") and e.outcome == "ok"]
+    assert len(got) == 2
+    for e in got:
+        size = int(re.search(r": (\d+) bytes$", e.what).group(1))  # type: ignore[union-attr]
+        a = next(a for a in d.arrows if a.frame == e.frame)
+        m = re.search(r"frames (\d+)-(\d+) · .* · ([\d,]+) B in (\d+) packets$", a.meta)
+        assert m and int(m[3].replace(",", "")) == size and int(m[2]) > int(m[1])
+        assert _to_phone(d, a)
