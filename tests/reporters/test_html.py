@@ -319,6 +319,8 @@ def test_browser_renders_2000_phones(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name,code,kind", [("S01_happy", "CAPF_LSC_ISSUED", "info"),
+                                            ("S21_capf_session_cut", "CAPF_SESSION_CUT",
+                                             "error"),
                                             ("S22_capf_auth_failed", "CAPF_AUTH_FAILED",
                                              "error")])
 def test_ladder_draws_record_outcome_after_its_records(name: str, code: str, kind: str) -> None:
