@@ -184,20 +184,61 @@ def test_output_file_and_directory_without_each_is_one_analysis(tmp_path: Path) 
     assert len(merged["capture"]["files"]) == 2
 
 
-def test_ctrl_c_stops_the_pool_without_a_traceback(tmp_path: Path) -> None:
+def busy_fleet(tmp_path: Path, n: int) -> Path:
     d = tmp_path / "many"
     d.mkdir()
-    for i in range(40):
+    for i in range(n):
         os.link(REALPEER / "S12_busy.pcap", d / f"busy{i:02}.pcap")
+    return d
+
+
+def started(d: Path, *extra: str) -> subprocess.Popen[str]:
+    """The command in its own process group, once it has written its first report line
+    (the pool is at work)."""
     p = subprocess.Popen([sys.executable, "-m", "capfcap", "analyze", "--each", str(d),
-                          "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, start_new_session=True)
-    assert p.stdout is not None
-    assert p.stdout.readline().startswith("=== ")  # the pool is at work
+                          "--jobs", "2", *extra], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert p.stdout is not None and p.stdout.readline()
+    return p
+
+
+def test_ctrl_c_stops_the_pool_without_a_traceback(tmp_path: Path) -> None:
+    p = started(busy_fleet(tmp_path, 40))
     os.killpg(p.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130 and err == "capfcap: interrupted\n"
     assert "Fleet summary" not in out
+
+
+def test_a_killed_worker_fails_its_captures_not_the_run(tmp_path: Path) -> None:
+    p = started(busy_fleet(tmp_path, 40), "--format", "jsonl")
+    workers = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
+                             text=True).stdout.split()
+    os.kill(int(workers[0]), signal.SIGKILL)  # as the out-of-memory killer would
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == exitcodes.INTERNAL and "Traceback" not in err
+    summary = json.loads(out.splitlines()[-1])
+    failed = [f for f in summary["files"] if f["result"] == "failed"]
+    assert failed and all("killed" in f["error"] for f in failed)
+    assert summary["captures"] == 40
+
+
+def test_progress_lines_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    d = fleet_dir(tmp_path, HAPPY, FILTERED)
+    master, slave = pty.openpty()
+    p = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--each", str(d),
+                        "--format", "jsonl"], stdout=subprocess.PIPE, stderr=slave,
+                       timeout=120)
+    os.close(slave)
+    err = os.read(master, 65536).decode()
+    os.close(master)
+    assert p.returncode == exitcodes.BAD_INPUT
+    assert f"[1/3] {d / HAPPY}: clean" in err and f"[2/3] {d / FILTERED}: errors" in err
+    assert f"[3/3] {d / 'zz_garbage.pcap'}: unreadable" in err
+    piped = cap("--each", str(d), "--format", "jsonl")
+    assert "[1/3]" not in piped.stderr and piped.stdout == p.stdout.decode()
 
 
 def test_fleet_grouping_and_order() -> None:

@@ -13,16 +13,17 @@ import contextlib
 import io
 import itertools
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import TextIO
 
 from capfcap import __version__, exitcodes
 from capfcap.cli import UsageError
 from capfcap.commands.analyze import options
-from capfcap.commands.eachjob import Job, Result, missing, quiet_interrupts
+from capfcap.commands.eachjob import Job, Result, died, missing, quiet_interrupts
 from capfcap.commands.eachjob import run as run_job
 from capfcap.fleet import unmatched_everywhere
 from capfcap.outputs import atomic_file, check_writable
@@ -123,13 +124,26 @@ def _completed(jobs: list[Job], workers: int) -> Generator[Result, None, None]:
     if workers <= 1 or len(jobs) <= 1:
         yield from map(run_job, jobs)
         return
-    pool = multiprocessing.Pool(min(workers, len(jobs)), initializer=quiet_interrupts)
+    pool = ProcessPoolExecutor(min(workers, len(jobs)), initializer=quiet_interrupts)
+    finished = False
     try:
-        yield from pool.imap_unordered(run_job, jobs)
-        pool.close()
+        futures = {pool.submit(run_job, j): j for j in jobs}
+        for fut in as_completed(futures):
+            yield _outcome(fut, futures[fut])
+        finished = True
     finally:
-        pool.terminate()
-        pool.join()
+        if not finished:  # the analyses still running are killed, not waited for
+            procs = getattr(pool, "_processes", None) or {}  # no public way before 3.14
+            for proc in list(procs.values()):
+                proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcome(fut: Future[Result], job: Job) -> Result:
+    try:
+        return fut.result()
+    except BrokenProcessPool:  # a worker was killed (out of memory?): the pool is gone
+        return died(job)
 
 
 def _progress(total: int) -> Callable[[Result], None]:

@@ -57,6 +57,13 @@ def missing(index: int, path: str, why: str) -> Result:
     return _failed(index, path, exitcodes.BAD_INPUT, [f"{path}: {why}"])
 
 
+def died(job: Job) -> Result:
+    """A capture whose analysis process was killed, or that was still waiting for the
+    pool when another was."""
+    return _failed(job.index, job.path, exitcodes.INTERNAL, [
+        f"{job.path}: not analysed: an analysis process was killed (out of memory?)"])
+
+
 def _failed(index: int, path: str, status: int, lines: list[str]) -> Result:
     """`lines`: one per problem, each naming the file (the summary keeps them without)."""
     why = "; ".join(ln.removeprefix(f"{path}: ") for ln in lines)
