@@ -53,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
     items = plan(args.captures, lambda i, p: Job(
         i, p, opts, args.format, args.color, not args.output, args.fail_on, args.crosscheck))
     results: list[Result] = []
-    with _sink(args) as out:
-        write = _WRITERS[args.format]
-        write(out, _in_order(items, workers, _progress(len(items))), results)
+    in_order = _in_order(items, workers, _progress(len(items)))
+    with contextlib.closing(in_order), _sink(args) as out:  # closing stops the pool
+        _WRITERS[args.format](out, in_order, results)
     status = exitcodes.worst([r.status for r in results])
     nowhere = unmatched_everywhere([r.summary for r in results])
     if nowhere:
