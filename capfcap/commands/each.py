@@ -100,7 +100,7 @@ def plan(paths: list[str], job: Callable[[int, str], Job]) -> list[Job | Result]
 
 
 def _in_order(items: list[Job | Result], workers: int,
-              done: Callable[[Result], None]) -> Iterator[Result]:
+              done: Callable[[Result], None]) -> Generator[Result, None, None]:
     """Results in input order, whatever order the workers finish in; each capture's
     stderr lines go out with its report."""
     ready = {x.index: x for x in items if isinstance(x, Result)}
