@@ -25,7 +25,7 @@ from capfcap.cli import UsageError
 from capfcap.commands.analyze import options
 from capfcap.commands.eachjob import Job, Result, died, missing, quiet_interrupts
 from capfcap.commands.eachjob import run as run_job
-from capfcap.fleet import unmatched_everywhere
+from capfcap.fleet import CaptureSummary, unmatched_everywhere
 from capfcap.outputs import atomic_file, check_writable
 from capfcap.reporters import fleet
 from capfcap.reporters.summary import esc
@@ -47,17 +47,17 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         check_writable(args.output, args.force)
     opts = options(args)
-    workers = args.jobs if args.jobs else cores() if args.jobs == 0 else 1
+    workers = cores() if args.jobs == 0 else args.jobs or 1
     if args.jobs is not None:  # each capture read in one process: the pool is the parallelism
         opts.jobs = 1
     items = plan(args.captures, lambda i, p: Job(
         i, p, opts, args.format, args.color, not args.output, args.fail_on, args.crosscheck))
-    results: list[Result] = []
+    results: list[CaptureSummary] = []
     in_order = _in_order(items, workers, _progress(len(items)))
     with contextlib.closing(in_order), _sink(args) as out:  # closing stops the pool
         _WRITERS[args.format](out, in_order, results)
-    status = exitcodes.worst([r.status for r in results])
-    nowhere = unmatched_everywhere([r.summary for r in results])
+    status = exitcodes.worst([c.status for c in results])
+    nowhere = unmatched_everywhere(results)
     if nowhere:
         print(f"capfcap: --phone {', '.join(nowhere)}: matches no phone in any capture",
               file=sys.stderr)
@@ -171,48 +171,48 @@ def _sink(args: argparse.Namespace) -> Iterator[TextIO]:
         t.detach()  # atomic_file closes the binary file
 
 
-def _text(out: TextIO, results: Iterator[Result], kept: list[Result]) -> None:
+def _text(out: TextIO, results: Iterator[Result], kept: list[CaptureSummary]) -> None:
     for r in results:
-        kept.append(r)
+        kept.append(r.summary)
         out.write(f"=== {r.path} ===\n")
         out.write(r.output or f"not analysed: {r.summary.error}\n")
         out.write("\n")
-    out.write(fleet.render_text([r.summary for r in kept]))
+    out.write(fleet.render_text(kept))
 
 
-def _markdown(out: TextIO, results: Iterator[Result], kept: list[Result]) -> None:
+def _markdown(out: TextIO, results: Iterator[Result], kept: list[CaptureSummary]) -> None:
     for r in results:
-        kept.append(r)
+        kept.append(r.summary)
         out.write(r.output or f"# capfcap report: {esc(r.path)}\n\nNot analysed: "
                               f"{esc(r.summary.error)}\n")
         out.write("\n")
-    out.write(fleet.render_markdown([r.summary for r in kept]))
+    out.write(fleet.render_markdown(kept))
 
 
-def _json(out: TextIO, results: Iterator[Result], kept: list[Result]) -> None:
+def _json(out: TextIO, results: Iterator[Result], kept: list[CaptureSummary]) -> None:
     """{"schema", "capfcap_version", "reports": [each capture's report, the normal
     schema], "summary": the fleet summary}; unreadable captures are in the summary only."""
     out.write(f'{{\n  "schema": "{fleet.SCHEMA}",\n  "capfcap_version": '
               f'{json.dumps(__version__)},\n  "reports": [')
     sep = "\n"
     for r in results:
-        kept.append(r)
+        kept.append(r.summary)
         if r.output:
             out.write(sep + _indent(r.output.rstrip("\n"), 4))
             sep = ",\n"
-    summary = json.dumps(fleet.to_dict([r.summary for r in kept]), indent=2,
+    summary = json.dumps(fleet.to_dict(kept), indent=2,
                          ensure_ascii=False)
     out.write(("]" if sep == "\n" else "\n  ]") + ',\n  "summary": '
               + _indent(summary, 2).lstrip() + "\n}\n")
 
 
-def _jsonl(out: TextIO, results: Iterator[Result], kept: list[Result]) -> None:
+def _jsonl(out: TextIO, results: Iterator[Result], kept: list[CaptureSummary]) -> None:
     """One report per line (the normal schema), then {"type": "fleet_summary", ...}."""
     for r in results:
-        kept.append(r)
+        kept.append(r.summary)
         out.write(r.output)
     last = {"type": "fleet_summary", "schema": fleet.SCHEMA, "capfcap_version": __version__,
-            **fleet.to_dict([r.summary for r in kept])}
+            **fleet.to_dict(kept)}
     out.write(json.dumps(last, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
@@ -221,5 +221,7 @@ def _indent(text: str, n: int) -> str:
     return "\n".join(pad + ln if ln else ln for ln in text.split("\n"))
 
 
-_WRITERS: dict[str, Callable[[TextIO, Iterator[Result], list[Result]], None]] = {
+# Each writer streams the reports in input order and keeps only their summaries (`kept`,
+# for the fleet summary and the exit status), never the reports themselves.
+_WRITERS: dict[str, Callable[[TextIO, Iterator[Result], list[CaptureSummary]], None]] = {
     "text": _text, "markdown": _markdown, "json": _json, "jsonl": _jsonl}
