@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the analysis modules load after the reader process has star
     from capfcap.pipeline import Options
     from capfcap.progress import ProgressBar
     from capfcap.report import Report
+    from capfcap.sources.inputs import InputSet
 
 
 def options(args: argparse.Namespace) -> Options:
@@ -49,17 +50,21 @@ def not_a_keylog(path: str, lines: int) -> str:
             f"line in {lines} line{'s' if lines != 1 else ''})")
 
 
-def render(r: Report, fmt: str, color: str, to_stdout: bool) -> str:
+def render(r: Report, fmt: str, color: str, to_stdout: bool, title: str = "") -> str:
     """The report as text; `to_stdout`: for standard output (its width and colour), else for
-    a file (-o: unwrapped, no colour)."""
+    a file (-o: unwrapped, no colour); `title`: the Markdown heading, when not the default."""
     if fmt == "json":
         from capfcap.reporters.json import render as rj
 
         return rj(r)
+    if fmt == "jsonl":
+        from capfcap.reporters.json import line
+
+        return line(r)
     if fmt == "markdown":
         from capfcap.reporters.markdown import render as rm
 
-        return rm(r)
+        return rm(r, title=title) if title else rm(r)
     if fmt == "html":
         from capfcap.reporters.html import render as rh
 
@@ -94,6 +99,14 @@ def emit(r: Report, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "each", False):
+        from capfcap.commands.each import run as run_each
+
+        return run_each(args)
+    if args.jobs is not None:  # one analysis uses two processes at most (sources/parallel.py)
+        from capfcap.commands.each import cores
+
+        args.jobs = min(args.jobs or cores(), 2)
     _check_stdin(args)
     for p in args.captures:
         if p != STDIN and not os.path.exists(p):
@@ -125,10 +138,8 @@ def run(args: argparse.Namespace) -> int:
             reader.close()
         if progress is not None:
             progress.close()
-    # not one file recognised as a capture: one line each; a capture damaged before its
-    # first frame still gets a report that names the damage
-    if inputs.files and all(f.packets == 0 and f.error and not f.format for f in inputs.files):
-        for msg in inputs.errors:
+    if unrecognised(inputs):  # one line each; a capture damaged before its first frame
+        for msg in inputs.errors:  # still gets a report that names the damage
             print(f"capfcap: {msg}", file=sys.stderr)
         return exitcodes.BAD_INPUT
     unmatched_phone(report)
@@ -145,21 +156,34 @@ def run(args: argparse.Namespace) -> int:
         from capfcap.reporters.bundle import write_bundle
 
         write_bundle(args.bundle, report, inputs, opts, redact=args.redact, force=args.force)
-    for msg in inputs.errors:
-        print(f"capfcap: warning: {msg}; the report covers the frames before it",
-              file=sys.stderr)
+    for w in warnings(report, inputs):
+        print(f"capfcap: {w}", file=sys.stderr)
+    return status(report, inputs, args.fail_on)
+
+
+def unrecognised(inputs: InputSet) -> bool:
+    """Not one file was recognised as a capture: its errors are the whole story."""
+    return bool(inputs.files) and all(f.packets == 0 and f.error and not f.format
+                                      for f in inputs.files)
+
+
+def warnings(report: Report, inputs: InputSet) -> list[str]:
+    """The warning lines that follow a report on stderr (without the "capfcap: ")."""
+    from capfcap.capture_notes import file_warnings
     from capfcap.pipeline import KEYLOG_UNUSED
 
-    for note in report.notes:
-        if note.startswith(KEYLOG_UNUSED):
-            print(f"capfcap: warning: {note}", file=sys.stderr)
-    from capfcap.capture_notes import file_warnings, nothing_decodable
+    out = [f"warning: {m}; the report covers the frames before it" for m in inputs.errors]
+    out += [f"warning: {n}" for n in report.notes if n.startswith(KEYLOG_UNUSED)]
+    return out + [f"warning: {w}" for w in file_warnings(inputs.files)]
 
-    for w in file_warnings(inputs.files):
-        print(f"capfcap: warning: {w}", file=sys.stderr)
+
+def status(report: Report, inputs: InputSet, fail_on: str) -> int:
+    """The exit status of one analysis: damaged input, or by its findings (--fail-on)."""
+    from capfcap.capture_notes import nothing_decodable
+
     if inputs.errors or nothing_decodable(inputs.files):  # damaged, or no frame decodable
         return exitcodes.BAD_INPUT
-    return exitcodes.from_findings(report.severities(), args.fail_on)
+    return exitcodes.from_findings(report.severities(), fail_on)
 
 
 def _check_stdin(args: argparse.Namespace) -> None:

@@ -167,7 +167,7 @@ def test_cli_jobs(tmp_path: Path) -> None:
         assert p.returncode == exitcodes.ERRORS, p.stderr
         outs.append(p.stdout)
     assert outs[0] == outs[1]
-    for bad in ("0", "x"):
+    for bad in ("-1", "x"):
         p = subprocess.run([sys.executable, "-m", "capfcap", "analyze", path, "--jobs", bad],
                            capture_output=True, text=True)
         assert p.returncode == exitcodes.USAGE and "--jobs" in p.stderr
