@@ -9,7 +9,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from capfcap import exitcodes
-from capfcap.cli import InputError, UsageError, ports
+from capfcap.errors import InputError, UsageError
+from capfcap.options import ports
 from capfcap.outputs import atomic_file, check_writable, write_atomic
 from capfcap.sources import parallel
 from capfcap.sources.files import STDIN, CaptureError

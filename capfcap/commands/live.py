@@ -33,9 +33,9 @@ from types import FrameType
 from typing import IO, Any
 
 from capfcap import exitcodes
-from capfcap.cli import UsageError
 from capfcap.commands.analyze import options, render
 from capfcap.decode import Prefilter, decode
+from capfcap.errors import UsageError
 from capfcap.findings import Finding
 from capfcap.outputs import check_writable, write_atomic
 from capfcap.pipeline import Analysis, Options

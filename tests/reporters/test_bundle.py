@@ -14,9 +14,10 @@ import pytest
 from cryptography import x509
 
 from capfcap import exitcodes
-from capfcap.cli import UsageError, main
+from capfcap.cli import main
 from capfcap.correlator.objects import carve
 from capfcap.correlator.state import PhoneState, State
+from capfcap.errors import UsageError
 from capfcap.events import FileTransfer
 from capfcap.pipeline import Options, analyze
 from capfcap.report import CarvedObject, Report
