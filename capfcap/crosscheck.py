@@ -29,9 +29,9 @@ from typing import Any
 from capfcap import exitcodes
 from capfcap.correlator.common import frames_filter
 from capfcap.findings import Finding
+from capfcap.protocol import TSHARK_TLS_PORTS
 from capfcap.report import Report
 
-TLS_PORTS = (3804, 2445, 2443, 2444, 6971, 6972)
 MISSING = "tshark not found: install it (apt-get install tshark) or drop --crosscheck"
 MAX_SUMMARY = 4  # confirmed facts named in the one-line verdict
 TFTP_BLKSIZE = 512  # RFC 1350 default block size
@@ -57,7 +57,7 @@ def tshark_args(extra: Iterable[int] = ()) -> list[str]:
 
 
 def tls_ports(extra: Iterable[int] = ()) -> tuple[int, ...]:
-    return (*TLS_PORTS, *sorted(set(extra) - set(TLS_PORTS)))
+    return (*TSHARK_TLS_PORTS, *sorted(set(extra) - set(TSHARK_TLS_PORTS)))
 
 
 

@@ -22,7 +22,8 @@ import pytest
 
 from capfcap.crosscheck import tshark_args
 from capfcap.events import DnsTransaction, FileTransfer
-from capfcap.pipeline import TLS_PORTS, Analysis, Options
+from capfcap.pipeline import Analysis, Options
+from capfcap.protocol import TLS_READ_PORTS
 from capfcap.report import Report
 from capfcap.sources.inputs import InputSet, frames
 from tests.conftest import PCAPS
@@ -217,7 +218,7 @@ def test_tcp_completeness(path: Path) -> None:
 @pytest.mark.parametrize("path", CAPTURES, ids=IDS)
 def test_tls_alerts(path: Path) -> None:
     r = run(path)
-    ports = set(TLS_PORTS)
+    ports = set(TLS_READ_PORTS)
     wireshark = set()
     for n, v in r.rows.items():
         if v["tls.alert_message.level"] and v["tcp.srcport"] and n not in _dups(r) and (

@@ -292,7 +292,7 @@ def _emit_final(r: Report, s: Session, args: argparse.Namespace) -> None:
 
 def _bundle_writer() -> Callable[..., object]:
     try:
-        from capfcap.reporters.bundle import write_bundle
+        from capfcap.bundle.archive import write_bundle
     except ImportError:
         raise UsageError("--bundle: the ticket bundle writer is not part of this build") from None
     return write_bundle

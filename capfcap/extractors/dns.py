@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from capfcap.decode import TCP, Packet
 from capfcap.events import DnsTransaction, Event, FlowKey, TcpConnection
+from capfcap.protocol import DNS_PORT
 
-DNS_PORT = 53
 DEFAULT_TIMEOUT = 10_000_000_000
 MAX_PENDING = 65536
 MAX_POINTERS = 64  # compression pointers followed per name

@@ -26,7 +26,6 @@ import struct
 from collections.abc import Sequence
 from typing import Protocol
 
-from capfcap.decode import Prefilter
 from capfcap.sources.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -141,7 +140,7 @@ def _l3(buf: bytes, s: int, fe: int, lt: int) -> tuple[int, int]:
 def transport(buf: bytes, lt: int) -> tuple[int, int, int] | None:
     """(IP protocol, source port, destination port) of a plain IPv4/IPv6 TCP or UDP frame,
     or None when it is anything else or this cannot tell (IPv6 extension headers, short
-    frames): a quick look for the reader process (sources/parallel.py), which decodes
+    frames): a quick look for the reader process (parallel.py), which decodes
     the frames this returns None for."""
     fe = len(buf)
     ver, o = _l3(buf, 0, fe, lt) if lt != LINKTYPE_ETHERNET or fe < 14 else _eth_l3(buf, fe)
@@ -170,7 +169,29 @@ def _eth_l3(buf: bytes, fe: int) -> tuple[int, int]:
     return (4 if et == _ETH_IPV4 else 6 if et == _ETH_IPV6 else 0), o
 
 
-def skippable(buf: bytes, s: int, fe: int, lt: int, pf: Prefilter) -> bool:
+class PortsAndHosts(Protocol):
+    """What the fused reader reads of a prefilter (`decode.Prefilter` keeps these up to
+    date as it learns): the wanted ports and IPv4 hosts in both byte orders."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def tcp_ports(self) -> frozenset[int]: ...
+    @property
+    def udp_any(self) -> set[int]: ...
+    @property
+    def hosts(self) -> set[bytes]: ...
+    @property
+    def tcp_ports_le(self) -> frozenset[int]: ...
+    @property
+    def udp_any_le(self) -> set[int]: ...
+    @property
+    def hosts4_be(self) -> set[int]: ...
+    @property
+    def hosts4_le(self) -> set[int]: ...
+
+
+def skippable(buf: bytes, s: int, fe: int, lt: int, pf: PortsAndHosts) -> bool:
     """True when decode(frame buf[s:fe], pf) is certain to return None."""
     if lt == LINKTYPE_ETHERNET and fe - s >= 14:  # the common case, inline
         et = (buf[s + 12] << 8) | buf[s + 13]
@@ -228,7 +249,7 @@ def skippable(buf: bytes, s: int, fe: int, lt: int, pf: Prefilter) -> bool:
 class Skipper:
     """Advances a reader's buffer over frames the prefilter would drop, counting them."""
 
-    def __init__(self, pf: Prefilter) -> None:
+    def __init__(self, pf: PortsAndHosts) -> None:
         self.pf = pf
         self.skipped = 0
 

@@ -32,7 +32,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from capfcap.decode import UDP, Prefilter, arp, decode
-from capfcap.learn import TFTP_PORT, learn_ahead
+from capfcap.learn import learn_ahead
+from capfcap.protocol import TFTP_PORT
 from capfcap.sources.files import CaptureError
 from capfcap.sources.frame import Frame
 from capfcap.sources.inputs import InputSet, expand_quietly, frames
