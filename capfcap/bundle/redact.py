@@ -28,7 +28,6 @@ from capfcap.sources.frame import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYP
 PSEUDO_PREFIX = b"\x02\xca\xfe"
 MAX_MACS = 1 << 20  # the 24-bit counter below the prefix
 TLS_KEEP = frozenset({20, 21, 22})  # change_cipher_spec, alert, handshake (RFC 8446 §5.1)
-TLS_APPDATA = 23
 TFTP_DATA = 3
 TFTP_KEEP = frozenset({1, 2, 4, 5, 6})  # RRQ, WRQ, ACK, ERROR, OACK (RFC 1350, RFC 2347)
 HEX = "0-9A-Fa-f"

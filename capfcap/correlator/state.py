@@ -254,6 +254,3 @@ class State:
             if answered(t):
                 out.add(t.server)
         return out
-
-    def names_of(self, ip: str) -> list[str]:
-        return sorted(q for q, addrs in self.answers.items() if ip in addrs)

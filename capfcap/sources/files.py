@@ -135,9 +135,6 @@ class _Buf:
             self.pos = 0
         return True
 
-    def at_end(self) -> bool:
-        return not self.ensure(1)
-
 
 class _GzRead:
     """GzipFile.read(n) drops what it already decompressed when the stream turns out to be
