@@ -35,9 +35,9 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 def _shared_crosscheck_tshark() -> Iterator[None]:
     """`--crosscheck`'s tshark runs, shared by every test of the session (tests/tshark_cache.py):
     the crosscheck tests ask the same frames of the same captures many times over."""
-    from capfcap import crosscheck
+    from capfcap.tshark import run
     from tests.tshark_cache import cached_tshark_ek
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(crosscheck, "tshark_ek", cached_tshark_ek(crosscheck.tshark_ek))
+        mp.setattr(run, "tshark_ek", cached_tshark_ek(run.tshark_ek))
         yield

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from capfcap.crosscheck import tshark_args
 from capfcap.events import DnsTransaction, FileTransfer
 from capfcap.pipeline import Analysis, Options
 from capfcap.protocol import TLS_READ_PORTS
 from capfcap.report import Report
 from capfcap.sources.inputs import InputSet, frames
+from capfcap.tshark.run import tshark_args
 from tests import tshark_cache
 from tests.conftest import PCAPS
 from tests.tshark_cache import tshark

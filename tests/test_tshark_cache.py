@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from capfcap import crosscheck
+from capfcap.tshark import run as tshark_run
 from tests.conftest import REALPEER
 from tests.tshark_cache import STATS, cached_tshark_ek, tshark
 
@@ -35,7 +35,7 @@ def test_same_question_runs_tshark_once_and_a_rewritten_capture_again(tmp_path: 
 
 def test_exported_objects_reach_every_caller(tmp_path: Path) -> None:
     path = str(REALPEER / "S01_happy.pcap")
-    ek = cached_tshark_ek(crosscheck.tshark_ek)
+    ek = cached_tshark_ek(tshark_run.tshark_ek)
     exe = shutil.which("tshark")
     assert exe is not None
     dirs = [tmp_path / "a", tmp_path / "b"]

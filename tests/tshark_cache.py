@@ -72,7 +72,7 @@ def _tshark(stamp: tuple[str, int, int], args: tuple[str, ...], export: str | No
 
 
 def cached_tshark_ek(original: Callable[..., list[str]]) -> Callable[..., list[str]]:
-    """`capfcap.crosscheck.tshark_ek`, its answers shared across the session (a rejected
+    """`capfcap.tshark.run.tshark_ek`, its answers shared across the session (a rejected
     capture raises the same CrosscheckError each time)."""
     memo: dict[tuple[Any, ...], tuple[list[str] | None, Exception | None,
                                       tuple[tuple[str, bytes], ...]]] = {}
