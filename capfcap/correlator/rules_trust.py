@@ -40,8 +40,18 @@ EXPLAINED_BY_CONFIG = frozenset({"CAPF_NO_OPERATION", "CAPF_AWAITING_AUTH_STRING
 
 
 def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
-    out: list[Finding] = []
+    """The phone's downloads (TFTP/HTTP) and the trust lists it holds, in this order:
+    silent servers, downloads cut short, files not found, unreadable trust lists, and what
+    the ITL the phone holds lacks or lets expire."""
     ts = sorted(phone.transfers, key=lambda t: t.request_frames[0] if t.request_frames else 0)
+    return (_silent_servers(ctx, phone, ts) + _incomplete_downloads(ctx, phone, ts)
+            + _files_not_found(ctx, phone, ts) + _unreadable_trust_lists(ctx, phone)
+            + _held_itl(ctx, phone))
+
+
+def _silent_servers(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) -> list[Finding]:
+    """TFTP_NO_RESPONSE: servers that answered none of the phone's read requests."""
+    out: list[Finding] = []
     # TFTP requests never answered, per server
     silent: dict[str, list[FileTransfer]] = defaultdict(list)
     for t in ts:
@@ -69,7 +79,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             continue
         names = ", ".join(sorted({basename(t.filename) for t in lst}))
         out.append(make(
-            ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, 69),
+            ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, TFTP_PORT),
             f"TFTP server {label(ctx, server)} never answered {len(lst)} read request"
             f"{'s' if len(lst) > 1 else ''} ({names})",
             "\n".join([transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
@@ -78,6 +88,12 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             times=(min(t.first_ts for t in lst), max(t.last_ts for t in lst)),
             _facts=[facts.transfer(t) for t in lst],
         ))
+    return out
+
+
+def _incomplete_downloads(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) -> list[Finding]:
+    """TRANSFER_INCOMPLETE: trust-list and config downloads that stopped part-way."""
+    out: list[Finding] = []
     for t in ts:
         # DESIGN §4 rule 4: blocks the phone ACKed but the capture lacks are the capture's
         if (t.status == "incomplete" and file_kind(t) and not t.acked_unseen_blocks
@@ -98,6 +114,12 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
                 _facts=[facts.transfer(t)],
             ))
+    return out
+
+
+def _files_not_found(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) -> list[Finding]:
+    """ITL_NOT_FOUND, CONFIG_NOT_FOUND: every request for the file failed."""
+    out: list[Finding] = []
     itl_reqs = [t for t in ts if file_kind(t) == "ITL"]
     # The phone falls back from ITLSEP<MAC>.tlv to ITLFile.tlv (DOMAIN §1.9): only a failed
     # ITLFile.tlv request proves there is no ITL to be had.
@@ -125,6 +147,12 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             times=(cfg_reqs[0].first_ts, cfg_reqs[-1].last_ts),
             _facts=[facts.transfer(t) for t in cfg_reqs],
         ))
+    return out
+
+
+def _unreadable_trust_lists(ctx: Context, phone: PhoneState) -> list[Finding]:
+    """ITL_PARSE_ERROR, ITL_SIGNATURE_INVALID: trust lists that do not parse or verify."""
+    out: list[Finding] = []
     for tl in phone.trust_lists:
         t = tl.transfer
         if tl.trust_list is None:
@@ -143,6 +171,12 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
                 _facts=[facts.transfer(t), facts.itl_content()],
             ))
+    return out
+
+
+def _held_itl(ctx: Context, phone: PhoneState) -> list[Finding]:
+    """ITL_NO_CAPF and CAPF certificate expiry, of the ITL the phone holds."""
+    out: list[Finding] = []
     held = latest_itl(phone)
     if held is not None and held.trust_list is not None:
         tl_ = held.trust_list
