@@ -37,7 +37,8 @@ from capfcap.protocol import TFTP_PORT
 from capfcap.sources.files import CaptureError
 from capfcap.sources.frame import Frame
 from capfcap.sources.inputs import InputSet, expand_quietly, frames
-from capfcap.sources.scan import Skipper, transport
+from capfcap.sources.relevance import transport
+from capfcap.sources.scan import Skipper
 
 BATCH = 512  # frames per message
 MIN_BYTES = 32 << 20  # below this a reader process is not worth starting

@@ -28,7 +28,8 @@ from capfcap.pipeline import Options, analyze
 from capfcap.reporters.json import render
 from capfcap.sources.files import FileInfo, read_capture
 from capfcap.sources.frame import Frame
-from capfcap.sources.scan import Skipper, skippable
+from capfcap.sources.relevance import skippable
+from capfcap.sources.scan import Skipper
 
 ROOT = Path(__file__).resolve().parent.parent
 PCAPS = sorted(

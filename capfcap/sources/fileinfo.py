@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MAX_FRAME = 16 << 20  # no record may claim more (untrusted length)
+MAX_BLOCK = 32 << 20  # nor any pcapng block
+
 
 class CaptureError(Exception):
     """The input is not a capture, or is damaged at `offset`."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from capfcap.sources.filebuf import GZIP_MAGIC as GZIP_MAGIC
 from capfcap.sources.filebuf import STDIN as STDIN
 from capfcap.sources.filebuf import Buffer, open_capture
+from capfcap.sources.fileinfo import MAX_FRAME as MAX_FRAME
 from capfcap.sources.fileinfo import CaptureError as CaptureError
 from capfcap.sources.fileinfo import FileInfo, count_cut, count_frame
 from capfcap.sources.frame import Frame
@@ -30,7 +31,6 @@ from capfcap.sources.pcapng import read_pcapng
 if TYPE_CHECKING:
     from capfcap.sources.scan import Skipper
 
-MAX_FRAME = 16 << 20  # no record may claim more (untrusted length)
 
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1000),

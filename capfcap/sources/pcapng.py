@@ -10,13 +10,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from capfcap.sources.filebuf import Buffer
-from capfcap.sources.fileinfo import CaptureError, FileInfo, count_cut, count_frame
+from capfcap.sources.fileinfo import (
+    MAX_BLOCK,
+    CaptureError,
+    FileInfo,
+    count_cut,
+    count_frame,
+)
 from capfcap.sources.frame import Frame
 
 if TYPE_CHECKING:
     from capfcap.sources.scan import Skipper
 
-MAX_BLOCK = 32 << 20
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 
 

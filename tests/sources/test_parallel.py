@@ -26,7 +26,7 @@ from capfcap.pipeline import Analysis, Options, analyze
 from capfcap.sources.files import CaptureError, FileInfo, read_capture
 from capfcap.sources.frame import Frame
 from capfcap.sources.inputs import InputSet
-from capfcap.sources.scan import transport
+from capfcap.sources.relevance import transport
 from tests.conftest import REALPEER
 from tests.test_fastpath import frames as frame_bytes
 
