@@ -192,3 +192,29 @@ def test_package_inits_import_none_of_their_modules() -> None:
     bad = {p: sorted(d for d in deps if d.startswith(p + "."))
            for p, deps in graph.items() if (PKG.parent / p.replace(".", "/")).is_dir()}
     assert not {p: d for p, d in bad.items() if d}
+
+
+# docs/ARCHITECTURE.md, "What each package may import": capfcap packages each may use
+ALLOWED = {
+    "capfcap.protocol": set(), "capfcap.errors": set(), "capfcap.events": set(),
+    "capfcap.findings": set(), "capfcap.filenames": set(), "capfcap.messages": set(),
+    "capfcap.exitcodes": set(),
+    "capfcap.sources": {"capfcap"},
+    "capfcap.decode": {"capfcap.sources", "capfcap.protocol"},
+    "capfcap.learn": {"capfcap.decode", "capfcap.sources", "capfcap.protocol"},
+    "capfcap.dissectors": {"capfcap.events", "capfcap.protocol"},
+    "capfcap.trust": {"capfcap.dissectors", "capfcap.events", "capfcap.protocol"},
+    "capfcap.extractors": {"capfcap.decode", "capfcap.dissectors", "capfcap.trust",
+                           "capfcap.events", "capfcap.filenames", "capfcap.protocol"},
+    "capfcap.correlator": {"capfcap.events", "capfcap.findings", "capfcap.report",
+                           "capfcap.trust", "capfcap.filenames", "capfcap.phonesel",
+                           "capfcap.protocol"},
+    "capfcap.reporters": {"capfcap.report", "capfcap.findings", "capfcap.events",
+                          "capfcap.terminal"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_what_the_architecture_allows(package: str) -> None:
+    used = packages(import_graph()).get(package, set())
+    assert used <= ALLOWED[package], sorted(used - ALLOWED[package])
