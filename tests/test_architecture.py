@@ -149,22 +149,23 @@ def test_reporters_only_render_a_report(lower: str) -> None:
     assert not {m: n for m, n in bad.items() if n}
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
-    return root / "capfcap"
+def _package(root: Path, modules: dict[str, str]) -> Path:
+    """A `capfcap` package under `root`: dotted module name (under capfcap) -> source;
+    every package on the way gets an empty __init__.py."""
+    pkg = root / "capfcap"
+    for name, text in modules.items():
+        *dirs, leaf = name.split(".")
+        for i in range(len(dirs) + 1):
+            pkg.joinpath(*dirs[:i]).mkdir(parents=True, exist_ok=True)
+            pkg.joinpath(*dirs[:i], "__init__.py").touch()
+        pkg.joinpath(*dirs, leaf + ".py").write_text(text, encoding="utf-8")
+    return pkg
 
 
 def test_a_cycle_through_a_function_level_relative_import_is_named(tmp_path: Path) -> None:
-    pkg = _write(tmp_path, {
-        "capfcap/__init__.py": "",
-        "capfcap/a.py": "from capfcap.sub import b\n",
-        "capfcap/sub/__init__.py": "",
-        "capfcap/sub/b.py": "def f():\n    from ..a import x\n    return x\n",
-        "capfcap/sub/c.py": "from . import b\n",
-    })
+    pkg = _package(tmp_path, {"a": "from capfcap.sub import b\n",
+                              "sub.b": "def f():\n    from ..a import x\n    return x\n",
+                              "sub.c": "from . import b\n"})
     g = import_graph(pkg)
     assert g["capfcap.sub.b"] == {"capfcap.a"}
     assert g["capfcap.a"] == {"capfcap.sub.b"}
@@ -173,13 +174,8 @@ def test_a_cycle_through_a_function_level_relative_import_is_named(tmp_path: Pat
 
 
 def test_a_package_cycle_is_found_without_a_module_cycle(tmp_path: Path) -> None:
-    pkg = _write(tmp_path, {
-        "capfcap/__init__.py": "",
-        "capfcap/top.py": "import capfcap.sub.low\n",
-        "capfcap/sub/__init__.py": "",
-        "capfcap/sub/low.py": "",
-        "capfcap/sub/high.py": "from capfcap.top import thing\n",
-    })
+    pkg = _package(tmp_path, {"top": "import capfcap.sub.low\n", "sub.low": "",
+                              "sub.high": "from capfcap.top import thing\n"})
     g = import_graph(pkg)
     assert cycles(g) == []
     assert cycles(packages(g)) == [["capfcap.sub", "capfcap.top"]]

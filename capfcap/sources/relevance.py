@@ -110,22 +110,14 @@ class PortsAndHosts(Protocol):
     """What the fused reader reads of a prefilter (`decode.Prefilter` keeps these up to
     date as it learns): the wanted ports and IPv4 hosts in both byte orders."""
 
-    @property
-    def enabled(self) -> bool: ...
-    @property
-    def tcp_ports(self) -> frozenset[int]: ...
-    @property
-    def udp_any(self) -> set[int]: ...
-    @property
-    def hosts(self) -> set[bytes]: ...
-    @property
-    def tcp_ports_le(self) -> frozenset[int]: ...
-    @property
-    def udp_any_le(self) -> set[int]: ...
-    @property
-    def hosts4_be(self) -> set[int]: ...
-    @property
-    def hosts4_le(self) -> set[int]: ...
+    enabled: bool
+    tcp_ports: frozenset[int]
+    udp_any: set[int]
+    hosts: set[bytes]
+    tcp_ports_le: frozenset[int]
+    udp_any_le: set[int]
+    hosts4_be: set[int]
+    hosts4_le: set[int]
 
 
 def skippable(buf: bytes, s: int, fe: int, lt: int, pf: PortsAndHosts) -> bool:
