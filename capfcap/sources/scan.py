@@ -1,6 +1,6 @@
 """Fused reader + prefilter: skip records that cannot matter without building a Frame.
 
-The readers in `files.py` call `Skipper.pcap` / `Skipper.pcapng` before each record. The
+The readers (`files.py`, `pcapng.py`) call `Skipper.pcap` / `Skipper.pcapng` before each record. The
 skipper walks the records that lie complete in the current chunk buffer and stops at the
 first one that may matter, is incomplete, or looks damaged; the reader then handles that
 record exactly as before (errors included). A record is skipped only when
