@@ -8,14 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from capfcap import __version__, exitcodes
-
-
-class UsageError(Exception):
-    pass
-
-
-class InputError(Exception):
-    pass
+from capfcap.errors import InputError, UsageError
 
 
 def _jobs(v: str) -> int:
@@ -26,21 +19,6 @@ def _jobs(v: str) -> int:
     if n < 0:
         raise argparse.ArgumentTypeError("must be 0 (one per CPU) or more")
     return n  # without --each at most 2 are used: reading and analysis
-
-
-def ports(values: Sequence[str], flag: str) -> list[int]:
-    """The values of a repeatable TCP port option, checked (1..65535; UsageError)."""
-    out: list[int] = []
-    for v in values:
-        try:
-            n = int(v, 10)
-        except ValueError:
-            raise UsageError(f"{flag} {v!r}: not a port number (1..65535)") from None
-        if not 1 <= n <= 65535:
-            raise UsageError(f"{flag} {v}: not a TCP port (1..65535)")
-        if n not in out:
-            out.append(n)
-    return out
 
 
 def _epilog() -> str:

@@ -8,10 +8,10 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from capfcap import exitcodes
-from capfcap.cli import InputError, UsageError, ports
+from capfcap import exitcodes, parallel
+from capfcap.errors import InputError, UsageError
+from capfcap.options import ports
 from capfcap.outputs import atomic_file, check_writable, write_atomic
-from capfcap.sources import parallel
 from capfcap.sources.files import STDIN, CaptureError
 
 if TYPE_CHECKING:  # the analysis modules load after the reader process has started
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             return e.status
     emit(report, args)
     if args.bundle:
-        from capfcap.reporters.bundle import write_bundle
+        from capfcap.bundle.archive import write_bundle
 
         write_bundle(args.bundle, report, inputs, opts, redact=args.redact, force=args.force)
     for w in warnings(report, inputs):
