@@ -205,8 +205,8 @@ ALLOWED = {
     "capfcap.correlator": {"capfcap.events", "capfcap.findings", "capfcap.report",
                            "capfcap.trust", "capfcap.filenames", "capfcap.phonesel",
                            "capfcap.protocol"},
-    "capfcap.reporters": {"capfcap.report", "capfcap.findings", "capfcap.events",
-                          "capfcap.terminal"},
+    "capfcap.reporters": {"capfcap.report", "capfcap.fleet", "capfcap.findings",
+                          "capfcap.events", "capfcap.exitcodes", "capfcap.terminal"},
 }
 
 

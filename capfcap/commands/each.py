@@ -21,10 +21,10 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TextIO
 
 from capfcap import __version__, exitcodes
-from capfcap.cli import UsageError
-from capfcap.commands.analyze import options
+from capfcap.commands.common import options
 from capfcap.commands.eachjob import Job, Result, died, missing, quiet_interrupts
 from capfcap.commands.eachjob import run as run_job
+from capfcap.errors import UsageError
 from capfcap.fleet import CaptureSummary, unmatched_everywhere
 from capfcap.outputs import atomic_file, check_writable
 from capfcap.reporters import fleet

@@ -71,7 +71,7 @@ def _failed(index: int, path: str, status: int, lines: list[str]) -> Result:
 
 
 def _run(job: Job) -> Result:
-    from capfcap.commands.analyze import render, status, unrecognised, warnings
+    from capfcap.commands.common import render, status, unrecognised, warnings
 
     report, inputs = analyze([job.path], job.opts)
     if unrecognised(inputs):

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 
 from capfcap import exitcodes
-from capfcap.commands.analyze import options, render
+from capfcap.commands.common import options, render
 from capfcap.commands.live_session import Session, Stopper
 from capfcap.commands.live_view import LineView, RichView, finding_json
 from capfcap.decode import Prefilter
