@@ -4,6 +4,7 @@ TCP trackers."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -87,3 +88,48 @@ def test_full_table_evicts_the_least_recent_flow(
             assert keys == ([want] if want else [])
     finally:
         setattr(mod, cap, old)
+
+
+@settings(max_examples=400)
+@given(OPS, st.integers(95, 110))
+def test_idle_is_what_a_scan_finds_in_creation_order(ops: list[tuple[str, int, int]],
+                                                     cut_s: int) -> None:
+    """`idle(cutoff)` names the keys a scan of the table finds last seen before the cutoff,
+    in creation order, and the earliest time of the rest; interleaved with `oldest`."""
+    table: dict[int, int] = {}
+    idx: Oldest[int] = Oldest()
+    now = 100 * S
+    for what, key, dt in ops:
+        now += dt
+        if what == "new" and key not in table:
+            table[key] = now
+            idx.created(key, now)
+        elif what == "touch" and key in table:
+            table[key] = now
+            idx.touched(key, now)
+        elif what == "remove" and key in table:
+            del table[key]
+            idx.removed(key)
+        elif what == "oldest":
+            cutoff = cut_s * S + dt
+            want = [k for k, t in table.items() if t < cutoff]
+            got, floor = idx.idle(cutoff)
+            assert got == want
+            for k in got:
+                del table[k]
+                idx.removed(k)
+            assert floor == min(table.values(), default=sys.maxsize)
+            assert idx.oldest() == (min(table, key=lambda k: table[k]) if table else None)
+
+
+def test_udp_expiry_finishes_idle_flows_in_creation_order() -> None:
+    """Flow 3 is created first but last seen after flow 2: both idle, in creation order
+    (as the scan of the table gave), not in last-seen order."""
+    tr = udpmod.UdpTracker(lambda p: True)
+    for i, (flow, t) in enumerate([(3, 0), (2, 1), (3, 2), (4, 5), (1, 70)]):
+        tr.feed(_udp(i, t * S, flow))
+    done = tr.expire(63 * S)  # idle over 60 s: last seen before 3 s
+    assert [e.key.client for e in done] == ["192.0.2.3", "192.0.2.2"]
+    assert tr.expire(64 * S) == []
+    assert [e.key.client for e in tr.expire(66 * S)] == ["192.0.2.4"]
+    assert list(tr.flows) == [("192.0.2.1", 40001, "203.0.113.1", 5000)]
