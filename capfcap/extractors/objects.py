@@ -105,8 +105,6 @@ def _shared_config(data: bytes, name: str) -> PhoneConfig | None:
         return None
     mac = m.group(1)
     masked = data.replace(mac.encode(), _MASK.encode())
-    if masked == data:
-        return None
     cfg = _parse_masked(masked, name.replace(mac, _MASK))
     if cfg is None:
         return None
