@@ -5,7 +5,7 @@ TCP trackers."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,10 +23,10 @@ OPS = st.lists(st.tuples(st.sampled_from(["new", "touch", "touch", "remove", "ol
                max_size=80)
 
 
-@settings(max_examples=400)
-@given(OPS)
-def test_oldest_is_the_minimum_a_scan_finds(ops: list[tuple[str, int, int]]) -> None:
-    table: dict[int, int] = {}  # key -> last_ts, in creation order
+def _queries(ops: list[tuple[str, int, int]]) -> Iterator[tuple[int, dict[int, int], Oldest[int]]]:
+    """Replay the table changes on a plain dict (key -> last_ts, in creation order) and on
+    the index; at each "oldest" step yield (its time step, the dict, the index)."""
+    table: dict[int, int] = {}
     idx: Oldest[int] = Oldest()
     now = 100 * S
     for what, key, dt in ops:
@@ -41,8 +41,16 @@ def test_oldest_is_the_minimum_a_scan_finds(ops: list[tuple[str, int, int]]) -> 
             del table[key]
             idx.removed(key)
         elif what == "oldest":
-            want = min(table, key=lambda k: table[k]) if table else None
-            assert idx.oldest() == want
+            yield dt, table, idx
+
+
+@settings(max_examples=400)
+@given(OPS)
+def test_oldest_is_the_minimum_a_scan_finds(ops: list[tuple[str, int, int]]) -> None:
+    for _dt, table, idx in _queries(ops):
+        want = min(table, key=lambda k: table[k]) if table else None
+        assert idx.oldest() == want
+
 
 
 def _udp(frame: int, ts: int, flow: int) -> Packet:
@@ -96,30 +104,16 @@ def test_idle_is_what_a_scan_finds_in_creation_order(ops: list[tuple[str, int, i
                                                      cut_s: int) -> None:
     """`idle(cutoff)` names the keys a scan of the table finds last seen before the cutoff,
     in creation order, and the earliest time of the rest; interleaved with `oldest`."""
-    table: dict[int, int] = {}
-    idx: Oldest[int] = Oldest()
-    now = 100 * S
-    for what, key, dt in ops:
-        now += dt
-        if what == "new" and key not in table:
-            table[key] = now
-            idx.created(key, now)
-        elif what == "touch" and key in table:
-            table[key] = now
-            idx.touched(key, now)
-        elif what == "remove" and key in table:
-            del table[key]
-            idx.removed(key)
-        elif what == "oldest":
-            cutoff = cut_s * S + dt
-            want = [k for k, t in table.items() if t < cutoff]
-            got, floor = idx.idle(cutoff)
-            assert got == want
-            for k in got:
-                del table[k]
-                idx.removed(k)
-            assert floor == min(table.values(), default=sys.maxsize)
-            assert idx.oldest() == (min(table, key=lambda k: table[k]) if table else None)
+    for dt, table, idx in _queries(ops):
+        cutoff = cut_s * S + dt
+        want = [k for k, t in table.items() if t < cutoff]
+        got, floor = idx.idle(cutoff)
+        assert got == want
+        for k in got:
+            del table[k]
+            idx.removed(k)
+        assert floor == min(table.values(), default=sys.maxsize)
+        assert idx.oldest() == (min(table, key=lambda k: table[k]) if table else None)
 
 
 def test_udp_expiry_finishes_idle_flows_in_creation_order() -> None:
