@@ -73,6 +73,7 @@ def test_every_phone_gets_its_templates_verdict(bulk: tuple[dict, dict, Path]) -
     assert sum(failing.values()) >= 5
 
 
+@pytest.mark.tshark
 def test_capture_is_sound(bulk: tuple[dict, dict, Path]) -> None:
     """tshark finds every TCP/UDP checksum right and nothing malformed; frames come in
     time order; every phone's MAC is in its own TFTP file names, never a template's."""
