@@ -31,12 +31,7 @@ class Oldest(Generic[K]):
     def created(self, key: K, ts: int) -> None:
         self._seq += 1
         self._at[key] = [ts, self._seq, ts]
-        heapq.heappush(self._heap, (ts, self._seq, key))
-        if len(self._heap) > 4 * len(self._at) + 1024:
-            self._heap = [(at[0], at[1], k) for k, at in self._at.items()]
-            heapq.heapify(self._heap)
-            for at in self._at.values():
-                at[2] = at[0]
+        self._push(ts, self._seq, key)
 
     def touched(self, key: K, ts: int) -> None:
         at = self._at.get(key)
@@ -45,7 +40,15 @@ class Oldest(Generic[K]):
         at[0] = ts
         if ts < at[2]:  # time went backwards: the entry must not be later than the key
             at[2] = ts
-            heapq.heappush(self._heap, (ts, at[1], key))
+            self._push(ts, at[1], key)
+
+    def _push(self, ts: int, seq: int, key: K) -> None:
+        heapq.heappush(self._heap, (ts, seq, key))
+        if len(self._heap) > 4 * len(self._at) + 1024:  # superseded entries: rebuild
+            self._heap = [(at[0], at[1], k) for k, at in self._at.items()]
+            heapq.heapify(self._heap)
+            for at in self._at.values():
+                at[2] = at[0]
 
     def removed(self, key: K) -> None:
         self._at.pop(key, None)

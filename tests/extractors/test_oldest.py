@@ -127,3 +127,13 @@ def test_udp_expiry_finishes_idle_flows_in_creation_order() -> None:
     assert tr.expire(64 * S) == []
     assert [e.key.client for e in tr.expire(66 * S)] == ["192.0.2.4"]
     assert list(tr.flows) == [("192.0.2.1", 40001, "203.0.113.1", 5000)]
+
+
+def test_times_going_back_and_forth_keep_the_heap_bounded() -> None:
+    idx: Oldest[int] = Oldest()
+    for k in range(3):
+        idx.created(k, 10 * S)
+    for i in range(20_000):  # every other touch moves a key's time backwards
+        idx.touched(i % 3, (10 + (i % 2) * 5) * S - i)
+    assert len(idx._heap) <= 4 * 3 + 1024 + 1
+    assert idx.oldest() == min(range(3), key=lambda k: idx._at[k][0])
