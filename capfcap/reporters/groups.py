@@ -85,7 +85,9 @@ def narrowed(r: Report) -> bool:
     return len(r.phones) < len(r.phones_seen)
 
 
-def group(r: Report, minimum: int = GROUP_MIN) -> Grouping:
+def group(r: Report, minimum: int | None = None) -> Grouping:
+    """`minimum`: GROUP_MIN unless given."""
+    least = GROUP_MIN if minimum is None else minimum
     by_phone: dict[str, list[Finding]] = {}
     for f in r.findings:
         by_phone.setdefault(f.phone.get("ip", ""), []).append(f)
@@ -109,7 +111,7 @@ def group(r: Report, minimum: int = GROUP_MIN) -> Grouping:
             if frames:
                 g.first_frames.append(min(frames))
     for g in keyed.values():
-        if len(g.phones) >= minimum:
+        if len(g.phones) >= least:
             out.groups.append(g)
             for p in g.phones:
                 out.group_of[p.ip] = g
