@@ -79,6 +79,7 @@ def render(r: Report, title: str = "capfcap report") -> str:
     other = [f for f in r.findings if f.phone.get("ip", "") not in ips]
     counts = {s: sum(1 for f in r.findings if f.severity == s) for s in SEVERITY_ORDER}
     return _env().get_template("report.html.j2").render(
-        title=title, r=r, phones=phones, rows=rows, groups=blocks, other=other, counts=counts, csp=CSP,
+        title=title, r=r, phones=phones, rows=rows, groups=blocks, other=other,
+        counts=counts, csp=CSP,
         iso=iso, frames_text=frames_text,
         other_withheld=[w for w in r.withheld if w.get("phone") not in ips])

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from capfcap.findings import SEVERITY_ORDER
-from capfcap.findings import Finding
+from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import OUTCOME_LABELS, PhoneReport, Report, frames_text, iso
 from capfcap.reporters import groups
 from capfcap.reporters.summary import code, esc
