@@ -115,8 +115,8 @@ class Volume:
                     lines.append((len(s.hosts), _sweep_line(ip, s)))
             elif (s.conns == 1 and s.syns == 1 and not s.sent_more and not s.refused
                   and ip not in self.talkers):
-                late = not s.synack and end - s.last_syn < TCP_WAIT
-                (pending if late else proven).setdefault(s.dest, []).append(ip)
+                unproven = not s.synack and end - s.last_syn < TCP_WAIT
+                (pending if unproven else proven).setdefault(s.dest, []).append(ip)
         for dest, ips in proven.items():
             if len(ips) < FLOOD_MIN:
                 continue
