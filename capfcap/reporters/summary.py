@@ -130,11 +130,15 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
     else:
         out.append("| IP | MAC | device | worst finding |")
         out.append("|---|---|---|---|")
+        worst: dict[str, Finding] = {}  # one pass, not one scan of the findings per phone
+        for f in r.findings:
+            ip = f.phone.get("ip", "")
+            if ip not in worst or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[worst[ip].severity]:
+                worst[ip] = f
         for p in r.phones:
-            w = r.worst_for(p.ip)
-            worst = f"{w.code} ({w.severity})" if w else "none"
+            w = worst.get(p.ip)
             out.append(f"| {esc(p.ip)} | {esc(p.mac or '-')} | {esc(p.device or '-')} | "
-                       f"{worst} |")
+                       f"{f'{w.code} ({w.severity})' if w else 'none'} |")
         out.append("")
         for p in r.phones:
             out += _wrap(f"{esc(_who(p.ident()))}: {esc(p.verdict or 'no verdict')}", "- ", "  ")
