@@ -22,6 +22,7 @@ sources.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from capfcap.correlator.evidence import TCP_WAIT
 from capfcap.correlator.state import phone_file
@@ -68,22 +69,25 @@ class Volume:
         self.last_ts = 0
 
     def add(self, ev: Event, service_ports: frozenset[int]) -> None:
-        if isinstance(ev, TcpConnection):
-            self.last_ts = max(self.last_ts, ev.last_ts)
-            if ev.key.server_port in service_ports and not ev.flipped:
-                self._service(ev)
+        kind = type(ev)  # exact types: one comparison each for the many HostSeen events
+        if kind is TcpConnection:
+            c = cast(TcpConnection, ev)
+            self.last_ts = max(self.last_ts, c.last_ts)
+            if c.key.server_port in service_ports and not c.flipped:
+                self._service(c)
             else:
-                self.talkers.add(ev.key.client)
-        elif isinstance(ev, FileTransfer):
-            self.talkers.add(ev.client)
-            if phone_file(ev.filename):
-                self.file_askers.add(ev.client)
-        elif isinstance(ev, DnsTransaction):
-            self.talkers.add(ev.client)
-        elif isinstance(ev, UdpFlow):
-            self.talkers.add(ev.key.client)
-        elif isinstance(ev, IcmpError):
-            self.talkers.add(ev.quoted.client)  # answered: it need not retransmit
+                self.talkers.add(c.key.client)
+        elif kind is DnsTransaction:
+            self.talkers.add(cast(DnsTransaction, ev).client)
+        elif kind is FileTransfer:
+            t = cast(FileTransfer, ev)
+            self.talkers.add(t.client)
+            if phone_file(t.filename):
+                self.file_askers.add(t.client)
+        elif kind is UdpFlow:
+            self.talkers.add(cast(UdpFlow, ev).key.client)
+        elif kind is IcmpError:  # answered by an ICMP error: it need not retransmit
+            self.talkers.add(cast(IcmpError, ev).quoted.client)
 
     def _service(self, c: TcpConnection) -> None:
         s = self.sources.get(c.key.client)
