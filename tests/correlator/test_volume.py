@@ -8,7 +8,7 @@ import pytest
 from capfcap.correlator import Correlator
 from capfcap.correlator.evidence import TCP_WAIT
 from capfcap.correlator.volume import FLOOD_MIN, MAX_NOTES, SWEEP_HOSTS, Volume
-from capfcap.events import DnsTransaction, FileTransfer, FlowKey, TcpConnection
+from capfcap.events import DnsTransaction, FileTransfer, FlowKey, IcmpError, TcpConnection
 from capfcap.pipeline import Options, analyze
 from tests.conftest import PCAPS
 
@@ -62,10 +62,12 @@ def test_fewer_than_flood_min_sources_are_judged_as_phones() -> None:
     assert judge([syn(ip, 0) for ip in ips], 10 * S) == (set(), [])
 
 
-@pytest.mark.parametrize("variant", ["retransmitted", "dns", "refused", "acked", "phone_file"])
+@pytest.mark.parametrize("variant", ["retransmitted", "dns", "refused", "acked", "phone_file",
+                                     "icmp"])
 def test_real_phone_behaviour_is_never_a_flood(variant: str) -> None:
     """Retransmitted SYNs (RFC 6298), another conversation, a RST answer (a stopped CAPF
-    also ends a real phone's attempt), a completed handshake, a phone's file request."""
+    also ends a real phone's attempt), a completed handshake, a phone's file request, an
+    ICMP error in answer (RFC 1122 §4.2.3.9: the connection may give up)."""
     ips = spoofed(FLOOD_MIN * 2)
     evs: list[object] = []
     for ip in ips:
@@ -74,6 +76,9 @@ def test_real_phone_behaviour_is_never_a_flood(variant: str) -> None:
                        more=1 if variant == "acked" else 0))
         if variant == "dns":
             evs.append(dns(ip, 0))
+        if variant == "icmp":
+            evs.append(IcmpError(1, 0, "198.51.100.1", 6, 1, 1,
+                                 FlowKey("tcp", ip, 40000, SERVER, 3804)))
         if variant == "phone_file":
             evs.append(FileTransfer("tftp", ip, "198.51.100.10", 69, "SEP001B54AABB01.cnf.xml",
                                     "complete", (1,), (1,), 0, 0))
