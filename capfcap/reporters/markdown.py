@@ -7,7 +7,7 @@ import re
 from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import OUTCOME_LABELS, PhoneReport, Report, frames_text, iso
 from capfcap.reporters import groups
-from capfcap.reporters.summary import code, esc
+from capfcap.reporters.summary import by_severity, code, esc
 
 
 def _cell(s: str) -> str:
@@ -57,10 +57,7 @@ def _finding_lines(f: Finding, g: groups.Group | None) -> list[str]:
 def _findings(r: Report, grouping: groups.Grouping) -> list[str]:
     """Findings by severity; a group's are told once, with its first phone's as example."""
     out = ["", "## Findings"]
-    for sev in sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__):
-        fs = [f for f in r.findings if f.severity == sev]
-        if not fs:
-            continue
+    for sev, fs in by_severity(r):
         out += ["", f"### {sev.capitalize()} ({len(fs)})"]
         for f in fs:
             g = grouping.group_of.get(f.phone.get("ip", ""))

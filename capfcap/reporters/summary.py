@@ -51,6 +51,15 @@ def code(s: str) -> str:
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
+def by_severity(r: Report) -> list[tuple[str, list[Finding]]]:
+    """The report's findings of each severity that has any, worst first."""
+    order = sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__)
+    fs: dict[str, list[Finding]] = {s: [] for s in order}
+    for f in r.findings:
+        fs[f.severity].append(f)
+    return [(s, fs[s]) for s in order if fs[s]]
+
+
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
                          break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
@@ -144,10 +153,7 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
             out += _wrap(f"{esc(_who(p.ident()))}: {esc(p.verdict or 'no verdict')}", "- ", "  ")
     out += ["", "## Findings"]
     n = 0
-    for sev in sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__):
-        fs = [f for f in r.findings if f.severity == sev]
-        if not fs:
-            continue
+    for sev, fs in by_severity(r):
         out += ["", f"### {_PLURAL[sev].capitalize()} ({len(fs)})"]
         for f in fs:
             n += 1
