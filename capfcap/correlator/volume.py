@@ -52,7 +52,7 @@ class _Source:
     last_syn: int = 0  # ns
     dest: tuple[str, int] = ("", 0)  # its first server and port
     hosts: set[str] | None = None  # distinct servers, once there is more than one
-    ports: set[int] = field(default_factory=set)
+    ports: frozenset[int] = frozenset()  # shared between sources (Volume.port_sets)
 
 
 @dataclass
@@ -67,6 +67,7 @@ class Volume:
         self.talkers: set[str] = set()  # hosts seen in any other conversation
         self.file_askers: set[str] = set()  # hosts that requested a phone's files
         self.last_ts = 0
+        self.port_sets: dict[frozenset[int], frozenset[int]] = {}  # one object per set
 
     def add(self, ev: Event, service_ports: frozenset[int]) -> None:
         kind = type(ev)  # exact types: one comparison each for the many HostSeen events
@@ -99,7 +100,9 @@ class Volume:
         s.synack = s.synack or bool(c.synack_frames)
         s.refused = s.refused or c.rst_from == "server"
         s.last_syn = max(s.last_syn, c.first_ts)
-        s.ports.add(c.key.server_port)
+        if c.key.server_port not in s.ports:
+            ports = s.ports | {c.key.server_port}
+            s.ports = self.port_sets.setdefault(ports, ports)
         if s.hosts is not None:
             s.hosts.add(c.key.server)
         elif c.key.server != s.dest[0]:
