@@ -352,6 +352,8 @@ class TlsSession:
     alerts: tuple[TlsAlert, ...] = ()
     close_notify: bool = False
     handshake_done: bool = False  # ChangeCipherSpec/Finished both ways, or app data both ways
+    # (direction, frame, ts) of each side's first ChangeCipherSpec record (RFC 5246 §7.1)
+    ccs_frames: tuple[tuple[Direction, int, int], ...] = ()
     records: tuple[TlsRecordInfo, ...] = ()  # application_data records, in order
     capf_messages: tuple[CapfMessage, ...] = ()  # with --keylog
     decrypted: bool = False

@@ -53,6 +53,22 @@ class TimelineEntry:
     stage: str = ""  # "trust", "config", "dns", "capf", "tvs", "other"
 
 
+@dataclass(frozen=True, slots=True)
+class WireStep:
+    """One exchange finer than a timeline step, for the ladder diagram only (not in the JSON
+    report): a TLS handshake message or alert, a run of application records one way, or a
+    file transfer's block and byte counts (kind "transfer", at its request frame)."""
+
+    frame: int
+    ts: int
+    server: str
+    to_server: bool  # sent by the phone
+    what: str
+    kind: str  # "tls", "alert", "records", "transfer"
+    outcome: str = "info"  # "ok", "failed", "info" as TimelineEntry
+    last_frame: int = 0  # of a run or transfer (0: one frame)
+
+
 @dataclass
 class PhoneReport:
     ip: str
@@ -61,6 +77,7 @@ class PhoneReport:
     timeline: list[TimelineEntry] = field(default_factory=list)
     verdict: str = ""
     flows: list[dict[str, object]] = field(default_factory=list)
+    wire: list[WireStep] = field(default_factory=list)  # ladder detail, not serialised
 
     def ident(self) -> dict[str, str]:
         d = {"ip": self.ip}

@@ -489,3 +489,32 @@ def test_keylog_that_decrypts_nothing_is_said_once() -> None:
     right = subprocess.run(args + [str(REALPEER / "keylogs" / "S10_capf_no_operation.keylog")],
                            capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert "--keylog" not in right.stderr and "decrypted none" not in right.stdout
+
+
+def test_silence_while_the_phone_generates_its_key_waits_for_the_keepalive() -> None:
+    """AUTH_REQUEST, AUTH_RESPONSE, KEY_GENERATE_REQUEST, then the phone's small record:
+    REQUEST_IN_PROGRESS (DOMAIN §3.4), so the phone owes the key; 30 s of silence (enough
+    when CAPF owes the answer) proves nothing, CAPF's 15-minute keepalive does."""
+    recs = [("s", 36, 0), ("c", 59, .01), ("s", 37, .02), ("c", 36, .03)]
+    short = _report(*_session(recs, close=None), end_s=120.0)
+    assert "CAPF_SESSION_CUT" not in _codes(short)
+    reason = str(short.withheld[0]["reason"])
+    assert "REQUEST_IN_PROGRESS" in reason and "keepalive" in reason, reason
+    assert "15 min" in reason or "900" in reason, reason
+    long = _report(*_session(recs, close=None), end_s=20 + 16 * 60.0)
+    assert "went silent" in _one(long, "CAPF_SESSION_CUT").summary
+    # the phone's key is large: then CAPF owes the certificate and 30 s is enough
+    keyed = _report(*_session(recs[:3] + [("c", 329, .03)], close=None), end_s=120.0)
+    assert "CAPF_SESSION_CUT" in _codes(keyed)
+
+
+def test_decrypted_request_in_progress_waits_for_the_key() -> None:
+    msgs = (_msg(20, "s", "AUTH_REQUEST", ("VERSION", "3")),
+            _msg(21, "c", "AUTH_RESPONSE"),
+            _msg(22, "s", "KEY_GENERATE_REQUEST"),
+            _msg(23, "c", "REQUEST_IN_PROGRESS"))
+    ev = _session([("s", 40, 0), ("c", 69, .01), ("s", 37, .02), ("c", 36, .03)],
+                  close=None, msgs=msgs)
+    r = _report(*ev, end_s=200.0)
+    assert "CAPF_SESSION_CUT" not in _codes(r)
+    assert "the phone's key or CAPF's keepalive" in str(r.withheld[0]["reason"])

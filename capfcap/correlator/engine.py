@@ -25,6 +25,7 @@ from capfcap.correlator.ports import GivenPorts
 from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
 from capfcap.correlator.volume import Volume
+from capfcap.correlator.wire import wire_steps
 from capfcap.events import Event
 from capfcap.findings import Finding
 from capfcap.report import CaptureInfo, PhoneReport, Report
@@ -182,6 +183,7 @@ class Correlator:
             reports.append(PhoneReport(
                 ip=ip, mac=p.mac, device=p.device,
                 timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
+                wire=wire_steps(ctx, p),
             ))
         notes = [n.message for n in st.notes if n.kind != "duplicates"] + hostile.notes
         return Report(

@@ -20,7 +20,7 @@ With a key log the decoded commands and the END_SESSION reason decide instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
@@ -45,6 +45,11 @@ TLS13 = 0x0304
 TLS13_MIN_CAPF = 8 + 17  # CAPF header + inner type + AEAD tag; shorter: an alert
 END_CLOSE_MAX = 5 * NS  # after END_SESSION both sides close at once (capfd, Jabber4Linux)
 MAX_PHONE_RUN = 2  # REQUEST_IN_PROGRESS + the answer: more proves lost server records
+# The phone generates its key at low priority and may first send REQUEST_IN_PROGRESS
+# (DOMAIN §3.4); meanwhile CAPF's keepalive (default 15 min, `utils capf set keep_alive`)
+# is the first thing an idle but living session must show.
+KEYGEN_WAIT = 15 * 60 * NS
+KEYGEN_DUE = "the phone's key or CAPF's keepalive"
 OUTCOME_CODES = ("CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE", "CAPF_AUTH_FAILED",
                  "CAPF_SESSION_CUT")
 _FRAME = re.compile(r" \(frame \d+\)")  # summaries name no frame: live and offline agree
@@ -97,6 +102,8 @@ class Outcome:
     close_frame: int | None = None
     waited_since: int | None = None  # "silent": time of the record left unanswered
     waiting_for: str = ""  # "silent": what the capture should have shown
+    patience: int = CAPF_ANSWER_WAIT  # "silent": how long the capture must go on
+    due: str = "the next CAPF message"  # "silent": what that time is for
     unreliable: str = ""  # why the capture cannot support a cut verdict
 
 
@@ -156,8 +163,11 @@ def _decrypted(s: TlsSession, conn: TcpConnection | None, auth_mode: int | None)
     if not ends:
         last = msgs[-1]
         who = "phone's" if last.direction == "c2s" else "CAPF's"
-        return _cut(s, conn, last.ts, f"{who} {last.command_name} (frame {last.frame})",
-                    f"decrypted: {chain}; no END_SESSION", "certain")
+        oc = _cut(s, conn, last.ts, f"{who} {last.command_name} (frame {last.frame})",
+                  f"decrypted: {chain}; no END_SESSION", "certain")
+        if last.direction == "c2s" and last.command_name == "REQUEST_IN_PROGRESS":
+            return replace(oc, patience=KEYGEN_WAIT, due=KEYGEN_DUE)
+        return oc
     end = ends[-1]
     reason = _reason(end)
     why = dict(end.elements).get("REASON", "no reason element")
@@ -213,13 +223,28 @@ def _from_sizes(s: TlsSession, conn: TcpConnection | None, auth_mode: int | None
         what = (f"the phone's {last.length}-byte record (frame {last.frame})"
                 if last.direction == "c2s" else
                 f"CAPF's first record (frame {last.frame}), which the phone never answered")
-        return _cut(s, conn, last.ts, what, f"records {sizes}", "high")
+        oc = _cut(s, conn, last.ts, what, f"records {sizes}", "high")
+        if _maybe_keygen(recs, first_phone):
+            return replace(oc, patience=KEYGEN_WAIT, due=KEYGEN_DUE,
+                           waiting_for=f"{oc.waiting_for}, which may be REQUEST_IN_PROGRESS "
+                           "while the phone generates its key")
+        return oc
     close_frame, how, who = _close(conn)
     if close_frame is not None and conn is not None and conn.close_ts is not None \
             and conn.close_ts - last.ts > END_CLOSE_MAX:
         return _cut(s, conn, last.ts, f"CAPF's {last.length}-byte record (frame {last.frame})",
                     f"records {sizes}", "high")
     return _ended(recs, first_phone, auth_mode, sizes)
+
+
+def _maybe_keygen(recs: list[TlsRecordInfo], first_phone: int | None) -> bool:
+    """The last record is the phone's small answer to a later CAPF request: with sizes
+    alone, REQUEST_IN_PROGRESS before a slow key (the phone owes the next message) cannot
+    be told from a delete answer (CAPF owes END_SESSION), so the longer wait applies."""
+    last = recs[-1]
+    return (first_phone is not None and len(recs) - 1 > first_phone + 1
+            and last.direction == "c2s" and last.length < KEY_MIN
+            and recs[-2].direction == "s2c")
 
 
 def _ended(recs: list[TlsRecordInfo], first_phone: int, auth_mode: int | None,
@@ -354,8 +379,7 @@ def _judge_cut(ctx: Context, phone: PhoneState, s: TlsSession, oc: Outcome) -> J
                 and c.frames and s.frames and c.frames[0] > s.frames[-1]
                 for c in phone.conns if c.key.server_port == s.key.server_port)
     j = judge(ctx, phone, what=oc.waiting_for, last_ts=oc.waited_since,
-              wait=CAPF_ANSWER_WAIT, retried=later, server=s.key.server,
-              due="the next CAPF message")
+              wait=oc.patience, retried=later, server=s.key.server, due=oc.due)
     if not j.stands:
         return j
     idle = (ctx.end_ts or s.last_ts) - oc.waited_since

@@ -77,6 +77,7 @@ class TlsHandler:
         alerts: list[TlsAlert] = []
         records: list[TlsRecordInfo] = []
         ccs = {"c2s": False, "s2c": False}
+        ccs_frames: list[tuple[Direction, int, int]] = []
         fin = {"c2s": False, "s2c": False}
         app = {"c2s": False, "s2c": False}
         close_notify = False
@@ -98,6 +99,8 @@ class TlsHandler:
             elif isinstance(it, tp.CertificateRequest):
                 cert_req = True
             elif isinstance(it, tp.ChangeCipherSpec):
+                if not ccs[d]:
+                    ccs_frames.append((d, it.frame, it.ts))
                 ccs[d] = True
             elif isinstance(it, tp.EncryptedHandshake):
                 fin[d] = True
@@ -154,6 +157,7 @@ class TlsHandler:
             alerts=tuple(alerts),
             close_notify=close_notify,
             handshake_done=done,
+            ccs_frames=tuple(ccs_frames),
             records=tuple(records),
             capf_messages=capf,
             decrypted=decrypted,

@@ -13,7 +13,7 @@ import jinja2
 from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import PhoneReport, Report, frames_text, iso
 from capfcap.reporters import groups
-from capfcap.reporters.ladder import Ladder, layout
+from capfcap.reporters.ladder import LINE, Ladder, layout
 
 # A Content-Security-Policy that forbids every load and every script: the page is complete
 # without either, and a browser refuses any request a hostile string might still cause.
@@ -36,10 +36,11 @@ def _phone_view(i: int, p: PhoneReport, r: Report, by_phone: dict[str, list[Find
                 ) -> dict[str, object]:
     fs = by_phone.get(p.ip, [])
     worst = min(fs, key=lambda f: SEVERITY_ORDER[f.severity]) if fs else None
-    ladder: Ladder = layout(p, fs, r.withheld)
+    held = [w for w in r.withheld if w.get("phone") == p.ip]
+    ladder: Ladder = layout(p, fs, held)
     return {"anchor": _anchor(i), "p": p, "findings": fs, "worst": worst, "ladder": ladder,
-            "open": worst is not None and worst.severity in ("error", "warning"),
-            "withheld": [w for w in r.withheld if w.get("phone") == p.ip]}
+            "open": worst is not None and worst.severity in ("error", "warning") or bool(held),
+            "withheld": held}
 
 
 def _group_rows(r: Report, grouping: groups.Grouping, views: list[dict[str, object]]
@@ -80,6 +81,5 @@ def render(r: Report, title: str = "capfcap report") -> str:
     counts = {s: sum(1 for f in r.findings if f.severity == s) for s in SEVERITY_ORDER}
     return _env().get_template("report.html.j2").render(
         title=title, r=r, phones=phones, rows=rows, groups=blocks, other=other,
-        counts=counts, csp=CSP,
-        iso=iso, frames_text=frames_text,
+        counts=counts, csp=CSP, iso=iso, frames_text=frames_text, line_px=LINE,
         other_withheld=[w for w in r.withheld if w.get("phone") not in ips])

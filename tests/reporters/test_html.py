@@ -3,6 +3,7 @@ the HTML, Markdown and summary.md reports, and the page in a real headless Chrom
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ from capfcap.reporters.html import render as render_html
 from capfcap.reporters.ladder import GAP_NS, layout
 from capfcap.reporters.markdown import render as render_md
 from capfcap.reporters.summary import BundleFacts, render_summary
-from tests.conftest import REALPEER
+from tests.conftest import REALPEER, ROOT
 from tests.gen_module import gen_pcaps
 
 S = 1_000_000_000
@@ -254,6 +255,25 @@ def test_browser_renders_s05(tmp_path: Path) -> None:
 
 
 @browser
+@pytest.mark.parametrize("name,code", [("S14_tls_version_mismatch", "CAPF_TLS_FAILED"),
+                                       ("S22_capf_auth_failed", "CAPF_AUTH_FAILED")])
+def test_browser_renders_handshake_and_records(tmp_path: Path, name: str, code: str) -> None:
+    """The TLS handshake and record-run arrows reach the rendered DOM, with their full text
+    as the step's title, and the failing step carries the finding's code."""
+    r, _ = analyze([str(REALPEER / f"{name}.pcap")], Options())
+    page = tmp_path / "r.html"
+    page.write_text(render_html(r))
+    run = _chromium(page, tmp_path, "--dump-dom")
+    assert run.returncode == 0 and _console_errors(run.stderr) == []
+    dom = run.stdout
+    d = layout(r.phones[0], r.findings, r.withheld)
+    hello = next(a for a in d.arrows if a.full.startswith("ClientHello"))
+    assert f"<title>{escape(hello.full)} ({escape(hello.meta)})</title>" in dom
+    assert re.search(r'<g class="step k-error"[^>]*data-code="' + code + '"', dom)
+    assert dom.count('role="listitem"') >= len(d.arrows) + len(d.notes)
+
+
+@browser
 def test_browser_refuses_every_load(tmp_path: Path) -> None:
     """The CSP meta makes the browser refuse a load a hostile string could smuggle in."""
     page = tmp_path / "r.html"
@@ -267,22 +287,22 @@ def test_browser_refuses_every_load(tmp_path: Path) -> None:
     assert any("script-src" in ln or "default-src" in ln for ln in refused)
 
 
-def big_report(n: int) -> Report:
-    phones, findings = [], []
-    for i in range(n):
-        ip = f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"
-        p = _phone(ip, gap=2 * S if i % 3 else 0)
-        phones.append(p)
-        if i % 4 == 0:
-            findings.append(_finding(ip, "CAPF_UNIDIRECTIONAL", (12,), "198.51.100.7"))
-    return Report([CaptureInfo("big.pcap", "00" * 32, 10 * n, 0, S)], phones, findings)
+def fleet_report(n: int) -> Report:
+    """N phones copied from the shared real captures' phones (tools/html_bench.py)."""
+    spec = importlib.util.spec_from_file_location("html_bench",
+                                                  ROOT / "tools" / "html_bench.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.fleet_report(n)  # type: ignore[no-any-return]
 
 
 @browser
 def test_browser_renders_2000_phones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("capfcap.reporters.groups.GROUP_MIN", 10**9)  # a section per phone
+    r = fleet_report(2000)
     t0 = time.monotonic()
-    html = render_html(big_report(2000))
+    html = render_html(r)
     t_render = time.monotonic() - t0
     page = tmp_path / "big.html"
     page.write_text(html)
@@ -294,22 +314,28 @@ def test_browser_renders_2000_phones(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert run.returncode == 0
     assert run.stdout.count('class="phone-section"') == 2000
     assert run.stdout.count("<svg") == 2000
+    codes = {f.code for f in r.findings if f.severity == "error"}
+    assert {c for c in codes if f'data-code="{c}"' in run.stdout} == codes
     assert t_render < 20 and t_browser < 30
 
 
 @pytest.mark.parametrize("name,code,kind", [("S01_happy", "CAPF_LSC_ISSUED", "info"),
+                                            ("S21_capf_session_cut", "CAPF_SESSION_CUT",
+                                             "error"),
                                             ("S22_capf_auth_failed", "CAPF_AUTH_FAILED",
                                              "error")])
-def test_ladder_draws_record_outcome_at_its_frame(name: str, code: str, kind: str) -> None:
-    """A CAPF outcome read from the records is the server's last arrow, at its first
-    evidence frame, after the connection that carried it."""
+def test_ladder_draws_record_outcome_after_its_records(name: str, code: str, kind: str) -> None:
+    """A CAPF outcome read from the records is the server's last arrow, at its last
+    evidence frame: after the connection and the record runs it judges."""
     r, _ = analyze([str(REALPEER / f"{name}.pcap")], Options())
     p = r.phones[0]
     f = next(f for f in r.findings if f.code == code)
     d = layout(p, r.findings, r.withheld)
     last = max(d.arrows, key=lambda a: a.y)
     lane = {ln.ip: ln.x for ln in d.lanes}
-    assert (last.code, last.kind, last.frame) == (code, kind, min(f.evidence.frames))
+    assert (last.code, last.kind, last.frame) == (code, kind, max(f.evidence.frames))
     assert (last.x1, last.x2) == (lane[str(f.server["ip"])], lane[p.ip])
-    conn = next(a for a in d.arrows if a.frame < last.frame and a.x2 == last.x1)
+    conn = next(a for a in d.arrows if a.frame < min(f.evidence.frames) and a.x2 == last.x1)
     assert conn.code == "" and conn.y < last.y
+    runs = [a for a in d.arrows if "record" in a.full and a is not last]
+    assert runs and all(a.y < last.y and a.frame in f.evidence.frames for a in runs)
