@@ -8,14 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from capfcap import __version__, exitcodes
-
-
-class UsageError(Exception):
-    pass
-
-
-class InputError(Exception):
-    pass
+from capfcap.errors import InputError, UsageError
 
 
 def _jobs(v: str) -> int:
@@ -23,24 +16,9 @@ def _jobs(v: str) -> int:
         n = int(v)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {v!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return min(n, 2)  # two stages: reading and analysis
-
-
-def ports(values: Sequence[str], flag: str) -> list[int]:
-    """The values of a repeatable TCP port option, checked (1..65535; UsageError)."""
-    out: list[int] = []
-    for v in values:
-        try:
-            n = int(v, 10)
-        except ValueError:
-            raise UsageError(f"{flag} {v!r}: not a port number (1..65535)") from None
-        if not 1 <= n <= 65535:
-            raise UsageError(f"{flag} {v}: not a TCP port (1..65535)")
-        if n not in out:
-            out.append(n)
-    return out
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 (one per CPU) or more")
+    return n  # without --each at most 2 are used: reading and analysis
 
 
 def _epilog() -> str:
@@ -98,12 +76,16 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     a.add_argument("captures", nargs="+", metavar="CAPTURE",
                    help="pcap, pcapng, .gz, a directory of captures, or - for a pcap or "
                         "pcapng stream on standard input (tcpdump -w -)")
-    output_opts(a, ["text", "json", "markdown", "html"])
+    output_opts(a, ["text", "json", "markdown", "html", "jsonl"])
     a.add_argument("--no-fast-path", dest="fast", action="store_false",
                    help="decode every frame (slow; for verification)")
     a.add_argument("--jobs", type=_jobs, metavar="N",
                    help="processes: 1 reads and analyses in one; 2 reads in a second "
-                        "process (default: 2 for captures over 32 MB when 2 CPUs are free)")
+                        "process (default: 2 for captures over 32 MB when 2 CPUs are free); "
+                        "with --each, captures analysed at once (default 1; 0: one per CPU)")
+    a.add_argument("--each", action="store_true",
+                   help="analyse each capture (a directory: each capture in it) on its own, "
+                        "then a fleet summary: phones per verdict and cause, worst first")
 
     lv = sub.add_parser("live", help="sniff an interface (SPAN port)", epilog=_epilog(),
                         formatter_class=argparse.RawDescriptionHelpFormatter)

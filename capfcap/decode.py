@@ -14,6 +14,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from capfcap.protocol import PHONE_PORTS
 from capfcap.sources.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -38,7 +39,6 @@ ETH_ARP = 0x0806
 VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
 
 # TCP ports whose SYN shows a phone (DOMAIN §2): TVS and CAPF defaults (§4.1, §3.1)
-PHONE_PORTS = frozenset({2445, 3804})
 
 # TCP flag bits
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20

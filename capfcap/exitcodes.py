@@ -27,3 +27,14 @@ def from_findings(severities: list[str], fail_on: str = "warning") -> int:
     if fail_on == "warning" and "warning" in severities:
         return WARNINGS
     return OK
+
+
+# `analyze --each`: the run's status is the most pressing over its captures. A command
+# line that fails everywhere (a --phone in no capture) first, then a bug, then input that
+# could not be read, then findings (errors before warnings).
+PRECEDENCE = (USAGE, INTERNAL, BAD_INPUT, ERRORS, WARNINGS, OK)
+
+
+def worst(statuses: list[int]) -> int:
+    """The status of several analyses (OK for none)."""
+    return min(statuses, key=PRECEDENCE.index, default=OK)

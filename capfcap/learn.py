@@ -11,9 +11,8 @@ is followed until the transfer ends.
 
 from __future__ import annotations
 
-from capfcap.decode import PHONE_PORTS, SYN, TCP, UDP, Packet, Prefilter, ip_packed
-
-TFTP_PORT = 69
+from capfcap.decode import SYN, TCP, UDP, Packet, Prefilter, ip_packed
+from capfcap.protocol import PHONE_PORTS, TFTP_PORT
 
 
 def phone_request(payload: bytes) -> bool:
@@ -42,7 +41,7 @@ def learn_ahead(pf: Prefilter, pkt: Packet) -> None:
 
     A prefilter grown this way passes every frame the analysis's own prefilter would pass
     at the same point of the capture (its sets are supersets at every frame), so a reader
-    can apply it without hearing back from the analysis (`sources/parallel.py`)."""
+    can apply it without hearing back from the analysis (`parallel.py`)."""
     for ip in phones_shown(pkt, pf.phone_ports):
         pf.add_host(ip_packed(ip))
     if pkt.proto == UDP and pkt.dport == TFTP_PORT:  # any request, not only a phone's

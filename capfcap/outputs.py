@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from capfcap.cli import UsageError
+from capfcap.errors import UsageError
 
 
 def check_writable(path: str, force: bool) -> None:

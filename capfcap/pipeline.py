@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from capfcap import __version__
-from capfcap.correlator import Correlator
-from capfcap.correlator.ports import CAPF_DEFAULT, TVS_DEFAULT
+from capfcap.correlator.engine import Correlator
 from capfcap.decode import (
     ICMP,
     ICMPV6,
@@ -37,21 +36,18 @@ from capfcap.extractors.tcp import TcpTracker
 from capfcap.extractors.tftp import TftpExtractor
 from capfcap.extractors.udp import UdpTracker
 from capfcap.learn import phones_shown
+from capfcap.parallel import ReaderProcess, wanted
+from capfcap.protocol import CAPF_PORT, DNS_PORT, HTTP_CONFIG_PORT, TLS_READ_PORTS, TVS_PORT
 from capfcap.report import CaptureInfo, Report
 from capfcap.sources.files import FileInfo
 from capfcap.sources.frame import LINKTYPE_NAMES, Frame
 from capfcap.sources.inputs import InputSet, frames
-from capfcap.sources.parallel import ReaderProcess, wanted
 from capfcap.sources.scan import Skipper
 
 EXPIRE_EVERY = 1_000_000_000  # call expire() once per second of capture time
 DUP_WINDOW = 16  # relevant frames compared for SPAN duplicates
 DUP_NS = 50_000_000  # ... within 50 ms
 GC_BATCH = 50_000  # young objects per collection during an analysis (default 700)
-# TLS is read on these server ports. 8443 (HTTPS, a phone's client certificate) is not a
-# prefilter port: only a known phone's traffic reaches it, never a SPAN's admin sessions.
-TLS_PORTS = frozenset({2443, 2445, 3804, 5061, 6971, 6972, 8443})
-HTTP_PORTS = frozenset({6970})
 KEYLOG_UNUSED = "--keylog:"  # start of the note for a key log that decrypted nothing
 
 
@@ -77,8 +73,8 @@ class Analysis:
         self.correlator = Correlator(opts.cucm, opts.phones, opts.capf_ports, opts.tvs_ports)
         # TCP ports read as TLS: CAPF (with CAPF message decoding) and TVS, the defaults,
         # the given ones, and those of every config seen so far
-        self.capf_ports: set[int] = {CAPF_DEFAULT, *opts.capf_ports}
-        self.tvs_ports: set[int] = {TVS_DEFAULT, *opts.tvs_ports}
+        self.capf_ports: set[int] = {CAPF_PORT, *opts.capf_ports}
+        self.tvs_ports: set[int] = {TVS_PORT, *opts.tvs_ports}
         self.dns = DnsExtractor()
         self.tcp = TcpTracker(handler_for=self._handler_for)
         self.tcp.service_ports.update(opts.capf_ports, opts.tvs_ports)
@@ -112,13 +108,13 @@ class Analysis:
     def _handler_for(self, key: FlowKey) -> StreamHandler | None:
         port = key.server_port
         capf = port in self.capf_ports
-        if capf or port in TLS_PORTS or port in self.tvs_ports:
+        if capf or port in TLS_READ_PORTS or port in self.tvs_ports:
             from capfcap.extractors.tls import TlsHandler  # cryptography: only when TLS is seen
 
             return TlsHandler(key, self.opts.keylog_data, self.opts.show_secrets, capf=capf)
-        if key.server_port in HTTP_PORTS:
+        if key.server_port == HTTP_CONFIG_PORT:
             return HttpHandler(key)
-        if key.server_port == 53:
+        if key.server_port == DNS_PORT:
             return DnsTcpHandler(key, self.dns)
         return None
 

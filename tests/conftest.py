@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_crosscheck_tshark() -> Iterator[None]:
+    """`--crosscheck`'s tshark runs, shared by every test of the session (tests/tshark_cache.py):
+    the crosscheck tests ask the same frames of the same captures many times over."""
+    from capfcap.tshark import run
+    from tests.tshark_cache import cached_tshark_ek
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(run, "tshark_ek", cached_tshark_ek(run.tshark_ek))
+        yield

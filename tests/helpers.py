@@ -6,10 +6,12 @@ import struct
 import subprocess
 from pathlib import Path
 
+from tests.tshark_cache import tshark
+
 
 def tshark_fields(pcap: Path | str, fields: list[str], display_filter: str = "",
                   two_pass: bool = False, extra: list[str] | None = None) -> list[list[str]]:
-    cmd = ["tshark", "-n", "-r", str(pcap), "-d", "tcp.port==3804,tls", "-T", "fields"]
+    cmd = ["-d", "tcp.port==3804,tls", "-T", "fields"]
     if two_pass:
         cmd.append("-2")
     if display_filter:
@@ -17,8 +19,11 @@ def tshark_fields(pcap: Path | str, fields: list[str], display_filter: str = "",
     for f in fields:
         cmd += ["-e", f]
     cmd += extra or []
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return [line.split("\t") for line in out.splitlines()]
+    run = tshark(pcap, cmd)
+    if run.returncode != 0:
+        raise subprocess.CalledProcessError(run.returncode, ["tshark", *cmd], run.stdout,
+                                            run.stderr)
+    return [line.split("\t") for line in run.stdout.splitlines()]
 
 
 def write_pcap(path: Path, frames: list[tuple[int, bytes]], linktype: int = 1,

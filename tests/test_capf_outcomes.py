@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from capfcap.correlator import Correlator
+from capfcap.correlator.engine import Correlator
 from capfcap.correlator.ports import is_capf
 from capfcap.correlator.rules_capf import OUTCOME_CODES, classify, outcome_of
 from capfcap.events import (

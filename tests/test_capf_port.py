@@ -18,7 +18,7 @@ import pytest
 
 from capfcap import exitcodes
 from capfcap.commands import live as live_cmd
-from capfcap.correlator import Correlator
+from capfcap.correlator.engine import Correlator
 from capfcap.correlator.ports import GivenPorts, phone_ports
 from capfcap.decode import Prefilter, decode, ip_packed
 from capfcap.events import ConfigSeen, FileTransfer, FlowKey, PhoneConfig, TcpConnection
@@ -305,7 +305,7 @@ def test_redacted_bundle_keeps_the_tls_record_headers_on_the_config_port(
     on the config's CAPF port, as on 3804, and drops only the application data."""
     import zipfile
 
-    from capfcap.reporters.bundle import write_bundle
+    from capfcap.bundle.archive import write_bundle
 
     report, inputs = analyze([str(S16)], Options(jobs=1))
     out = tmp_path / "b.zip"

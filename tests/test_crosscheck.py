@@ -16,23 +16,16 @@ from typing import Any
 
 import pytest
 
-from capfcap import crosscheck as crosscheck_mod
 from capfcap import exitcodes
 from capfcap.correlator import facts
-from capfcap.crosscheck import (
-    MISSING,
-    EkError,
-    crosscheck,
-    parse_ek,
-    read_ek,
-    read_frames,
-    verdict,
-    wireshark_view,
-)
+from capfcap.crosscheck import crosscheck, verdict, wireshark_view
 from capfcap.findings import Evidence, Finding
 from capfcap.pipeline import Analysis, Options, analyze
 from capfcap.report import Report
 from capfcap.sources.inputs import InputSet, frames
+from capfcap.tshark import run as tshark_run
+from capfcap.tshark.ek import EkError, parse_ek, read_ek
+from capfcap.tshark.run import MISSING, read_frames
 from tests.conftest import PCAPS, REALPEER
 from tests.test_oracle import CAPTURES, IDS
 
@@ -399,8 +392,8 @@ def test_unreadable_lines_name_their_frame(line: str, why: str) -> None:
 def _crosschecked_with(monkeypatch: pytest.MonkeyPatch, path: Path,
                        spoil: Callable[[list[str]], list[str]]) -> dict[str, str]:
     """Crosscheck `path` with tshark's real EK output passed through `spoil`."""
-    real = crosscheck_mod.tshark_ek
-    monkeypatch.setattr(crosscheck_mod, "tshark_ek",
+    real = tshark_run.tshark_ek
+    monkeypatch.setattr(tshark_run, "tshark_ek",
                         lambda *a, **k: spoil(real(*a, **k)))
     r, _ = analyze([str(path)], Options())
     crosscheck(r, [str(path)])

@@ -10,7 +10,7 @@ from functools import cache
 
 import pytest
 
-from capfcap.correlator import Correlator
+from capfcap.correlator.engine import Correlator
 from capfcap.events import DnsTransaction
 from capfcap.pipeline import Options, analyze
 from capfcap.report import Report

@@ -232,7 +232,7 @@ def test_tvs_texts_name_the_callmanager_group_and_per_node_certificates() -> Non
 
 
 def test_tvs_cert_not_ca_is_dropped_and_not_raised() -> None:
-    from capfcap.correlator import Correlator
+    from capfcap.correlator.engine import Correlator
     from capfcap.events import CertInfo, FlowKey, TlsSession
     from tests.correlator.test_rules import CAPF, PHONE, S, conn, tftp
 

@@ -5,7 +5,7 @@ Four ways to run the same analysis must give byte-identical JSON reports:
 - the byte-level prefilter in decode() without the fused skip loop (Options.scan=False);
 - the fused reader + prefilter (capfcap/sources/scan.py) in one process;
 - the default for large captures: the same in a reader process whose prefilter learns
-  ahead, and the analysis in this one (`--jobs 2`, capfcap/sources/parallel.py).
+  ahead, and the analysis in this one (`--jobs 2`, capfcap/parallel.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from capfcap.pipeline import Options, analyze
 from capfcap.reporters.json import render
 from capfcap.sources.files import FileInfo, read_capture
 from capfcap.sources.frame import Frame
-from capfcap.sources.scan import Skipper, skippable
+from capfcap.sources.relevance import skippable
+from capfcap.sources.scan import Skipper
 
 ROOT = Path(__file__).resolve().parent.parent
 PCAPS = sorted(

@@ -10,8 +10,6 @@ filter, which must select exactly the finding's frames.
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,12 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from capfcap.crosscheck import tshark_args
 from capfcap.events import DnsTransaction, FileTransfer
-from capfcap.pipeline import TLS_PORTS, Analysis, Options
+from capfcap.pipeline import Analysis, Options
+from capfcap.protocol import TLS_READ_PORTS
 from capfcap.report import Report
 from capfcap.sources.inputs import InputSet, frames
+from capfcap.tshark.run import tshark_args
+from tests import tshark_cache
 from tests.conftest import PCAPS
+from tests.tshark_cache import tshark
 
 CAPTURES = sorted(
     p for p in PCAPS.glob("**/*")
@@ -65,8 +66,17 @@ def _ns(epoch: str) -> int:
     return int(sec) * 1_000_000_000 + int((frac + "000000000")[:9])
 
 
-@cache
 def run(path: Path) -> Run:
+    """capfcap's and tshark's readings of `path`, once per session (a capture tshark
+    cannot read at all skips every test of it, remembered like a reading)."""
+    got = _read(path)
+    if isinstance(got, str):
+        pytest.skip(got)
+    return got
+
+
+@cache
+def _read(path: Path) -> Run | str:
     inputs = InputSet()
     a = Analysis(Options())
     dns: list[DnsTransaction] = []  # every transaction the extractor emits (the correlator
@@ -78,29 +88,22 @@ def run(path: Path) -> Run:
         a.feed(fr)
     a.finish()
     report = a.report(inputs.files)
-    objdir = Path(f"/tmp/capfcap-oracle-{os.getpid()}-{abs(hash(str(path)))}")
-    objdir.mkdir(exist_ok=True)
-    for old in objdir.iterdir():
-        old.unlink()
-    cmd = ["tshark", "-n", "-2", "-r", str(path), *tshark_args(), "-T", "fields",
-           "-E", "occurrence=a", "-E", "aggregator=|", "--export-objects", f"tftp,{objdir}"]
+    cmd = ["-2", *tshark_args(), "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"]
     for f in FIELDS:
         cmd += ["-e", f]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = tshark(path, cmd, export="tftp")
     # tshark exits 2 on a file cut short in a record, after printing the frames before it
     if proc.returncode != 0 and not proc.stdout:
-        pytest.skip("tshark reads no frame of this damaged file: "
-                    + proc.stderr.strip().splitlines()[-1])
+        return ("tshark reads no frame of this damaged file: "
+                + proc.stderr.strip().splitlines()[-1])
     out = proc.stdout
     rows: dict[int, dict[str, str]] = {}
     for line in out.splitlines():
         vals = dict(zip(FIELDS, line.split("\t"), strict=True))
         rows[int(vals["frame.number"])] = vals
     objects: Counter[tuple[str, str]] = Counter()
-    for p in sorted(objdir.iterdir()):
-        objects[(_stem(p.name), hashlib.sha256(p.read_bytes()).hexdigest())] += 1
-        p.unlink()
-    objdir.rmdir()
+    for name, data in proc.objects:
+        objects[(_stem(name), hashlib.sha256(data).hexdigest())] += 1
     return Run(a, report, times, rows, objects, proc.returncode != 0, dns)
 
 
@@ -217,7 +220,7 @@ def test_tcp_completeness(path: Path) -> None:
 @pytest.mark.parametrize("path", CAPTURES, ids=IDS)
 def test_tls_alerts(path: Path) -> None:
     r = run(path)
-    ports = set(TLS_PORTS)
+    ports = set(TLS_READ_PORTS)
     wireshark = set()
     for n, v in r.rows.items():
         if v["tls.alert_message.level"] and v["tcp.srcport"] and n not in _dups(r) and (
@@ -250,12 +253,8 @@ def test_tftp_objects_equal_wireshark_export(path: Path) -> None:
 def test_finding_filters_select_exactly_their_frames(path: Path) -> None:
     r = run(path)
 
-    def select(filt: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["tshark", "-n", "-r", str(path), *tshark_args(), "-Y", filt,
-             "-T", "fields", "-e", "frame.number"],
-            capture_output=True, text=True, timeout=300,
-        )
+    def select(filt: str) -> tshark_cache.Run:
+        return tshark(path, [*tshark_args(), "-Y", filt, "-T", "fields", "-e", "frame.number"])
 
     with ThreadPoolExecutor(max_workers=4) as pool:  # tshark start-up dominates
         outs = list(pool.map(select, [f.evidence.filter for f in r.report.findings]))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from capfcap import outputs
-from capfcap.cli import UsageError
+from capfcap.errors import UsageError
 from tests.conftest import ROOT
 
 S01 = str(ROOT / "pcaps" / "realpeer" / "S01_happy.pcap")

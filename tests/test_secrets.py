@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from capfcap.correlator import Correlator
+from capfcap.correlator.engine import Correlator
 from capfcap.dissectors.capf import CapfStream
 from capfcap.events import CapfMessage, FlowKey, TcpConnection, TlsRecordInfo, TlsSession
 from capfcap.report import Report

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from capfcap.correlator.state import basename
 from capfcap.events import FileTransfer, TrustListSeen
+from capfcap.filenames import basename
 from capfcap.findings import Finding
 from capfcap.pipeline import Analysis, Options
 from capfcap.report import Report

@@ -115,8 +115,8 @@ def reader(data: bytes) -> None:
 
 def pipeline(data: bytes) -> None:
     """The whole analysis on a mutated real capture (with its key log): never raises."""
+    from capfcap.bundle.archive import build as build_bundle
     from capfcap.pipeline import Options, analyze
-    from capfcap.reporters.bundle import build as build_bundle
     from capfcap.reporters.json import render as rj
     from capfcap.reporters.markdown import render as rm
     from capfcap.reporters.text import render as rt

@@ -8,69 +8,16 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from capfcap import exitcodes
-from capfcap.cli import InputError, UsageError, ports
+from capfcap import exitcodes, parallel
+from capfcap.commands.common import options, render, status, unrecognised, warnings
+from capfcap.errors import InputError, UsageError
+from capfcap.options import ports
 from capfcap.outputs import atomic_file, check_writable, write_atomic
-from capfcap.sources import parallel
 from capfcap.sources.files import STDIN, CaptureError
 
 if TYPE_CHECKING:  # the analysis modules load after the reader process has started
-    from capfcap.pipeline import Options
     from capfcap.progress import ProgressBar
     from capfcap.report import Report
-
-
-def options(args: argparse.Namespace) -> Options:
-
-
-    from capfcap.pipeline import Options
-
-    opts = Options(cucm=list(args.cucm), phones=list(args.phone),
-                   keylog=args.keylog, fast=getattr(args, "fast", True),
-                   show_secrets=args.show_secrets, jobs=getattr(args, "jobs", None),
-                   capf_ports=ports(getattr(args, "capf_port", []), "--capf-port"),
-                   tvs_ports=ports(getattr(args, "tvs_port", []), "--tvs-port"))
-    if args.keylog:
-        from capfcap.extractors.tlsdecrypt import KeylogError, load_keylog
-
-        try:
-            opts.keylog_data = kl = load_keylog(args.keylog)
-        except KeylogError as e:
-            raise InputError(str(e)) from None
-        if not len(kl):
-            raise UsageError(not_a_keylog(args.keylog, kl.lines))
-    return opts
-
-
-def not_a_keylog(path: str, lines: int) -> str:
-    """One line for a --keylog file without one NSS key log entry (LABEL <32-byte
-    client random hex> <secret hex>, the SSLKEYLOGFILE format)."""
-    return (f"--keylog {path}: not an NSS key log (no CLIENT_RANDOM or *_SECRET "
-            f"line in {lines} line{'s' if lines != 1 else ''})")
-
-
-def render(r: Report, fmt: str, color: str, to_stdout: bool) -> str:
-    """The report as text; `to_stdout`: for standard output (its width and colour), else for
-    a file (-o: unwrapped, no colour)."""
-    if fmt == "json":
-        from capfcap.reporters.json import render as rj
-
-        return rj(r)
-    if fmt == "markdown":
-        from capfcap.reporters.markdown import render as rm
-
-        return rm(r)
-    if fmt == "html":
-        from capfcap.reporters.html import render as rh
-
-        return rh(r)
-    from capfcap import terminal
-    from capfcap.reporters.text import render as rt
-
-    buf = io.StringIO()
-    rt(r, buf, color=to_stdout and terminal.use_color(color, sys.stdout),
-       width=terminal.width(sys.stdout) if to_stdout else None)
-    return buf.getvalue()
 
 
 def emit(r: Report, args: argparse.Namespace) -> None:
@@ -94,6 +41,14 @@ def emit(r: Report, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "each", False):
+        from capfcap.commands.each import run as run_each
+
+        return run_each(args)
+    if args.jobs is not None:  # one analysis uses two processes at most (sources/parallel.py)
+        from capfcap.commands.each import cores
+
+        args.jobs = min(args.jobs or cores(), 2)
     _check_stdin(args)
     for p in args.captures:
         if p != STDIN and not os.path.exists(p):
@@ -125,10 +80,8 @@ def run(args: argparse.Namespace) -> int:
             reader.close()
         if progress is not None:
             progress.close()
-    # not one file recognised as a capture: one line each; a capture damaged before its
-    # first frame still gets a report that names the damage
-    if inputs.files and all(f.packets == 0 and f.error and not f.format for f in inputs.files):
-        for msg in inputs.errors:
+    if unrecognised(inputs):  # one line each; a capture damaged before its first frame
+        for msg in inputs.errors:  # still gets a report that names the damage
             print(f"capfcap: {msg}", file=sys.stderr)
         return exitcodes.BAD_INPUT
     unmatched_phone(report)
@@ -142,24 +95,12 @@ def run(args: argparse.Namespace) -> int:
             return e.status
     emit(report, args)
     if args.bundle:
-        from capfcap.reporters.bundle import write_bundle
+        from capfcap.bundle.archive import write_bundle
 
         write_bundle(args.bundle, report, inputs, opts, redact=args.redact, force=args.force)
-    for msg in inputs.errors:
-        print(f"capfcap: warning: {msg}; the report covers the frames before it",
-              file=sys.stderr)
-    from capfcap.pipeline import KEYLOG_UNUSED
-
-    for note in report.notes:
-        if note.startswith(KEYLOG_UNUSED):
-            print(f"capfcap: warning: {note}", file=sys.stderr)
-    from capfcap.capture_notes import file_warnings, nothing_decodable
-
-    for w in file_warnings(inputs.files):
-        print(f"capfcap: warning: {w}", file=sys.stderr)
-    if inputs.errors or nothing_decodable(inputs.files):  # damaged, or no frame decodable
-        return exitcodes.BAD_INPUT
-    return exitcodes.from_findings(report.severities(), args.fail_on)
+    for w in warnings(report, inputs):
+        print(f"capfcap: {w}", file=sys.stderr)
+    return status(report, inputs, args.fail_on)
 
 
 def _check_stdin(args: argparse.Namespace) -> None:

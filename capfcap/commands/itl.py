@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from capfcap import exitcodes
-from capfcap.cli import InputError
+from capfcap.errors import InputError
 from capfcap.events import TrustList, TrustListSeen
 from capfcap.outputs import check_writable, write_atomic
 from capfcap.sources.files import GZIP_MAGIC, PCAP_MAGICS, PCAPNG_SHB

@@ -21,222 +21,27 @@ CAPTURE_ONE_SIDED) wait ABSENCE_HOLD_NS. The final report, written when the run 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from types import FrameType
-from typing import IO, Any
 
 from capfcap import exitcodes
-from capfcap.cli import UsageError
-from capfcap.commands.analyze import options, render
-from capfcap.decode import Prefilter, decode
-from capfcap.findings import Finding
+from capfcap.commands.common import options, render
+from capfcap.commands.live_session import Session, Stopper
+from capfcap.commands.live_view import LineView, RichView, finding_json
+from capfcap.decode import Prefilter
+from capfcap.errors import UsageError
 from capfcap.outputs import check_writable, write_atomic
-from capfcap.pipeline import Analysis, Options
-from capfcap.report import PhoneReport, Report, iso
+from capfcap.pipeline import Options
+from capfcap.report import Report, iso
 from capfcap.sources.files import FileInfo
-from capfcap.sources.frame import Frame
 from capfcap.sources.live import LiveCapture, LiveError
 from capfcap.sources.ring import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, Ring
 
-REPORT_EVERY_NS = 1_000_000_000  # re-evaluate the rules once per second of packet time
-HOLD_NS = 2_000_000_000
-ABSENCE_HOLD_NS = 60_000_000_000
-ABSENCE_CODES = frozenset({"CAPF_NOT_ATTEMPTED", "TVS_NOT_ATTEMPTED", "CAPTURE_ONE_SIDED"})
 POLL_S = 0.25  # longest wait for a frame before the display and the clock move on
-TICK_MARGIN_NS = 100_000_000  # a quiet-link tick stays this far behind the kernel clock
-DONE_CODES = frozenset({"CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"})
-STAGES = (("trust", "trust list"), ("config", "config"), ("dns", "DNS"), ("capf", "CAPF"))
-_STAGE_INDEX = {k: i for i, (k, _n) in enumerate(STAGES)}
-
-
-def finding_key(f: Finding) -> tuple[object, ...]:
-    first = f.evidence.frames[0] if f.evidence.frames else f.summary
-    return (f.code, f.phone.get("ip", ""), json.dumps(f.server, sort_keys=True), first)
-
-
-def stage_of(p: PhoneReport, findings: list[Finding]) -> str:
-    """How far the phone got: trust list, config, DNS, CAPF, done."""
-    if any(f.code in DONE_CODES and f.phone.get("ip") == p.ip for f in findings):
-        return "done"
-    best = max((_STAGE_INDEX[e.stage] for e in p.timeline if e.stage in _STAGE_INDEX),
-               default=-1)
-    return STAGES[best][1] if best >= 0 else "-"
-
-
-def finding_line(f: Finding) -> str:
-    srv = ""
-    if f.server.get("ip"):
-        srv = f" -> {f.server['ip']}" + (f":{f.server['port']}" if f.server.get("port") else "")
-    frames = ", ".join(map(str, f.evidence.frames[:10])) + (
-        " ..." if len(f.evidence.frames) > 10 else "")
-    who = f.phone.get("ip", "capture")
-    return f"{f.severity.upper():7} {f.code}  {who}{srv}  {f.summary}" + (
-        f"  [frames {frames}]" if frames else "")
-
-
-def finding_json(f: Finding) -> str:
-    from capfcap.reporters.json import finding_dict
-
-    return json.dumps(finding_dict(f), ensure_ascii=False, sort_keys=False)
-
-
-# -- display ---------------------------------------------------------------------------------
-class LineView:
-    """One line per finding (text), or one JSON object per line (jsonl)."""
-
-    def __init__(self, out: IO[str], jsonl: bool) -> None:
-        self.out = out
-        self.jsonl = jsonl
-
-    def finding(self, f: Finding) -> None:
-        self.out.write((finding_json(f) if self.jsonl else finding_line(f)) + "\n")
-        self.out.flush()
-
-    def message(self, text: str) -> None:
-        print(f"capfcap: {text}", file=sys.stderr, flush=True)
-
-    def update(self, r: Report, status: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class RichView:
-    """A terminal view: one row per phone (stage, worst finding), findings above it."""
-
-    def __init__(self, out: IO[str], color: str) -> None:
-        from rich.console import Console
-        from rich.live import Live
-
-        force = {"always": True, "never": False}.get(color)
-        self.console = Console(file=out, force_terminal=force if force else None,
-                               no_color=color == "never")
-        self.live = Live(console=self.console, auto_refresh=False, transient=True,
-                         redirect_stdout=False, redirect_stderr=False)
-        self.live.start()
-
-    def finding(self, f: Finding) -> None:
-        from rich.text import Text
-
-        style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[f.severity]
-        t = Text()
-        t.append(f"{f.severity.upper():7} {f.code}", style=style)
-        t.append(finding_line(f)[8 + len(f.code):])
-        self.live.console.print(t)
-
-    def message(self, text: str) -> None:
-        self.live.console.print(f"[yellow]capfcap: {text}[/]")
-
-    def update(self, r: Report, status: str) -> None:
-        from rich.table import Table
-
-        tab = Table(title=status, title_justify="left", expand=False)
-        for col in ("phone", "device", "stage", "worst finding"):
-            tab.add_column(col, overflow="fold")
-        for p in r.phones:
-            w = r.worst_for(p.ip)
-            worst = f"{w.severity.upper()} {w.code}: {w.summary}" if w else "-"
-            tab.add_row(p.ip, p.device or p.mac, stage_of(p, r.findings), worst)
-        self.live.update(tab, refresh=True)
-
-    def close(self) -> None:
-        self.live.stop()
-
-
-# -- stopping --------------------------------------------------------------------------------
-class Stopper:
-    """SIGINT and SIGTERM end the run gracefully; a second one acts as usual."""
-
-    def __init__(self) -> None:
-        self.reason = ""
-        self.prev: dict[int, Any] = {}
-
-    def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.prev[sig] = signal.signal(sig, self._handler)
-
-    def _handler(self, signum: int, _frame: FrameType | None) -> None:
-        self.reason = "interrupted (SIGINT)" if signum == signal.SIGINT else "SIGTERM"
-        signal.signal(signum, self.prev.get(signum) or signal.SIG_DFL)
-
-    def restore(self) -> None:
-        for sig, h in self.prev.items():
-            signal.signal(sig, h if h is not None else signal.SIG_DFL)
-
-
-# -- the run ---------------------------------------------------------------------------------
-class Session:
-    def __init__(self, opts: Options, cap: LiveCapture, ring: Ring | None,
-                 view: LineView | RichView) -> None:
-        self.a = Analysis(opts)
-        self.cap = cap
-        self.ring = ring
-        self.view = view
-        self.kept = 0
-        self.now = 0
-        self.first: int | None = None
-        self.last: int | None = None
-        self.last_report = 0
-        self.first_seen: dict[tuple[object, ...], int] = {}
-        self.printed: set[tuple[object, ...]] = set()
-        self.hosts_known = 0
-        self.drops_told = 0
-
-    def frame(self, fr: Frame) -> None:
-        if fr.ts > self.now:
-            self.now = fr.ts
-        fr.number = self.kept + 1
-        if decode(fr, self.a.pf) is None:
-            return
-        self.kept += 1
-        if self.first is None:
-            self.first = fr.ts
-        self.last = fr.ts
-        if self.ring is not None:
-            self.ring.write(fr)
-        self.a.feed(fr)
-        if len(self.a.phone_hosts) != self.hosts_known:
-            self.hosts_known = len(self.a.phone_hosts)
-            self.cap.add_hosts(self.a.phone_hosts)
-
-    def quiet(self) -> None:
-        t = time.time_ns() - TICK_MARGIN_NS
-        if t > self.now:
-            self.now = t
-            self.a.tick(t)
-
-    def due(self) -> bool:
-        return self.now - self.last_report >= REPORT_EVERY_NS
-
-    def evaluate(self, status: str) -> None:
-        self.last_report = self.now
-        r = self.a.report([])
-        for f in r.findings:
-            k = finding_key(f)
-            if k in self.printed:
-                continue
-            seen = self.first_seen.setdefault(k, self.now)
-            hold = ABSENCE_HOLD_NS if f.code in ABSENCE_CODES else HOLD_NS
-            if self.now - seen >= hold:
-                self.printed.add(k)
-                self.view.finding(f)
-        _pk, drops = self.cap.stats()
-        if drops > self.drops_told:
-            self.drops_told = drops
-            self.view.message(f"warning: the kernel dropped {drops} frames so far (the "
-                              "socket buffer overflowed; narrow the capture with --bpf)")
-        self.view.update(r, status)
-
-    def unprinted(self, r: Report) -> list[Finding]:
-        return [f for f in r.findings if finding_key(f) not in self.printed]
 
 
 def _files(s: Session, cap: LiveCapture) -> list[FileInfo]:
@@ -292,13 +97,14 @@ def _emit_final(r: Report, s: Session, args: argparse.Namespace) -> None:
 
 def _bundle_writer() -> Callable[..., object]:
     try:
-        from capfcap.reporters.bundle import write_bundle
+        from capfcap.bundle.archive import write_bundle
     except ImportError:
         raise UsageError("--bundle: the ticket bundle writer is not part of this build") from None
     return write_bundle
 
 
-def run(args: argparse.Namespace) -> int:
+def _check_args(args: argparse.Namespace) -> None:
+    """The option values argparse cannot check, and the output paths (UsageError)."""
     if args.duration is not None and not args.duration > 0:
         raise UsageError("--duration must be a positive number of seconds")
     if args.count is not None and args.count <= 0:
@@ -310,10 +116,40 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--ring {args.ring}: not a directory")
     if args.output:
         check_writable(args.output, args.force)
-    write_bundle = None
     if args.bundle:
         check_writable(args.bundle, args.force)
-        write_bundle = _bundle_writer()
+
+
+def _open_ring(args: argparse.Namespace, cap: LiveCapture, bundling: bool
+               ) -> tuple[Ring | None, str | None]:
+    """(the ring, its temporary directory when only the bundle needs one)."""
+    if not (args.ring or bundling):
+        return None, None
+    ring_dir = args.ring or tempfile.mkdtemp(prefix="capfcap-live-")
+    try:
+        ring = Ring(ring_dir, cap.linktype, cap.iface, cap.expr,
+                    DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, time.time_ns())
+    except OSError as e:
+        cap.close()
+        raise UsageError(f"--ring {ring_dir}: {e.strerror or e}") from None
+    return ring, None if args.ring else ring_dir
+
+
+def _bundle_from_ring(write_bundle: Callable[..., object], args: argparse.Namespace,
+                      r: Report, ring: Ring, opts: Options) -> None:
+    # the bundle re-reads the ring files and cites frames by their merged position,
+    # which equals the live numbering only while no file has been rotated away
+    paths = ring.paths if not ring.deleted else []
+    if ring.deleted:
+        print("capfcap: warning: the ring rotated older files away, so the bundle "
+              "carries no evidence frames (the ring files hold the latest ones)",
+              file=sys.stderr)
+    write_bundle(args.bundle, r, paths, opts, redact=args.redact, force=args.force)
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_args(args)
+    write_bundle = _bundle_writer() if args.bundle else None
     opts = options(args)
     pf = Prefilter(service_ports=(*opts.capf_ports, *opts.tvs_ports))
     cap = LiveCapture(args.interface, args.bpf, pf.tcp_ports, pf.udp_ports)
@@ -322,17 +158,7 @@ def run(args: argparse.Namespace) -> int:
     except LiveError as e:
         print(f"capfcap: {e}", file=sys.stderr)
         return exitcodes.USAGE if e.kind in ("filter", "tool") else exitcodes.BAD_INPUT
-    tmp_ring = None
-    ring = None
-    if args.ring or write_bundle is not None:
-        ring_dir = args.ring or tempfile.mkdtemp(prefix="capfcap-live-")
-        tmp_ring = None if args.ring else ring_dir
-        try:
-            ring = Ring(ring_dir, cap.linktype, cap.iface, cap.expr,
-                        DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, time.time_ns())
-        except OSError as e:
-            cap.close()
-            raise UsageError(f"--ring {ring_dir}: {e.strerror or e}") from None
+    ring, tmp_ring = _open_ring(args, cap, write_bundle is not None)
     stopper = Stopper()
     stopper.install()
     stop_how = (f"for {args.duration:g} s" if args.duration else
@@ -341,8 +167,6 @@ def run(args: argparse.Namespace) -> int:
           + (f", ring files in {args.ring}" if args.ring else ""), file=sys.stderr, flush=True)
     view = _make_view(args)
     s = Session(opts, cap, ring, view)
-    status = 0
-    reason = ""
     start = time.monotonic()
     try:
         reason, status = _loop(s, cap, args, stopper, start)
@@ -356,14 +180,7 @@ def run(args: argparse.Namespace) -> int:
     r = s.a.report(_files(s, cap), _notes(s, cap, reason))
     _emit_final(r, s, args)
     if write_bundle is not None and ring is not None:
-        # the bundle re-reads the ring files and cites frames by their merged position,
-        # which equals the live numbering only while no file has been rotated away
-        paths = ring.paths if not ring.deleted else []
-        if ring.deleted:
-            print("capfcap: warning: the ring rotated older files away, so the bundle "
-                  "carries no evidence frames (the ring files hold the latest ones)",
-                  file=sys.stderr)
-        write_bundle(args.bundle, r, paths, opts, redact=args.redact, force=args.force)
+        _bundle_from_ring(write_bundle, args, r, ring, opts)
     if tmp_ring is not None:
         shutil.rmtree(tmp_ring, ignore_errors=True)
     _pk, drops = cap.stats()

@@ -1,5 +1,5 @@
-"""Correlator: per-phone state and rules over events. Never imports scapy."""
+"""Correlator: per-phone state and rules over events. Never imports scapy.
 
-from capfcap.correlator.engine import Correlator
-
-__all__ = ["Correlator"]
+The entry point is `capfcap.correlator.engine.Correlator`; the package itself imports
+nothing, so a rule module can be loaded on its own.
+"""

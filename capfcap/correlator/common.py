@@ -8,9 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import overload
 
+from capfcap.correlator import facts
 from capfcap.correlator.state import PhoneState, State
-from capfcap.events import TcpConnection
+from capfcap.events import CertInfo, FileTransfer, TcpConnection, TrustListSeen
+from capfcap.filenames import basename, phone_file
 from capfcap.findings import CATALOG, Evidence, Finding, port_text
+from capfcap.protocol import TLS_ALERTS, TLS_VERSIONS
 from capfcap.report import frame_runs
 
 
@@ -161,3 +164,99 @@ def server_ident(ctx: Context, ip: str, port: int | None = None) -> dict[str, ob
 def label(ctx: Context, ip: str) -> str:
     name = ctx.server_names.get(ip)
     return f"{name} ({ip})" if name else ip
+
+
+def alert_name(code: int) -> str:
+    """An alert description for a sentence: its RFC name, else "alert N"."""
+    return TLS_ALERTS.get(code, f"alert {code}")
+
+
+def version_name(v: int | None) -> str:
+    """A ProtocolVersion for a sentence: its name, else its hex value."""
+    return "unknown" if v is None else TLS_VERSIONS.get(v, f"0x{v:04x}")
+
+
+# -- what the phone downloaded (shared by the trust, TLS and distrust rules, the timeline)
+EXPIRING_NS = 30 * 86400 * 1_000_000_000
+AUTH_MODES = {
+    0: "none pending",
+    1: "By Authentication String",
+    2: "By Null String",
+    3: "By Existing Certificate (precedence to LSC)",
+    4: "By Existing Certificate (precedence to MIC)",
+}
+
+
+def transfer_text(t: FileTransfer) -> str:
+    proto = "TFTP" if t.protocol == "tftp" else f"HTTP {t.server_port}"
+    if t.status == "complete":
+        res = f"{t.size} bytes"
+    elif t.status == "error":
+        res = (f"HTTP {t.http_status}" if t.http_status is not None
+               else f"ERROR {t.error_code} \"{t.error_message}\"")
+    elif t.status == "incomplete":
+        res = f"incomplete after {t.size} bytes"
+    elif t.status == "complete_gaps":
+        n = t.acked_unseen_blocks
+        res = (f"complete for the phone ({n} ACKed block{'s' if n != 1 else ''} not "
+               f"captured; {t.size} bytes captured)")
+    else:
+        res = "no response"
+    return f"{proto} {basename(t.filename)} from {t.server}: {res}"
+
+
+def transfer_filter(ts: list[FileTransfer]) -> str:
+    """Filter for exactly the frames of these transfers (all from one phone)."""
+    parts = []
+    for t in ts:
+        if not t.client_port:
+            return frames_filter(f for x in ts for f in x.frames)
+        f = ipf(t.client)
+        l4 = "udp" if t.protocol == "tftp" else "tcp"
+        p = (f"{f}.addr=={t.client} && {f}.addr=={t.server} && {l4}.port=={t.client_port}")
+        if t.protocol == "http":
+            p += f" && {l4}.port=={t.server_port} && tcp.len > 0"
+        parts.append(p)
+    return parts[0] if len(parts) == 1 else " || ".join(f"({p})" for p in parts)
+
+
+def file_kind(t: FileTransfer) -> str:
+    pf = phone_file(t.filename)
+    return pf[0] if pf else ""
+
+
+def latest_itl(phone: PhoneState, before_frame: int | None = None) -> TrustListSeen | None:
+    """The ITL the phone holds: its last parsed ITL download (before a frame, if given)."""
+    best: TrustListSeen | None = None
+    for tl in phone.trust_lists:
+        if tl.trust_list is None or tl.trust_list.kind != "ITL":
+            continue
+        if file_kind(tl.transfer) not in ("ITL", ""):
+            continue
+        last = tl.transfer.frames[-1] if tl.transfer.frames else 0
+        if before_frame is not None and last > before_frame:
+            continue
+        if best is None or last > (best.transfer.frames[-1] if best.transfer.frames else 0):
+            best = tl
+    return best
+
+
+def cert_expiry(ctx: Context, phone: PhoneState, cert: CertInfo, at: int, where: str,
+                frames: list[int], filt: str, prefix: str = "CAPF",
+                server: dict[str, object] | None = None,
+                facts_: list[facts.Fact] | None = None) -> list[Finding]:
+    if cert.not_after < at:
+        code, what = prefix + "_CERT_EXPIRED", "expired"
+    elif cert.not_after - at < EXPIRING_NS:
+        code, what = prefix + "_CERT_EXPIRING", "expires within 30 days"
+    else:
+        return []
+    from capfcap.report import iso
+
+    return [make(
+        ctx, code, phone, server or {}, f"{prefix} certificate {cert.subject} {what} "
+        f"(notAfter {iso(cert.not_after)}) — {where}",
+        f"Certificate SHA-256 {cert.der_sha256}, serial {cert.serial}, valid "
+        f"{iso(cert.not_before)} to {iso(cert.not_after)}; capture time {iso(at)}.",
+        frames, filt, cert_sha256=cert.der_sha256, _facts=list(facts_ or []),
+    )]

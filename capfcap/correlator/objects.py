@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from capfcap.correlator.state import PhoneState, State, phone_file
+from capfcap.correlator.state import PhoneState, State
+from capfcap.filenames import phone_file
 from capfcap.report import CarvedObject
 
 MAX_OBJECTS = 1000  # a hostile capture cannot make the bundle unbounded

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from capfcap.events import ConfigSeen
+from capfcap.protocol import CAPF_PORT, TVS_PORT
 
-if TYPE_CHECKING:
-    from capfcap.correlator.state import PhoneState
-
-CAPF_DEFAULT = 3804  # DOMAIN §3.1
-TVS_DEFAULT = 2445  # DOMAIN §4.1
 Service = Literal["CAPF", "TVS"]
+
+
+class PhonePorts(Protocol):
+    """What these questions read of a phone (`state.PhoneState` has it)."""
+
+    @property
+    def capf_ports(self) -> frozenset[int]: ...
+
+    @property
+    def tvs_ports(self) -> frozenset[int]: ...
 
 
 @dataclass(frozen=True)
@@ -52,17 +58,17 @@ def phone_ports(own: Iterable[ConfigSeen], every: Iterable[ConfigSeen], given: G
         all_capf, all_tvs = config_ports(every)
         capf, tvs = capf or all_capf, tvs or all_tvs
     capf, tvs = capf | given.capf, tvs | given.tvs
-    return capf or frozenset({CAPF_DEFAULT}), tvs or frozenset({TVS_DEFAULT})
+    return capf or frozenset({CAPF_PORT}), tvs or frozenset({TVS_PORT})
 
 
 def spotting_ports(configs: Iterable[ConfigSeen], given: GivenPorts) -> frozenset[int]:
     """A host connecting to one of these ports is a phone (DOMAIN §2): the defaults, every
     port a captured config names, and the given ports."""
     capf, tvs = config_ports(configs)
-    return frozenset({CAPF_DEFAULT, TVS_DEFAULT}) | capf | tvs | given.capf | given.tvs
+    return frozenset({CAPF_PORT, TVS_PORT}) | capf | tvs | given.capf | given.tvs
 
 
-def service(phone: PhoneState, port: int) -> Service | None:
+def service(phone: PhonePorts, port: int) -> Service | None:
     """"CAPF" or "TVS" when a connection of this phone to `port` is one (CAPF first)."""
     if port in phone.capf_ports:
         return "CAPF"
@@ -71,18 +77,18 @@ def service(phone: PhoneState, port: int) -> Service | None:
     return None
 
 
-def is_capf(phone: PhoneState, port: int) -> bool:
+def is_capf(phone: PhonePorts, port: int) -> bool:
     return port in phone.capf_ports
 
 
-def is_tvs(phone: PhoneState, port: int) -> bool:
+def is_tvs(phone: PhonePorts, port: int) -> bool:
     return service(phone, port) == "TVS"
 
 
-def capf_ports_text(phone: PhoneState) -> str:
+def capf_ports_text(phone: PhonePorts) -> str:
     """"3804", "3806", "3804/3806": the phone's CAPF ports for a sentence."""
     return "/".join(str(p) for p in sorted(phone.capf_ports))
 
 
-def tvs_ports_text(phone: PhoneState) -> str:
+def tvs_ports_text(phone: PhonePorts) -> str:
     return "/".join(str(p) for p in sorted(phone.tvs_ports))

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, replace
 
 from capfcap.correlator import facts
-from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
+from capfcap.correlator.common import AUTH_MODES, Context, frames_filter, ipf, make, server_ident
 from capfcap.correlator.evidence import (
     CAPF_ANSWER_WAIT,
     Judgement,
@@ -32,7 +32,6 @@ from capfcap.correlator.evidence import (
     withhold,
 )
 from capfcap.correlator.ports import is_capf
-from capfcap.correlator.rules_trust import AUTH_MODES
 from capfcap.correlator.state import PhoneState
 from capfcap.events import CapfMessage, TcpConnection, TlsRecordInfo, TlsSession
 from capfcap.findings import Finding

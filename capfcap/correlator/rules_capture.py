@@ -12,8 +12,10 @@ from typing import Any
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, make
-from capfcap.correlator.state import PhoneState, State, basename
+from capfcap.correlator.state import PhoneState, State
+from capfcap.correlator.transfers import answer_captured
 from capfcap.events import FileTransfer, TcpConnection, UdpFlow
+from capfcap.filenames import basename
 from capfcap.findings import Finding
 
 
@@ -24,7 +26,7 @@ def heard_and_spoke(state: State) -> tuple[set[str], set[str]]:
     for t in state.transfers:
         if t.request_frames:
             frm.add(t.client)
-        if t.status in ("complete", "error") or t.size:  # some answer reached the capture
+        if answer_captured(t):
             to.add(t.client)
             frm.add(t.server)
     flows: list[TcpConnection | UdpFlow] = [*state.conns, *state.udp]

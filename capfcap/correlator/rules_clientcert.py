@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass
 
 from capfcap.correlator import facts
-from capfcap.correlator.common import Context, frames_filter, label, make, server_ident
+from capfcap.correlator.common import Context, alert_name, frames_filter, label, make, server_ident
 from capfcap.correlator.ports import is_capf, service
-from capfcap.correlator.rules_tls import alert_name
 from capfcap.correlator.state import PhoneState
 from capfcap.events import CertInfo, TlsAlert, TlsSession
 from capfcap.findings import Finding

@@ -12,15 +12,16 @@ Configs that cannot be read (`.enc.sgn`, HTTPS 6971/6972) give no verdict.
 from __future__ import annotations
 
 from capfcap.correlator import facts
-from capfcap.correlator.common import Context, make
+from capfcap.correlator.common import AUTH_MODES, Context, make, transfer_filter
 from capfcap.correlator.ports import is_capf
-from capfcap.correlator.rules_trust import AUTH_MODES, EXPLAINED_BY_CONFIG, transfer_filter
-from capfcap.correlator.state import PhoneState, basename
+from capfcap.correlator.rules_trust import EXPLAINED_BY_CONFIG
+from capfcap.correlator.state import PhoneState
 from capfcap.events import ConfigSeen
+from capfcap.filenames import basename
 from capfcap.findings import Finding
+from capfcap.protocol import HTTPS_CONFIG_PORTS
 
 CONFIG_CODES = EXPLAINED_BY_CONFIG
-HTTPS_CONFIG_PORTS = (6971, 6972)
 _LIST = {
     "absent": "has no capfList element",
     "no_entry": "has a capfList without any capf entry",

@@ -14,12 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from capfcap.correlator import facts
-from capfcap.correlator.common import Context, frames_filter, label, make, server_ident
+from capfcap.correlator.common import (
+    Context,
+    alert_name,
+    frames_filter,
+    label,
+    make,
+    server_ident,
+    transfer_filter,
+    transfer_text,
+)
 from capfcap.correlator.evidence import CAPF_WAIT, judge, withhold
 from capfcap.correlator.ports import is_capf, is_tvs
-from capfcap.correlator.rules_trust import transfer_filter, transfer_text
-from capfcap.correlator.state import PhoneState, basename, is_ip
+from capfcap.correlator.state import PhoneState, is_ip
 from capfcap.events import CertInfo, ConfigSeen, TlsSession, TrustListSeen
+from capfcap.filenames import basename
 from capfcap.findings import Finding
 
 LOOP_MIN = 3  # config downloads, each after a trust-list download, that make a loop
@@ -101,8 +110,6 @@ def _tvs_alert(ctx: Context, p: PhoneState, after: int) -> _Signal | None:
         a = next((a for a in s.alerts if a.sender == "client" and not a.encrypted
                   and a.level == 2 and a.description), None)
         if a is not None:
-            from capfcap.correlator.rules_tls import alert_name
-
             return _Signal(
                 f"The phone itself aborted TLS to TVS {label(ctx, s.key.server)} with fatal "
                 f"{alert_name(a.description)} (frame {a.frame}): it does not trust this "

@@ -9,41 +9,25 @@ the phone's public key (a few hundred bytes).
 from __future__ import annotations
 
 from capfcap.correlator import facts
-from capfcap.correlator.common import Context, ipf, label, make, server_ident
+from capfcap.correlator.common import (
+    Context,
+    alert_name,
+    cert_expiry,
+    ipf,
+    label,
+    latest_itl,
+    make,
+    server_ident,
+    version_name,
+)
 from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
 from capfcap.correlator.ports import service
 from capfcap.correlator.rules_distrust import capf_mismatch, ctl_note
-from capfcap.correlator.rules_trust import (
-    cert_expiry,
-    latest_itl,
-)
-from capfcap.correlator.state import PhoneState, basename
+from capfcap.correlator.state import PhoneState
 from capfcap.events import TlsAlert, TlsSession, TrustListSeen
+from capfcap.filenames import basename
 from capfcap.findings import Finding
-
-ALERTS = {
-    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 21: "decryption_failed",
-    22: "record_overflow", 30: "decompression_failure", 40: "handshake_failure",
-    41: "no_certificate", 42: "bad_certificate", 43: "unsupported_certificate",
-    44: "certificate_revoked", 45: "certificate_expired", 46: "certificate_unknown",
-    47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied", 50: "decode_error",
-    51: "decrypt_error", 70: "protocol_version", 71: "insufficient_security",
-    80: "internal_error", 86: "inappropriate_fallback", 90: "user_canceled",
-    100: "no_renegotiation", 109: "missing_extension", 110: "unsupported_extension",
-    112: "unrecognized_name", 113: "bad_certificate_status_response",
-    115: "unknown_psk_identity", 116: "certificate_required", 120: "no_application_protocol",
-}
-VERSIONS = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2",
-            0x0304: "TLS 1.3"}
-TRUST_ALERTS = (42, 43, 44, 45, 46, 48)
-
-
-def alert_name(code: int) -> str:
-    return ALERTS.get(code, f"alert {code}")
-
-
-def version_name(v: int | None) -> str:
-    return "unknown" if v is None else VERSIONS.get(v, f"0x{v:04x}")
+from capfcap.protocol import TLS_TRUST_ALERTS
 
 
 def _filter(s: TlsSession) -> str:
@@ -61,7 +45,7 @@ def _alert_text(a: TlsAlert) -> str:
 
 def _explain(s: TlsSession, a: TlsAlert, service: str, itl_note: str) -> str:
     d = a.description
-    if d in TRUST_ALERTS and a.sender == "client":
+    if d in TLS_TRUST_ALERTS and a.sender == "client":
         return (f"The phone rejected the {service} certificate: its ITL does not vouch for it "
                 f"and no TVS could. {itl_note}")
     if d == 70:
@@ -72,7 +56,7 @@ def _explain(s: TlsSession, a: TlsAlert, service: str, itl_note: str) -> str:
                 f"('set tls min-version').")
     if d == 40:
         return "No common cipher suite or version: align the TLS settings of phone and CUCM."
-    if d in TRUST_ALERTS:
+    if d in TLS_TRUST_ALERTS:
         return f"The server rejected the phone's certificate ({alert_name(d)})."
     return f"The handshake ended with {alert_name(d)}."
 

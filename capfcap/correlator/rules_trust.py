@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 
 from capfcap.correlator import facts, icmp
-from capfcap.correlator.common import Context, frames_filter, ipf, label, make, server_ident
+from capfcap.correlator.common import (
+    AUTH_MODES,
+    Context,
+    cert_expiry,
+    file_kind,
+    ipf,
+    label,
+    latest_itl,
+    make,
+    server_ident,
+    transfer_filter,
+    transfer_text,
+)
 from capfcap.correlator.evidence import (
     CAPF_WAIT,
     TFTP_WAIT,
@@ -15,109 +27,39 @@ from capfcap.correlator.evidence import (
     withhold,
 )
 from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
-from capfcap.correlator.state import TFTP_PORT, PhoneState, basename, phone_file
-from capfcap.events import CertInfo, FileTransfer, IcmpError, TrustListSeen
+from capfcap.correlator.state import PhoneState
+from capfcap.correlator.transfers import answered
+from capfcap.events import FileTransfer, IcmpError
+from capfcap.filenames import basename
 from capfcap.findings import Finding
+from capfcap.protocol import TFTP_PORT
 
 # config findings (rules_config) that already say why the phone did not contact CAPF
 EXPLAINED_BY_CONFIG = frozenset({"CAPF_NO_OPERATION", "CAPF_AWAITING_AUTH_STRING",
                                  "CONFIG_NO_CAPF_SERVER"})
-EXPIRING_NS = 30 * 86400 * 1_000_000_000
-AUTH_MODES = {
-    0: "none pending",
-    1: "By Authentication String",
-    2: "By Null String",
-    3: "By Existing Certificate (precedence to LSC)",
-    4: "By Existing Certificate (precedence to MIC)",
-}
-
-
-def transfer_text(t: FileTransfer) -> str:
-    proto = "TFTP" if t.protocol == "tftp" else f"HTTP {t.server_port}"
-    if t.status == "complete":
-        res = f"{t.size} bytes"
-    elif t.status == "error":
-        res = (f"HTTP {t.http_status}" if t.http_status is not None
-               else f"ERROR {t.error_code} \"{t.error_message}\"")
-    elif t.status == "incomplete":
-        res = f"incomplete after {t.size} bytes"
-    elif t.status == "complete_gaps":
-        n = t.acked_unseen_blocks
-        res = (f"complete for the phone ({n} ACKed block{'s' if n != 1 else ''} not "
-               f"captured; {t.size} bytes captured)")
-    else:
-        res = "no response"
-    return f"{proto} {basename(t.filename)} from {t.server}: {res}"
-
-
-def transfer_filter(ts: list[FileTransfer]) -> str:
-    """Filter for exactly the frames of these transfers (all from one phone)."""
-    parts = []
-    for t in ts:
-        if not t.client_port:
-            return frames_filter(f for x in ts for f in x.frames)
-        f = ipf(t.client)
-        l4 = "udp" if t.protocol == "tftp" else "tcp"
-        p = (f"{f}.addr=={t.client} && {f}.addr=={t.server} && {l4}.port=={t.client_port}")
-        if t.protocol == "http":
-            p += f" && {l4}.port=={t.server_port} && tcp.len > 0"
-        parts.append(p)
-    return parts[0] if len(parts) == 1 else " || ".join(f"({p})" for p in parts)
-
-
-def _kind(t: FileTransfer) -> str:
-    pf = phone_file(t.filename)
-    return pf[0] if pf else ""
-
-
-def latest_itl(phone: PhoneState, before_frame: int | None = None) -> TrustListSeen | None:
-    """The ITL the phone holds: its last parsed ITL download (before a frame, if given)."""
-    best: TrustListSeen | None = None
-    for tl in phone.trust_lists:
-        if tl.trust_list is None or tl.trust_list.kind != "ITL":
-            continue
-        if _kind(tl.transfer) not in ("ITL", ""):
-            continue
-        last = tl.transfer.frames[-1] if tl.transfer.frames else 0
-        if before_frame is not None and last > before_frame:
-            continue
-        if best is None or last > (best.transfer.frames[-1] if best.transfer.frames else 0):
-            best = tl
-    return best
-
-
-def cert_expiry(ctx: Context, phone: PhoneState, cert: CertInfo, at: int, where: str,
-                frames: list[int], filt: str, prefix: str = "CAPF",
-                server: dict[str, object] | None = None,
-                facts_: list[facts.Fact] | None = None) -> list[Finding]:
-    if cert.not_after < at:
-        code, what = prefix + "_CERT_EXPIRED", "expired"
-    elif cert.not_after - at < EXPIRING_NS:
-        code, what = prefix + "_CERT_EXPIRING", "expires within 30 days"
-    else:
-        return []
-    from capfcap.report import iso
-
-    return [make(
-        ctx, code, phone, server or {}, f"{prefix} certificate {cert.subject} {what} "
-        f"(notAfter {iso(cert.not_after)}) — {where}",
-        f"Certificate SHA-256 {cert.der_sha256}, serial {cert.serial}, valid "
-        f"{iso(cert.not_before)} to {iso(cert.not_after)}; capture time {iso(at)}.",
-        frames, filt, cert_sha256=cert.der_sha256, _facts=list(facts_ or []),
-    )]
 
 
 def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
-    out: list[Finding] = []
+    """The phone's downloads (TFTP/HTTP) and the trust lists it holds, in this order:
+    silent servers, downloads cut short, files not found, unreadable trust lists, and what
+    the ITL the phone holds lacks or lets expire."""
     ts = sorted(phone.transfers, key=lambda t: t.request_frames[0] if t.request_frames else 0)
+    return (_silent_servers(ctx, phone, ts) + _incomplete_downloads(ctx, phone, ts)
+            + _files_not_found(ctx, phone, ts) + _unreadable_trust_lists(ctx, phone)
+            + _held_itl(ctx, phone))
+
+
+def _silent_servers(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) -> list[Finding]:
+    """TFTP_NO_RESPONSE: servers that answered none of the phone's read requests."""
+    out: list[Finding] = []
     # TFTP requests never answered, per server
     silent: dict[str, list[FileTransfer]] = defaultdict(list)
     for t in ts:
-        if t.status == "no_response" and t.protocol == "tftp":
+        if not answered(t) and t.protocol == "tftp":
             silent[t.server].append(t)
     for server, lst in sorted(silent.items()):
         frames = [f for t in lst for f in t.frames]
-        if any(t.server == server and t.status != "no_response" for t in ts):
+        if any(t.server == server and answered(t) for t in ts):
             continue  # the server answered other requests: per-file silence is a retry
         ic = _tftp_icmp(phone, server, lst)
         if ic:  # an ICMP answer is no silence: the evidence rules of silence do not apply
@@ -137,7 +79,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             continue
         names = ", ".join(sorted({basename(t.filename) for t in lst}))
         out.append(make(
-            ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, 69),
+            ctx, "TFTP_NO_RESPONSE", phone, server_ident(ctx, server, TFTP_PORT),
             f"TFTP server {label(ctx, server)} never answered {len(lst)} read request"
             f"{'s' if len(lst) > 1 else ''} ({names})",
             "\n".join([transfer_text(t) + f" (frames {', '.join(map(str, t.request_frames))})"
@@ -146,9 +88,15 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             times=(min(t.first_ts for t in lst), max(t.last_ts for t in lst)),
             _facts=[facts.transfer(t) for t in lst],
         ))
+    return out
+
+
+def _incomplete_downloads(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) -> list[Finding]:
+    """TRANSFER_INCOMPLETE: trust-list and config downloads that stopped part-way."""
+    out: list[Finding] = []
     for t in ts:
         # DESIGN §4 rule 4: blocks the phone ACKed but the capture lacks are the capture's
-        if (t.status == "incomplete" and _kind(t) and not t.acked_unseen_blocks
+        if (t.status == "incomplete" and file_kind(t) and not t.acked_unseen_blocks
                 and not t.acked_cut_blocks):
             # the phone moving on to another file shows that it gave up on this one
             j = judge(ctx, phone, what=f"the last packet of {basename(t.filename)}",
@@ -166,7 +114,13 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
                 _facts=[facts.transfer(t)],
             ))
-    itl_reqs = [t for t in ts if _kind(t) == "ITL"]
+    return out
+
+
+def _files_not_found(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) -> list[Finding]:
+    """ITL_NOT_FOUND, CONFIG_NOT_FOUND: every request for the file failed."""
+    out: list[Finding] = []
+    itl_reqs = [t for t in ts if file_kind(t) == "ITL"]
     # The phone falls back from ITLSEP<MAC>.tlv to ITLFile.tlv (DOMAIN §1.9): only a failed
     # ITLFile.tlv request proves there is no ITL to be had.
     if (itl_reqs and all(t.status == "error" for t in itl_reqs)
@@ -181,7 +135,7 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             times=(itl_reqs[0].first_ts, itl_reqs[-1].last_ts),
             _facts=[facts.transfer(t) for t in itl_reqs],
         ))
-    cfg_reqs = [t for t in ts if _kind(t) == "CONFIG"]
+    cfg_reqs = [t for t in ts if file_kind(t) == "CONFIG"]
     if cfg_reqs and all(t.status == "error" for t in cfg_reqs):
         out.append(make(
             ctx, "CONFIG_NOT_FOUND", phone, server_ident(ctx, cfg_reqs[0].server,
@@ -193,6 +147,12 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             times=(cfg_reqs[0].first_ts, cfg_reqs[-1].last_ts),
             _facts=[facts.transfer(t) for t in cfg_reqs],
         ))
+    return out
+
+
+def _unreadable_trust_lists(ctx: Context, phone: PhoneState) -> list[Finding]:
+    """ITL_PARSE_ERROR, ITL_SIGNATURE_INVALID: trust lists that do not parse or verify."""
+    out: list[Finding] = []
     for tl in phone.trust_lists:
         t = tl.transfer
         if tl.trust_list is None:
@@ -211,6 +171,12 @@ def trust_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
                 _facts=[facts.transfer(t), facts.itl_content()],
             ))
+    return out
+
+
+def _held_itl(ctx: Context, phone: PhoneState) -> list[Finding]:
+    """ITL_NO_CAPF and CAPF certificate expiry, of the ITL the phone holds."""
+    out: list[Finding] = []
     held = latest_itl(phone)
     if held is not None and held.trust_list is not None:
         tl_ = held.trust_list

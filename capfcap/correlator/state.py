@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from capfcap.correlator.ports import (
-    CAPF_DEFAULT,
-    TVS_DEFAULT,
     GivenPorts,
     phone_ports,
     spotting_ports,
 )
+from capfcap.correlator.transfers import answered
 from capfcap.events import (
     CaptureNote,
     ConfigSeen,
@@ -29,37 +27,11 @@ from capfcap.events import (
     TrustListSeen,
     UdpFlow,
 )
+from capfcap.filenames import mac_colon, phone_file
+from capfcap.protocol import CAPF_PORT, HTTP_CONFIG_PORT, TVS_PORT
 
 OTHER_DNS = 4096  # recent DNS transactions of hosts not known as phones
 MAX_NAMES = 65536  # distinct answered names remembered
-TFTP_PORT = 69
-HTTP_TFTP_PORT = 6970
-
-# DOMAIN §1.9 file names; MAC is upper-case hex in every observed trace, accept both cases
-_MAC = r"([0-9A-Fa-f]{12})"
-RE_TRUST = re.compile(r"^(?:ext_)?(CTL|ITL)(?:SEP" + _MAC + r"|File)\.tlv$", re.I)
-RE_CONFIG = re.compile(r"^SEP" + _MAC + r"\.cnf\.xml(\.sgn|\.enc\.sgn)?$", re.I)
-
-
-def basename(name: str) -> str:
-    return name.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def phone_file(name: str) -> tuple[str, str] | None:
-    """(kind, MAC) for a phone's trust-list or config file name; MAC may be ''."""
-    b = basename(name)
-    m = RE_TRUST.match(b)
-    if m:
-        return m.group(1).upper(), (m.group(2) or "").upper()
-    m = RE_CONFIG.match(b)
-    if m:
-        return "CONFIG", m.group(1).upper()
-    return None
-
-
-def mac_colon(mac12: str) -> str:
-    m = mac12.lower()
-    return ":".join(m[i : i + 2] for i in range(0, 12, 2))
 
 
 def is_ip(s: str) -> bool:
@@ -86,8 +58,8 @@ class PhoneState:
     tls: list[TlsSession] = field(default_factory=list)
     icmp: list[IcmpError] = field(default_factory=list)
     udp: list[UdpFlow] = field(default_factory=list)
-    capf_ports: frozenset[int] = frozenset({CAPF_DEFAULT})  # correlator/ports.py
-    tvs_ports: frozenset[int] = frozenset({TVS_DEFAULT})
+    capf_ports: frozenset[int] = frozenset({CAPF_PORT})  # correlator/ports.py
+    tvs_ports: frozenset[int] = frozenset({TVS_PORT})
 
 
 @dataclass
@@ -274,14 +246,11 @@ class State:
     def server_ips(self) -> set[str]:
         """Hosts seen serving CAPF, TVS, TFTP or HTTP 6970 (answered the phone)."""
         out: set[str] = set()
-        ports = spotting_ports(self.configs, self.given) | {HTTP_TFTP_PORT}
+        ports = spotting_ports(self.configs, self.given) | {HTTP_CONFIG_PORT}
         for c in self.conns:
             if c.key.server_port in ports and c.resp_pkts:
                 out.add(c.key.server)
         for t in self.transfers:
-            if t.status != "no_response":
+            if answered(t):
                 out.add(t.server)
         return out
-
-    def names_of(self, ip: str) -> list[str]:
-        return sorted(q for q, addrs in self.answers.items() if ip in addrs)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from capfcap.correlator.common import Context, label
+from capfcap.correlator.common import (
+    AUTH_MODES,
+    Context,
+    alert_name,
+    label,
+    transfer_text,
+    version_name,
+)
 from capfcap.correlator.ports import capf_ports_text, is_capf, service
 from capfcap.correlator.rules_capf import outcome_of
 from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
-from capfcap.correlator.rules_tls import alert_name, version_name
-from capfcap.correlator.rules_trust import AUTH_MODES, transfer_text
-from capfcap.correlator.state import PhoneState, basename, phone_file
+from capfcap.correlator.state import PhoneState
+from capfcap.correlator.transfers import answer_captured
+from capfcap.filenames import basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding, severity_of
 from capfcap.report import TimelineEntry
 
@@ -41,7 +48,7 @@ def flows(p: PhoneState) -> list[dict[str, object]]:
     for t in p.transfers:
         if t.protocol != "tftp":
             continue
-        answered = t.status in ("complete", "error") or bool(t.size)
+        answered = answer_captured(t)
         out.append({
             "proto": "udp", "first_frame": t.frames[0], "client": t.client,
             "client_port": t.client_port, "server": t.server, "server_port": t.server_port,

@@ -29,8 +29,8 @@ from scapy.fields import (
 )
 from scapy.packet import Packet
 
-from capfcap.correlator.ports import CAPF_DEFAULT
 from capfcap.events import CapfMessage, Direction
+from capfcap.protocol import CAPF_PORT
 
 PROTOCOL_ID = 0x55
 HEADER_LEN = 8
@@ -151,7 +151,7 @@ class CAPF(Packet):
         return Packet.guess_payload_class(self, payload)
 
 
-def bind_tls(port: int = CAPF_DEFAULT) -> None:
+def bind_tls(port: int = CAPF_PORT) -> None:
     """Make scapy dissect TCP `port` (CAPF: 3804) as TLS, the way scapy binds 443;
     with `conf.tls_session_enable = True` and `conf.tls_nss_filename` set to an NSS key
     log, scapy decrypts the records, and `capf_messages` reads CAPF from them."""

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from capfcap.decode import TCP, Packet
 from capfcap.events import DnsTransaction, Event, FlowKey, TcpConnection
+from capfcap.protocol import DNS_PORT
 
-DNS_PORT = 53
 DEFAULT_TIMEOUT = 10_000_000_000
 MAX_PENDING = 65536
 MAX_POINTERS = 64  # compression pointers followed per name
@@ -28,19 +28,6 @@ MAX_RRS = 256
 
 class DnsError(ValueError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class DnsMessage:
-    txid: int
-    response: bool
-    opcode: int
-    rcode: int
-    qname: str
-    qtype: int
-    qclass: int
-    addresses: tuple[str, ...]
-    answer_count: int
 
 
 _header = struct.Struct("!HHHHHH").unpack_from
@@ -115,22 +102,6 @@ def _skip_name(msg: bytes, off: int, known: tuple[int, int, int] | None) -> int:
             return off + 2
         break
     return _name(msg, start)[1]
-
-
-def parse_dns(msg: bytes) -> DnsMessage:
-    """Parse the header, first question and A/AAAA answers of a DNS message."""
-    txid, flags, (qname, qtype, qclass), addresses, an = _parse(msg)
-    return DnsMessage(
-        txid=txid,
-        response=bool(flags & 0x8000),
-        opcode=(flags >> 11) & 0x0F,
-        rcode=flags & 0x0F,
-        qname=qname,
-        qtype=qtype,
-        qclass=qclass,
-        addresses=addresses,
-        answer_count=an,
-    )
 
 
 Question = tuple[str, int, int]  # QNAME (lower case), QTYPE, QCLASS (RFC 1035 §4.1.2)

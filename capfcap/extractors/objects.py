@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import lru_cache
 
-from capfcap.correlator.state import phone_file
 from capfcap.events import ConfigSeen, Event, FileTransfer, PhoneConfig, TrustList, TrustListSeen
+from capfcap.filenames import phone_file
 
 MEMO = 64  # distinct files remembered: a TFTP server hands the same ITL to every phone
 

@@ -20,6 +20,7 @@ from capfcap.events import Direction, Event, FlowKey, TcpConnection
 from capfcap.extractors.base import StreamHandler
 from capfcap.extractors.oldest import Oldest
 from capfcap.extractors.tcpstream import Reassembler
+from capfcap.protocol import SERVICE_PORTS
 
 _MOD = 1 << 32
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
@@ -33,9 +34,6 @@ CLOSED_LINGER = 2_000_000_000  # a closed/reset connection is reported 2 s after
 SYN_ONLY_MIN = 10_000_000_000
 SYN_ONLY_FACTOR = 3
 MAX_CONNS = 65536
-# Well-known ports of this domain: a packet to one of them is from the originator.
-SERVICE_PORTS = frozenset({53, 69, 80, 443, 2000, 2443, 2444, 2445, 3804, 5060, 5061,
-                           6970, 6971, 6972, 8080, 8443})
 
 HandlerFactory = Callable[[FlowKey], "StreamHandler | None"]
 

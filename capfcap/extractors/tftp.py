@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Literal
 
 from capfcap.decode import Packet, Prefilter
 from capfcap.events import FileTransfer
+from capfcap.protocol import TFTP_PORT
 
 if TYPE_CHECKING:
     from capfcap.extractors.base import Extractor
 
-TFTP_PORT = 69
 UDP = 17
 
 OP_RRQ, OP_WRQ, OP_DATA, OP_ACK, OP_ERROR, OP_OACK = 1, 2, 3, 4, 5, 6

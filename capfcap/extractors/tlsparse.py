@@ -26,6 +26,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from capfcap.protocol import TLS_ALERTS, TLS_VERSIONS
+
 CT_CHANGE_CIPHER_SPEC = 20
 CT_ALERT = 21
 CT_HANDSHAKE = 22
@@ -216,63 +218,16 @@ EncryptedItem = EncryptedHandshake | Alert | AppData
 
 # --------------------------------------------------------------------------- names
 
-_ALERTS = {
-    0: "close_notify",
-    10: "unexpected_message",
-    20: "bad_record_mac",
-    21: "decryption_failed",
-    22: "record_overflow",
-    30: "decompression_failure",
-    40: "handshake_failure",
-    41: "no_certificate",
-    42: "bad_certificate",
-    43: "unsupported_certificate",
-    44: "certificate_revoked",
-    45: "certificate_expired",
-    46: "certificate_unknown",
-    47: "illegal_parameter",
-    48: "unknown_ca",
-    49: "access_denied",
-    50: "decode_error",
-    51: "decrypt_error",
-    60: "export_restriction",
-    70: "protocol_version",
-    71: "insufficient_security",
-    80: "internal_error",
-    86: "inappropriate_fallback",
-    90: "user_canceled",
-    100: "no_renegotiation",
-    109: "missing_extension",
-    110: "unsupported_extension",
-    111: "certificate_unobtainable",
-    112: "unrecognized_name",
-    113: "bad_certificate_status_response",
-    114: "bad_certificate_hash_value",
-    115: "unknown_psk_identity",
-    116: "certificate_required",
-    120: "no_application_protocol",
-}
-
 
 def alert_name(code: int) -> str:
     """RFC 5246 §7.2 / RFC 8446 §6 alert description name."""
     if code < 0:
         return "encrypted"
-    return _ALERTS.get(code, f"unknown_alert({code})")
-
-
-_VERSIONS = {
-    0x0200: "SSL 2.0",
-    0x0300: "SSL 3.0",
-    0x0301: "TLS 1.0",
-    0x0302: "TLS 1.1",
-    0x0303: "TLS 1.2",
-    0x0304: "TLS 1.3",
-}
+    return TLS_ALERTS.get(code, f"unknown_alert({code})")
 
 
 def version_name(v: int) -> str:
-    name = _VERSIONS.get(v)
+    name = TLS_VERSIONS.get(v)
     if name is not None:
         return name
     if v & 0x0F0F == 0x0A0A and (v >> 8) == (v & 0xFF):  # RFC 8701 GREASE

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from capfcap.decode import UDP, Packet
 from capfcap.events import Event, FlowKey, UdpFlow
 from capfcap.extractors.oldest import Oldest
-from capfcap.extractors.tcp import SERVICE_PORTS
+from capfcap.protocol import SERVICE_PORTS
 
 IDLE_TIMEOUT = 60_000_000_000  # Zeek's udp_inactivity_timeout default is 1 min
 MAX_FLOWS = 65536

@@ -102,6 +102,11 @@ def render(r: Report) -> str:
     return json.dumps(to_dict(r), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def line(r: Report) -> str:
+    """`--format jsonl`: the same document on one line (JSON Lines, https://jsonlines.org)."""
+    return json.dumps(to_dict(r), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 def write(r: Report, out: TextIO) -> None:
     """Stream the same bytes as `render` (a large report is never one string in memory),
     a few thousand encoder pieces per write."""

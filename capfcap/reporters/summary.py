@@ -23,7 +23,7 @@ _PLURAL = {"error": "errors", "warning": "warnings", "info": "info"}
 
 @dataclass
 class BundleFacts:
-    """What the bundle holds besides the report (filled by reporters.bundle)."""
+    """What the bundle holds besides the report (filled by bundle.archive)."""
 
     evidence_frames: int = 0
     objects: list[tuple[str, str]] = field(default_factory=list)  # (zip path, description)

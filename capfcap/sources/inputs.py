@@ -18,7 +18,7 @@ CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".ntar", ".pcap.gz", ".pcapng.gz
 class InputSet:
     files: list[FileInfo] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each
-    progress: int = 0  # frames read so far, when another process reads (sources/parallel.py)
+    progress: int = 0  # frames read so far, when another process reads (parallel.py)
     progress_bytes: int = 0  # bytes read so far, likewise
 
     def frames_read(self) -> int:

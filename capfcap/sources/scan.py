@@ -1,6 +1,6 @@
 """Fused reader + prefilter: skip records that cannot matter without building a Frame.
 
-The readers in `files.py` call `Skipper.pcap` / `Skipper.pcapng` before each record. The
+The readers (`files.py`, `pcapng.py`) call `Skipper.pcap` / `Skipper.pcapng` before each record. The
 skipper walks the records that lie complete in the current chunk buffer and stops at the
 first one that may matter, is incomplete, or looks damaged; the reader then handles that
 record exactly as before (errors included). A record is skipped only when
@@ -26,35 +26,21 @@ import struct
 from collections.abc import Sequence
 from typing import Protocol
 
-from capfcap.decode import Prefilter
+from capfcap.sources.fileinfo import MAX_BLOCK, MAX_FRAME
 from capfcap.sources.frame import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
-    LINKTYPE_RAW,
-    LINKTYPE_RAW_ALT,
 )
+from capfcap.sources.relevance import RAW_TYPES, PortsAndHosts, skippable
 
-MAX_FRAME = 16 << 20  # same limits as files.py: anything larger goes the slow way
-MAX_BLOCK = 32 << 20
-
-_ETH_IPV4 = 0x0800
-_ETH_IPV6 = 0x86DD
-_ETH_ARP = 0x0806  # RFC 826: kept for the phone's receive direction (DESIGN §4 rule 2)
-_VLAN = (0x8100, 0x88A8, 0x9100)
-# decode() looks further into these: never skipped here
-_V4_PASS = (1, 58)  # ICMP, ICMPv6
-_V6_PASS = (0, 43, 44, 60, 1, 58)  # extension headers, fragment, ICMP, ICMPv6
-
-_RAW_TYPES = frozenset((LINKTYPE_RAW, *LINKTYPE_RAW_ALT))
 SCANNED_LINKTYPES = frozenset(
     (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_IPV4,
-     LINKTYPE_IPV6, *_RAW_TYPES)
+     LINKTYPE_IPV6, *RAW_TYPES)
 )
 
-_hh = struct.Struct("!HH").unpack_from
 # Ethernet type, then an IPv4 header without options and the ports: version/IHL, total
 # length, protocol, src, dst (as u32), source port, destination port
 _ETH_V4 = "HBxH5xB2xIIHH"
@@ -99,136 +85,10 @@ class _Iface(Protocol):
     offset_s: int
 
 
-def _l3(buf: bytes, s: int, fe: int, lt: int) -> tuple[int, int]:
-    """(IP version or 0, offset of the IP header) for a frame buf[s:fe]; version -1 means
-    "cannot tell here, do not skip"."""
-    if lt == LINKTYPE_ETHERNET:
-        if fe - s < 14:
-            return 0, 0
-        et = (buf[s + 12] << 8) | buf[s + 13]
-        o = s + 14
-        while et in _VLAN and o + 4 <= fe:  # bounded by the frame length
-            et = (buf[o + 2] << 8) | buf[o + 3]
-            o += 4
-    elif lt == LINKTYPE_LINUX_SLL:
-        if fe - s < 16:
-            return 0, 0
-        et = (buf[s + 14] << 8) | buf[s + 15]
-        o = s + 16
-    elif lt == LINKTYPE_LINUX_SLL2:
-        if fe - s < 20:
-            return 0, 0
-        et = (buf[s] << 8) | buf[s + 1]
-        o = s + 20
-    elif lt in _RAW_TYPES:
-        if fe - s < 1:
-            return 0, 0
-        v = buf[s] >> 4
-        return (v if v in (4, 6) else 0), s
-    elif lt == LINKTYPE_IPV4:
-        return 4, s
-    elif lt == LINKTYPE_IPV6:
-        return 6, s
-    else:
-        return -1, 0
-    if et == _ETH_IPV4:
-        return 4, o
-    if et == _ETH_IPV6:
-        return 6, o
-    return (-1 if et == _ETH_ARP else 0), 0
-
-
-def transport(buf: bytes, lt: int) -> tuple[int, int, int] | None:
-    """(IP protocol, source port, destination port) of a plain IPv4/IPv6 TCP or UDP frame,
-    or None when it is anything else or this cannot tell (IPv6 extension headers, short
-    frames): a quick look for the reader process (sources/parallel.py), which decodes
-    the frames this returns None for."""
-    fe = len(buf)
-    ver, o = _l3(buf, 0, fe, lt) if lt != LINKTYPE_ETHERNET or fe < 14 else _eth_l3(buf, fe)
-    if ver == 4:
-        if o + 20 > fe:
-            return None
-        l4 = o + (buf[o] & 0x0F) * 4
-        proto = buf[o + 9]
-    elif ver == 6:
-        l4 = o + 40
-        proto = buf[o + 6] if l4 <= fe else 0
-    else:
-        return None
-    if (proto != 6 and proto != 17) or l4 + 4 > fe:
-        return None
-    sport, dport = _hh(buf, l4)
-    return proto, sport, dport
-
-
-def _eth_l3(buf: bytes, fe: int) -> tuple[int, int]:
-    et = (buf[12] << 8) | buf[13]
-    o = 14
-    while et in _VLAN and o + 4 <= fe:
-        et = (buf[o + 2] << 8) | buf[o + 3]
-        o += 4
-    return (4 if et == _ETH_IPV4 else 6 if et == _ETH_IPV6 else 0), o
-
-
-def skippable(buf: bytes, s: int, fe: int, lt: int, pf: Prefilter) -> bool:
-    """True when decode(frame buf[s:fe], pf) is certain to return None."""
-    if lt == LINKTYPE_ETHERNET and fe - s >= 14:  # the common case, inline
-        et = (buf[s + 12] << 8) | buf[s + 13]
-        o = s + 14
-        while et in _VLAN and o + 4 <= fe:
-            et = (buf[o + 2] << 8) | buf[o + 3]
-            o += 4
-        if et == _ETH_IPV4:
-            ver = 4
-        elif et == _ETH_IPV6:
-            ver = 6
-        else:
-            return et != _ETH_ARP
-    else:
-        ver, o = _l3(buf, s, fe, lt)
-        if ver <= 0:
-            return ver == 0
-    if ver == 4:
-        if o + 20 > fe:
-            return True
-        b0 = buf[o]
-        ihl = (b0 & 0x0F) * 4
-        if b0 >> 4 != 4 or ihl < 20:
-            return True
-        total = (buf[o + 2] << 8) | buf[o + 3]
-        end = min(fe, o + total) if total >= ihl else fe
-        proto = buf[o + 9]
-        l4 = o + ihl
-        a_src, a_dst = o + 12, o + 16
-        alen = 4
-        if proto != 6 and proto != 17:
-            return proto not in _V4_PASS
-    else:
-        if o + 40 > fe or buf[o] >> 4 != 6:
-            return True
-        plen = (buf[o + 4] << 8) | buf[o + 5]
-        end = min(fe, o + 40 + plen) if plen else fe
-        proto = buf[o + 6]
-        l4 = o + 40
-        a_src, a_dst = o + 8, o + 24
-        alen = 16
-        if proto != 6 and proto != 17:
-            return proto not in _V6_PASS
-    if l4 + 4 > end:
-        return True
-    sport, dport = _hh(buf, l4)
-    ports = pf.tcp_ports if proto == 6 else pf.udp_any
-    if sport in ports or dport in ports:
-        return False
-    hosts = pf.hosts
-    return not (hosts and (buf[a_src : a_src + alen] in hosts
-                           or buf[a_dst : a_dst + alen] in hosts))
-
-
 class Skipper:
     """Advances a reader's buffer over frames the prefilter would drop, counting them."""
 
-    def __init__(self, pf: Prefilter) -> None:
+    def __init__(self, pf: PortsAndHosts) -> None:
         self.pf = pf
         self.skipped = 0
 
@@ -242,7 +102,9 @@ class Skipper:
 
     def pcap(self, b: _Buffer, info: _Info, number: int, linktype: int, fcs: int,
              endian: str, unit: int) -> int:
-        """Skip complete irrelevant pcap records at b.pos; return the new frame count."""
+        """Skip complete irrelevant pcap records at b.pos; return the new frame count.
+        One loop with the relevance test inlined, on purpose: it runs per record over
+        gigabytes, where a call per record would cost more than the test itself."""
         if linktype not in SCANNED_LINKTYPES or not self.pf.enabled:
             return number
         buf, pos = b.buf, b.pos
@@ -323,7 +185,8 @@ class Skipper:
 
     def pcapng(self, b: _Buffer, info: _Info, number: int, ifaces: Sequence[_Iface],
                endian: str) -> int:
-        """Skip complete irrelevant Enhanced Packet Blocks at b.pos."""
+        """Skip complete irrelevant Enhanced Packet Blocks at b.pos. One loop with the
+        relevance test inlined, on purpose (as `pcap`: it runs per block over gigabytes)."""
         if not self.pf.enabled or not ifaces:
             return number
         buf, pos = b.buf, b.pos

@@ -21,12 +21,11 @@ from typing import Any
 from xml.parsers import expat
 
 from capfcap.events import PhoneConfig
+from capfcap.protocol import CAPF_PORT, TVS_PORT
 from capfcap.trust.itl import TrustListError, parse_signed_header
 
 MAX_CONFIG_SIZE = 4 * 1024 * 1024  # real configs are a few kB
 MAX_DEPTH = 256  # element nesting (real configs: < 10)
-DEFAULT_CAPF_PORT = 3804  # DOMAIN.md §3.1: CAPF default port
-DEFAULT_TVS_PORT = 2445  # DOMAIN.md §4.1: TVS default port
 
 _DEVICE_RE = re.compile(r"^(SEP[0-9A-F]{12})", re.IGNORECASE)
 
@@ -125,7 +124,7 @@ def _capf_servers(root: ET.Element) -> tuple[tuple[str, int], ...]:
         for capf in _children(lst, "capf"):
             name = _text(capf, "processNodeName")
             if name:
-                found.append((name, _port(_text(capf, "phonePort"), DEFAULT_CAPF_PORT)))
+                found.append((name, _port(_text(capf, "phonePort"), CAPF_PORT)))
     return tuple(dict.fromkeys(found))
 
 
@@ -147,7 +146,7 @@ def _tvs_servers(root: ET.Element) -> tuple[tuple[str, int], ...]:
         for member in (m for m in tvs.iter() if _local(m.tag) == "member"):
             address = _text(member, "address")
             if address:
-                found.append((address, _port(_text(member, "port"), DEFAULT_TVS_PORT)))
+                found.append((address, _port(_text(member, "port"), TVS_PORT)))
     return tuple(dict.fromkeys(found))
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capfcap.correlator import Correlator, icmp
+from capfcap.correlator import icmp
+from capfcap.correlator.engine import Correlator
 from capfcap.events import Event, FlowKey, IcmpError
 from capfcap.findings import Finding
 from tests.correlator.test_rules import CAPF, PHONE, S, conn, tftp

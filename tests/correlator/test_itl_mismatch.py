@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from capfcap.correlator import Correlator
 from capfcap.correlator.common import Context
+from capfcap.correlator.engine import Correlator
 from capfcap.correlator.state import PhoneState, State
 from capfcap.correlator.timeline import verdict
 from capfcap.events import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from capfcap.correlator import Correlator
+from capfcap.correlator.engine import Correlator
 from capfcap.events import DnsTransaction, FileTransfer, FlowKey, IcmpError, TcpConnection
 
 PHONE, OTHER, CAPF, DNS = "192.0.2.40", "192.0.2.99", "203.0.113.10", "198.51.100.53"

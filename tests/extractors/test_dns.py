@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
@@ -16,12 +17,35 @@ from capfcap.extractors.dns import (
     DnsExtractor,
     DnsTcpHandler,
     _name,
+    _parse,
     _skip_name,
-    parse_dns,
 )
 from capfcap.sources.inputs import InputSet, frames
 from tests.conftest import PCAPS, REALPEER
 from tests.helpers import tshark_fields
+
+
+@dataclass(frozen=True, slots=True)
+class DnsMessage:
+    """A DNS message as `_parse` reads it, with the header flags named."""
+
+    txid: int
+    response: bool
+    opcode: int
+    rcode: int
+    qname: str
+    qtype: int
+    qclass: int
+    addresses: tuple[str, ...]
+    answer_count: int
+
+
+def parse_dns(msg: bytes) -> DnsMessage:
+    """The header, first question and A/AAAA answers of a DNS message (RFC 1035 §4.1)."""
+    txid, flags, (qname, qtype, qclass), addresses, an = _parse(msg)
+    return DnsMessage(txid=txid, response=bool(flags & 0x8000), opcode=(flags >> 11) & 0x0F,
+                      rcode=flags & 0x0F, qname=qname, qtype=qtype, qclass=qclass,
+                      addresses=addresses, answer_count=an)
 
 
 def run(pcap: str, folder: str = "realpeer") -> list[DnsTransaction]:

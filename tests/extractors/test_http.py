@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from capfcap.decode import SYN, Prefilter, decode
 from capfcap.events import FileTransfer, FlowKey, TcpConnection
-from capfcap.extractors import http as http_mod
+from capfcap.extractors import httpmsg
 from capfcap.extractors.http import HttpHandler, filename_of
 from capfcap.extractors.tcpstream import Reassembler
 from capfcap.sources.inputs import InputSet, frames
@@ -233,12 +233,12 @@ def test_interim_100_and_head_and_header_bound(monkeypatch: object) -> None:
 
 
 def test_body_cap() -> None:
-    old = http_mod.MAX_BODY
-    http_mod.MAX_BODY = 100
+    old = httpmsg.MAX_BODY
+    httpmsg.MAX_BODY = 100
     try:
         (t,) = run_bytes([("c2s", _get(b"f")), ("s2c", _resp(200, b"w" * 500))])
     finally:
-        http_mod.MAX_BODY = old
+        httpmsg.MAX_BODY = old
     assert t.size == 500 and len(t.data or b"") == 100 and t.status == "incomplete"
     assert "capped" in t.note
 

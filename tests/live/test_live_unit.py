@@ -18,6 +18,7 @@ from scapy.layers.inet6 import ICMPv6DestUnreach, IPv6
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 
 from capfcap.commands import live as live_cmd
+from capfcap.commands import live_view
 from capfcap.decode import Prefilter, decode
 from capfcap.sources.files import read_capture
 from capfcap.sources.frame import Frame
@@ -295,8 +296,8 @@ def test_stage_of() -> None:
 
     p = PhoneReport(ip=PHONE, timeline=[TimelineEntry(1, 0, "t", "ok", "trust"),
                                         TimelineEntry(5, 0, "d", "failed", "dns")])
-    assert live_cmd.stage_of(p, []) == "DNS"
+    assert live_view.stage_of(p, []) == "DNS"
     done = Finding("CAPF_LSC_ISSUED", "info", {"ip": PHONE}, {}, "s", "", "",
                    Evidence((9,), None, None, ""))
-    assert live_cmd.stage_of(p, [done]) == "done"
-    assert live_cmd.stage_of(PhoneReport(ip=PHONE), []) == "-"
+    assert live_view.stage_of(p, [done]) == "done"
+    assert live_view.stage_of(PhoneReport(ip=PHONE), []) == "-"

@@ -14,17 +14,18 @@ import pytest
 from cryptography import x509
 
 from capfcap import exitcodes
-from capfcap.cli import UsageError, main
+from capfcap.bundle.archive import build, object_name, safe_component, write_bundle
+from capfcap.bundle.frames import cited_frames
+from capfcap.bundle.redact import Redactor, link_macs
+from capfcap.cli import main
 from capfcap.correlator.objects import carve
 from capfcap.correlator.state import PhoneState, State
+from capfcap.errors import UsageError
 from capfcap.events import FileTransfer
 from capfcap.pipeline import Options, analyze
 from capfcap.report import CarvedObject, Report
-from capfcap.reporters.bundle import build, object_name, safe_component, write_bundle
-from capfcap.reporters.evidence import cited_frames
 from capfcap.reporters.html import render as render_html
 from capfcap.reporters.json import render as render_json
-from capfcap.reporters.redact import Redactor, link_macs
 from capfcap.sources.files import read_capture
 from tests.conftest import REALPEER, ROOT
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from capfcap.pipeline import Options, analyze
-from capfcap.reporters.evidence import (
+from capfcap.bundle.frames import (
     EvidenceFrame,
     cited_frames,
     collect,
@@ -17,6 +16,7 @@ from capfcap.reporters.evidence import (
     write_evidence,
     write_pcapng,
 )
+from capfcap.pipeline import Options, analyze
 from capfcap.sources.files import FileInfo, read_capture
 from tests.conftest import REALPEER
 from tests.helpers import write_pcap

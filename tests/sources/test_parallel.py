@@ -1,4 +1,4 @@
-"""The reader process (`--jobs 2`, capfcap/sources/parallel.py).
+"""The reader process (`--jobs 2`, capfcap/parallel.py).
 
 Its findings equal a single-process run on every capture (tests/test_fastpath.py). Here:
 the invariant that makes that true (the learning prefilter is a superset of the
@@ -19,15 +19,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from capfcap import exitcodes
+from capfcap import exitcodes, parallel
 from capfcap.decode import TCP, UDP, Prefilter, decode
 from capfcap.learn import learn_ahead
 from capfcap.pipeline import Analysis, Options, analyze
-from capfcap.sources import parallel
 from capfcap.sources.files import CaptureError, FileInfo, read_capture
 from capfcap.sources.frame import Frame
 from capfcap.sources.inputs import InputSet
-from capfcap.sources.scan import transport
+from capfcap.sources.relevance import transport
 from tests.conftest import REALPEER
 from tests.test_fastpath import frames as frame_bytes
 
@@ -167,7 +166,7 @@ def test_cli_jobs(tmp_path: Path) -> None:
         assert p.returncode == exitcodes.ERRORS, p.stderr
         outs.append(p.stdout)
     assert outs[0] == outs[1]
-    for bad in ("0", "x"):
+    for bad in ("-1", "x"):
         p = subprocess.run([sys.executable, "-m", "capfcap", "analyze", path, "--jobs", bad],
                            capture_output=True, text=True)
         assert p.returncode == exitcodes.USAGE and "--jobs" in p.stderr

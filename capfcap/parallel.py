@@ -32,11 +32,13 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from capfcap.decode import UDP, Prefilter, arp, decode
-from capfcap.learn import TFTP_PORT, learn_ahead
+from capfcap.learn import learn_ahead
+from capfcap.protocol import TFTP_PORT
 from capfcap.sources.files import CaptureError
 from capfcap.sources.frame import Frame
 from capfcap.sources.inputs import InputSet, expand_quietly, frames
-from capfcap.sources.scan import Skipper, transport
+from capfcap.sources.relevance import transport
+from capfcap.sources.scan import Skipper
 
 BATCH = 512  # frames per message
 MIN_BYTES = 32 << 20  # below this a reader process is not worth starting

@@ -2,7 +2,7 @@
 
     summary.md        the human summary (reporters.summary)
     findings.json     the JSON report (reporters.json)
-    evidence.pcapng   only the cited frames, commented (reporters.evidence)
+    evidence.pcapng   only the cited frames, commented (bundle.frames)
     report.html       the report as one self-contained page with ladders (reporters.html)
     objects/          carved trust lists, configs and server certificates (PEM)
 
@@ -19,12 +19,13 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from capfcap.bundle.frames import EvidenceFrame, collect, write_pcapng
+from capfcap.bundle.redact import Redactor
 from capfcap.outputs import check_writable, write_atomic
+from capfcap.protocol import REDACT_TLS_PORTS
 from capfcap.report import CarvedObject, Report
-from capfcap.reporters.evidence import EvidenceFrame, collect, write_pcapng
 from capfcap.reporters.html import render as render_html
 from capfcap.reporters.json import render as render_json
-from capfcap.reporters.redact import TLS_PORTS, Redactor
 from capfcap.reporters.summary import BundleFacts, overall_verdict, render_summary
 from capfcap.sources.inputs import InputSet
 
@@ -138,7 +139,7 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
                 redactor.add(f.phone["mac"])
         redactor.register_frames(evs)
         redactor.redact_frames(evs, _trust_frames(report),
-                               TLS_PORTS | frozenset(report.service_ports()))
+                               REDACT_TLS_PORTS | frozenset(report.service_ports()))
 
     evs, problems = collect(report, paths)
     if redactor is not None:

@@ -20,15 +20,14 @@ import re
 import struct
 from dataclasses import dataclass
 
+from capfcap.bundle.frames import EvidenceFrame
 from capfcap.decode import ICMP, ICMPV6, TCP, UDP, _ip_header, _l3
-from capfcap.reporters.evidence import EvidenceFrame
+from capfcap.protocol import REDACT_TLS_PORTS
 from capfcap.sources.frame import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2
 
 PSEUDO_PREFIX = b"\x02\xca\xfe"
 MAX_MACS = 1 << 20  # the 24-bit counter below the prefix
-TLS_PORTS = frozenset({443, 2443, 2445, 3804, 5061, 6971, 6972})
 TLS_KEEP = frozenset({20, 21, 22})  # change_cipher_spec, alert, handshake (RFC 8446 §5.1)
-TLS_APPDATA = 23
 TFTP_DATA = 3
 TFTP_KEEP = frozenset({1, 2, 4, 5, 6})  # RRQ, WRQ, ACK, ERROR, OACK (RFC 1350, RFC 2347)
 HEX = "0-9A-Fa-f"
@@ -121,9 +120,9 @@ class Redactor:
                 self.add(mac)
 
     def redact_frames(self, evs: list[EvidenceFrame], keep_whole: set[int],
-                      tls_ports: frozenset[int] = TLS_PORTS) -> None:
+                      tls_ports: frozenset[int] = REDACT_TLS_PORTS) -> None:
         """`tls_ports`: TCP ports whose TLS records (not their application data) are kept:
-        TLS_PORTS and the CAPF/TVS ports the report names (a config's phonePort)."""
+        REDACT_TLS_PORTS and the CAPF/TVS ports the report names (a config's phonePort)."""
         streams = _TlsStreams()
         for ev in evs:
             cut = keep_length(ev.linktype, ev.data, ev.number in keep_whole, streams,
@@ -213,7 +212,7 @@ class _TlsStreams:
 
 
 def keep_length(linktype: int, data: bytes, whole: bool, streams: _TlsStreams,
-                tls_ports: frozenset[int] = TLS_PORTS) -> int:
+                tls_ports: frozenset[int] = REDACT_TLS_PORTS) -> int:
     """Captured bytes to keep of one frame under --redact."""
     if whole:
         return len(data)

@@ -1,0 +1,110 @@
+"""What `capfcap live` shows: a line (or JSON object) per finding, or a terminal table
+of phones with their stage and worst finding (rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO
+
+from capfcap.findings import Finding
+from capfcap.report import PhoneReport, Report
+
+DONE_CODES = frozenset({"CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"})
+STAGES = (("trust", "trust list"), ("config", "config"), ("dns", "DNS"), ("capf", "CAPF"))
+_STAGE_INDEX = {k: i for i, (k, _n) in enumerate(STAGES)}
+
+
+def finding_key(f: Finding) -> tuple[object, ...]:
+    first = f.evidence.frames[0] if f.evidence.frames else f.summary
+    return (f.code, f.phone.get("ip", ""), json.dumps(f.server, sort_keys=True), first)
+
+
+def stage_of(p: PhoneReport, findings: list[Finding]) -> str:
+    """How far the phone got: trust list, config, DNS, CAPF, done."""
+    if any(f.code in DONE_CODES and f.phone.get("ip") == p.ip for f in findings):
+        return "done"
+    best = max((_STAGE_INDEX[e.stage] for e in p.timeline if e.stage in _STAGE_INDEX),
+               default=-1)
+    return STAGES[best][1] if best >= 0 else "-"
+
+
+def finding_line(f: Finding) -> str:
+    srv = ""
+    if f.server.get("ip"):
+        srv = f" -> {f.server['ip']}" + (f":{f.server['port']}" if f.server.get("port") else "")
+    frames = ", ".join(map(str, f.evidence.frames[:10])) + (
+        " ..." if len(f.evidence.frames) > 10 else "")
+    who = f.phone.get("ip", "capture")
+    return f"{f.severity.upper():7} {f.code}  {who}{srv}  {f.summary}" + (
+        f"  [frames {frames}]" if frames else "")
+
+
+def finding_json(f: Finding) -> str:
+    from capfcap.reporters.json import finding_dict
+
+    return json.dumps(finding_dict(f), ensure_ascii=False, sort_keys=False)
+
+
+# -- display ---------------------------------------------------------------------------------
+class LineView:
+    """One line per finding (text), or one JSON object per line (jsonl)."""
+
+    def __init__(self, out: IO[str], jsonl: bool) -> None:
+        self.out = out
+        self.jsonl = jsonl
+
+    def finding(self, f: Finding) -> None:
+        self.out.write((finding_json(f) if self.jsonl else finding_line(f)) + "\n")
+        self.out.flush()
+
+    def message(self, text: str) -> None:
+        print(f"capfcap: {text}", file=sys.stderr, flush=True)
+
+    def update(self, r: Report, status: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RichView:
+    """A terminal view: one row per phone (stage, worst finding), findings above it."""
+
+    def __init__(self, out: IO[str], color: str) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        force = {"always": True, "never": False}.get(color)
+        self.console = Console(file=out, force_terminal=force if force else None,
+                               no_color=color == "never")
+        self.live = Live(console=self.console, auto_refresh=False, transient=True,
+                         redirect_stdout=False, redirect_stderr=False)
+        self.live.start()
+
+    def finding(self, f: Finding) -> None:
+        from rich.text import Text
+
+        style = {"error": "bold red", "warning": "yellow", "info": "cyan"}[f.severity]
+        t = Text()
+        t.append(f"{f.severity.upper():7} {f.code}", style=style)
+        t.append(finding_line(f)[8 + len(f.code):])
+        self.live.console.print(t)
+
+    def message(self, text: str) -> None:
+        self.live.console.print(f"[yellow]capfcap: {text}[/]")
+
+    def update(self, r: Report, status: str) -> None:
+        from rich.table import Table
+
+        tab = Table(title=status, title_justify="left", expand=False)
+        for col in ("phone", "device", "stage", "worst finding"):
+            tab.add_column(col, overflow="fold")
+        for p in r.phones:
+            w = r.worst_for(p.ip)
+            worst = f"{w.severity.upper()} {w.code}: {w.summary}" if w else "-"
+            tab.add_row(p.ip, p.device or p.mac, stage_of(p, r.findings), worst)
+        self.live.update(tab, refresh=True)
+
+    def close(self) -> None:
+        self.live.stop()

@@ -1,0 +1,21 @@
+"""Whether a file server answered a download: the two judgements the rules make.
+
+`answered` is proof that the server answered, from its packets or from the client's
+acknowledgements of data the capture lacks (DESIGN §4 rule 3: an ACK proves the data).
+`answer_captured` is narrower: some answer of the server is in the file itself.
+"""
+
+from __future__ import annotations
+
+from capfcap.events import FileTransfer
+
+
+def answered(t: FileTransfer) -> bool:
+    """The server answered the request (whether or not its packets were captured)."""
+    return t.status != "no_response"
+
+
+def answer_captured(t: FileTransfer) -> bool:
+    """Some packet of the server's answer is in the capture: the whole file, an error, or
+    at least one byte of data."""
+    return t.status in ("complete", "error") or bool(t.size)

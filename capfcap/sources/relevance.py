@@ -1,0 +1,175 @@
+"""Whether one frame can matter to the analysis, read from its headers alone: the
+network layer behind any link type the fused reader scans, and the ports and addresses
+the prefilter wants (the same answer `capfcap.decode.decode` gives, or "maybe").
+
+Wire formats: Ethernet II with 802.1Q/802.1ad/QinQ tags; Linux SLL (protocol type at 14,
+header 16) and SLL2 (protocol type at 0, header 20); IPv4 (RFC 791), IPv6 (RFC 8200);
+TCP/UDP ports at the start of the segment.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Protocol
+
+from capfcap.sources.frame import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_RAW,
+    LINKTYPE_RAW_ALT,
+)
+
+ETH_IPV4 = 0x0800
+ETH_IPV6 = 0x86DD
+ETH_ARP = 0x0806  # RFC 826: kept for the phone's receive direction (DESIGN §4 rule 2)
+VLAN = (0x8100, 0x88A8, 0x9100)
+# decode() looks further into these: never skipped here
+V4_PASS = (1, 58)  # ICMP, ICMPv6
+V6_PASS = (0, 43, 44, 60, 1, 58)  # extension headers, fragment, ICMP, ICMPv6
+
+RAW_TYPES = frozenset((LINKTYPE_RAW, *LINKTYPE_RAW_ALT))
+_hh = struct.Struct("!HH").unpack_from
+
+
+def l3_offset(buf: bytes, s: int, fe: int, lt: int) -> tuple[int, int]:
+    """(IP version or 0, offset of the IP header) for a frame buf[s:fe]; version -1 means
+    "cannot tell here, do not skip"."""
+    if lt == LINKTYPE_ETHERNET:
+        if fe - s < 14:
+            return 0, 0
+        et = (buf[s + 12] << 8) | buf[s + 13]
+        o = s + 14
+        while et in VLAN and o + 4 <= fe:  # bounded by the frame length
+            et = (buf[o + 2] << 8) | buf[o + 3]
+            o += 4
+    elif lt == LINKTYPE_LINUX_SLL:
+        if fe - s < 16:
+            return 0, 0
+        et = (buf[s + 14] << 8) | buf[s + 15]
+        o = s + 16
+    elif lt == LINKTYPE_LINUX_SLL2:
+        if fe - s < 20:
+            return 0, 0
+        et = (buf[s] << 8) | buf[s + 1]
+        o = s + 20
+    elif lt in RAW_TYPES:
+        if fe - s < 1:
+            return 0, 0
+        v = buf[s] >> 4
+        return (v if v in (4, 6) else 0), s
+    elif lt == LINKTYPE_IPV4:
+        return 4, s
+    elif lt == LINKTYPE_IPV6:
+        return 6, s
+    else:
+        return -1, 0
+    if et == ETH_IPV4:
+        return 4, o
+    if et == ETH_IPV6:
+        return 6, o
+    return (-1 if et == ETH_ARP else 0), 0
+
+
+def transport(buf: bytes, lt: int) -> tuple[int, int, int] | None:
+    """(IP protocol, source port, destination port) of a plain IPv4/IPv6 TCP or UDP frame,
+    or None when it is anything else or this cannot tell (IPv6 extension headers, short
+    frames): a quick look for the reader process (parallel.py), which decodes
+    the frames this returns None for."""
+    fe = len(buf)
+    ver, o = (l3_offset(buf, 0, fe, lt) if lt != LINKTYPE_ETHERNET or fe < 14
+              else eth_l3_offset(buf, fe))
+    if ver == 4:
+        if o + 20 > fe:
+            return None
+        l4 = o + (buf[o] & 0x0F) * 4
+        proto = buf[o + 9]
+    elif ver == 6:
+        l4 = o + 40
+        proto = buf[o + 6] if l4 <= fe else 0
+    else:
+        return None
+    if (proto != 6 and proto != 17) or l4 + 4 > fe:
+        return None
+    sport, dport = _hh(buf, l4)
+    return proto, sport, dport
+
+
+def eth_l3_offset(buf: bytes, fe: int) -> tuple[int, int]:
+    et = (buf[12] << 8) | buf[13]
+    o = 14
+    while et in VLAN and o + 4 <= fe:
+        et = (buf[o + 2] << 8) | buf[o + 3]
+        o += 4
+    return (4 if et == ETH_IPV4 else 6 if et == ETH_IPV6 else 0), o
+
+
+class PortsAndHosts(Protocol):
+    """What the fused reader reads of a prefilter (`decode.Prefilter` keeps these up to
+    date as it learns): the wanted ports and IPv4 hosts in both byte orders."""
+
+    enabled: bool
+    tcp_ports: frozenset[int]
+    udp_any: set[int]
+    hosts: set[bytes]
+    tcp_ports_le: frozenset[int]
+    udp_any_le: set[int]
+    hosts4_be: set[int]
+    hosts4_le: set[int]
+
+
+def skippable(buf: bytes, s: int, fe: int, lt: int, pf: PortsAndHosts) -> bool:
+    """True when decode(frame buf[s:fe], pf) is certain to return None."""
+    if lt == LINKTYPE_ETHERNET and fe - s >= 14:  # the common case, inline
+        et = (buf[s + 12] << 8) | buf[s + 13]
+        o = s + 14
+        while et in VLAN and o + 4 <= fe:
+            et = (buf[o + 2] << 8) | buf[o + 3]
+            o += 4
+        if et == ETH_IPV4:
+            ver = 4
+        elif et == ETH_IPV6:
+            ver = 6
+        else:
+            return et != ETH_ARP
+    else:
+        ver, o = l3_offset(buf, s, fe, lt)
+        if ver <= 0:
+            return ver == 0
+    if ver == 4:
+        if o + 20 > fe:
+            return True
+        b0 = buf[o]
+        ihl = (b0 & 0x0F) * 4
+        if b0 >> 4 != 4 or ihl < 20:
+            return True
+        total = (buf[o + 2] << 8) | buf[o + 3]
+        end = min(fe, o + total) if total >= ihl else fe
+        proto = buf[o + 9]
+        l4 = o + ihl
+        a_src, a_dst = o + 12, o + 16
+        alen = 4
+        if proto != 6 and proto != 17:
+            return proto not in V4_PASS
+    else:
+        if o + 40 > fe or buf[o] >> 4 != 6:
+            return True
+        plen = (buf[o + 4] << 8) | buf[o + 5]
+        end = min(fe, o + 40 + plen) if plen else fe
+        proto = buf[o + 6]
+        l4 = o + 40
+        a_src, a_dst = o + 8, o + 24
+        alen = 16
+        if proto != 6 and proto != 17:
+            return proto not in V6_PASS
+    if l4 + 4 > end:
+        return True
+    sport, dport = _hh(buf, l4)
+    ports = pf.tcp_ports if proto == 6 else pf.udp_any
+    if sport in ports or dport in ports:
+        return False
+    hosts = pf.hosts
+    return not (hosts and (buf[a_src : a_src + alen] in hosts
+                           or buf[a_dst : a_dst + alen] in hosts))

@@ -1,0 +1,1 @@
+"""tshark as a library: running it and reading its output (`--crosscheck`)."""
