@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from capfcap.correlator import Correlator
+from capfcap.correlator.engine import Correlator
 from capfcap.correlator.evidence import TCP_WAIT
 from capfcap.correlator.volume import FLOOD_MIN, MAX_NOTES, SWEEP_HOSTS, Volume
 from capfcap.events import DnsTransaction, FileTransfer, FlowKey, IcmpError, TcpConnection
