@@ -443,6 +443,42 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "while the phone generates its key, then a RST towards the phone from the CAPF "
         "address (a firewall idle timeout)",
     },
+    "capf_outage_six.pcap": {
+        "frames": 95,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED"],
+        "absent": ["CAPTURE_ONE_SIDED", "TFTP_NO_RESPONSE", "DNS_NO_RESPONSE"],
+        "what": "six phones (192.0.2.49-54), 300 ms apart: config over TFTP, DNS A "
+        "pub.outage.example answered, SYNs to 198.51.100.11:3804 at 0, 1, 3, 7, 15 s, "
+        "unanswered; a seventh (.55) refused by RST/ACK. The text, Markdown and HTML "
+        "reports print the six as one group",
+    },
+    "syn_flood_capf.pcap": {
+        "frames": 2500,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPF_REFUSED", "CAPTURE_ONE_SIDED"],
+        "what": "2,000 spoofed IPv6 sources send one SYN each to [2001:db8:100::11]:3804 "
+        "within 10 s, every fourth answered by a SYN-ACK never acknowledged; nothing else. "
+        "One note \"SYN flood: 2,000 sources ...\", no phone",
+    },
+    "syn_flood_mixed.pcap": {
+        "frames": 2042,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPF_REFUSED", "CAPTURE_ONE_SIDED"],
+        "what": "a flood of 2,000 single unanswered SYNs (20 in the last second) to "
+        "[2001:db8:100::11]:3804 and three real phones (config, DNS, SYNs retransmitted) "
+        "that the same server never answers: one note, three phones judged",
+    },
+    "port_sweep.pcap": {
+        "frames": 1128,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPF_REFUSED", "TVS_UNIDIRECTIONAL", "TVS_REFUSED", "CAPTURE_ONE_SIDED"],
+        "what": "203.0.113.9 sends SYNs to 3804 and 2445 on 507 hosts (some answer RST) "
+        "while phone 192.0.2.21 meets an unanswered CAPF: one note, one phone",
+    },
 }
 
 
@@ -1914,6 +1950,119 @@ def capf_dialogue(realpeer: str, n: int, last: int, steps: list[tuple[str, int]]
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+# --- many phones with one cause, and hostile volume (issue 20) ---------------------------
+
+VOL_CAPF = server_host("198.51.100.11", 0xF100)
+VOL_TFTP = server_host("198.51.100.10", 0xF200)
+VOL_DNS = server_host("198.51.100.53", 0xF300)
+VOL_CAPF6 = server_host("2001:db8:100::11", 0)
+VOL_TFTP6 = server_host("2001:db8:100::10", 0)
+VOL_DNS6 = server_host("2001:db8:100::53", 0)
+
+
+def outage_phone(t0: int, phone: Host, tftp: Host, capf: Host, dns: Host, k: int,
+                 *, refused: bool = False) -> list[Rec]:
+    """One phone's rollout step: its config over TFTP (CAPF pub.outage.example, auth mode
+    2), DNS for the name answered, then SYNs to 3804 at 0, 1, 3, 7, 15 s (RFC 6298 back-off)
+    that nothing answers, or one SYN answered by RST/ACK (`refused`)."""
+    cap = Cap(t0)
+    dev = device_name(phone)
+    name = "pub.outage.example"
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", config_xml(dev, name, [name], 2),
+             49200 + k, 36000 + k)
+    cap.wait_us(25_000)
+    dns_udp(cap, phone, dns, 0x4A00 + k, 51500 + k, name, "AAAA" if phone.v6 else "A", 0,
+            [capf.ip], "outage.example")
+    cap.wait_us(40_000)
+    conn = TcpConn(cap, phone, capf, 49700 + k, 3804, 0x6B8B4567 + k * 0x10000, 0)
+    conn.syn()
+    if refused:
+        conn.rst_answer()
+        return cap.recs
+    for back_off in (1, 2, 4, 8):
+        cap.wait_us(back_off * 1_000_000 + 1_300)
+        conn.syn(retransmit=True)
+    return cap.recs
+
+
+def _merged(recs: Iterable[Rec]) -> bytes:
+    return pcap_bytes(LINKTYPE_ETHERNET, sorted(recs, key=lambda r: r.ts))
+
+
+def gen_capf_outage_six() -> bytes:
+    """Six phones whose SYNs to CAPF go unanswered, 300 ms apart, and a seventh refused."""
+    t0 = start(60)
+    recs: list[Rec] = []
+    for k in range(7):
+        phone = phone_host(0x31 + k, f"192.0.2.{0x31 + k}")
+        recs += outage_phone(t0 + k * 300_000_000, phone, VOL_TFTP, VOL_CAPF, VOL_DNS, k,
+                             refused=k == 6)
+    return _merged(recs)
+
+
+def flood_syns(t0: int, span_us: int, n: int, dst: Host, seed: int, *, first: int = 1,
+               synack_every: int = 0) -> list[Rec]:
+    """`n` spoofed sources (2001:db8:bad::`first`.., RFC 3849) send one SYN each to `dst`:3804
+    from a random port, spread over `span_us`; `synack_every`: every n-th SYN is answered
+    by one SYN-ACK that the source never acknowledges."""
+    rng = random.Random(seed)
+    cap = Cap(t0)
+    for i in range(n):
+        src = Host(f"2001:db8:bad::{first + i:x}", GW_MAC, 57)
+        cap.t = t0 + rng.randrange(span_us) * US
+        conn = TcpConn(cap, src, dst, rng.randrange(1024, 65536), 3804,
+                       rng.getrandbits(32), rng.getrandbits(32))
+        conn.syn()
+        if synack_every and i % synack_every == 0:
+            conn.sack = conn.cseq
+            cap.wait_us(200)
+            conn._emit(False, "SA", opts=[("MSS", 1460)])
+    return cap.recs
+
+
+def gen_syn_flood_capf() -> bytes:
+    """2,000 spoofed sources, one SYN each to [2001:db8:100::11]:3804 within 10 s; every
+    fourth answered by a SYN-ACK that is never acknowledged; nothing else."""
+    return _merged(flood_syns(start(61), 10_000_000, 2000, VOL_CAPF6, 61, synack_every=4))
+
+
+def gen_syn_flood_mixed() -> bytes:
+    """The flood of gen_syn_flood_capf (no SYN-ACKs; the last 20 SYNs within the final
+    second) and three real phones of a CAPF outage on the same server (config, DNS, SYNs
+    retransmitted at 0, 1, 3, 7, 15 s, unanswered)."""
+    t0 = start(62)
+    recs = flood_syns(t0, 10_000_000, 1980, VOL_CAPF6, 62)
+    for k in range(3):
+        phone = Host(f"2001:db8:1::{0x21 + k:x}", f"00:1b:54:aa:bc:{0x21 + k:02x}", 64)
+        recs += outage_phone(t0 + 1_000_000_000 + k * 2_000_000_000, phone, VOL_TFTP6,
+                             VOL_CAPF6, VOL_DNS6, k)
+    end = max(r.ts for r in recs)
+    recs += flood_syns(end - 900_000_000, 800_000, 20, VOL_CAPF6, 63, first=1981)
+    return _merged(recs)
+
+
+def gen_port_sweep() -> bytes:
+    """203.0.113.9 sends one SYN to 3804 and one to 2445 on every host of 198.51.100.0/24
+    and 203.0.113.0/24 (1 ms apart; hosts ending in 0 answer RST/ACK, the others nothing),
+    while the phone 192.0.2.21 meets the same unanswered CAPF as gen_capf_outage_six."""
+    t0 = start(63)
+    cap = Cap(t0)
+    scanner = Host("203.0.113.9", GW_MAC, 52)
+    rng = random.Random(63)
+    hosts = [f"{net}.{h}" for net in ("198.51.100", "203.0.113") for h in range(1, 255)]
+    for i, ip in enumerate(h for h in hosts if h != scanner.ip):
+        for port in (3804, 2445):
+            conn = TcpConn(cap, scanner, server_host(ip, i), 40000 + i % 20000, port,
+                           rng.getrandbits(32), 0)
+            conn.syn()
+            if ip.endswith("0"):
+                conn.rst_answer()
+            cap.wait_us(1000)
+    phone = phone_host(0x21, "192.0.2.21")
+    return _merged([*cap.recs, *outage_phone(t0 + 200_000_000, phone, VOL_TFTP, VOL_CAPF,
+                                             VOL_DNS, 0)])
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -1963,6 +2112,10 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "tvs_vouched_capf.pcap": gen_tvs_vouched(realpeer),
         "mic_expired_5061.pcap": gen_mic_expired_5061(realpeer),
         "itlsep_download.pcap": gen_itlsep_download(),
+        "capf_outage_six.pcap": gen_capf_outage_six(),
+        "syn_flood_capf.pcap": gen_syn_flood_capf(),
+        "syn_flood_mixed.pcap": gen_syn_flood_mixed(),
+        "port_sweep.pcap": gen_port_sweep(),
     }
     assert set(files) == set(EXPECTED)
     return files

@@ -24,6 +24,7 @@ from capfcap.correlator.common import Context, FrameTimes
 from capfcap.correlator.ports import GivenPorts
 from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
+from capfcap.correlator.volume import Volume
 from capfcap.correlator.wire import wire_steps
 from capfcap.events import Event
 from capfcap.findings import Finding
@@ -45,13 +46,16 @@ class Correlator:
         self.phone_given = [p.strip() for p in phones if p.strip()]
         self.frame_ts = FrameTimes()  # relevant frames' times (findings' time spans)
         self.phone_filter = {phonesel.key(p) for p in self.phone_given}
+        self.volume = Volume()  # port sweeps and SYN floods (correlator/volume.py)
 
     def add(self, ev: Event) -> None:
         self.state.add(ev)
+        self.volume.add(ev, self.state.spot_ports)
 
     def add_all(self, evs: Iterable[Event]) -> None:
         for ev in evs:
             self.state.add(ev)
+            self.volume.add(ev, self.state.spot_ports)
 
     # -- names --------------------------------------------------------------------------
     def _cucm_names(self, phones: dict[str, PhoneState]) -> tuple[dict[str, str], set[str]]:
@@ -125,6 +129,9 @@ class Correlator:
         measure the protocols' patience against (DESIGN §4 "What silence proves")."""
         st = self.state
         every = st.phones()
+        hostile = self.volume.judge(end_ts)
+        if hostile.sources:
+            every = {ip: p for ip, p in every.items() if ip not in hostile.sources}
         phones = {ip: p for ip, p in every.items() if self._selected(p)}
         unmatched, seen = self._unmatched(every)
         names, ips = self._cucm_names(phones)
@@ -178,7 +185,7 @@ class Correlator:
                 timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
                 wire=wire_steps(ctx, p),
             ))
-        notes = [n.message for n in st.notes if n.kind != "duplicates"]
+        notes = [n.message for n in st.notes if n.kind != "duplicates"] + hostile.notes
         return Report(
             files=files or [],
             notes=notes,

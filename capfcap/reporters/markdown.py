@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from capfcap.findings import SEVERITY_ORDER
-from capfcap.report import OUTCOME_LABELS, Report, frames_text, iso
-from capfcap.reporters.summary import code, esc
+from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.report import OUTCOME_LABELS, PhoneReport, Report, frames_text, iso
+from capfcap.reporters import groups
+from capfcap.reporters.summary import by_severity, code, esc
 
 
 def _cell(s: str) -> str:
@@ -19,6 +20,67 @@ def _fence(lines: list[str]) -> list[str]:
     runs = [len(r) for ln in lines for r in re.findall(r"`{3,}", ln)]
     f = "`" * max(3, max(runs, default=0) + 1)
     return [f, *lines, f]
+
+
+def _phone_row(p: PhoneReport, w: Finding | None, g: groups.Group | None) -> str:
+    """A phone's row, or its group's (reporters/groups.py) at its first phone's place."""
+    worst = w.code if w else "-"
+    if g is None:
+        return (f"| {_cell(p.ip)} | {_cell(p.mac or '-')} | {_cell(p.device or '-')} | "
+                f"{worst} | {_cell(p.verdict)} |")
+    return (f"| {len(g.phones):,} phones: {_cell(groups.phones_line(g))} | - | - | {worst} | "
+            f"{_cell(p.verdict)} (first phone) |")
+
+
+def _group_lines(g: groups.Group) -> list[str]:
+    return [f"- Phones ({len(g.phones):,}): {_cell(groups.phones_line(g))}",
+            f"- First frames: {groups.frames_line(g)}",
+            f"- Each phone in full: {_cell(groups.DETAIL_HINT)}"]
+
+
+def _finding_lines(f: Finding, g: groups.Group | None) -> list[str]:
+    who = f.phone.get("device") or f.phone.get("ip") or "capture"
+    head = f"{len(g.phones):,} phones, as on the first, {_cell(who)}" if g else _cell(who)
+    out = ["", f"#### {f.code} — {head}", "", f"**{_cell(f.summary)}**", "",
+           "  \n".join(esc(ln) for ln in f.detail.split("\n")), "",
+           f"- Remediation: {_cell(f.remediation)}",
+           f"- Frames: {frames_text(f.evidence.frames)}",
+           f"- Wireshark filter: {code(f.evidence.filter)}"]
+    if f.evidence.conn_state:
+        out.append(f"- Zeek conn_state/history: {_cell(f.evidence.conn_state)} / "
+                   f"{_cell(str(f.evidence.history))}")
+    if "crosscheck" in f.extra:
+        out.append(f"- Crosscheck: {_cell(str(f.extra['crosscheck']))}")
+    return out + (_group_lines(g) if g else [])
+
+
+def _findings(r: Report, grouping: groups.Grouping) -> list[str]:
+    """Findings by severity; a group's are told once, with its first phone's as example."""
+    out = ["", "## Findings"]
+    for sev, fs in by_severity(r):
+        out += ["", f"### {sev.capitalize()} ({len(fs)})"]
+        for f in fs:
+            g = grouping.group_of.get(f.phone.get("ip", ""))
+            if g is not None and f.phone.get("ip") != g.lead.ip:
+                continue
+            out += _finding_lines(f, g)
+    if not r.findings:
+        out += ["", "No findings."]
+    return out
+
+
+def _withheld(r: Report, grouping: groups.Grouping) -> list[str]:
+    out: list[str] = []
+    for wh in r.withheld:
+        g = grouping.group_of.get(str(wh.get("phone", "")))
+        if g is None:
+            who = str(wh.get("phone"))
+        elif g.lead.ip == wh.get("phone"):
+            who = f"{len(g.phones):,} phones (first: {wh.get('phone')})"
+        else:
+            continue
+        out.append("- " + _cell(f"{wh.get('code')} for {who}: {wh.get('reason')}"))
+    return ["", "## Withheld verdicts", "", *out] if out else []
 
 
 def render(r: Report, title: str = "capfcap report") -> str:
@@ -38,6 +100,7 @@ def render(r: Report, title: str = "capfcap report") -> str:
     out.append("")
     out.append("## Phones")
     out.append("")
+    grouping = groups.group(r)
     if not r.phones:
         out.append("No phone traffic (trust-list/config downloads or CAPF/TVS connections) "
                    "was found.")
@@ -45,12 +108,18 @@ def render(r: Report, title: str = "capfcap report") -> str:
         out.append("| IP | MAC | device | worst finding | verdict |")
         out.append("|---|---|---|---|---|")
         for p in r.phones:
-            w = r.worst_for(p.ip)
-            out.append(f"| {_cell(p.ip)} | {_cell(p.mac or '-')} | {_cell(p.device or '-')} | "
-                       f"{w.code if w else '-'} | {_cell(p.verdict)} |")
+            g = grouping.group_of.get(p.ip)
+            if g is None or g.lead is p:
+                w = min(grouping.by_phone.get(p.ip, []), default=None,
+                        key=lambda f: SEVERITY_ORDER[f.severity])
+                out.append(_phone_row(p, w, g))
     for p in r.phones:
+        g = grouping.group_of.get(p.ip)
+        if g is not None and g.lead is not p:
+            continue
         out.append("")
-        out.append(f"### Timeline {_cell(p.device or p.ip)} ({_cell(p.ip)})")
+        of = f", first of {len(g.phones):,} phones" if g else ""
+        out.append(f"### Timeline {_cell(p.device or p.ip)} ({_cell(p.ip)}){of}")
         out.append("")
         rows = []
         for e in p.timeline:
@@ -58,39 +127,7 @@ def render(r: Report, title: str = "capfcap report") -> str:
             rows.append(f"{e.frame:>7}  {(iso(e.ts) or '')[11:23]}  {mark:<4}  "
                         f"{e.what.replace(chr(10), ' ')}")
         out += _fence(rows)
-    out.append("")
-    out.append("## Findings")
-    for sev in sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__):
-        fs = [f for f in r.findings if f.severity == sev]
-        if not fs:
-            continue
-        out.append("")
-        out.append(f"### {sev.capitalize()} ({len(fs)})")
-        for f in fs:
-            who = f.phone.get("device") or f.phone.get("ip") or "capture"
-            out.append("")
-            out.append(f"#### {f.code} — {_cell(who)}")
-            out.append("")
-            out.append(f"**{_cell(f.summary)}**")
-            out.append("")
-            out.append("  \n".join(esc(ln) for ln in f.detail.split("\n")))
-            out.append("")
-            out.append(f"- Remediation: {_cell(f.remediation)}")
-            out.append(f"- Frames: {frames_text(f.evidence.frames)}")
-            out.append(f"- Wireshark filter: {code(f.evidence.filter)}")
-            if f.evidence.conn_state:
-                out.append(f"- Zeek conn_state/history: {_cell(f.evidence.conn_state)} / "
-                           f"{_cell(str(f.evidence.history))}")
-            if "crosscheck" in f.extra:
-                out.append(f"- Crosscheck: {_cell(str(f.extra['crosscheck']))}")
-    if not r.findings:
-        out.append("")
-        out.append("No findings.")
-    if r.withheld:
-        out.append("")
-        out.append("## Withheld verdicts")
-        out.append("")
-        for wh in r.withheld:
-            out.append("- " + _cell(f"{wh.get('code')} for {wh.get('phone')}: {wh.get('reason')}"))
+    out += _findings(r, grouping)
+    out += _withheld(r, grouping)
     out.append("")
     return "\n".join(out)

@@ -51,6 +51,15 @@ def code(s: str) -> str:
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
+def by_severity(r: Report) -> list[tuple[str, list[Finding]]]:
+    """The report's findings of each severity that has any, worst first."""
+    order = sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__)
+    fs: dict[str, list[Finding]] = {s: [] for s in order}
+    for f in r.findings:
+        fs[f.severity].append(f)
+    return [(s, fs[s]) for s in order if fs[s]]
+
+
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
                          break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
@@ -130,20 +139,21 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
     else:
         out.append("| IP | MAC | device | worst finding |")
         out.append("|---|---|---|---|")
+        worst: dict[str, Finding] = {}  # one pass, not one scan of the findings per phone
+        for f in r.findings:
+            ip = f.phone.get("ip", "")
+            if ip not in worst or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[worst[ip].severity]:
+                worst[ip] = f
         for p in r.phones:
-            w = r.worst_for(p.ip)
-            worst = f"{w.code} ({w.severity})" if w else "none"
+            w = worst.get(p.ip)
             out.append(f"| {esc(p.ip)} | {esc(p.mac or '-')} | {esc(p.device or '-')} | "
-                       f"{worst} |")
+                       f"{f'{w.code} ({w.severity})' if w else 'none'} |")
         out.append("")
         for p in r.phones:
             out += _wrap(f"{esc(_who(p.ident()))}: {esc(p.verdict or 'no verdict')}", "- ", "  ")
     out += ["", "## Findings"]
     n = 0
-    for sev in sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__):
-        fs = [f for f in r.findings if f.severity == sev]
-        if not fs:
-            continue
+    for sev, fs in by_severity(r):
         out += ["", f"### {_PLURAL[sev].capitalize()} ({len(fs)})"]
         for f in fs:
             n += 1

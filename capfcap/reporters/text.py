@@ -12,6 +12,7 @@ from rich.text import Text
 
 from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import OUTCOME_LABELS, CaptureInfo, PhoneReport, Report, frames_text, iso
+from capfcap.reporters import groups
 from capfcap.terminal import UNWRAPPED, strip_trailing
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -68,6 +69,25 @@ def _phone(con: Console, p: PhoneReport, findings: list[Finding]) -> None:
         _finding(con, f)
 
 
+def _group(con: Console, g: groups.Group) -> None:
+    """Phones with one cause key (reporters/groups.py): one block, the first phone as the
+    example."""
+    _rule(con, Text(groups.headline(g), style="bold"))
+    worst = g.worst()
+    con.print(Text("Phones: " + groups.phones_line(g)))
+    con.print(Text("First frames: " + groups.frames_line(g)))
+    con.print(Text(f"First phone {groups.phone_name(g.lead)}: " + g.lead.verdict,
+                   style=SEV_STYLE.get(worst.severity if worst else "", "green")))
+    for w in g.withheld:
+        if str(w.get("reason")) not in g.lead.verdict:
+            con.print(Text(f"Withheld {w.get('code')}: {w.get('reason')}"))
+    con.print()
+    for f in g.findings:
+        _finding(con, f)
+    con.print(Text("Each phone in full: " + groups.DETAIL_HINT, style="dim"))
+    con.print()
+
+
 def _rule(con: Console, title: Text) -> None:
     """A heading rule across the width; unwrapped output gets a short one (no padding)."""
     if con.width >= UNWRAPPED:
@@ -107,16 +127,23 @@ def _body(con: Console, r: Report) -> None:
     if not r.phones:
         con.print("No phone traffic found (no trust-list/config downloads, no CAPF or TVS "
                   "connections).")
+    grouping = groups.group(r)
     for p in r.phones:
-        _phone(con, p, [f for f in r.findings if f.phone.get("ip") == p.ip])
+        g = grouping.leads(p)
+        if g is not None:
+            _group(con, g)
+        elif not grouping.grouped(p.ip):
+            _phone(con, p, grouping.by_phone.get(p.ip, []))
     other = [f for f in r.findings if not f.phone.get("ip")]
     if other:
         _rule(con, Text("Capture", style="bold"))
         for f in other:
             _finding(con, f)
-    if r.withheld:
+    if any(not grouping.grouped(w.get("phone")) for w in r.withheld):
         _rule(con, Text("Withheld verdicts", style="bold"))
         for w in r.withheld:
+            if grouping.grouped(w.get("phone")):
+                continue  # told in its group's block
             con.print(Text(f"{w.get('code')} for {w.get('phone')}: {w.get('reason')}"))
         con.print()
     counts = {s: sum(1 for f in r.findings if f.severity == s) for s in SEVERITY_ORDER}
