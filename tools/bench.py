@@ -405,8 +405,10 @@ def _tftp_rrq(name: str) -> bytes:
 
 def generate_scale(path: Path, shape: str, phones: int) -> Capture:
     """`phones` IPv6 phones (2001:db8:1::/48, RFC 3849) each sending only requests that
-    nothing answers: one SYN to CAPF 3804 (syn3804), or two RRQs for their own config
-    file to TFTP 69 (tftp-silent), 1 ms apart; every phone a distinct locally administered
+    nothing answers: a SYN to CAPF 3804 and its retransmission after the initial 1 s RTO
+    (RFC 6298 §2.1; syn3804), or two RRQs for their own config file to TFTP 69, 5 s apart
+    (tftp-silent). A single SYN per source and nothing else is a flood's signature
+    (correlator/volume.py), not a phone's. Every phone a distinct locally administered
     MAC (RFC 7042 §2.1 documentation MACs are too few)."""
     if shape not in SCALE_SHAPES:
         raise SystemExit(f"bench: unknown shape {shape}")
@@ -421,12 +423,14 @@ def generate_scale(path: Path, shape: str, phones: int) -> Capture:
         sp = 49152 + k % 16000
         if shape == "syn3804":
             frames = [_eth(server_mac, mac, 0x86DD, 0,
-                           _tcp6_syn(src, _V6_SERVER, sp, 3804, (k * 7919) & 0xFFFFFFFF))]
+                           _tcp6_syn(src, _V6_SERVER, sp, 3804, (k * 7919) & 0xFFFFFFFF))] * 2
+            gap = 1_000_000
         else:  # the retry after the client's timeout (RFC 1350 §2)
             rrq = _tftp_rrq(f"SEP{mac.hex().upper()}.cnf.xml")
             frames = [_eth(server_mac, mac, 0x86DD, 0, _udp6(src, _V6_SERVER, sp, 69, rrq))] * 2
+            gap = 5_000_000
         # one phone starts every 0.5 ms
-        recs += [(k * 500 + j * 5_000_000, f) for j, f in enumerate(frames)]
+        recs += [(k * 500 + j * gap, f) for j, f in enumerate(frames)]
     recs.sort(key=lambda r: r[0])
     with open(tmp, "wb", buffering=1 << 22) as out:
         out.write(PCAP_HDR)
@@ -639,7 +643,7 @@ def scaling(cache: Path, sizes: list[int], runs: int, extra: list[str]) -> str:
         for shape in SCALE_SHAPES:
             base = 0.0  # start-up and a one-phone analysis, subtracted from the per-phone time
             for n in [1, *sizes]:
-                p = cache / f"scale-{shape}-{n}.pcap"
+                p = cache / f"scale-{shape}-{n}-v2.pcap"
                 if not p.exists():
                     generate_scale(p, shape, n)
                 print(f"running {shape} x {n} ...", file=sys.stderr, flush=True)
