@@ -44,7 +44,7 @@ def frames_text(frames: tuple[int, ...] | list[int], limit: int = 40) -> str:
     return ", ".join(parts) or "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     frame: int
     ts: int
@@ -53,7 +53,7 @@ class TimelineEntry:
     stage: str = ""  # "trust", "config", "dns", "capf", "tvs", "other"
 
 
-@dataclass
+@dataclass(slots=True)
 class PhoneReport:
     ip: str
     mac: str = ""

@@ -109,11 +109,15 @@ class Correlator:
         return bool(phonesel.phone_keys(p.addrs, p.mac, p.device) & self.phone_filter)
 
     def _unmatched(self, every: dict[str, PhoneState]) -> tuple[list[str], list[str]]:
-        """`--phone` values matching no phone, and every phone seen (IP, name, MAC)."""
+        """`--phone` values matching no phone, and every phone seen (IP, name, MAC) when
+        one does not match (the usage error names them)."""
+        if not self.phone_given:
+            return [], []
         seen = [phonesel.phone_keys(p.addrs, p.mac, p.device) for p in every.values()]
         shown = [" ".join(x for x in (ip, p.device, p.mac) if x)
                  for ip, p in sorted(every.items())]
-        return phonesel.unmatched(self.phone_given, seen), shown
+        unmatched = phonesel.unmatched(self.phone_given, seen)
+        return unmatched, shown if unmatched else []
 
     # -- evaluation -----------------------------------------------------------------------
     def report(self, files: list[CaptureInfo] | None = None,
