@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import sys
-from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from capfcap.correlator.ports import (
     phone_ports,
     spotting_ports,
 )
+from capfcap.correlator.recentdns import RecentDns
 from capfcap.events import (
     CaptureNote,
     ConfigSeen,
@@ -146,7 +146,7 @@ class State:
     # DNS of hosts not (yet) known as phones is kept only in summary form, plus the most
     # recent transactions in case their client turns out to be a phone: memory stays
     # bounded on a busy SPAN (DNS noise is most of what passes the prefilter).
-    other_dns: deque[DnsTransaction] = field(default_factory=lambda: deque(maxlen=OTHER_DNS))
+    other_dns: RecentDns = field(default_factory=lambda: RecentDns(OTHER_DNS))
     answers: dict[str, set[str]] = field(default_factory=dict)  # qname -> addresses seen
     dns_heard: set[str] = field(default_factory=set)  # clients that got an answer
     dns_spoke: set[str] = field(default_factory=set)  # clients that asked, servers that answered
@@ -198,13 +198,7 @@ class State:
         if ip in self.known_phones:
             return
         self.known_phones.add(ip)
-        mine = [d for d in self.other_dns if d.client == ip]
-        if mine:
-            self.dns.extend(mine)
-            self.dns.sort(key=lambda d: d.query_frames[0])
-            keep = [d for d in self.other_dns if d.client != ip]
-            self.other_dns.clear()
-            self.other_dns.extend(keep)
+        self.dns.extend(self.other_dns.take(ip))  # phones() puts them in capture order
 
     # -- phones ---------------------------------------------------------------------
     def phones(self) -> dict[str, PhoneState]:

@@ -43,7 +43,12 @@ OP_RRQ, OP_WRQ, OP_DATA, OP_ACK, OP_ERROR, OP_OACK = 1, 2, 3, 4, 5, 6
 DEFAULT_BLKSIZE = 512  # RFC 1350
 MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464  # RFC 2348
 DEFAULT_TIMEOUT_NS = 10_000_000_000
-MAX_TRANSFERS = 4096
+# Open transfers end by age (`timeout_ns` without a packet, the client's patience); the count
+# bound only stops a flood. It must exceed every transfer open within that patience, or a
+# request is forgotten before its retransmission (a rollout of thousands of phones retrying
+# against a silent server opens a thousand transfers a second): the bound of the TCP and UDP
+# flow tables.
+MAX_TRANSFERS = 65536
 MAX_DATA = 16 << 20  # bytes kept per transfer
 MAX_BUFFERED = 64 << 20  # bytes kept over all open transfers
 MAX_FRAMES = 200_000  # frame numbers kept per transfer
@@ -304,6 +309,11 @@ class TftpExtractor:
         if now - self._last_scan < EXPIRE_SCAN_NS and self._last_scan:
             return []
         self._last_scan = now
+        return self._expired(now)
+
+    def _expired(self, now: int) -> list[FileTransfer]:
+        """Close the transfers idle for longer than the client's patience (least recent
+        first: `_open` is ordered by last activity)."""
         out: list[FileTransfer] = []
         while self._open:
             t = next(iter(self._open.values()))
@@ -342,6 +352,8 @@ class TftpExtractor:
                 self._open.move_to_end(key)
                 return out
             out.append(self._close(t))
+        if len(self._open) >= self.max_transfers:
+            out += self._expired(pkt.ts)
         while len(self._open) >= self.max_transfers:
             out.append(self._close(next(iter(self._open.values())), evicted=True))
         t = _Transfer(
