@@ -32,12 +32,18 @@ class Oldest(Generic[K]):
             return
         self._at[key] = (ts, at[1])
         heapq.heappush(self._heap, (ts, at[1], key))
-        if len(self._heap) > 4 * len(self._at) + 1024:
-            self._heap = [(t, s, k) for k, (t, s) in self._at.items()]
-            heapq.heapify(self._heap)
+        self._compact()
 
     def removed(self, key: K) -> None:
         self._at.pop(key, None)
+        self._compact()
+
+    def _compact(self) -> None:
+        """Drop stale entries once they outnumber the live ones: the heap stays in
+        proportion to the table, not to every flow the capture ever opened."""
+        if len(self._heap) > 4 * len(self._at) + 1024:
+            self._heap = [(t, s, k) for k, (t, s) in self._at.items()]
+            heapq.heapify(self._heap)
 
     def oldest(self, alive: Callable[[K], bool] = lambda _k: True) -> K | None:
         while self._heap:
