@@ -130,6 +130,7 @@ class Correlator:
         every = st.phones()
         phones = {ip: p for ip, p in every.items() if self._selected(p)}
         unmatched, seen = self._unmatched(every)
+        del every  # each phone's state is dropped once its report is built (below)
         names, ips = self._cucm_names(phones)
         to, spoke = rules_capture.heard_and_spoke(st)
         server_names: dict[str, str] = {}
@@ -171,15 +172,8 @@ class Correlator:
         by_phone: dict[object, list[Finding]] = {}
         for f in findings:
             by_phone.setdefault(f.phone.get("ip"), []).append(f)
-        reports = []
-        for ip in sorted(phones, key=lambda i: phones[i].first_frame):
-            p = phones[ip]
-            mine = by_phone.get(ip, [])
-            steps = timeline(ctx, p)
-            reports.append(PhoneReport(
-                ip=ip, mac=p.mac, device=p.device,
-                timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
-            ))
+        carved = objects.carve(st, phones.values())
+        reports = _phone_reports(ctx, phones, by_phone)
         notes = [n.message for n in st.notes if n.kind != "duplicates"]
         return Report(
             files=files or [],
@@ -188,7 +182,24 @@ class Correlator:
             findings=findings,
             withheld=sorted(ctx.withheld, key=lambda w: (str(w.get("phone")),
                                                         str(w.get("code")))),
-            objects=objects.carve(st, phones.values()),
+            objects=carved,
             unmatched_phones=unmatched,
             phones_seen=seen,
         )
+
+
+def _phone_reports(ctx: Context, phones: dict[str, PhoneState],
+                   by_phone: dict[object, list[Finding]]) -> list[PhoneReport]:
+    """Each phone's timeline, verdict and flows, in order of first appearance. `phones` is
+    emptied on the way: a phone's events go once its report holds what is shown of them,
+    so a capture of many phones never holds every state and every report at once."""
+    reports = []
+    for ip in sorted(phones, key=lambda i: phones[i].first_frame):
+        p = phones.pop(ip)
+        mine = by_phone.get(ip, [])
+        steps = timeline(ctx, p)
+        reports.append(PhoneReport(
+            ip=ip, mac=p.mac, device=p.device,
+            timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
+        ))
+    return reports
