@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from capfcap.correlator.common import Context
 from capfcap.correlator.state import PhoneState
+from capfcap.rows import compact
 
 NS = 1_000_000_000
 # How long a client waits for an answer before it retries or gives up.
@@ -107,4 +108,4 @@ def withhold(ctx: Context, code: str, phone: PhoneState, j: Judgement, frames: l
     entry.update(about)
     entry["frames"] = sorted(set(frames))
     entry["reason"] = sys.intern(j.why)  # one text shared by every phone it fits
-    ctx.withheld.append(entry)
+    ctx.withheld.append(compact(entry))

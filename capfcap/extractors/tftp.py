@@ -138,7 +138,7 @@ class BlockCounter:
         return absn
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tid:
     """What one server transfer ID (UDP source port, RFC 1350 §4) sent, and the client's
     answers to it. A retransmitted request can be answered from several TIDs; the client
@@ -214,7 +214,7 @@ class _Tid:
         return moved_on
 
 
-@dataclass
+@dataclass(slots=True)
 class _Transfer:
     client: str
     client_port: int
