@@ -128,7 +128,8 @@ class Correlator:
         measure the protocols' patience against (DESIGN §4 "What silence proves")."""
         st = self.state
         every = st.phones()
-        phones = {ip: p for ip, p in every.items() if self._selected(p)}
+        phones = {ip: p for ip, p in every.items() if self._selected(p)} \
+            if self.phone_filter else every
         unmatched, seen = self._unmatched(every)
         del every  # each phone's state is dropped once its report is built (below)
         names, ips = self._cucm_names(phones)

@@ -115,15 +115,15 @@ class PhoneState:
 
 
 def _deal(owner: dict[str, PhoneState], kind: str, items: Iterable[tuple[str, Any]]) -> None:
-    """Give each phone its events of one kind (in capture order), as one tuple."""
+    """Give each phone its events of one kind (in capture order), as one tuple. `owner`:
+    each address of a phone -> the phone (its own IP among them)."""
     got: dict[str, list[Any]] = {}
     for addr, ev in items:
         p = owner.get(addr)
         if p is not None:
             got.setdefault(p.ip, []).append(ev)
-    phones = {p.ip: p for p in owner.values()}
     for ip, evs in got.items():
-        setattr(phones[ip], kind, tuple(evs))
+        setattr(owner[ip], kind, tuple(evs))
 
 
 @dataclass

@@ -25,6 +25,7 @@ for the client, its bytes incomplete here and never parsed.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -594,7 +595,7 @@ class TftpExtractor:
             options=s.options if s is not None else (),
             client_port=t.client_port,
             data_port=s.port if s is not None else 0,
-            note="; ".join(notes),
+            note=sys.intern("; ".join(notes)),  # the same few texts for most transfers
             acked_unseen_blocks=s.acked_unseen if s is not None else 0,
             acked_cut_blocks=sum(1 for b in s.cut if b <= s.ack_high) if s is not None else 0,
             unseen_blocks=tuple(b for b, _f in gaps),
