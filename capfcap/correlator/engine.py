@@ -143,7 +143,7 @@ class Correlator:
             cucm_names=names,
             cucm_ips=ips,
             server_names=server_names,
-            reverse_seen={ip: bool(p.addrs & to) for ip, p in phones.items()},
+            reverse_seen={ip: not to.isdisjoint(p.addrs) for ip, p in phones.items()},
             heard_from=spoke,
             end_ts=end_ts,
             frame_ts=self.frame_ts,
@@ -181,8 +181,7 @@ class Correlator:
             notes=notes,
             phones=reports,
             findings=findings,
-            withheld=sorted(ctx.withheld, key=lambda w: (str(w.get("phone")),
-                                                        str(w.get("code")))),
+            withheld=_by_phone_and_code(ctx.withheld),
             objects=carved,
             unmatched_phones=unmatched,
             phones_seen=seen,
@@ -204,3 +203,10 @@ def _phone_reports(ctx: Context, phones: dict[str, PhoneState],
             timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
         ))
     return reports
+
+
+def _by_phone_and_code(withheld: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Sorted by (phone, code): by code, then stably by phone (no key tuple per entry)."""
+    out = sorted(withheld, key=lambda w: str(w.get("code")))
+    out.sort(key=lambda w: str(w.get("phone")))
+    return out
