@@ -198,9 +198,9 @@ def _phone_reports(ctx: Context, phones: dict[str, PhoneState],
         p = phones.pop(ip)
         mine = by_phone.get(ip, [])
         steps = timeline(ctx, p)
-        reports.append(PhoneReport(
-            ip=ip, mac=p.mac, device=p.device,
-            timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
+        reports.append(PhoneReport(  # lists of their own size (appending over-allocates)
+            ip=ip, mac=p.mac, device=p.device, timeline=steps[:],
+            verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p)[:],
         ))
     return reports
 

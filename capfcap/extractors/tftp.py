@@ -577,6 +577,7 @@ class TftpExtractor:
         buf = s.buf if s is not None else b""
         data: bytes | None = bytes(buf) if buf or status == "complete" else None
         gaps = sorted(s.unseen.items()) if s is not None else []
+        requests, frames = tuple(t.request_frames), tuple(sorted(t.frames))
         return FileTransfer(
             protocol="tftp",
             client=t.client,
@@ -584,8 +585,8 @@ class TftpExtractor:
             server_port=TFTP_PORT,
             filename=t.filename,
             status=status,
-            request_frames=tuple(t.request_frames),
-            frames=tuple(sorted(t.frames)),
+            request_frames=requests,
+            frames=frames if frames != requests else requests,  # unanswered: one tuple
             first_ts=t.first_ts,
             last_ts=t.last_ts,
             data=data,
