@@ -20,6 +20,8 @@ table shows medians. Peak RSS is the child's `ru_maxrss` (os.wait4).
     python tools/bench.py --frames 20000 --runs 1 --all-frames 5000   # smoke size
     python tools/bench.py --big 10             # also RSS of capfcap on a 10x capture
     python tools/bench.py --scale --runs 1     # N phones whose requests go unanswered
+    python tools/bench.py --frames 0 --all-frames 0 --bulk   # a rollout of 1,000 and
+                                               # 10,000 phones (tools/bulkgen.py)
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import bulkgen
 
 ROOT = Path(__file__).resolve().parent.parent
 REALPEER = ROOT / "pcaps" / "realpeer"
@@ -669,6 +673,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--capfcap-arg", action="append", default=[],
                     help="extra argument for capfcap analyze (e.g. --no-fast-path)")
     ap.add_argument("--json", metavar="FILE", help="also write the raw measurements")
+    ap.add_argument("--bulk", type=int, nargs="*", metavar="N",
+                    help="also rows for a CUCM-side rollout capture of N phones enrolling "
+                         "(tools/bulkgen.py); default sizes 1,000 10,000 (50,000 as a "
+                         "memory run)")
     ap.add_argument("--scale", type=int, nargs="*", metavar="N",
                     help="only the scaling shapes (N phones each sending unanswered "
                          "requests: SYN-only to 3804, silent TFTP); default sizes 1,000 "
@@ -682,15 +690,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     do_tshark = not a.no_tshark and shutil.which("tshark") is not None
     outdir = Path(tempfile.mkdtemp(prefix="capfcap-bench-out-"))
-    span = cached(cache, "span", a.frames, a.relevant)
-    caps: list[tuple[str, Path, int]] = [(f"SPAN {a.relevant:.0%} relevant, pcap", span,
-                                          a.frames)]
-    if not a.no_variants:
+    caps: list[tuple[str, Path, int]] = []
+    if a.frames:
+        span = cached(cache, "span", a.frames, a.relevant)
+        caps.append((f"SPAN {a.relevant:.0%} relevant, pcap", span, a.frames))
+    if a.frames and not a.no_variants:
         caps.append((f"SPAN {a.relevant:.0%}, pcapng", derived(span, "pcapng"), a.frames))
         caps.append((f"SPAN {a.relevant:.0%}, pcap.gz", derived(span, "gz"), a.frames))
     if a.all_frames:
         allr = cached(cache, "allrelevant", a.all_frames, 1.0)
         caps.append(("all relevant, pcap", allr, count_frames(allr)))
+    phones: dict[str, int] = {}
+    for n in [] if a.bulk is None else a.bulk or [1_000, 10_000]:
+        print(f"bulk capture of {n:,} phones ...", file=sys.stderr, flush=True)
+        p = bulkgen.cached(cache, n)
+        caps.append((f"bulk rollout {n:,} phones, pcap", p, count_frames(p)))
+        phones[caps[-1][0]] = n
     print(f"bench: capfcap from {precompile()}", file=sys.stderr)
     rows = []
     try:
@@ -716,6 +731,11 @@ def main(argv: list[str] | None = None) -> int:
             parts.append(f"capfcap vs scapy {_med([x[0] for x in r.scapy]) / c:.1f}×")
         if r.tshark or r.scapy:
             parts[-1] += " (wall-clock medians)"
+        if r.label in phones:
+            n = phones[r.label]
+            parts.append(f"per phone: capfcap {c / n * 1e3:.2f} ms" + (
+                f", tshark {_med([x.wall for x in r.tshark]) / n * 1e3:.2f} ms"
+                if r.tshark else ""))
         print("; ".join(parts))
     if a.json:
         with open(a.json, "w") as f:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from functools import lru_cache
 
@@ -79,7 +80,45 @@ def _parse_trust(data: bytes, name: str) -> tuple[TrustList | None, str, int | N
 def _parse_config(data: bytes, name: str) -> tuple[PhoneConfig | None, str]:
     from capfcap.trust.config import ConfigError, parse_config
 
+    shared = _shared_config(data, name)
+    if shared is not None:
+        return shared, ""
     try:
         return parse_config(name, data), ""
     except ConfigError as e:
         return None, str(e)
+
+
+# SEP<MAC>.cnf.xml: the phone's MAC (12 hex digits) in the file name
+_NAME_MAC = re.compile(r"SEP([0-9A-F]{12})", re.IGNORECASE)
+_MASK = "~MAC~MASKED~"  # as long as 12 hex digits; '~' is in no MAC and no XML name
+
+
+def _shared_config(data: bytes, name: str) -> PhoneConfig | None:
+    """An unsigned XML config that differs between phones only by their MAC (in
+    phoneLabel, GUIDs, ...) parsed once: the MAC masked in the name and the bytes (same
+    length, so the XML keeps its structure), the device named after the real file. None
+    (parse the file itself) when it is signed, when masking breaks it or when a parsed
+    field holds the mask."""
+    m = _NAME_MAC.search(name)
+    if m is None or name.lower().endswith(".sgn") or data[:3] == b"\x01\x00\x02":
+        return None
+    mac = m.group(1)
+    masked = data.replace(mac.encode(), _MASK.encode())
+    cfg = _parse_masked(masked, name.replace(mac, _MASK))
+    if cfg is None:
+        return None
+    from capfcap.trust.config import _device
+
+    return replace(cfg, device=_device(name))
+
+
+@lru_cache(maxsize=MEMO)
+def _parse_masked(masked: bytes, name: str) -> PhoneConfig | None:
+    from capfcap.trust.config import ConfigError, parse_config
+
+    try:
+        cfg = parse_config(name, masked)
+    except ConfigError:
+        return None
+    return None if _MASK in repr(replace(cfg, device="")) else cfg

@@ -143,10 +143,12 @@ class TcpTracker:
             return []
         if self.want is not None and not self.want(pkt):
             return []
-        a = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
-        b = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
         out: list[Event] = []
-        c = self.conns.get(a) or self.conns.get(b)
+        k = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
+        c = self.conns.get(k)
+        if c is None:
+            k = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
+            c = self.conns.get(k)
         fl = pkt.flags
         if c is not None and fl & SYN and not fl & ACK:
             # a new SYN on a finished tuple (port reuse) starts a new connection
@@ -167,8 +169,7 @@ class TcpTracker:
             self.conns[k] = c
             self._oldest.created(k, pkt.ts)
         else:
-            self._oldest.touched((c.key.client, c.key.client_port, c.key.server,
-                                  c.key.server_port), pkt.ts)
+            self._oldest.touched(k, pkt.ts)  # k: the connection's key, as matched
         self._update(c, pkt)
         return out
 

@@ -25,16 +25,30 @@ from capfcap.extractors.tlsdecrypt import DecryptError, KeyLog, SessionDecryptor
 MAX_KEEP = 4096  # encrypted records kept per connection for decryption
 
 
+MAX_CERT_CACHE = 256  # distinct certificates remembered (a server shows its chain to all)
+_cert_cache: dict[bytes, CertInfo | str] = {}
+
+
 def _certs(ders: tuple[bytes, ...]) -> tuple[tuple[CertInfo, ...], str]:
+    """Each DER certificate summarised once per run: the CAPF/TVS servers present the same
+    chain to every phone, and a CertInfo is immutable."""
     from capfcap.trust.certs import CertError, cert_info
 
     out: list[CertInfo] = []
     bad = ""
     for d in ders:
-        try:
-            out.append(cert_info(d))
-        except CertError as e:
-            bad = f"unparsable certificate in chain: {e}"
+        info = _cert_cache.get(d)
+        if info is None:
+            try:
+                info = cert_info(d)
+            except CertError as e:
+                info = f"unparsable certificate in chain: {e}"
+            if len(_cert_cache) < MAX_CERT_CACHE:
+                _cert_cache[bytes(d)] = info
+        if isinstance(info, str):
+            bad = info
+        else:
+            out.append(info)
     return tuple(out), bad
 
 

@@ -42,10 +42,12 @@ class UdpTracker:
     def feed(self, pkt: Packet) -> list[Event]:
         if pkt.proto != UDP or not self.want(pkt):
             return []
-        a = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
-        b = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
         out: list[Event] = []
-        f = self.flows.get(a) or self.flows.get(b)
+        k = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
+        f = self.flows.get(k)
+        if f is None:
+            k = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
+            f = self.flows.get(k)
         if f is None:
             if len(self.flows) >= MAX_FLOWS:
                 ok = self._oldest.oldest()
@@ -59,8 +61,7 @@ class UdpTracker:
             f = self.flows[k] = _Flow(key, pkt.ts, pkt.ts)
             self._oldest.created(k, pkt.ts)
         else:
-            self._oldest.touched((f.key.client, f.key.client_port, f.key.server,
-                                  f.key.server_port), pkt.ts)
+            self._oldest.touched(k, pkt.ts)  # k: the flow's key, as matched
         f.last_ts = pkt.ts
         if pkt.ts < self.floor:
             self.floor = pkt.ts
@@ -96,15 +97,8 @@ class UdpTracker:
     def expire(self, now: int) -> list[Event]:
         if now - self.floor <= IDLE_TIMEOUT:
             return []
-        out: list[Event] = []
-        floor = sys.maxsize
-        for f in list(self.flows.values()):
-            if now - f.last_ts > IDLE_TIMEOUT:
-                out.append(self._finish(f))
-            elif f.last_ts < floor:
-                floor = f.last_ts
-        self.floor = floor
-        return out
+        idle, self.floor = self._oldest.idle(now - IDLE_TIMEOUT)
+        return [self._finish(self.flows[k]) for k in idle]
 
     def finish(self) -> list[Event]:
         return [self._finish(f) for f in sorted(self.flows.values(), key=lambda x: x.frames[0])]

@@ -39,3 +39,19 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     bench.generate(b, 3000, 0.02)
     assert a.read_bytes() == b.read_bytes()
     assert bench.count_frames(a) == 3000
+
+
+def test_bulk_rows_with_time_per_phone(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "bench.py"), "--frames", "0", "--all-frames", "0",
+         "--bulk", "30", "--runs", "1", "--no-scapy", "--cache", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr
+    rows = re.findall(r"^\| bulk rollout 30 phones, pcap \| ([\d,]+) \| [\d.]+ \| "
+                      r"(capfcap|tshark -Y) \|", r.stdout, re.M)
+    assert rows and rows[0][1] == "capfcap" and "SPAN" not in r.stdout
+    frames = int(rows[0][0].replace(",", ""))
+    assert frames > 30 * 50  # every phone's whole enrolment
+    assert re.search(r"bulk rollout 30 phones, pcap: .*per phone: capfcap [\d.]+ ms", r.stdout)
+    assert len(list(tmp_path.glob("bulk-30-*.pcap"))) == 1

@@ -1,0 +1,70 @@
+"""Configs that differ between phones only by their MAC are parsed once, with the same
+result as parsing each file (extractors/objects.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capfcap.extractors import objects
+from capfcap.trust.config import parse_config
+
+CONFIG = (Path(__file__).resolve().parents[2] / "pcaps" / "realpeer" / "data" / "config"
+          / "SEP0023AB12CD34.cnf.xml").read_bytes()
+MAC = b"0023AB12CD34"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    objects._parse_config.cache_clear()
+    objects._parse_masked.cache_clear()
+
+
+def _as(mac: str, data: bytes = CONFIG) -> tuple[bytes, str]:
+    return data.replace(MAC, mac.encode()), f"SEP{mac}.cnf.xml"
+
+
+def test_phones_of_one_template_share_one_parse() -> None:
+    macs = ["0023AB12CD34", "02B100000001", "02b1000000ff", "00005E005301"]
+    for mac in macs:
+        data, name = _as(mac)
+        assert MAC not in data or mac == MAC.decode()
+        got = objects._parse_config(data, name)
+        assert got == (parse_config(name, data), "")
+        assert got[0] is not None and got[0].device == "SEP" + mac.upper()
+    info = objects._parse_masked.cache_info()
+    assert (info.misses, info.hits) == (1, len(macs) - 1)
+
+
+@pytest.mark.parametrize("where", [
+    b"<processNodeName>pub.cucm.example</processNodeName>",
+    b"<loadInformation",
+])
+def test_a_mac_inside_a_parsed_field_is_parsed_per_file(where: bytes) -> None:
+    """The MAC inside a field the result keeps: each file is parsed itself."""
+    assert where in CONFIG
+    if where.startswith(b"<processNodeName>"):
+        edited = CONFIG.replace(where, b"<processNodeName>n" + MAC + b".example"
+                                b"</processNodeName>")
+    else:
+        edited = CONFIG.replace(b"<loadInformation>", b"<loadInformation>" + MAC, 1)
+    assert edited != CONFIG
+    seen = set()
+    for mac in ("02B100000001", "02B100000002"):
+        data, name = _as(mac, edited)
+        got = objects._parse_config(data, name)
+        assert got == (parse_config(name, data), "")
+        assert got[0] is not None
+        seen.add(repr(got[0]))
+    assert len(seen) == 2
+    assert objects._parse_masked.cache_info().currsize == 1  # tried once, then each itself
+
+
+def test_broken_config_gives_the_files_own_error() -> None:
+    data, name = _as("02B100000001", CONFIG[: len(CONFIG) // 2])
+    cfg, err = objects._parse_config(data, name)
+    assert cfg is None and err
+    with pytest.raises(Exception) as e:
+        parse_config(name, data)
+    assert str(e.value) == err
