@@ -40,13 +40,15 @@ def _cn(name: str) -> str:
 
 class Correlator:
     def __init__(self, cucm: Iterable[str] = (), phones: Iterable[str] = (),
-                 capf_ports: Iterable[int] = (), tvs_ports: Iterable[int] = ()) -> None:
+                 capf_ports: Iterable[int] = (), tvs_ports: Iterable[int] = (),
+                 ladder: bool = True) -> None:
         self.state = State(given=GivenPorts(frozenset(capf_ports), frozenset(tvs_ports)))
         self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
         self.phone_given = [p.strip() for p in phones if p.strip()]
         self.frame_ts = FrameTimes()  # relevant frames' times (findings' time spans)
         self.phone_filter = {phonesel.key(p) for p in self.phone_given}
         self.volume = Volume()  # port sweeps and SYN floods (correlator/volume.py)
+        self.ladder = ladder  # build PhoneReport.wire (the HTML ladder's finer steps)
 
     def add(self, ev: Event) -> None:
         self.state.add(ev)
@@ -182,7 +184,7 @@ class Correlator:
         for f in findings:
             by_phone.setdefault(f.phone.get("ip"), []).append(f)
         carved = objects.carve(st, phones.values())
-        reports = _phone_reports(ctx, phones, by_phone)
+        reports = _phone_reports(ctx, phones, by_phone, self.ladder)
         notes = [n.message for n in st.notes if n.kind != "duplicates"] + hostile.notes
         return Report(
             files=files or [],
@@ -198,7 +200,7 @@ class Correlator:
 
 
 def _phone_reports(ctx: Context, phones: dict[str, PhoneState],
-                   by_phone: dict[object, list[Finding]]) -> list[PhoneReport]:
+                   by_phone: dict[object, list[Finding]], ladder: bool) -> list[PhoneReport]:
     """Each phone's timeline, verdict and flows, in order of first appearance. `phones` is
     emptied on the way: a phone's events go once its report holds what is shown of them,
     so a capture of many phones never holds every state and every report at once."""
@@ -210,7 +212,7 @@ def _phone_reports(ctx: Context, phones: dict[str, PhoneState],
         reports.append(PhoneReport(  # lists of their own size (appending over-allocates)
             ip=ip, mac=p.mac, device=p.device, timeline=steps[:],
             verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p)[:],
-            wire=wire_steps(ctx, p),
+            wire=wire_steps(ctx, p) if ladder else [],
         ))
     return reports
 
