@@ -394,6 +394,12 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
 _addr_values: dict[str, int] = {}
 
 
+def clear_caches() -> None:
+    """Forget the address caches (an analysis is over; the next starts empty)."""
+    _ntoa_cache.clear()
+    _addr_values.clear()
+
+
 def _addr_value(ip: str) -> int:
     v = _addr_values.get(ip)
     if v is None:

@@ -252,6 +252,19 @@ class Analysis:
             ))
         self._emit(evs)
 
+    def release(self) -> None:
+        """After `finish` on a file analysis: drop the flow tables and caches the report
+        does not read (a dict keeps its size after its entries go), so the report of many
+        phones is built in the room they took."""
+        from capfcap import decode
+
+        self.extractors, self.feeders = [], {}
+        self.other_feeders = ()  # type: ignore[assignment]
+        self.dns = self.tcp = self.objects = self.arp = None  # type: ignore[assignment]
+        self.recent.clear()
+        self.recent_ts = {}
+        decode.clear_caches()
+
     def report(self, files: list[FileInfo], notes: Iterable[str] = ()) -> Report:
         ends = [f.last for f in files if f.last is not None]
         if self.last_ts is not None:
@@ -340,6 +353,7 @@ def _analyze(
             if progress is not None and n % 1024 == 0:
                 progress(inputs)
     a.finish()
+    a.release()
     from capfcap.capture_notes import file_warnings  # unsupported link types, snaplen cuts
 
     return a.report(inputs.files, inputs.errors + file_warnings(inputs.files)), inputs
