@@ -19,8 +19,10 @@ from capfcap.events import (
     TlsRecordInfo,
     TlsSession,
 )
-from capfcap.extractors import tlsparse as tp
+from capfcap.extractors import tlsitems as ti
 from capfcap.extractors.tlsdecrypt import DecryptError, KeyLog, SessionDecryptor
+from capfcap.extractors.tlshandshake import certificate13
+from capfcap.extractors.tlsparse import TlsDirectionParser
 
 MAX_KEEP = 4096  # encrypted records kept per connection for decryption
 
@@ -59,22 +61,22 @@ class TlsHandler:
         self.capf = capf  # decode the decrypted records as CAPF messages
         self.keylog = keylog if isinstance(keylog, KeyLog) else None
         self.show_secrets = show_secrets
-        self.parsers: dict[Direction, tp.TlsDirectionParser] = {
-            "c2s": tp.TlsDirectionParser(sslv2_hello=True), "s2c": tp.TlsDirectionParser()}
-        self.items: list[tuple[Direction, tp.TlsItem]] = []
-        self.encrypted: dict[Direction, list[tp.EncryptedItem]] = {"c2s": [], "s2c": []}
+        self.parsers: dict[Direction, TlsDirectionParser] = {
+            "c2s": TlsDirectionParser(sslv2_hello=True), "s2c": TlsDirectionParser()}
+        self.items: list[tuple[Direction, ti.TlsItem]] = []
+        self.encrypted: dict[Direction, list[ti.EncryptedItem]] = {"c2s": [], "s2c": []}
         self.first_client_frame: int | None = None
 
     def data(self, direction: Direction, frame: int, ts: int, data: bytes) -> None:
         if direction == "c2s" and self.first_client_frame is None:
             self.first_client_frame = frame
         for it in self.parsers[direction].feed(frame, ts, data):
-            if isinstance(it, tp.ServerHello) and it.tls13:
+            if isinstance(it, ti.ServerHello) and it.tls13:
                 self.parsers["c2s"].version = it.version
             self.items.append((direction, it))
             if self.keylog is not None and isinstance(
-                it, (tp.EncryptedHandshake, tp.AppData)
-            ) or (isinstance(it, tp.Alert) and it.encrypted):
+                it, (ti.EncryptedHandshake, ti.AppData)
+            ) or (isinstance(it, ti.Alert) and it.encrypted):
                 lst = self.encrypted[direction]
                 if len(lst) < MAX_KEEP:
                     lst.append(it)
@@ -98,11 +100,11 @@ class TlsHandler:
         not_tls = False
         notes: list[str] = []
         for d, it in self.items:
-            if isinstance(it, tp.ClientHello) and ch is None:
+            if isinstance(it, ti.ClientHello) and ch is None:
                 ch = it
-            elif isinstance(it, tp.ServerHello) and not it.hello_retry:
+            elif isinstance(it, ti.ServerHello) and not it.hello_retry:
                 sh = it
-            elif isinstance(it, tp.Certificate):
+            elif isinstance(it, ti.Certificate):
                 infos, bad = _certs(it.certs)
                 if bad:
                     notes.append(bad)
@@ -110,26 +112,26 @@ class TlsHandler:
                     certs, cert_frame = infos, it.frame
                 elif d == "c2s":
                     client_certs, client_cert_frame = infos, it.frame
-            elif isinstance(it, tp.CertificateRequest):
+            elif isinstance(it, ti.CertificateRequest):
                 cert_req = True
-            elif isinstance(it, tp.ChangeCipherSpec):
+            elif isinstance(it, ti.ChangeCipherSpec):
                 if not ccs[d]:
                     ccs_frames.append((d, it.frame, it.ts))
                 ccs[d] = True
-            elif isinstance(it, tp.EncryptedHandshake):
+            elif isinstance(it, ti.EncryptedHandshake):
                 fin[d] = True
-            elif isinstance(it, tp.Alert):
+            elif isinstance(it, ti.Alert):
                 alerts.append(TlsAlert(it.frame, it.ts, "client" if d == "c2s" else "server",
                                        it.level, it.description, it.encrypted))
                 if not it.encrypted and it.description == 0:
                     close_notify = True
-            elif isinstance(it, tp.AppData):
+            elif isinstance(it, ti.AppData):
                 app[d] = True
                 records.append(TlsRecordInfo(it.frame, it.ts, d, it.content_type, it.length))
-            elif isinstance(it, tp.NotTls) and d == "c2s":
+            elif isinstance(it, ti.NotTls) and d == "c2s":
                 not_tls = True
                 notes.append(it.reason)
-            elif isinstance(it, tp.Anomaly):
+            elif isinstance(it, ti.Anomaly):
                 notes.append(f"frame {it.frame}: {it.reason}")
         tls13 = sh is not None and sh.tls13
         if tls13:
@@ -180,8 +182,8 @@ class TlsHandler:
             + ("; TLS 1.3: certificates are encrypted and cannot be compared" if tls13 else ""),
         )]
 
-    def _decrypt(self, ch: tp.ClientHello, sh: tp.ServerHello
-                 ) -> tuple[tuple[CapfMessage, ...], bool, str, tp.Certificate | None]:
+    def _decrypt(self, ch: ti.ClientHello, sh: ti.ServerHello
+                 ) -> tuple[tuple[CapfMessage, ...], bool, str, ti.Certificate | None]:
         """The CAPF dialogue, whether any record decrypted, a note, and the client's
         Certificate of a TLS 1.3 handshake (encrypted on the wire, RFC 8446 §4.4.2)."""
         from capfcap.dissectors.capf import CapfError, CapfStream
@@ -193,18 +195,18 @@ class TlsHandler:
             return (), False, f"not decrypted: {e}", None
         msgs: list[CapfMessage] = []
         ok = False
-        hidden: tp.Certificate | None = None
+        hidden: ti.Certificate | None = None
         client_hs = bytearray()
         for d in ("c2s", "s2c"):
             direction: Direction = "c2s" if d == "c2s" else "s2c"
             stream = CapfStream(direction, self.show_secrets)
             for it in self.encrypted[direction]:
                 r = dec.decrypt(direction, it)
-                if (r.ok and r.content_type == tp.CT_HANDSHAKE and direction == "c2s"
+                if (r.ok and r.content_type == ti.CT_HANDSHAKE and direction == "c2s"
                         and sh.tls13 and hidden is None):
                     client_hs += r.data
                     hidden = _client_certificate13(client_hs, r.frame, r.ts)
-                if not r.ok or r.content_type != tp.CT_APPLICATION_DATA:
+                if not r.ok or r.content_type != ti.CT_APPLICATION_DATA:
                     continue
                 ok = True
                 if not self.capf:
@@ -217,7 +219,7 @@ class TlsHandler:
         return tuple(msgs), ok, "" if ok else "key log did not decrypt any record", hidden
 
 
-def _client_certificate13(buf: bytearray, frame: int, ts: int) -> tp.Certificate | None:
+def _client_certificate13(buf: bytearray, frame: int, ts: int) -> ti.Certificate | None:
     """The Certificate message among the client's decrypted TLS 1.3 handshake messages
     (RFC 8446 §4.4: Certificate, CertificateVerify, Finished; type u8, length u24)."""
     pos = 0
@@ -225,9 +227,9 @@ def _client_certificate13(buf: bytearray, frame: int, ts: int) -> tp.Certificate
         mlen = int.from_bytes(buf[pos + 1 : pos + 4], "big")
         if len(buf) - pos < 4 + mlen:
             return None
-        if buf[pos] == tp.HS_CERTIFICATE:
+        if buf[pos] == ti.HS_CERTIFICATE:
             try:
-                return tp.certificate13(frame, ts, bytes(buf[pos + 4 : pos + 4 + mlen]))
+                return certificate13(frame, ts, bytes(buf[pos + 4 : pos + 4 + mlen]))
             except ValueError:
                 return None
         pos += 4 + mlen
