@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from capfcap import __version__
+from capfcap.arp import arp
+from capfcap.checksum import checksum_ok
 from capfcap.correlator.engine import Correlator
 from capfcap.decode import (
     ICMP,
@@ -20,8 +22,6 @@ from capfcap.decode import (
     UDP,
     Packet,
     Prefilter,
-    arp,
-    checksum_ok,
     decode,
     ip_packed,
 )
