@@ -84,74 +84,30 @@ class TlsHandler:
     def close(self, conn: TcpConnection) -> list[Event]:
         if not self.items:
             return []
-        ch = sh = None
-        certs: tuple[CertInfo, ...] = ()
-        client_certs: tuple[CertInfo, ...] = ()
-        client_cert_frame: int | None = None
-        cert_frame = None
-        cert_req = False
-        alerts: list[TlsAlert] = []
-        records: list[TlsRecordInfo] = []
-        ccs = {"c2s": False, "s2c": False}
-        ccs_frames: list[tuple[Direction, int, int]] = []
-        fin = {"c2s": False, "s2c": False}
-        app = {"c2s": False, "s2c": False}
-        close_notify = False
-        not_tls = False
-        notes: list[str] = []
+        seen = _Seen()
         for d, it in self.items:
-            if isinstance(it, ti.ClientHello) and ch is None:
-                ch = it
-            elif isinstance(it, ti.ServerHello) and not it.hello_retry:
-                sh = it
-            elif isinstance(it, ti.Certificate):
-                infos, bad = _certs(it.certs)
-                if bad:
-                    notes.append(bad)
-                if d == "s2c" and not certs:
-                    certs, cert_frame = infos, it.frame
-                elif d == "c2s":
-                    client_certs, client_cert_frame = infos, it.frame
-            elif isinstance(it, ti.CertificateRequest):
-                cert_req = True
-            elif isinstance(it, ti.ChangeCipherSpec):
-                if not ccs[d]:
-                    ccs_frames.append((d, it.frame, it.ts))
-                ccs[d] = True
-            elif isinstance(it, ti.EncryptedHandshake):
-                fin[d] = True
-            elif isinstance(it, ti.Alert):
-                alerts.append(TlsAlert(it.frame, it.ts, "client" if d == "c2s" else "server",
-                                       it.level, it.description, it.encrypted))
-                if not it.encrypted and it.description == 0:
-                    close_notify = True
-            elif isinstance(it, ti.AppData):
-                app[d] = True
-                records.append(TlsRecordInfo(it.frame, it.ts, d, it.content_type, it.length))
-            elif isinstance(it, ti.NotTls) and d == "c2s":
-                not_tls = True
-                notes.append(it.reason)
-            elif isinstance(it, ti.Anomaly):
-                notes.append(f"frame {it.frame}: {it.reason}")
+            seen.add(d, it)
+        ch, sh, records, notes = seen.ch, seen.sh, seen.records, seen.notes
         tls13 = sh is not None and sh.tls13
         if tls13:
             # TLS 1.3 (RFC 8446 §5): the encrypted handshake travels in application_data
             # records; drop the server's first flight and the client's Finished.
             records = _drop_tls13_handshake(records)
-            done = app["c2s"] and app["s2c"] and bool(records)
+            done = seen.app["c2s"] and seen.app["s2c"] and bool(records)
         else:
-            done = (fin["c2s"] and fin["s2c"]) or (app["c2s"] and app["s2c"])
+            done = ((seen.fin["c2s"] and seen.fin["s2c"])
+                    or (seen.app["c2s"] and seen.app["s2c"]))
         capf: tuple[CapfMessage, ...] = ()
         decrypted = False
         if self.keylog is not None and ch is not None and sh is not None:
             capf, decrypted, note, hidden = self._decrypt(ch, sh)
             if note:
                 notes.append(note)
-            if hidden is not None and not client_certs:
+            if hidden is not None and not seen.client_certs:
                 infos, bad = _certs(hidden.certs)
                 if bad:
                     notes.append(bad)
-                client_certs, client_cert_frame = infos, hidden.frame
+                seen.client_certs, seen.client_cert_frame = infos, hidden.frame
         return [TlsSession(
             key=self.key,
             frames=conn.frames,
@@ -165,19 +121,19 @@ class TlsHandler:
             server_hello_frame=sh.frame if sh else None,
             version=sh.version if sh else None,
             cipher=sh.cipher if sh else None,
-            cert_frame=cert_frame,
-            server_certs=certs,
-            cert_request=cert_req,
-            client_certs=client_certs,
-            client_cert_frame=client_cert_frame,
-            alerts=tuple(alerts),
-            close_notify=close_notify,
+            cert_frame=seen.cert_frame,
+            server_certs=seen.certs,
+            cert_request=seen.cert_req,
+            client_certs=seen.client_certs,
+            client_cert_frame=seen.client_cert_frame,
+            alerts=tuple(seen.alerts),
+            close_notify=seen.close_notify,
             handshake_done=done,
-            ccs_frames=tuple(ccs_frames),
+            ccs_frames=tuple(seen.ccs_frames),
             records=tuple(records),
             capf_messages=capf,
             decrypted=decrypted,
-            not_tls=not_tls,
+            not_tls=seen.not_tls,
             note="; ".join(notes)
             + ("; TLS 1.3: certificates are encrypted and cannot be compared" if tls13 else ""),
         )]
@@ -217,6 +173,63 @@ class TlsHandler:
                     break
         msgs.sort(key=lambda m: (m.frame, m.direction))
         return tuple(msgs), ok, "" if ok else "key log did not decrypt any record", hidden
+
+
+class _Seen:
+    """What a connection's parsed TLS items showed, in the order they came."""
+
+    def __init__(self) -> None:
+        self.ch: ti.ClientHello | None = None
+        self.sh: ti.ServerHello | None = None
+        self.certs: tuple[CertInfo, ...] = ()
+        self.cert_frame: int | None = None
+        self.client_certs: tuple[CertInfo, ...] = ()
+        self.client_cert_frame: int | None = None
+        self.cert_req = False
+        self.alerts: list[TlsAlert] = []
+        self.records: list[TlsRecordInfo] = []
+        self.ccs: dict[Direction, bool] = {"c2s": False, "s2c": False}
+        self.ccs_frames: list[tuple[Direction, int, int]] = []
+        self.fin: dict[Direction, bool] = {"c2s": False, "s2c": False}  # encrypted handshake
+        self.app: dict[Direction, bool] = {"c2s": False, "s2c": False}
+        self.close_notify = False
+        self.not_tls = False
+        self.notes: list[str] = []
+
+    def add(self, d: Direction, it: ti.TlsItem) -> None:
+        if isinstance(it, ti.ClientHello) and self.ch is None:
+            self.ch = it
+        elif isinstance(it, ti.ServerHello) and not it.hello_retry:
+            self.sh = it
+        elif isinstance(it, ti.Certificate):
+            infos, bad = _certs(it.certs)
+            if bad:
+                self.notes.append(bad)
+            if d == "s2c" and not self.certs:
+                self.certs, self.cert_frame = infos, it.frame
+            elif d == "c2s":
+                self.client_certs, self.client_cert_frame = infos, it.frame
+        elif isinstance(it, ti.CertificateRequest):
+            self.cert_req = True
+        elif isinstance(it, ti.ChangeCipherSpec):
+            if not self.ccs[d]:
+                self.ccs_frames.append((d, it.frame, it.ts))
+            self.ccs[d] = True
+        elif isinstance(it, ti.EncryptedHandshake):
+            self.fin[d] = True
+        elif isinstance(it, ti.Alert):
+            self.alerts.append(TlsAlert(it.frame, it.ts, "client" if d == "c2s" else "server",
+                                        it.level, it.description, it.encrypted))
+            if not it.encrypted and it.description == 0:
+                self.close_notify = True
+        elif isinstance(it, ti.AppData):
+            self.app[d] = True
+            self.records.append(TlsRecordInfo(it.frame, it.ts, d, it.content_type, it.length))
+        elif isinstance(it, ti.NotTls) and d == "c2s":
+            self.not_tls = True
+            self.notes.append(it.reason)
+        elif isinstance(it, ti.Anomaly):
+            self.notes.append(f"frame {it.frame}: {it.reason}")
 
 
 def _client_certificate13(buf: bytearray, frame: int, ts: int) -> ti.Certificate | None:
