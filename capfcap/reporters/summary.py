@@ -110,16 +110,9 @@ def _finding(n: int, f: Finding) -> list[str]:
     return out
 
 
-def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> str:
-    out = ["# capfcap ticket summary", ""]
-    out += _wrap("**Verdict:** " + esc(overall_verdict(r).removeprefix("capfcap: ")))
-    out.append("")
-    out += _wrap(
-        f"Made by capfcap {r.version or '(unknown version)'}. This bundle holds findings.json "
-        f"(the machine-readable report), evidence.pcapng (the {facts.evidence_frames} frames "
-        "the findings cite, original bytes and timestamps; each packet comment names its "
-        "finding and its frame number in the original capture) and "
-        f"{len(facts.objects)} file(s) in objects/.")
+def _capture(r: Report) -> list[str]:
+    """The capture files (format, link types, hash, span, damage) and the report's notes."""
+    out: list[str] = []
     out += ["", "## Capture", ""]
     for c in r.files:
         name = os.path.basename(c.path) or c.path
@@ -132,6 +125,12 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
     for note in r.notes:
         out.append("")
         out += _wrap("Note: " + esc(note))
+    return out
+
+
+def _phones(r: Report) -> list[str]:
+    """A table of the phones with each one's worst finding, then each phone's verdict."""
+    out: list[str] = []
     out += ["", "## Phones", ""]
     if not r.phones:
         out += _wrap("No phone traffic (trust-list/config downloads, CAPF or TVS connections) "
@@ -151,6 +150,21 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
         out.append("")
         for p in r.phones:
             out += _wrap(f"{esc(_who(p.ident()))}: {esc(p.verdict or 'no verdict')}", "- ", "  ")
+    return out
+
+
+def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> str:
+    out = ["# capfcap ticket summary", ""]
+    out += _wrap("**Verdict:** " + esc(overall_verdict(r).removeprefix("capfcap: ")))
+    out.append("")
+    out += _wrap(
+        f"Made by capfcap {r.version or '(unknown version)'}. This bundle holds findings.json "
+        f"(the machine-readable report), evidence.pcapng (the {facts.evidence_frames} frames "
+        "the findings cite, original bytes and timestamps; each packet comment names its "
+        "finding and its frame number in the original capture) and "
+        f"{len(facts.objects)} file(s) in objects/.")
+    out += _capture(r)
+    out += _phones(r)
     out += ["", "## Findings"]
     n = 0
     for sev, fs in by_severity(r):
