@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.findings import SEVERITY_ORDER, Finding, worst_by_phone
 from capfcap.report import Report, frames_text, iso
 
 WIDTH = 100
@@ -138,11 +138,7 @@ def _phones(r: Report) -> list[str]:
     else:
         out.append("| IP | MAC | device | worst finding |")
         out.append("|---|---|---|---|")
-        worst: dict[str, Finding] = {}  # one pass, not one scan of the findings per phone
-        for f in r.findings:
-            ip = f.phone.get("ip", "")
-            if ip not in worst or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[worst[ip].severity]:
-                worst[ip] = f
+        worst = worst_by_phone(r.findings)
         for p in r.phones:
             w = worst.get(p.ip)
             out.append(f"| {esc(p.ip)} | {esc(p.mac or '-')} | {esc(p.device or '-')} | "
