@@ -29,9 +29,9 @@ from capfcap.events import CaptureNote, ConfigSeen, Event, FlowKey
 from capfcap.extractors.arp import ArpExtractor
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
+from capfcap.extractors.downloads import ObjectStage
 from capfcap.extractors.http import HttpHandler
 from capfcap.extractors.icmp import HostExtractor, IcmpExtractor
-from capfcap.extractors.objects import ObjectStage
 from capfcap.extractors.tcp import TcpTracker
 from capfcap.extractors.tftp import TftpExtractor
 from capfcap.extractors.udp import UdpTracker
