@@ -15,7 +15,7 @@ Transport = Literal["tcp", "udp"]
 Direction = Literal["c2s", "s2c"]  # client->server, server->client
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FlowKey:
     """Five-tuple with the originator first (the side that sent the first SYN / datagram)."""
 

@@ -63,6 +63,8 @@ class Options:
     jobs: int | None = None  # processes: 1, or 2 (a reader process); None: by input size
     capf_ports: list[int] = field(default_factory=list)  # --capf-port (correlator/ports.py)
     tvs_ports: list[int] = field(default_factory=list)  # --tvs-port
+    ladder: bool = True  # the HTML ladder's finer steps (PhoneReport.wire): off for
+    #                      text/JSON/Markdown, where nothing draws them (about 1.6 kB a phone)
 
 
 class Analysis:
@@ -70,7 +72,8 @@ class Analysis:
         self.opts = opts
         self.pf = Prefilter(enabled=opts.fast,
                             service_ports=(*opts.capf_ports, *opts.tvs_ports))
-        self.correlator = Correlator(opts.cucm, opts.phones, opts.capf_ports, opts.tvs_ports)
+        self.correlator = Correlator(opts.cucm, opts.phones, opts.capf_ports, opts.tvs_ports,
+                                     ladder=opts.ladder)
         # TCP ports read as TLS: CAPF (with CAPF message decoding) and TVS, the defaults,
         # the given ones, and those of every config seen so far
         self.capf_ports: set[int] = {CAPF_PORT, *opts.capf_ports}

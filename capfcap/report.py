@@ -44,7 +44,7 @@ def frames_text(frames: tuple[int, ...] | list[int], limit: int = 40) -> str:
     return ", ".join(parts) or "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     frame: int
     ts: int
@@ -69,7 +69,7 @@ class WireStep:
     last_frame: int = 0  # of a run or transfer (0: one frame)
 
 
-@dataclass
+@dataclass(slots=True)
 class PhoneReport:
     ip: str
     mac: str = ""
@@ -129,6 +129,7 @@ class Report:
     objects: list[CarvedObject] = field(default_factory=list)  # bundle objects/
     unmatched_phones: list[str] = field(default_factory=list)  # --phone values, no match
     phones_seen: list[str] = field(default_factory=list)  # every phone, filter or not
+    narrowed: bool = False  # --phone chose the phones shown (not in the JSON report)
 
     def severities(self) -> list[str]:
         return [f.severity for f in self.findings]

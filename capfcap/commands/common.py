@@ -26,7 +26,8 @@ def options(args: argparse.Namespace) -> Options:
                    keylog=args.keylog, fast=getattr(args, "fast", True),
                    show_secrets=args.show_secrets, jobs=getattr(args, "jobs", None),
                    capf_ports=ports(getattr(args, "capf_port", []), "--capf-port"),
-                   tvs_ports=ports(getattr(args, "tvs_port", []), "--tvs-port"))
+                   tvs_ports=ports(getattr(args, "tvs_port", []), "--tvs-port"),
+                   ladder=args.format == "html" or bool(getattr(args, "bundle", None)))
     if args.keylog:
         from capfcap.extractors.tlsdecrypt import KeylogError, load_keylog
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
@@ -72,15 +72,19 @@ class Context:
     now: int = 0
     end_ts: int | None = None  # time of the capture's last frame (None: not known)
     # withheld entries by phone, caught up with `withheld` on each read (append-only)
-    _withheld_by: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    # (tuples: a phone has one or two, and 100,000 phones may have them)
+    _withheld_by: dict[str, tuple[dict[str, object], ...]] = field(default_factory=dict)
     _withheld_seen: int = 0
 
-    def withheld_of(self, ip: str) -> list[dict[str, object]]:
+    def withheld_of(self, ip: str) -> Sequence[dict[str, object]]:
         """The withheld verdicts of one phone, in the order they were withheld."""
-        for w in self.withheld[self._withheld_seen:]:
-            self._withheld_by.setdefault(str(w.get("phone")), []).append(w)
+        by = self._withheld_by
+        for i in range(self._withheld_seen, len(self.withheld)):
+            w = self.withheld[i]
+            key = str(w.get("phone"))
+            by[key] = (*by.get(key, ()), w)
         self._withheld_seen = len(self.withheld)
-        return self._withheld_by.get(ip, [])
+        return by.get(ip, ())
 
 
 def ipf(ip: str) -> str:

@@ -40,13 +40,15 @@ def _cn(name: str) -> str:
 
 class Correlator:
     def __init__(self, cucm: Iterable[str] = (), phones: Iterable[str] = (),
-                 capf_ports: Iterable[int] = (), tvs_ports: Iterable[int] = ()) -> None:
+                 capf_ports: Iterable[int] = (), tvs_ports: Iterable[int] = (),
+                 ladder: bool = True) -> None:
         self.state = State(given=GivenPorts(frozenset(capf_ports), frozenset(tvs_ports)))
         self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
         self.phone_given = [p.strip() for p in phones if p.strip()]
         self.frame_ts = FrameTimes()  # relevant frames' times (findings' time spans)
         self.phone_filter = {phonesel.key(p) for p in self.phone_given}
         self.volume = Volume()  # port sweeps and SYN floods (correlator/volume.py)
+        self.ladder = ladder  # build PhoneReport.wire (the HTML ladder's finer steps)
 
     def add(self, ev: Event) -> None:
         self.state.add(ev)
@@ -114,11 +116,15 @@ class Correlator:
         return bool(phonesel.phone_keys(p.addrs, p.mac, p.device) & self.phone_filter)
 
     def _unmatched(self, every: dict[str, PhoneState]) -> tuple[list[str], list[str]]:
-        """`--phone` values matching no phone, and every phone seen (IP, name, MAC)."""
+        """`--phone` values matching no phone, and every phone seen (IP, name, MAC) when
+        one does not match (the usage error names them)."""
+        if not self.phone_given:
+            return [], []
         seen = [phonesel.phone_keys(p.addrs, p.mac, p.device) for p in every.values()]
         shown = [" ".join(x for x in (ip, p.device, p.mac) if x)
                  for ip, p in sorted(every.items())]
-        return phonesel.unmatched(self.phone_given, seen), shown
+        unmatched = phonesel.unmatched(self.phone_given, seen)
+        return unmatched, shown if unmatched else []
 
     # -- evaluation -----------------------------------------------------------------------
     def report(self, files: list[CaptureInfo] | None = None,
@@ -132,8 +138,10 @@ class Correlator:
         hostile = self.volume.judge(end_ts)
         if hostile.sources:
             every = {ip: p for ip, p in every.items() if ip not in hostile.sources}
-        phones = {ip: p for ip, p in every.items() if self._selected(p)}
+        phones = {ip: p for ip, p in every.items() if self._selected(p)} \
+            if self.phone_filter else every
         unmatched, seen = self._unmatched(every)
+        del every  # each phone's state is dropped once its report is built (below)
         names, ips = self._cucm_names(phones)
         to, spoke = rules_capture.heard_and_spoke(st)
         server_names: dict[str, str] = {}
@@ -145,7 +153,7 @@ class Correlator:
             cucm_names=names,
             cucm_ips=ips,
             server_names=server_names,
-            reverse_seen={ip: bool(p.addrs & to) for ip, p in phones.items()},
+            reverse_seen={ip: not to.isdisjoint(p.addrs) for ip, p in phones.items()},
             heard_from=spoke,
             end_ts=end_ts,
             frame_ts=self.frame_ts,
@@ -175,25 +183,42 @@ class Correlator:
         by_phone: dict[object, list[Finding]] = {}
         for f in findings:
             by_phone.setdefault(f.phone.get("ip"), []).append(f)
-        reports = []
-        for ip in sorted(phones, key=lambda i: phones[i].first_frame):
-            p = phones[ip]
-            mine = by_phone.get(ip, [])
-            steps = timeline(ctx, p)
-            reports.append(PhoneReport(
-                ip=ip, mac=p.mac, device=p.device,
-                timeline=steps, verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p),
-                wire=wire_steps(ctx, p),
-            ))
+        carved = objects.carve(st, phones.values())
+        reports = _phone_reports(ctx, phones, by_phone, self.ladder)
         notes = [n.message for n in st.notes if n.kind != "duplicates"] + hostile.notes
         return Report(
             files=files or [],
             notes=notes,
             phones=reports,
             findings=findings,
-            withheld=sorted(ctx.withheld, key=lambda w: (str(w.get("phone")),
-                                                        str(w.get("code")))),
-            objects=objects.carve(st, phones.values()),
+            withheld=_by_phone_and_code(ctx.withheld),
+            objects=carved,
             unmatched_phones=unmatched,
             phones_seen=seen,
+            narrowed=bool(self.phone_given),
         )
+
+
+def _phone_reports(ctx: Context, phones: dict[str, PhoneState],
+                   by_phone: dict[object, list[Finding]], ladder: bool) -> list[PhoneReport]:
+    """Each phone's timeline, verdict and flows, in order of first appearance. `phones` is
+    emptied on the way: a phone's events go once its report holds what is shown of them,
+    so a capture of many phones never holds every state and every report at once."""
+    reports = []
+    for ip in sorted(phones, key=lambda i: phones[i].first_frame):
+        p = phones.pop(ip)
+        mine = by_phone.get(ip, [])
+        steps = timeline(ctx, p)
+        reports.append(PhoneReport(  # lists of their own size (appending over-allocates)
+            ip=ip, mac=p.mac, device=p.device, timeline=steps[:],
+            verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p)[:],
+            wire=wire_steps(ctx, p) if ladder else [],
+        ))
+    return reports
+
+
+def _by_phone_and_code(withheld: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Sorted by (phone, code): by code, then stably by phone (no key tuple per entry)."""
+    out = sorted(withheld, key=lambda w: str(w.get("code")))
+    out.sort(key=lambda w: str(w.get("phone")))
+    return out

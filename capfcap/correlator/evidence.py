@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 
 from capfcap.correlator.common import Context
+from capfcap.correlator.rows import compact
 from capfcap.correlator.state import PhoneState
 
 NS = 1_000_000_000
@@ -107,4 +108,4 @@ def withhold(ctx: Context, code: str, phone: PhoneState, j: Judgement, frames: l
     entry.update(about)
     entry["frames"] = sorted(set(frames))
     entry["reason"] = sys.intern(j.why)  # one text shared by every phone it fits
-    ctx.withheld.append(entry)
+    ctx.withheld.append(compact(entry))

@@ -8,6 +8,7 @@ values (dicts of ints, strings and lists) so they survive any reporter; keys sta
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 
 from capfcap.events import DnsTransaction, FileTransfer, IcmpError, TcpConnection, TlsSession
 
@@ -66,7 +67,7 @@ def transfer(t: FileTransfer) -> Fact:
     }
 
 
-def sender(ips: set[str] | list[str], frames: list[int], received: bool = False) -> Fact:
+def sender(ips: Collection[str], frames: list[int], received: bool = False) -> Fact:
     """Every cited frame was sent by (or, `received`, sent to) one of these addresses."""
     return {"kind": "sender", "ips": sorted(ips), "frames": sorted(set(frames)),
             "received": received}

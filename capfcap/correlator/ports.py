@@ -9,7 +9,7 @@ the ports given with `--capf-port`; 3804 when neither names one. TVS likewise wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -49,16 +49,32 @@ def config_ports(configs: Iterable[ConfigSeen]) -> tuple[frozenset[int], frozens
     return frozenset(capf), frozenset(tvs)
 
 
-def phone_ports(own: Iterable[ConfigSeen], every: Iterable[ConfigSeen], given: GivenPorts
-                ) -> tuple[frozenset[int], frozenset[int]]:
+def phone_ports(own: Iterable[ConfigSeen],
+                every: Iterable[ConfigSeen] | Callable[[], tuple[frozenset[int], frozenset[int]]],
+                given: GivenPorts) -> tuple[frozenset[int], frozenset[int]]:
     """(CAPF ports, TVS ports) of one phone: its own configs' ports (every config's when
-    its own name none), plus the given ports; the default when that leaves none."""
+    its own name none), plus the given ports; the default when that leaves none.
+
+    `every`: every config of the capture, or a function giving their ports once (a
+    capture of many phones need not read every config again for each phone). Equal sets
+    are returned as one shared object: most phones of a capture have the same ports."""
     capf, tvs = config_ports(own)
     if not capf or not tvs:
-        all_capf, all_tvs = config_ports(every)
+        all_capf, all_tvs = every() if callable(every) else config_ports(every)
         capf, tvs = capf or all_capf, tvs or all_tvs
     capf, tvs = capf | given.capf, tvs | given.tvs
-    return capf or frozenset({CAPF_PORT}), tvs or frozenset({TVS_PORT})
+    return (_shared(capf or frozenset({CAPF_PORT})),
+            _shared(tvs or frozenset({TVS_PORT})))
+
+
+_SHARED: dict[frozenset[int], frozenset[int]] = {}
+
+
+def _shared(ports: frozenset[int]) -> frozenset[int]:
+    """One object per distinct set of ports (bounded: a capture names few port sets)."""
+    if len(_SHARED) >= 1024:
+        return ports
+    return _SHARED.setdefault(ports, ports)
 
 
 def spotting_ports(configs: Iterable[ConfigSeen], given: GivenPorts) -> frozenset[int]:

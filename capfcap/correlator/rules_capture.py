@@ -55,7 +55,7 @@ def judge_phone(ctx: Context, phone: PhoneState, spoke: set[str]) -> None:
     SYN-ACKs, data or TFTP blocks the file does not hold proves the other. Silence alone
     proves neither: it is judged per verdict (`evidence.judge`)."""
     heard = ctx.reverse_seen.get(phone.ip, False)
-    said = bool(phone.addrs & spoke)
+    said = not spoke.isdisjoint(phone.addrs)
     if heard and not said:
         ctx.one_sided[phone.ip] = (
             f"missing direction {MISSING_TX}: only packets sent to the phone were captured")

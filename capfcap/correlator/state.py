@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-from collections import deque
+import sys
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from capfcap.correlator.ports import (
     GivenPorts,
+    config_ports,
     phone_ports,
     spotting_ports,
 )
+from capfcap.correlator.recentdns import RecentDns
 from capfcap.correlator.transfers import answered
 from capfcap.events import (
     CaptureNote,
@@ -42,24 +45,59 @@ def is_ip(s: str) -> bool:
     return True
 
 
-@dataclass
+def _put(d: dict[str, str | set[str]], key: str, value: str) -> None:
+    have = d.get(key)
+    if have is None:
+        d[key] = value
+    elif isinstance(have, set):
+        have.add(value)
+    elif have != value:
+        d[key] = {have, value}
+
+
+def _all(d: dict[str, str | set[str]], key: str) -> set[str] | tuple[str, ...]:
+    have = d.get(key)
+    if have is None:
+        return ()
+    return have if isinstance(have, set) else (have,)
+
+
+@dataclass(slots=True)
 class PhoneState:
+    """One phone and its events. Empty kinds share one empty tuple, each kind seen is a
+    tuple of the phone's own (a capture of 100,000 phones holds 100,000 of these at once
+    while the rules run)."""
+
     ip: str
     first_frame: int
     mac: str = ""
     device: str = ""
     reason: str = ""
-    addrs: set[str] = field(default_factory=set)  # every address of this phone (v4 + v6)
-    dns: list[DnsTransaction] = field(default_factory=list)
-    conns: list[TcpConnection] = field(default_factory=list)
-    transfers: list[FileTransfer] = field(default_factory=list)
-    trust_lists: list[TrustListSeen] = field(default_factory=list)
-    configs: list[ConfigSeen] = field(default_factory=list)
-    tls: list[TlsSession] = field(default_factory=list)
-    icmp: list[IcmpError] = field(default_factory=list)
-    udp: list[UdpFlow] = field(default_factory=list)
+    # every address of this phone (v4 + v6): a tuple, as nearly every phone has one (a
+    # set costs 216 bytes)
+    addrs: Collection[str] = ()
+    dns: Sequence[DnsTransaction] = ()
+    conns: Sequence[TcpConnection] = ()
+    transfers: Sequence[FileTransfer] = ()
+    trust_lists: Sequence[TrustListSeen] = ()
+    configs: Sequence[ConfigSeen] = ()
+    tls: Sequence[TlsSession] = ()
+    icmp: Sequence[IcmpError] = ()
+    udp: Sequence[UdpFlow] = ()
     capf_ports: frozenset[int] = frozenset({CAPF_PORT})  # correlator/ports.py
     tvs_ports: frozenset[int] = frozenset({TVS_PORT})
+
+
+def _deal(owner: dict[str, PhoneState], kind: str, items: Iterable[tuple[str, Any]]) -> None:
+    """Give each phone its events of one kind (in capture order), as one tuple. `owner`:
+    each address of a phone -> the phone (its own IP among them)."""
+    got: dict[str, list[Any]] = {}
+    for addr, ev in items:
+        p = owner.get(addr)
+        if p is not None:
+            got.setdefault(p.ip, []).append(ev)
+    for ip, evs in got.items():
+        setattr(owner[ip], kind, tuple(evs))
 
 
 @dataclass
@@ -75,12 +113,14 @@ class State:
     icmp: list[IcmpError] = field(default_factory=list)
     notes: list[CaptureNote] = field(default_factory=list)
     udp: list[UdpFlow] = field(default_factory=list)
-    macs: dict[str, set[str]] = field(default_factory=dict)  # ip -> source MACs
-    ip_of_mac: dict[str, set[str]] = field(default_factory=dict)
+    # ip -> source MACs, MAC -> IPs: one string while there is one (nearly every host), a
+    # set after (a set costs 216 bytes, a hundred thousand phones have two entries each)
+    macs: dict[str, str | set[str]] = field(default_factory=dict)
+    ip_of_mac: dict[str, str | set[str]] = field(default_factory=dict)
     # DNS of hosts not (yet) known as phones is kept only in summary form, plus the most
     # recent transactions in case their client turns out to be a phone: memory stays
     # bounded on a busy SPAN (DNS noise is most of what passes the prefilter).
-    other_dns: deque[DnsTransaction] = field(default_factory=lambda: deque(maxlen=OTHER_DNS))
+    other_dns: RecentDns = field(default_factory=lambda: RecentDns(OTHER_DNS))
     answers: dict[str, set[str]] = field(default_factory=dict)  # qname -> addresses seen
     dns_heard: set[str] = field(default_factory=set)  # clients that got an answer
     dns_spoke: set[str] = field(default_factory=set)  # clients that asked, servers that answered
@@ -94,8 +134,8 @@ class State:
 
     def add(self, ev: Event) -> None:
         if isinstance(ev, HostSeen):
-            self.macs.setdefault(ev.ip, set()).add(ev.mac)
-            self.ip_of_mac.setdefault(ev.mac, set()).add(ev.ip)
+            _put(self.macs, ev.ip, ev.mac)
+            _put(self.ip_of_mac, ev.mac, ev.ip)
             return
         if isinstance(ev, DnsTransaction):
             self._dns(ev)
@@ -132,13 +172,7 @@ class State:
         if ip in self.known_phones:
             return
         self.known_phones.add(ip)
-        mine = [d for d in self.other_dns if d.client == ip]
-        if mine:
-            self.dns.extend(mine)
-            self.dns.sort(key=lambda d: d.query_frames[0])
-            keep = [d for d in self.other_dns if d.client != ip]
-            self.other_dns.clear()
-            self.other_dns.extend(keep)
+        self.dns.extend(self.other_dns.take(ip))  # phones() puts them in capture order
 
     # -- phones ---------------------------------------------------------------------
     def phones(self) -> dict[str, PhoneState]:
@@ -166,53 +200,45 @@ class State:
                 p.mac = mac_colon(mac)
         for c in self.conns:
             if c.key.server_port in spot and not c.flipped:
-                get(c.key.client, c.frames[0], f"TCP {c.key.server_port}")
+                get(c.key.client, c.frames[0], sys.intern(f"TCP {c.key.server_port}"))
             elif c.key.server_port in spot:
-                get(c.key.client, c.frames[0], f"TCP {c.key.server_port} (server side)")
+                get(c.key.client, c.frames[0],
+                    sys.intern(f"TCP {c.key.server_port} (server side)"))
         for ip, p in phones.items():
-            p.addrs.add(ip)
+            if ip not in p.addrs:
+                p.addrs = (*p.addrs, ip)
             if not p.mac:
-                macs = self.macs.get(ip, set())
+                macs = _all(self.macs, ip)
                 # a MAC shared with non-phone addresses is a router's, not the phone's
                 own = [m for m in macs if self._own_mac(m, phones)]
                 if len(own) == 1:
                     p.mac = own[0]
         phones = self._merge_dual_stack(phones)
         owner = {a: p for p in phones.values() for a in p.addrs}
-        for t in self.transfers:
-            if t.client in owner:
-                owner[t.client].transfers.append(t)
-        for tl in self.trust_lists:
-            if tl.transfer.client in owner:
-                owner[tl.transfer.client].trust_lists.append(tl)
-        for cf in self.configs:
-            if cf.transfer.client in owner:
-                owner[cf.transfer.client].configs.append(cf)
-        for d in sorted([*self.dns, *self.other_dns], key=lambda d: d.query_frames[0]):
-            if d.client in owner:
-                owner[d.client].dns.append(d)
-        for c in self.conns:
-            if c.key.client in owner:
-                owner[c.key.client].conns.append(c)
-            elif c.key.server in owner:
-                owner[c.key.server].conns.append(c)
-        for u in self.udp:
-            if u.key.client in owner:
-                owner[u.key.client].udp.append(u)
-            elif u.key.server in owner:
-                owner[u.key.server].udp.append(u)
-        for s in self.tls:
-            if s.key.client in owner:
-                owner[s.key.client].tls.append(s)
-        for i in self.icmp:
-            if i.quoted.client in owner:
-                owner[i.quoted.client].icmp.append(i)
+        _deal(owner, "transfers", ((t.client, t) for t in self.transfers))
+        _deal(owner, "trust_lists", ((tl.transfer.client, tl) for tl in self.trust_lists))
+        _deal(owner, "configs", ((cf.transfer.client, cf) for cf in self.configs))
+        _deal(owner, "dns", ((d.client, d) for d in sorted(
+            [*self.dns, *self.other_dns], key=lambda d: d.query_frames[0])))
+        _deal(owner, "conns", ((c.key.client if c.key.client in owner else c.key.server, c)
+                               for c in self.conns))
+        _deal(owner, "udp", ((u.key.client if u.key.client in owner else u.key.server, u)
+                             for u in self.udp))
+        _deal(owner, "tls", ((x.key.client, x) for x in self.tls))
+        _deal(owner, "icmp", ((i.quoted.client, i) for i in self.icmp))
+        every: list[tuple[frozenset[int], frozenset[int]]] = []
+
+        def every_ports() -> tuple[frozenset[int], frozenset[int]]:
+            if not every:
+                every.append(config_ports(self.configs))
+            return every[0]
+
         for p in phones.values():
-            p.capf_ports, p.tvs_ports = phone_ports(p.configs, self.configs, self.given)
+            p.capf_ports, p.tvs_ports = phone_ports(p.configs, every_ports, self.given)
         return phones
 
     def _own_mac(self, mac: str, phones: dict[str, PhoneState]) -> bool:
-        others = [a for a in self.ip_of_mac.get(mac, ()) if a not in phones
+        others = [a for a in _all(self.ip_of_mac, mac) if a not in phones
                   and not a.lower().startswith("fe80:")]
         return not others
 
@@ -226,7 +252,7 @@ class State:
             p = phones[ip]
             if p.mac:
                 continue
-            for m in self.macs.get(ip, ()):
+            for m in _all(self.macs, ip):
                 if m in by_mac and self._own_mac(m, phones):
                     by_mac[m].append(p)
                     break
@@ -237,7 +263,7 @@ class State:
             group.sort(key=lambda x: (not x.device, x.first_frame))
             keep = group[0]
             for other in group[1:]:
-                keep.addrs |= other.addrs
+                keep.addrs = tuple(sorted({*keep.addrs, *other.addrs}))
                 keep.first_frame = min(keep.first_frame, other.first_frame)
                 out.pop(other.ip, None)
         return out

@@ -11,6 +11,7 @@ from capfcap.correlator.common import (
     version_name,
 )
 from capfcap.correlator.ports import capf_ports_text, is_capf, service
+from capfcap.correlator.rows import row
 from capfcap.correlator.rules_capf import outcome_of
 from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
@@ -32,43 +33,42 @@ def _service(p: PhoneState, port: int) -> str:
     return service(p, port) or _SERVICE.get(port, "")
 
 
+# the keys of each kind of flow, in the order JSON shows them (DESIGN §5 "flows")
+_FLOW = ("proto", "first_frame", "client", "client_port", "server", "server_port", "service",
+         "conn_state", "history")
+_TCP_KEYS = (*_FLOW, "completeness", "orig_pkts", "resp_pkts", "orig_bytes", "resp_bytes",
+             "retransmissions", "acked_unseen")
+_TFTP_KEYS = (*_FLOW, "frames", "transfer_port", "file", "status")
+_UDP_KEYS = (*_FLOW, "orig_pkts", "resp_pkts", "orig_bytes", "resp_bytes")
+
+
 def flows(p: PhoneState) -> list[dict[str, object]]:
     """Per-flow facts of every TCP and UDP flow of the phone (Zeek/Wireshark vocabulary)."""
     out: list[dict[str, object]] = []
     for c in p.conns:
         k = c.key
-        out.append({
-            "proto": "tcp", "first_frame": c.frames[0], "client": k.client,
-            "client_port": k.client_port, "server": k.server, "server_port": k.server_port,
-            "service": _service(p, k.server_port), "conn_state": c.conn_state,
-            "history": c.history, "completeness": c.completeness, "orig_pkts": c.orig_pkts,
-            "resp_pkts": c.resp_pkts, "orig_bytes": c.orig_bytes, "resp_bytes": c.resp_bytes,
-            "retransmissions": c.retransmissions, "acked_unseen": c.acked_unseen,
-        })
+        out.append(row(_TCP_KEYS, (
+            "tcp", c.frames[0], k.client, k.client_port, k.server, k.server_port,
+            _service(p, k.server_port), c.conn_state, c.history, c.completeness, c.orig_pkts,
+            c.resp_pkts, c.orig_bytes, c.resp_bytes, c.retransmissions, c.acked_unseen)))
     tftp = {(t.client, t.client_port, t.server) for t in p.transfers if t.protocol == "tftp"}
     for t in p.transfers:
         if t.protocol != "tftp":
             continue
         answered = answer_captured(t)
-        out.append({
-            "proto": "udp", "first_frame": t.frames[0], "client": t.client,
-            "client_port": t.client_port, "server": t.server, "server_port": t.server_port,
-            "service": "TFTP", "conn_state": "SF" if answered else "S0",
-            "history": "Dd" if answered else "D", "frames": len(t.frames),
-            "transfer_port": t.data_port, "file": basename(t.filename), "status": t.status,
-        })
+        out.append(row(_TFTP_KEYS, (
+            "udp", t.frames[0], t.client, t.client_port, t.server, t.server_port, "TFTP",
+            "SF" if answered else "S0", "Dd" if answered else "D", len(t.frames),
+            t.data_port, basename(t.filename), t.status)))
     for u in p.udp:
         k = u.key
         if (k.client, k.client_port, k.server) in tftp or (
             k.server, k.server_port, k.client) in tftp:
             continue  # reported above as one TFTP transfer (RRQ to 69 + transfer ID flow)
-        out.append({
-            "proto": "udp", "first_frame": u.first_frame, "client": k.client,
-            "client_port": k.client_port, "server": k.server, "server_port": k.server_port,
-            "service": _service(p, k.server_port), "conn_state": u.conn_state,
-            "history": u.history, "orig_pkts": u.orig_pkts, "resp_pkts": u.resp_pkts,
-            "orig_bytes": u.orig_bytes, "resp_bytes": u.resp_bytes,
-        })
+        out.append(row(_UDP_KEYS, (
+            "udp", u.first_frame, k.client, k.client_port, k.server, k.server_port,
+            _service(p, k.server_port), u.conn_state, u.history, u.orig_pkts, u.resp_pkts,
+            u.orig_bytes, u.resp_bytes)))
     out.sort(key=lambda d: (int(str(d["first_frame"])), str(d["proto"])))
     return out
 

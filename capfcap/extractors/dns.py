@@ -149,7 +149,7 @@ def _parse(msg: bytes) -> tuple[int, int, Question, tuple[str, ...], int]:
     return txid, flags, (qname, qtype, qclass), tuple(addrs), an
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     frames: list[int] = field(default_factory=list)
     times: list[int] = field(default_factory=list)

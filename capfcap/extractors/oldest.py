@@ -44,14 +44,20 @@ class Oldest(Generic[K]):
 
     def _push(self, ts: int, seq: int, key: K) -> None:
         heapq.heappush(self._heap, (ts, seq, key))
-        if len(self._heap) > 4 * len(self._at) + 1024:  # superseded entries: rebuild
+        self._compact()
+
+    def removed(self, key: K) -> None:
+        self._at.pop(key, None)
+        self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild once superseded and removed entries outnumber the live keys: the heap
+        stays in proportion to the table, not to every flow the capture ever opened."""
+        if len(self._heap) > 4 * len(self._at) + 1024:
             self._heap = [(at[0], at[1], k) for k, at in self._at.items()]
             heapq.heapify(self._heap)
             for at in self._at.values():
                 at[2] = at[0]
-
-    def removed(self, key: K) -> None:
-        self._at.pop(key, None)
 
     def oldest(self, alive: Callable[[K], bool] = lambda _k: True) -> K | None:
         heap = self._heap

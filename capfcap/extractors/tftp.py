@@ -25,6 +25,7 @@ for the client, its bytes incomplete here and never parsed.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -43,7 +44,12 @@ OP_RRQ, OP_WRQ, OP_DATA, OP_ACK, OP_ERROR, OP_OACK = 1, 2, 3, 4, 5, 6
 DEFAULT_BLKSIZE = 512  # RFC 1350
 MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464  # RFC 2348
 DEFAULT_TIMEOUT_NS = 10_000_000_000
-MAX_TRANSFERS = 4096
+# Open transfers end by age (`timeout_ns` without a packet, the client's patience); the count
+# bound only stops a flood. It must exceed every transfer open within that patience, or a
+# request is forgotten before its retransmission (a rollout of thousands of phones retrying
+# against a silent server opens a thousand transfers a second): the bound of the TCP and UDP
+# flow tables.
+MAX_TRANSFERS = 65536
 MAX_DATA = 16 << 20  # bytes kept per transfer
 MAX_BUFFERED = 64 << 20  # bytes kept over all open transfers
 MAX_FRAMES = 200_000  # frame numbers kept per transfer
@@ -133,7 +139,7 @@ class BlockCounter:
         return absn
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tid:
     """What one server transfer ID (UDP source port, RFC 1350 §4) sent, and the client's
     answers to it. A retransmitted request can be answered from several TIDs; the client
@@ -209,7 +215,7 @@ class _Tid:
         return moved_on
 
 
-@dataclass
+@dataclass(slots=True)
 class _Transfer:
     client: str
     client_port: int
@@ -304,6 +310,11 @@ class TftpExtractor:
         if now - self._last_scan < EXPIRE_SCAN_NS and self._last_scan:
             return []
         self._last_scan = now
+        return self._expired(now)
+
+    def _expired(self, now: int) -> list[FileTransfer]:
+        """Close the transfers idle for longer than the client's patience (least recent
+        first: `_open` is ordered by last activity)."""
         out: list[FileTransfer] = []
         while self._open:
             t = next(iter(self._open.values()))
@@ -342,6 +353,8 @@ class TftpExtractor:
                 self._open.move_to_end(key)
                 return out
             out.append(self._close(t))
+        if len(self._open) >= self.max_transfers:
+            out += self._expired(pkt.ts)
         while len(self._open) >= self.max_transfers:
             out.append(self._close(next(iter(self._open.values())), evicted=True))
         t = _Transfer(
@@ -564,6 +577,7 @@ class TftpExtractor:
         buf = s.buf if s is not None else b""
         data: bytes | None = bytes(buf) if buf or status == "complete" else None
         gaps = sorted(s.unseen.items()) if s is not None else []
+        requests, frames = tuple(t.request_frames), tuple(sorted(t.frames))
         return FileTransfer(
             protocol="tftp",
             client=t.client,
@@ -571,8 +585,8 @@ class TftpExtractor:
             server_port=TFTP_PORT,
             filename=t.filename,
             status=status,
-            request_frames=tuple(t.request_frames),
-            frames=tuple(sorted(t.frames)),
+            request_frames=requests,
+            frames=frames if frames != requests else requests,  # unanswered: one tuple
             first_ts=t.first_ts,
             last_ts=t.last_ts,
             data=data,
@@ -582,7 +596,7 @@ class TftpExtractor:
             options=s.options if s is not None else (),
             client_port=t.client_port,
             data_port=s.port if s is not None else 0,
-            note="; ".join(notes),
+            note=sys.intern("; ".join(notes)),  # the same few texts for most transfers
             acked_unseen_blocks=s.acked_unseen if s is not None else 0,
             acked_cut_blocks=sum(1 for b in s.cut if b <= s.ack_high) if s is not None else 0,
             unseen_blocks=tuple(b for b, _f in gaps),

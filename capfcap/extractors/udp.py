@@ -17,7 +17,7 @@ MAX_FLOWS = 65536
 KEEP_FRAMES = 64
 
 
-@dataclass
+@dataclass(slots=True)
 class _Flow:
     key: FlowKey
     first_ts: int

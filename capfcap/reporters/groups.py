@@ -82,7 +82,7 @@ def cause_key(findings: list[Finding], withheld: list[dict[str, object]]) -> tup
 
 def narrowed(r: Report) -> bool:
     """The report holds only the phones `--phone` asked for."""
-    return len(r.phones) < len(r.phones_seen)
+    return r.narrowed
 
 
 def group(r: Report, minimum: int | None = None) -> Grouping:

@@ -137,7 +137,12 @@ def test_the_correlator_leaves_flood_sources_out_and_notes_it() -> None:
     r = c.report(end_ts=20 * S)
     assert [p.ip for p in r.phones] == ["192.0.2.40"]
     assert r.notes[-1].startswith(f"SYN flood: {FLOOD_MIN} sources")
-    assert not any(ip in " ".join(r.phones_seen) for ip in ips)
+    # a --phone that matches nothing lists the phones seen: the flood's sources are none
+    c = Correlator(phones=["203.0.113.250"])
+    c.add_all([syn(ip, i * 1000) for i, ip in enumerate(ips)])
+    c.add(syn("192.0.2.40", 0, syns=5))
+    seen = " ".join(c.report(end_ts=20 * S).phones_seen)
+    assert "192.0.2.40" in seen and not any(ip in seen for ip in ips)
 
 
 def test_flood_capture_has_no_phone_and_one_note() -> None:

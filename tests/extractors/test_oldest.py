@@ -98,6 +98,18 @@ def test_full_table_evicts_the_least_recent_flow(
         setattr(mod, cap, old)
 
 
+def test_heap_stays_in_proportion_to_the_live_flows() -> None:
+    """A capture of many short flows (one per phone) removes each flow: the index must not
+    keep an entry for every flow the capture ever opened."""
+    idx: Oldest[int] = Oldest()
+    for k in range(50_000):
+        idx.created(k, k)
+        if k >= 10:
+            idx.removed(k - 10)
+    assert len(idx._heap) <= 4 * 10 + 1024
+    assert idx.oldest() == 49_990
+
+
 @settings(max_examples=400)
 @given(OPS, st.integers(95, 110))
 def test_idle_is_what_a_scan_finds_in_creation_order(ops: list[tuple[str, int, int]],

@@ -664,3 +664,29 @@ def test_genuinely_stopped_transfer_is_incomplete() -> None:
     (t,) = x.finish()
     assert t.status == "incomplete" and t.acked_unseen_blocks == 0 and t.size == 1024
     assert "client repeated ACK 2 2 times" in t.note
+
+
+def test_retry_is_found_when_more_phones_wait_than_the_old_table_held() -> None:
+    """A rollout against a silent TFTP server: 12,000 phones, one every 0.5 ms, each
+    retransmitting its RRQ 5 s later, so 10,000 requests are open at once (more than
+    the 4,096 the table once held). Every retry joins its own request."""
+    n, gap, retry = 12_000, 500_000, 5_000_000_000
+    pkts = []
+    for k in range(n):
+        src = f"2001:db8:1::{k + 1:x}"
+        rrq = b"\x00\x01" + f"SEP{k:012X}.cnf.xml".encode() + b"\0octet\0"
+        for j in range(2):
+            pkts.append((k * gap + j * retry, src, rrq))
+    pkts.sort(key=lambda r: r[0])
+    x = TftpExtractor()
+    out: list[FileTransfer] = []
+    for frame, (ts, src, rrq) in enumerate(pkts, start=1):
+        pkt = _pkt(frame, src, 50000, SERVER, 69, rrq)
+        pkt.ts = ts
+        out += x.feed(pkt)
+        out += x.expire(ts)
+    out += x.finish()
+    assert len(out) == n
+    assert all(len(t.request_frames) == 2 for t in out)
+    assert not [t for t in out if "evicted" in t.note]
+    assert max(t.last_ts - t.first_ts for t in out) == retry

@@ -339,3 +339,14 @@ def test_ladder_draws_record_outcome_after_its_records(name: str, code: str, kin
     assert conn.code == "" and conn.y < last.y
     runs = [a for a in d.arrows if "record" in a.full and a is not last]
     assert runs and all(a.y < last.y and a.frame in f.evidence.frames for a in runs)
+
+
+def test_verdict_table_marks_an_inconclusive_phone() -> None:
+    """S26: the capture stops right after the SYN; the verdict is withheld, so the phone's
+    row in the top table says inconclusive, never "none"."""
+    r, _ = analyze([str(REALPEER / "S26_capture_stopped_early.pcap")], Options())
+    assert r.withheld and not [f for f in r.findings if f.severity in ("error", "warning")]
+    page = render_html(r)
+    table = page[page.index("<th>worst finding</th>"):]
+    row = table[:table.index("</tr>", table.index("<tr><td>"))]
+    assert "? inconclusive" in row and "✓ none" not in row

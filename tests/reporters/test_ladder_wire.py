@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 from itertools import groupby
+from pathlib import Path
 
 import pytest
 from markupsafe import escape
@@ -195,3 +196,21 @@ def test_http_transfer_arrow_has_bytes_and_packets() -> None:
         m = re.search(r"frames (\d+)-(\d+) · .* · ([\d,]+) B in (\d+) packets$", a.meta)
         assert m and int(m[3].replace(",", "")) == size and int(m[2]) > int(m[1])
         assert _to_phone(d, a)
+
+
+def test_wire_steps_only_when_something_draws_them(tmp_path: Path) -> None:
+    """The finer steps cost memory per phone: built for --format html and --bundle (its
+    report.html), not for text or JSON; the HTML the command line writes still has them."""
+    from capfcap.cli import _parser, main
+    from capfcap.commands.common import options
+
+    path = str(REALPEER / "S01_happy.pcap")
+    assert not any(p.wire for p in analyze([path], Options(ladder=False))[0].phones)
+    assert any(p.wire for p in analyze([path], Options())[0].phones)
+    out = tmp_path / "r.html"
+    main(["analyze", path, "--format", "html", "-o", str(out), "--fail-on", "never"])
+    assert "records" in out.read_text() and "ServerHello" in out.read_text()
+    parse = _parser().parse_args
+    assert options(parse(["analyze", path, "--format", "html"])).ladder
+    assert options(parse(["analyze", path, "--bundle", "b.zip"])).ladder
+    assert not options(parse(["analyze", path, "--format", "json"])).ladder
