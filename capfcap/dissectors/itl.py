@@ -32,7 +32,6 @@ from scapy.fields import (
     PacketListField,
     ShortField,
     StrField,
-    StrLenField,
 )
 from scapy.packet import Packet, Raw
 
@@ -45,6 +44,7 @@ from capfcap.dissectors.itltags import (
     TAG_PADDING,
     TAG_SIGNER_INFO,
 )
+from capfcap.dissectors.tlv import tlv_fields
 
 RECORD_PREFIX_LEN = 5  # 01 00 02 <u16 record_length>
 MAX_HEADER_LEN = 0xFFFF  # HEADER_LENGTH is a u16: no header is longer
@@ -62,11 +62,7 @@ class HeaderElement(Packet):
     """Header leaf element: tag(u8) length(u16) value. Dispatches to padding/containers."""
 
     name = "ITL header element"
-    fields_desc = [
-        ByteEnumField("tag", 0, HEADER_TAGS),
-        FieldLenField("length", None, length_of="value", fmt="!H"),
-        StrLenField("value", b"", length_from=lambda p: p.length),
-    ]
+    fields_desc = tlv_fields(HEADER_TAGS)
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return b"", s
@@ -202,11 +198,7 @@ class RecordElement(Packet):
     """Record element: tag(u8) length(u16) value."""
 
     name = "ITL record element"
-    fields_desc = [
-        ByteEnumField("tag", 0, RECORD_TAGS),
-        FieldLenField("length", None, length_of="value", fmt="!H"),
-        StrLenField("value", b"", length_from=lambda p: p.length),
-    ]
+    fields_desc = tlv_fields(RECORD_TAGS)
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return b"", s
