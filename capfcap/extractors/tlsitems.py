@@ -124,8 +124,8 @@ class ChangeCipherSpec:
 
 
 @dataclass(frozen=True)
-class EncryptedHandshake:
-    """A handshake record after this direction's ChangeCipherSpec (Finished, TLS <= 1.2)."""
+class _Record:
+    """A whole record kept for decryption: its header fields and its fragment."""
 
     frame: int
     ts: int
@@ -133,6 +133,11 @@ class EncryptedHandshake:
     version: int
     length: int
     fragment: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class EncryptedHandshake(_Record):
+    """A handshake record after this direction's ChangeCipherSpec (Finished, TLS <= 1.2)."""
 
 
 @dataclass(frozen=True)
@@ -152,15 +157,8 @@ class Alert:
 
 
 @dataclass(frozen=True)
-class AppData:
+class AppData(_Record):
     """An application_data record (TLS 1.3: also the encrypted handshake)."""
-
-    frame: int
-    ts: int
-    content_type: int
-    version: int
-    length: int
-    fragment: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
