@@ -8,7 +8,7 @@ Two cases are told to the user once per file (a line in the report's notes and a
 
 from __future__ import annotations
 
-from capfcap.decode import SUPPORTED_LINKTYPES
+from capfcap.headers import SUPPORTED_LINKTYPES
 from capfcap.sources.files import FileInfo
 from capfcap.sources.frame import LINKTYPE_NAMES
 

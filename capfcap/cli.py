@@ -39,44 +39,56 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     p.add_argument("--version", action="version", version=f"capfcap {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    def output_opts(sp: argparse.ArgumentParser, formats: Sequence[str]) -> None:
-        sp.add_argument("--format", choices=list(formats), default="text",
-                        help="report format (default: text)")
-        sp.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
-        sp.add_argument("--bundle", metavar="OUT.zip", help="write a ticket bundle")
-        sp.add_argument("--cucm", action="append", default=[], metavar="NAME",
-                        help="a CUCM node name or IP (DNS failures for it are findings)")
-        sp.add_argument("--phone", action="append", default=[], metavar="IP|MAC",
-                        help="report only these phones")
-        sp.add_argument("--keylog", metavar="FILE", help="NSS key log to decrypt CAPF TLS")
-        sp.add_argument("--show-secrets", action="store_true",
-                        help="show CAPF authentication strings (masked by default)")
-        sp.add_argument("--crosscheck", action="store_true",
-                        help="confirm every finding with Wireshark's dissectors (tshark)")
-        sp.add_argument("--fail-on", choices=["error", "warning", "never"], default="warning",
-                        help="exit status threshold (default: warning)")
-        sp.add_argument("--redact", action="store_true",
-                        help="bundle: drop unneeded payloads, pseudonymise MACs and names")
-        sp.add_argument("--force", action="store_true", help="overwrite existing output files")
-        sp.add_argument("--color", choices=["auto", "always", "never"], default="auto",
-                        help="colour the text report: auto (default) colours a terminal "
-                             "unless NO_COLOR is set")
-        # checked by ports() so that a bad value is a one-line usage error
-        sp.add_argument("--capf-port", action="append", default=[], metavar="N",
-                        help="a TCP port CAPF listens on, for captures without the phone's "
-                             "config (repeatable; the config's capfList phonePort is used "
-                             "when captured; default 3804)")
-        sp.add_argument("--tvs-port", action="append", default=[], metavar="N",
-                        help="a TCP port TVS listens on, for captures without the phone's "
-                             "config (repeatable; the config's TVS member port is used when "
-                             "captured; default 2445)")
+    a = _analyze_parser(sub)
+    lv = _live_parser(sub)
+    it = _itl_parser(sub)
+    ex = _explain_parser(sub)
+    return p, {"analyze": a, "live": lv, "itl": it, "explain": ex}
 
+
+def _output_opts(sp: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    """The options `analyze` and `live` share: output, filters, decryption, exit status."""
+    sp.add_argument("--format", choices=list(formats), default="text",
+                    help="report format (default: text)")
+    sp.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    sp.add_argument("--bundle", metavar="OUT.zip", help="write a ticket bundle")
+    sp.add_argument("--cucm", action="append", default=[], metavar="NAME",
+                    help="a CUCM node name or IP (DNS failures for it are findings)")
+    sp.add_argument("--phone", action="append", default=[], metavar="IP|MAC",
+                    help="report only these phones")
+    sp.add_argument("--keylog", metavar="FILE", help="NSS key log to decrypt CAPF TLS")
+    sp.add_argument("--show-secrets", action="store_true",
+                    help="show CAPF authentication strings (masked by default)")
+    sp.add_argument("--crosscheck", action="store_true",
+                    help="confirm every finding with Wireshark's dissectors (tshark)")
+    sp.add_argument("--fail-on", choices=["error", "warning", "never"], default="warning",
+                    help="exit status threshold (default: warning)")
+    sp.add_argument("--redact", action="store_true",
+                    help="bundle: drop unneeded payloads, pseudonymise MACs and names")
+    sp.add_argument("--force", action="store_true", help="overwrite existing output files")
+    sp.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                    help="colour the text report: auto (default) colours a terminal "
+                         "unless NO_COLOR is set")
+    # checked by ports() so that a bad value is a one-line usage error
+    sp.add_argument("--capf-port", action="append", default=[], metavar="N",
+                    help="a TCP port CAPF listens on, for captures without the phone's "
+                         "config (repeatable; the config's capfList phonePort is used "
+                         "when captured; default 3804)")
+    sp.add_argument("--tvs-port", action="append", default=[], metavar="N",
+                    help="a TCP port TVS listens on, for captures without the phone's "
+                         "config (repeatable; the config's TVS member port is used when "
+                         "captured; default 2445)")
+
+
+def _analyze_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
+        ) -> argparse.ArgumentParser:
+    """`capfcap analyze`: its captures and options."""
     a = sub.add_parser("analyze", help="analyse capture files", epilog=_epilog(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("captures", nargs="+", metavar="CAPTURE",
                    help="pcap, pcapng, .gz, a directory of captures, or - for a pcap or "
                         "pcapng stream on standard input (tcpdump -w -)")
-    output_opts(a, ["text", "json", "markdown", "html", "jsonl"])
+    _output_opts(a, ["text", "json", "markdown", "html", "jsonl"])
     a.add_argument("--no-fast-path", dest="fast", action="store_false",
                    help="decode every frame (slow; for verification)")
     a.add_argument("--jobs", type=_jobs, metavar="N",
@@ -86,7 +98,12 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     a.add_argument("--each", action="store_true",
                    help="analyse each capture (a directory: each capture in it) on its own, "
                         "then a fleet summary: phones per verdict and cause, worst first")
+    return a
 
+
+def _live_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
+        ) -> argparse.ArgumentParser:
+    """`capfcap live`: the interface and when to stop."""
     lv = sub.add_parser("live", help="sniff an interface (SPAN port)", epilog=_epilog(),
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     lv.add_argument("-i", "--interface", required=True, metavar="IFACE",
@@ -95,8 +112,13 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     lv.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     lv.add_argument("--count", type=int, metavar="N", help="stop after N frames")
     lv.add_argument("--ring", metavar="DIR", help="keep relevant frames in rotating pcapng files")
-    output_opts(lv, ["text", "json", "markdown", "jsonl"])
+    _output_opts(lv, ["text", "json", "markdown", "jsonl"])
+    return lv
 
+
+def _itl_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
+        ) -> argparse.ArgumentParser:
+    """`capfcap itl`: a trust list file or a capture."""
     it = sub.add_parser("itl", help="dump and verify a trust list (.tlv) or those in a capture",
                         epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     it.add_argument("file", metavar="FILE.tlv|CAPTURE",
@@ -106,13 +128,18 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
                     help="output format (default: text)")
     it.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE")
     it.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    return it
 
+
+def _explain_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
+        ) -> argparse.ArgumentParser:
+    """`capfcap explain`: codes or message texts."""
     ex = sub.add_parser("explain", help="what a finding code, or a message the phone or CUCM "
                                         "shows, means and how to fix it")
     ex.add_argument("what", nargs="*", metavar="CODE|TEXT",
                     help="a finding code (omit to list all), 'inconclusive', or the text of a "
                          "phone or CUCM message, quoted (e.g. \"LSC: Connection Failed\")")
-    return p, {"analyze": a, "live": lv, "itl": it, "explain": ex}
+    return ex
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -227,31 +227,8 @@ class FactCheck:
             return
         bad0 = len(self.bad)
         name = str(fact["filename"])
-        for n in fact["request_frames"]:
-            p = self.pkt(n)
-            if p is None:
-                continue
-            if 1 not in _ints(p, "tftp.opcode"):
-                self.bad.append(f"frame {n} is not a TFTP read request (tftp.opcode)")
-            elif name not in p.get("tftp.source_file", []):
-                self.bad.append(f"frame {n} requests {p.get('tftp.source_file')}, not {name}")
-        blocks: dict[int, int] = {}
-        errors: list[int] = []
-        answered = False
-        for n in fact["frames"]:
-            p = self.pkts.get(n)
-            if p is None:
-                self.bad.append(f"Wireshark has no frame {n}")
-                continue
-            ops = _ints(p, "tftp.opcode")
-            if 3 in ops:
-                b = _ints(p, "tftp.block")
-                dl = _ints(p, "data.len")
-                if b:
-                    blocks.setdefault(b[0], dl[0] if dl else 0)
-            if 5 in ops:
-                errors += _ints(p, "tftp.error.code")
-            answered |= bool({3, 5, 6} & set(ops))
+        self._tftp_requests(fact["request_frames"], name)
+        blocks, errors, answered = self._tftp_answers(fact["frames"])
         status = fact["status"]
         what = name.replace("\\", "/").rsplit("/", 1)[-1]
         if status == "no_response":
@@ -281,13 +258,49 @@ class FactCheck:
                        f"blocks 1-{len(nums)}, {size} bytes")
         sha = fact.get("sha256")
         if status == "complete" and isinstance(sha, str):
-            exported = objects.get(what, [])
-            if sha in exported:
-                self.ok.append(f"{what} ({size} bytes) equals Wireshark's exported object")
-            elif exported:
-                self.bad.append(f"{what} bytes differ from Wireshark's exported object")
-            else:
-                self.unchecked.append(f"Wireshark exported no TFTP object {what}")
+            self._tftp_object(what, size, sha, objects.get(what, []))
+
+    def _tftp_requests(self, frames: list[int], name: str) -> None:
+        """Each claimed request frame is a TFTP RRQ (opcode 1, RFC 1350) for the file."""
+        for n in frames:
+            p = self.pkt(n)
+            if p is None:
+                continue
+            if 1 not in _ints(p, "tftp.opcode"):
+                self.bad.append(f"frame {n} is not a TFTP read request (tftp.opcode)")
+            elif name not in p.get("tftp.source_file", []):
+                self.bad.append(f"frame {n} requests {p.get('tftp.source_file')}, not {name}")
+
+    def _tftp_answers(self, frames: list[int]) -> tuple[dict[int, int], list[int], bool]:
+        """Wireshark's DATA blocks (opcode 3: block number -> length), ERROR codes
+        (opcode 5) and whether any DATA, ERROR or OACK (6) answered, in the claimed frames."""
+        blocks: dict[int, int] = {}
+        errors: list[int] = []
+        answered = False
+        for n in frames:
+            p = self.pkts.get(n)
+            if p is None:
+                self.bad.append(f"Wireshark has no frame {n}")
+                continue
+            ops = _ints(p, "tftp.opcode")
+            if 3 in ops:
+                b = _ints(p, "tftp.block")
+                dl = _ints(p, "data.len")
+                if b:
+                    blocks.setdefault(b[0], dl[0] if dl else 0)
+            if 5 in ops:
+                errors += _ints(p, "tftp.error.code")
+            answered |= bool({3, 5, 6} & set(ops))
+        return blocks, errors, answered
+
+    def _tftp_object(self, what: str, size: int, sha: str, exported: list[str]) -> None:
+        """The carved file's SHA-256 against Wireshark's exported TFTP objects."""
+        if sha in exported:
+            self.ok.append(f"{what} ({size} bytes) equals Wireshark's exported object")
+        elif exported:
+            self.bad.append(f"{what} bytes differ from Wireshark's exported object")
+        else:
+            self.unchecked.append(f"Wireshark exported no TFTP object {what}")
 
     def _http(self, fact: dict[str, Any]) -> None:
         want = fact.get("http_status")

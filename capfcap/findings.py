@@ -7,6 +7,7 @@ rendered from it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -45,6 +46,17 @@ class Finding:
             self.code,
             self.summary,
         )
+
+
+def worst_by_phone(findings: Iterable[Finding]) -> dict[str, Finding]:
+    """Each phone's (by IP) most severe finding, the first of equals: one pass over the
+    findings, not one scan of them per phone."""
+    worst: dict[str, Finding] = {}
+    for f in findings:
+        ip = f.phone.get("ip", "")
+        if ip not in worst or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[worst[ip].severity]:
+            worst[ip] = f
+    return worst
 
 
 @dataclass(frozen=True)

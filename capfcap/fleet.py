@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from capfcap import exitcodes
-from capfcap.findings import SEVERITY_ORDER
+from capfcap.findings import SEVERITY_ORDER, worst_by_phone
 from capfcap.report import Report
 
 NO_FINDING = ""  # the cause of a phone without a finding
@@ -59,8 +59,9 @@ def verdict_head(verdict: str) -> str:
 
 def summarise(path: str, r: Report, status: int) -> CaptureSummary:
     phones = []
+    worst = worst_by_phone(r.findings)
     for p in r.phones:
-        w = r.worst_for(p.ip)
+        w = worst.get(p.ip)
         phones.append(PhoneLine(verdict_head(p.verdict), w.code if w else NO_FINDING,
                                 w.severity if w else ""))
     counts = {s: 0 for s in SEVERITY_ORDER}

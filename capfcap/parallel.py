@@ -31,7 +31,8 @@ from dataclasses import fields
 from multiprocessing.connection import Connection
 from typing import Any
 
-from capfcap.decode import UDP, Prefilter, arp, decode
+from capfcap.arp import arp
+from capfcap.decode import UDP, Prefilter, decode
 from capfcap.learn import learn_ahead
 from capfcap.protocol import TFTP_PORT
 from capfcap.sources.files import CaptureError

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from capfcap import __version__
+from capfcap.arp import arp
+from capfcap.checksum import checksum_ok
 from capfcap.correlator.engine import Correlator
 from capfcap.decode import (
     ICMP,
@@ -20,8 +22,6 @@ from capfcap.decode import (
     UDP,
     Packet,
     Prefilter,
-    arp,
-    checksum_ok,
     decode,
     ip_packed,
 )
@@ -29,9 +29,9 @@ from capfcap.events import CaptureNote, ConfigSeen, Event, FlowKey
 from capfcap.extractors.arp import ArpExtractor
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
+from capfcap.extractors.downloads import ObjectStage
 from capfcap.extractors.http import HttpHandler
 from capfcap.extractors.icmp import HostExtractor, IcmpExtractor
-from capfcap.extractors.objects import ObjectStage
 from capfcap.extractors.tcp import TcpTracker
 from capfcap.extractors.tftp import TftpExtractor
 from capfcap.extractors.udp import UdpTracker
@@ -256,14 +256,15 @@ class Analysis:
         """After `finish` on a file analysis: drop the flow tables and caches the report
         does not read (a dict keeps its size after its entries go), so the report of many
         phones is built in the room they took."""
-        from capfcap import decode
+        from capfcap import checksum, headers
 
         self.extractors, self.feeders = [], {}
         self.other_feeders = ()  # type: ignore[assignment]
         self.dns = self.tcp = self.objects = self.arp = None  # type: ignore[assignment]
         self.recent.clear()
         self.recent_ts = {}
-        decode.clear_caches()
+        headers.clear_cache()
+        checksum.clear_cache()
 
     def report(self, files: list[FileInfo], notes: Iterable[str] = ()) -> Report:
         ends = [f.last for f in files if f.last is not None]

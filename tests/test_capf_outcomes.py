@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from capfcap.correlator.capf_outcome import OUTCOME_CODES, classify
 from capfcap.correlator.engine import Correlator
 from capfcap.correlator.ports import is_capf
-from capfcap.correlator.rules_capf import OUTCOME_CODES, classify, outcome_of
+from capfcap.correlator.rules_capf import outcome_of
 from capfcap.events import (
     CapfMessage,
     ConfigSeen,

@@ -11,7 +11,8 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
-from capfcap.decode import TCP, Packet, Prefilter, checksum_ok, decode, ip_packed
+from capfcap.checksum import checksum_ok
+from capfcap.decode import TCP, Packet, Prefilter, decode, ip_packed
 from capfcap.decode import UDP as UDP_P
 from capfcap.pipeline import Options, analyze
 from capfcap.sources.frame import Frame

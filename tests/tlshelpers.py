@@ -18,7 +18,8 @@ from scapy.layers.inet6 import IPv6
 from scapy.utils import PcapReader
 
 from capfcap.extractors.tcpstream import Chunk, Reassembler
-from capfcap.extractors.tlsparse import TlsDirectionParser, TlsItem
+from capfcap.extractors.tlsitems import TlsItem
+from capfcap.extractors.tlsparse import TlsDirectionParser
 
 REALPEER = Path(__file__).resolve().parent.parent / "pcaps" / "realpeer"
 

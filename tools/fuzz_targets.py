@@ -238,6 +238,7 @@ def sslv2_hello(data: bytes) -> None:
     or random bytes behind a v2 header) in random chunks: never raises, accepts the hello
     exactly when the RFC rules hold, rejects it with NotTls otherwise, keeps bounded
     state, and reads the TLS records that follow a valid one."""
+    from capfcap.extractors import tlsitems as ti
     from capfcap.extractors import tlsparse as tp
 
     if len(data) < 2:
@@ -252,28 +253,28 @@ def sslv2_hello(data: bytes) -> None:
     if not stream[0] & 0x80 or len(stream) < 3 or stream[2] != 1:
         return  # mutated out of the SSLv2 branch: the record fuzzers cover the rest
     p = tp.TlsDirectionParser(sslv2_hello=True)
-    items: list[tp.TlsItem] = []
+    items: list[ti.TlsItem] = []
     pos = 0
     for k, cut in enumerate(cuts or b"\xff"):
         chunk = stream[pos:pos + 1 + cut % 29]
         pos += len(chunk)
         items += p.feed(k + 1, k, chunk)
-        assert p.buffered <= tp.HEADER_LEN + tp.MAX_RECORD + 4 + tp.MAX_HANDSHAKE
+        assert p.buffered <= ti.HEADER_LEN + ti.MAX_RECORD + 4 + ti.MAX_HANDSHAKE
         if pos >= len(stream):
             break
     if pos < len(stream):
         items += p.feed(len(cuts) + 1, 0, stream[pos:])
     want = v2_expected(stream)
-    hellos = [i for i in items if isinstance(i, tp.ClientHello) and i.sslv2]
+    hellos = [i for i in items if isinstance(i, ti.ClientHello) and i.sslv2]
     if want == "bad":
-        assert not hellos and len(items) == 1 and isinstance(items[0], tp.NotTls), items
+        assert not hellos and len(items) == 1 and isinstance(items[0], ti.NotTls), items
     elif want is None:
         assert items == [] and not p.dead
     else:
         assert items and items[0] is (hellos or [None])[0], items
         assert (hellos[0].legacy_version, hellos[0].ciphers, hellos[0].random) == want
-    terminal = [i for i in items if isinstance(i, tp.NotTls | tp.Anomaly) and
-                (isinstance(i, tp.NotTls) or i.fatal)]
+    terminal = [i for i in items if isinstance(i, ti.NotTls | ti.Anomaly) and
+                (isinstance(i, ti.NotTls) or i.fatal)]
     assert len(terminal) <= 1 and (not terminal or items[-1] is terminal[0])
 
 

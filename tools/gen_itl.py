@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from capfcap.dissectors import itl as d  # noqa: E402
+from capfcap.dissectors import itltags as tg  # noqa: E402
 
 KEY_DIR = Path(__file__).resolve().parent / "keys"
 KEY_NAMES = ("sast", "sast2", "ccm", "capf", "tvs")
@@ -132,14 +133,14 @@ def cucm_record(ident: Ident, role: int, dns: str, ip: str) -> d.Packet:
     """CUCM order 1,2,3,4,5,6,7,9,10; no tag 8 (DOMAIN.md §1.5 variation 1)."""
     return d.ItlRecord(
         elements=[
-            el(d.REC_DNS_NAME, d.cstring(dns)),
-            el(d.REC_SUBJECT_NAME, d.cstring(ident.cucm)),
-            el(d.REC_ROLE, role.to_bytes(2, "big")),
-            el(d.REC_ISSUER_NAME, d.cstring(ident.cucm)),
-            el(d.REC_SERIAL_NUMBER, serial_bytes(ident.serial)),
-            el(d.REC_PUBLIC_KEY, pkcs1_public(ident)),
-            el(d.REC_CERTIFICATE, ident.der),
-            el(d.REC_IP_ADDRESS, ipaddress.ip_address(ip).packed),
+            el(tg.REC_DNS_NAME, d.cstring(dns)),
+            el(tg.REC_SUBJECT_NAME, d.cstring(ident.cucm)),
+            el(tg.REC_ROLE, role.to_bytes(2, "big")),
+            el(tg.REC_ISSUER_NAME, d.cstring(ident.cucm)),
+            el(tg.REC_SERIAL_NUMBER, serial_bytes(ident.serial)),
+            el(tg.REC_PUBLIC_KEY, pkcs1_public(ident)),
+            el(tg.REC_CERTIFICATE, ident.der),
+            el(tg.REC_IP_ADDRESS, ipaddress.ip_address(ip).packed),
         ]
     )
 
@@ -149,13 +150,13 @@ def tlvfile_record(ident: Ident, role: int) -> d.Packet:
     cert = x509.load_der_x509_certificate(ident.der)
     return d.ItlRecord(
         elements=[
-            el(d.REC_SUBJECT_NAME, d.cstring(ident.rfc4514)),
-            el(d.REC_ISSUER_NAME, d.cstring(ident.rfc4514)),
-            el(d.REC_SERIAL_NUMBER, serial_bytes(ident.serial)),
-            el(d.REC_ROLE, role.to_bytes(2, "big")),
-            el(d.REC_PUBLIC_KEY, pkcs1_public(ident)),
-            el(d.REC_SIGNATURE, cert.signature),
-            el(d.REC_CERTIFICATE, ident.der),
+            el(tg.REC_SUBJECT_NAME, d.cstring(ident.rfc4514)),
+            el(tg.REC_ISSUER_NAME, d.cstring(ident.rfc4514)),
+            el(tg.REC_SERIAL_NUMBER, serial_bytes(ident.serial)),
+            el(tg.REC_ROLE, role.to_bytes(2, "big")),
+            el(tg.REC_PUBLIC_KEY, pkcs1_public(ident)),
+            el(tg.REC_SIGNATURE, cert.signature),
+            el(tg.REC_CERTIFICATE, ident.der),
         ]
     )
 
@@ -186,36 +187,36 @@ def build_signed(
 
     def header(length: int, signature: bytes) -> list[d.Packet]:
         elements = [
-            h(d.TAG_VERSION, b"\x01\x02"),
-            h(d.TAG_HEADER_LENGTH, length.to_bytes(2, "big")),
+            h(tg.TAG_VERSION, b"\x01\x02"),
+            h(tg.TAG_HEADER_LENGTH, length.to_bytes(2, "big")),
         ]
         if signer_version is not None:
-            elements.append(h(d.TAG_SIGNER_VERSION, signer_version))
+            elements.append(h(tg.TAG_SIGNER_VERSION, signer_version))
         elements += [
             d.HeaderContainer(
-                tag=d.TAG_SIGNER_INFO,
+                tag=tg.TAG_SIGNER_INFO,
                 children=[
-                    h(d.TAG_SIGNER_NAME, d.cstring(name)),
-                    h(d.TAG_ISSUER_NAME, d.cstring(name)),
-                    h(d.TAG_SERIAL_NUMBER, serial_bytes(signer.serial)),
+                    h(tg.TAG_SIGNER_NAME, d.cstring(name)),
+                    h(tg.TAG_ISSUER_NAME, d.cstring(name)),
+                    h(tg.TAG_SERIAL_NUMBER, serial_bytes(signer.serial)),
                 ],
             ),
             d.HeaderContainer(
-                tag=d.TAG_SIGNATURE_INFO,
+                tag=tg.TAG_SIGNATURE_INFO,
                 children=[
-                    h(d.TAG_HASH_ALGORITHM, bytes([hash_code])),
+                    h(tg.TAG_HASH_ALGORITHM, bytes([hash_code])),
                     d.HeaderContainer(
-                        tag=d.TAG_SIGNATURE_ALGORITHM_INFO,
+                        tag=tg.TAG_SIGNATURE_ALGORITHM_INFO,
                         children=[
-                            h(d.TAG_SIGNATURE_ALGORITHM, b"\x00"),
-                            h(d.TAG_SIGNATURE_MODULUS, bytes([modulus_index])),
+                            h(tg.TAG_SIGNATURE_ALGORITHM, b"\x00"),
+                            h(tg.TAG_SIGNATURE_MODULUS, bytes([modulus_index])),
                         ],
                     ),
                 ],
             ),
-            h(d.TAG_SIGNATURE, signature),
-            h(d.TAG_FILENAME, d.cstring(filename)),
-            h(d.TAG_TIMESTAMP, FILE_TIME.to_bytes(4, "big")),
+            h(tg.TAG_SIGNATURE, signature),
+            h(tg.TAG_FILENAME, d.cstring(filename)),
+            h(tg.TAG_TIMESTAMP, FILE_TIME.to_bytes(4, "big")),
         ]
         elements += list(extra_header or [])
         return elements
@@ -244,7 +245,7 @@ def build_signed(
 def _signature_offset(data: bytes) -> int:
     pkt = d.SgnFile(data)
     for offset, _depth, item in d.walk_header(pkt.header):
-        if isinstance(item, d.HeaderElement) and item.tag == d.TAG_SIGNATURE:
+        if isinstance(item, d.HeaderElement) and item.tag == tg.TAG_SIGNATURE:
             return offset
     raise AssertionError("no signature element")
 

@@ -119,6 +119,48 @@ def _trust_frames(report: Report) -> set[int]:
     return {n for o in report.objects if o.kind in TRUST_KINDS for n in o.frames}
 
 
+def _redact_frames(report: Report, redactor: Redactor, evs: list[EvidenceFrame]) -> None:
+    """Register every MAC first (phones, then link headers), then rewrite."""
+    for p in report.phones:
+        if p.mac:
+            redactor.add(p.mac)
+        if p.device.upper().startswith("SEP") and len(p.device) == 15:
+            redactor.add(p.device[3:])
+    for f in report.findings:
+        if f.phone.get("mac"):
+            redactor.add(f.phone["mac"])
+    redactor.register_frames(evs)
+    redactor.redact_frames(evs, _trust_frames(report),
+                           REDACT_TLS_PORTS | frozenset(report.service_ports()))
+
+
+def _redactions(redactor: Redactor, carry_mac: int, dropped: int) -> list[str]:
+    """What the summary says was redacted, and how."""
+    out = [
+        f"{len(redactor.map)} MAC address(es) were replaced by pseudonyms 02:ca:fe:xx:xx:xx "
+        "in every file of this bundle (summary.md, findings.json, the Ethernet/SLL headers "
+        "and any text inside evidence.pcapng, object names); a device name SEP<MAC> "
+        "follows its MAC's pseudonym.",
+        f"evidence.pcapng: headers through layer 4, DNS, TFTP control packets, trust-list "
+        f"downloads and TLS records other than application data are kept; other payloads "
+        f"were removed from {redactor.truncated} frame(s) (their original length is kept). "
+        "UDP/TCP checksums of rewritten frames are not recomputed.",
+        "Certificates and ITL/CTL files are public material and are kept unchanged, "
+        "except those whose bytes name a MAC (below).",
+    ]
+    if carry_mac:
+        out.append(
+            f"{carry_mac} file(s) whose signed bytes name a device MAC (a per-device "
+            "trust list ITLSEP<MAC>.tlv / CTLSEP<MAC>.tlv, a certificate for SEP<MAC>) "
+            "were left out of objects/; their parsed summary stays in summary.md and "
+            "findings.json.")
+    if dropped:
+        out.append(
+            f"{dropped} phone configuration file(s) were left out of objects/ "
+            "(they may hold credentials).")
+    return out
+
+
 def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
           ) -> tuple[list[tuple[str, bytes]], BundleResult]:
     """The bundle's entries (name, bytes), in zip order."""
@@ -126,24 +168,9 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
     redactor = Redactor() if redact else None
     verdict = overall_verdict(report)
 
-    def transform(evs: list[EvidenceFrame]) -> None:
-        """Register every MAC first (phones, then link headers), then rewrite."""
-        assert redactor is not None
-        for p in report.phones:
-            if p.mac:
-                redactor.add(p.mac)
-            if p.device.upper().startswith("SEP") and len(p.device) == 15:
-                redactor.add(p.device[3:])
-        for f in report.findings:
-            if f.phone.get("mac"):
-                redactor.add(f.phone["mac"])
-        redactor.register_frames(evs)
-        redactor.redact_frames(evs, _trust_frames(report),
-                               REDACT_TLS_PORTS | frozenset(report.service_ports()))
-
     evs, problems = collect(report, paths)
     if redactor is not None:
-        transform(evs)
+        _redact_frames(report, redactor, evs)
     buf = io.BytesIO()
     section = redactor.text(verdict) if redactor is not None else verdict
     n = write_pcapng(buf, evs, section, f"capfcap {report.version}".strip(),
@@ -152,28 +179,7 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
     entries, described, dropped, carry_mac = _objects(report, redactor)
     facts = BundleFacts(evidence_frames=n, objects=described, problems=problems)
     if redactor is not None:
-        facts.redactions = [
-            f"{len(redactor.map)} MAC address(es) were replaced by pseudonyms 02:ca:fe:xx:xx:xx "
-            "in every file of this bundle (summary.md, findings.json, the Ethernet/SLL headers "
-            "and any text inside evidence.pcapng, object names); a device name SEP<MAC> "
-            "follows its MAC's pseudonym.",
-            f"evidence.pcapng: headers through layer 4, DNS, TFTP control packets, trust-list "
-            f"downloads and TLS records other than application data are kept; other payloads "
-            f"were removed from {redactor.truncated} frame(s) (their original length is kept). "
-            "UDP/TCP checksums of rewritten frames are not recomputed.",
-            "Certificates and ITL/CTL files are public material and are kept unchanged, "
-            "except those whose bytes name a MAC (below).",
-        ]
-        if carry_mac:
-            facts.redactions.append(
-                f"{carry_mac} file(s) whose signed bytes name a device MAC (a per-device "
-                "trust list ITLSEP<MAC>.tlv / CTLSEP<MAC>.tlv, a certificate for SEP<MAC>) "
-                "were left out of objects/; their parsed summary stays in summary.md and "
-                "findings.json.")
-        if dropped:
-            facts.redactions.append(
-                f"{dropped} phone configuration file(s) were left out of objects/ "
-                "(they may hold credentials).")
+        facts.redactions = _redactions(redactor, carry_mac, dropped)
     summary = render_summary(report, facts, paths)
     findings = render_json(report)
     page = render_html(report)

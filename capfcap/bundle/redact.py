@@ -21,7 +21,8 @@ import struct
 from dataclasses import dataclass
 
 from capfcap.bundle.frames import EvidenceFrame
-from capfcap.decode import ICMP, ICMPV6, TCP, UDP, _ip_header, _l3
+from capfcap.decode import ICMP, ICMPV6, TCP, UDP
+from capfcap.headers import ip_header, l3
 from capfcap.protocol import REDACT_TLS_PORTS
 from capfcap.sources.frame import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2
 
@@ -216,10 +217,10 @@ def keep_length(linktype: int, data: bytes, whole: bool, streams: _TlsStreams,
     """Captured bytes to keep of one frame under --redact."""
     if whole:
         return len(data)
-    ver, off, _mac, _vlan = _l3(linktype, data)
+    ver, off, _mac, _vlan = l3(linktype, data)
     if ver == 0:
         return min(len(data), _L2_LEN.get(linktype, 0))
-    h = _ip_header(data, off, ver)
+    h = ip_header(data, off, ver)
     if h is None:
         return min(len(data), off)
     proto, l4, end, src, dst, _ttl, frag = h

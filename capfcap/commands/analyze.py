@@ -40,15 +40,9 @@ def emit(r: Report, args: argparse.Namespace) -> None:
         sys.stdout.flush()
 
 
-def run(args: argparse.Namespace) -> int:
-    if getattr(args, "each", False):
-        from capfcap.commands.each import run as run_each
-
-        return run_each(args)
-    if args.jobs is not None:  # one analysis uses two processes at most (sources/parallel.py)
-        from capfcap.commands.each import cores
-
-        args.jobs = min(args.jobs or cores(), 2)
+def _check_paths(args: argparse.Namespace) -> None:
+    """Fail before reading anything: captures that do not exist, outputs that may not be
+    written, --redact without --bundle."""
     _check_stdin(args)
     for p in args.captures:
         if p != STDIN and not os.path.exists(p):
@@ -59,6 +53,18 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.bundle, args.force)
     elif args.redact:
         raise UsageError("--redact applies to the ticket bundle: add --bundle OUT.zip")
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "each", False):
+        from capfcap.commands.each import run as run_each
+
+        return run_each(args)
+    if args.jobs is not None:  # one analysis uses two processes at most (sources/parallel.py)
+        from capfcap.commands.each import cores
+
+        args.jobs = min(args.jobs or cores(), 2)
+    _check_paths(args)
     service_ports = (*ports(args.capf_port, "--capf-port"), *ports(args.tvs_port, "--tvs-port"))
     reader = None
     if STDIN not in args.captures and parallel.wanted(args.captures, args.jobs, args.fast):

@@ -48,12 +48,34 @@ def _status(tls: list[TrustList]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from capfcap.reporters.itl import render_text, to_json
-    from capfcap.trust.itl import TrustListError, parse_trust_list
+    from capfcap.reporters.itl import to_json
 
     path = args.file
     if args.output:
         check_writable(args.output, args.force)
+    found, failed, errors = _read(path)
+    if args.format == "json":
+        doc = {"trust_lists": [dict(source=w, **to_json(tl)) for w, tl in found],
+               "errors": failed + errors}
+        text = json.dumps(doc, indent=2) + "\n"
+    else:
+        text = _text(found, failed, to_stdout=not args.output)
+    if args.output:
+        write_atomic(args.output, text, args.force)
+    else:
+        sys.stdout.write(text)
+    for msg in failed + errors:
+        print(f"capfcap: {msg}", file=sys.stderr)
+    if failed or errors:
+        return exitcodes.BAD_INPUT
+    return _status([t for _w, t in found])
+
+
+def _read(path: str) -> tuple[list[tuple[str, TrustList]], list[str], list[str]]:
+    """The trust lists in a `.tlv` file or carried whole by a capture, each with where it
+    came from; the capture's trust lists that do not parse; the capture's read errors."""
+    from capfcap.trust.itl import TrustListError, parse_trust_list
+
     try:
         with open(path, "rb") as f:
             head = f.read(4)
@@ -77,43 +99,34 @@ def run(args: argparse.Namespace) -> int:
                 failed.append(f"{where}: {s.error}")
             else:
                 found.append((where, s.trust_list))
-    else:
-        if len(data) > MAX_TLV:
-            raise InputError(f"{path}: larger than {MAX_TLV} bytes, not a trust list")
-        try:
-            found.append((path, parse_trust_list(data, path)))
-        except TrustListError as e:
-            if not data.startswith(TRUST_LIST_STARTS):
-                raise InputError(f"{path}: not a trust list (ITL/CTL .tlv file)") from None
-            raise InputError(f"{path}: {e}") from None
-    if args.format == "json":
-        doc = {"trust_lists": [dict(source=w, **to_json(tl)) for w, tl in found],
-               "errors": failed + errors}
-        text = json.dumps(doc, indent=2) + "\n"
-    else:
-        from capfcap import terminal
+        return found, failed, errors
+    if len(data) > MAX_TLV:
+        raise InputError(f"{path}: larger than {MAX_TLV} bytes, not a trust list")
+    try:
+        found.append((path, parse_trust_list(data, path)))
+    except TrustListError as e:
+        if not data.startswith(TRUST_LIST_STARTS):
+            raise InputError(f"{path}: not a trust list (ITL/CTL .tlv file)") from None
+        raise InputError(f"{path}: {e}") from None
+    return found, failed, errors
 
-        buf = io.StringIO()
-        to_stdout = not args.output
-        color = to_stdout and terminal.use_color("auto", sys.stdout)
-        con = Console(file=buf, width=(terminal.width(sys.stdout) if to_stdout else None)
-                      or terminal.UNWRAPPED, force_terminal=color, no_color=not color,
-                      highlight=False, soft_wrap=False)
-        for where, tl in found:
-            con.print(Text(where, style="bold"))
-            render_text(tl, con)
-            con.print()
-        for msg in failed:
-            con.print(f"Trust list not parsed: {msg}", markup=False)
-        if not found and not failed:
-            con.print("No trust list (ITL/CTL download) found.")
-        text = terminal.strip_trailing(buf.getvalue())
-    if args.output:
-        write_atomic(args.output, text, args.force)
-    else:
-        sys.stdout.write(text)
-    for msg in failed + errors:
-        print(f"capfcap: {msg}", file=sys.stderr)
-    if failed or errors:
-        return exitcodes.BAD_INPUT
-    return _status([t for _w, t in found])
+
+def _text(found: list[tuple[str, TrustList]], failed: list[str], to_stdout: bool) -> str:
+    """The listing for a terminal (colour and width when it goes to stdout) or a file."""
+    from capfcap import terminal
+    from capfcap.reporters.itl import render_text
+
+    buf = io.StringIO()
+    color = to_stdout and terminal.use_color("auto", sys.stdout)
+    con = Console(file=buf, width=(terminal.width(sys.stdout) if to_stdout else None)
+                  or terminal.UNWRAPPED, force_terminal=color, no_color=not color,
+                  highlight=False, soft_wrap=False)
+    for where, tl in found:
+        con.print(Text(where, style="bold"))
+        render_text(tl, con)
+        con.print()
+    for msg in failed:
+        con.print(f"Trust list not parsed: {msg}", markup=False)
+    if not found and not failed:
+        con.print("No trust list (ITL/CTL download) found.")
+    return terminal.strip_trailing(buf.getvalue())

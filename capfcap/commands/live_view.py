@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Collection, Iterable
 from typing import IO
 
-from capfcap.findings import Finding
+from capfcap.findings import Finding, worst_by_phone
 from capfcap.report import PhoneReport, Report
 
 DONE_CODES = frozenset({"CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"})
@@ -20,9 +21,15 @@ def finding_key(f: Finding) -> tuple[object, ...]:
     return (f.code, f.phone.get("ip", ""), json.dumps(f.server, sort_keys=True), first)
 
 
-def stage_of(p: PhoneReport, findings: list[Finding]) -> str:
-    """How far the phone got: trust list, config, DNS, CAPF, done."""
-    if any(f.code in DONE_CODES and f.phone.get("ip") == p.ip for f in findings):
+def done_phones(findings: Iterable[Finding]) -> set[str]:
+    """The IPs of the phones whose CAPF session came to an end (`DONE_CODES`)."""
+    return {f.phone.get("ip", "") for f in findings if f.code in DONE_CODES}
+
+
+def stage_of(p: PhoneReport, done: Collection[str]) -> str:
+    """How far the phone got: trust list, config, DNS, CAPF, done (`done`: the IPs of
+    `done_phones`)."""
+    if p.ip in done:
         return "done"
     best = max((_STAGE_INDEX[e.stage] for e in p.timeline if e.stage in _STAGE_INDEX),
                default=-1)
@@ -100,10 +107,12 @@ class RichView:
         tab = Table(title=status, title_justify="left", expand=False)
         for col in ("phone", "device", "stage", "worst finding"):
             tab.add_column(col, overflow="fold")
+        worst_of = worst_by_phone(r.findings)  # once, not a scan of the findings per phone
+        done = done_phones(r.findings)
         for p in r.phones:
-            w = r.worst_for(p.ip)
+            w = worst_of.get(p.ip)
             worst = f"{w.severity.upper()} {w.code}: {w.summary}" if w else "-"
-            tab.add_row(p.ip, p.device or p.mac, stage_of(p, r.findings), worst)
+            tab.add_row(p.ip, p.device or p.mac, stage_of(p, done), worst)
         self.live.update(tab, refresh=True)
 
     def close(self) -> None:

@@ -62,8 +62,10 @@ class Context:
     cucm_names: dict[str, str]  # name -> why it is CUCM-related
     cucm_ips: set[str]
     server_names: dict[str, str]  # ip -> name
-    reverse_seen: dict[str, bool]  # phone ip -> the capture shows packets sent to it
-    heard_from: set[str] = field(default_factory=set)  # hosts seen sending packets
+    # phone ip -> the capture shows packets sent *to* the phone (its receive direction)
+    reverse_seen: dict[str, bool]
+    # hosts the capture shows sending packets (any host *from* which something was heard)
+    heard_from: set[str] = field(default_factory=set)
     one_sided: dict[str, str] = field(default_factory=dict)  # phone ip -> reason
     withheld: list[dict[str, object]] = field(default_factory=list)
     frame_ts: FrameTimes = field(default_factory=FrameTimes)

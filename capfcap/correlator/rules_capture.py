@@ -20,26 +20,28 @@ from capfcap.findings import Finding
 
 
 def heard_and_spoke(state: State) -> tuple[set[str], set[str]]:
-    """(hosts the capture shows receiving packets, hosts it shows sending packets)."""
-    to: set[str] = set(state.dns_heard)
-    frm: set[str] = set(state.dns_spoke)
+    """(hosts the capture shows receiving packets, hosts it shows sending packets): the
+    hosts that were heard *to* (`Context.reverse_seen` of a phone) and the hosts that
+    spoke (`Context.heard_from`), in that order."""
+    receivers: set[str] = set(state.dns_heard)
+    senders: set[str] = set(state.dns_spoke)
     for t in state.transfers:
         if t.request_frames:
-            frm.add(t.client)
+            senders.add(t.client)
         if answer_captured(t):
-            to.add(t.client)
-            frm.add(t.server)
+            receivers.add(t.client)
+            senders.add(t.server)
     flows: list[TcpConnection | UdpFlow] = [*state.conns, *state.udp]
     for c in flows:
         if c.resp_pkts:
-            to.add(c.key.client)
-            frm.add(c.key.server)
+            receivers.add(c.key.client)
+            senders.add(c.key.server)
         if c.orig_pkts:
-            to.add(c.key.server)
-            frm.add(c.key.client)
+            receivers.add(c.key.server)
+            senders.add(c.key.client)
     for i in state.icmp:
-        to.add(i.quoted.client)
-    return to, frm
+        receivers.add(i.quoted.client)
+    return receivers, senders
 
 
 MISSING_RX = "network -> phone"

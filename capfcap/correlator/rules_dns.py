@@ -120,15 +120,7 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                        f"answered by {', '.join(servers)}"
                        + (f" ({also[2:]})" if also else ""))
         shown = use + also_use
-        lines = [
-            f"{qtype_name(t.qtype)} {name} id 0x{t.txid:04x} to {t.server} over "
-            f"{t.transport.upper()}: "
-            f"{rcode_name(t.rcode)} (query frame{'s' if len(t.query_frames) > 1 else ''} "
-            f"{', '.join(map(str, t.query_frames))}"
-            + (f", response frame {t.response_frame})" if t.response_frame else ")")
-            for t in shown
-        ]
-        detail = f"{why}\n" + "\n".join(lines)
+        detail = f"{why}\n" + "\n".join(_line(name, t) for t in shown)
         frames = [f for t in shown for f in t.frames]
         out.append(make(
             ctx, code, phone, srv, summary, detail, frames,
@@ -137,6 +129,15 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             name=name, _facts=[facts.dns(t) for t in shown],
         ))
     return out
+
+
+def _line(name: str, t: DnsTransaction) -> str:
+    """One transaction of the detail: type, id, server, transport, answer and frames."""
+    return (f"{qtype_name(t.qtype)} {name} id 0x{t.txid:04x} to {t.server} over "
+            f"{t.transport.upper()}: "
+            f"{rcode_name(t.rcode)} (query frame{'s' if len(t.query_frames) > 1 else ''} "
+            f"{', '.join(map(str, t.query_frames))}"
+            + (f", response frame {t.response_frame})" if t.response_frame else ")"))
 
 
 def _why(ctx: Context, name: str) -> str:

@@ -17,6 +17,7 @@ from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answer_captured
+from capfcap.events import TlsSession
 from capfcap.filenames import basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding, severity_of
 from capfcap.report import TimelineEntry
@@ -73,6 +74,16 @@ def flows(p: PhoneState) -> list[dict[str, object]]:
 
 
 def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
+    """The phone's story in frame order: transfers, trust lists and configs, DNS,
+    registration, the TLS services (TVS, CAPF) and the decrypted CAPF dialogue."""
+    out = (_transfer_entries(p) + _trust_list_entries(p) + _config_entries(p)
+           + _dns_entries(ctx, p) + _registration_entries(ctx, p) + _service_entries(ctx, p)
+           + _tls_entries(ctx, p) + client_cert_entries(ctx, p))
+    out.sort(key=lambda e: (e.frame, e.stage))
+    return out
+
+
+def _transfer_entries(p: PhoneState) -> list[TimelineEntry]:
     out: list[TimelineEntry] = []
     for t in p.transfers:
         pf = phone_file(t.filename)
@@ -82,6 +93,11 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
             outcome = "info"  # CTL outside mixed mode, ITLSEP when ITLFile serves: normal
         out.append(TimelineEntry(t.request_frames[0] if t.request_frames else t.frames[0],
                                  t.first_ts, transfer_text(t), outcome, stage))
+    return out
+
+
+def _trust_list_entries(p: PhoneState) -> list[TimelineEntry]:
+    out: list[TimelineEntry] = []
     for tl in p.trust_lists:
         t = tl.transfer
         if tl.trust_list is None:
@@ -93,6 +109,11 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                     f"signature {x.signature_status} ({x.hash_algorithm}), SHA-1 {x.sha1[:12]}")
             oc = "ok" if x.capf_records() and x.signature_status == "valid" else "failed"
         out.append(TimelineEntry(t.frames[-1], t.last_ts, what, oc, "trust"))
+    return out
+
+
+def _config_entries(p: PhoneState) -> list[TimelineEntry]:
+    out: list[TimelineEntry] = []
     for cf in p.configs:
         t = cf.transfer
         if cf.config is None:
@@ -107,6 +128,11 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                     f"({AUTH_MODES.get(mode or 0, '?')}), CAPF {capf}")
             oc = "ok"
         out.append(TimelineEntry(t.frames[-1], t.last_ts, what, oc, "config"))
+    return out
+
+
+def _dns_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
+    out: list[TimelineEntry] = []
     resolved = {d.qname for d in p.dns if d.addresses}
     for d in p.dns:
         res = ", ".join(d.addresses) if d.addresses else rcode_name(d.rcode)
@@ -117,6 +143,11 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         out.append(TimelineEntry(d.query_frames[0], d.first_ts,
                                  f"DNS {qtype_name(d.qtype)} {d.qname} -> {res}{tries}", oc,
                                  "dns"))
+    return out
+
+
+def _registration_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
+    out: list[TimelineEntry] = []
     for c in p.conns:
         reg = REGISTRATION.get(c.key.server_port)
         if reg and c.key.client in p.addrs:
@@ -132,6 +163,12 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                 f"{label(ctx, u.key.server)}:{u.key.server_port}: {u.conn_state} "
                 f"({u.orig_pkts}/{u.resp_pkts} packets)",
                 "ok" if u.resp_pkts else "failed", "register"))
+    return out
+
+
+def _service_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
+    """One line per TVS or CAPF connection: TCP, then what its TLS session showed."""
+    out: list[TimelineEntry] = []
     tls_by_key = {s.key: s for s in p.tls}
     for c in p.conns:
         port = c.key.server_port
@@ -143,30 +180,45 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                f"{c.conn_state} ({c.history})"
         oc = "ok" if c.synack_frames else "failed"
         if s is not None:
-            if s.client_hello_sslv2:
-                desc += (f"; SSLv2-compatible ClientHello offering "
-                         f"{version_name(s.client_version)} (frame {s.client_hello_frame})")
-            if s.alerts:
-                a = s.alerts[0]
-                desc += f"; {version_name(s.version)} alert " + (
-                    "encrypted" if a.encrypted else alert_name(a.description)) + \
-                    f" from {'phone' if a.sender == 'client' else 'server'}"
-                if not a.encrypted and a.description != 0:
-                    oc = "failed"
-            elif s.version:
-                desc += f"; {version_name(s.version)}"
-            if s.server_certs:
-                leaf = s.server_certs[0]
-                desc += (f"; server certificate {leaf.subject} ({leaf.key_type} {leaf.key_bits}, "
-                         f"SHA-256 {leaf.der_sha256[:16]}, frame {s.cert_frame})")
-            elif s.version == 0x0304:
-                desc += "; certificate hidden by TLS 1.3 (cannot be compared with the ITL)"
-            o = outcome_of(p, s) if svc == "CAPF" else None
-            if o:
-                desc += "; " + _OUTCOME_TEXT.get(o.kind, "no certificate delivered")
-                oc = "ok" if o.kind == "issued" else "info" if o.code is None else "failed"
+            more, oc = _tls_text(p, s, svc, oc)
+            desc += more
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
                                  "capf" if svc == "CAPF" else "tvs"))
+    return out
+
+
+def _tls_text(p: PhoneState, s: TlsSession, svc: str, oc: str) -> tuple[str, str]:
+    """What a service connection's TLS session adds to its line, and the line's outcome
+    (an alert other than close_notify fails it; a CAPF session's outcome decides)."""
+    desc = ""
+    if s.client_hello_sslv2:
+        desc += (f"; SSLv2-compatible ClientHello offering "
+                 f"{version_name(s.client_version)} (frame {s.client_hello_frame})")
+    if s.alerts:
+        a = s.alerts[0]
+        desc += f"; {version_name(s.version)} alert " + (
+            "encrypted" if a.encrypted else alert_name(a.description)) + \
+            f" from {'phone' if a.sender == 'client' else 'server'}"
+        if not a.encrypted and a.description != 0:
+            oc = "failed"
+    elif s.version:
+        desc += f"; {version_name(s.version)}"
+    if s.server_certs:
+        leaf = s.server_certs[0]
+        desc += (f"; server certificate {leaf.subject} ({leaf.key_type} {leaf.key_bits}, "
+                 f"SHA-256 {leaf.der_sha256[:16]}, frame {s.cert_frame})")
+    elif s.version == 0x0304:
+        desc += "; certificate hidden by TLS 1.3 (cannot be compared with the ITL)"
+    o = outcome_of(p, s) if svc == "CAPF" else None
+    if o:
+        desc += "; " + _OUTCOME_TEXT.get(o.kind, "no certificate delivered")
+        oc = "ok" if o.kind == "issued" else "info" if o.code is None else "failed"
+    return desc, oc
+
+
+def _tls_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
+    """Configs fetched over HTTPS (never readable) and the decrypted CAPF messages."""
+    out: list[TimelineEntry] = []
     for s in p.tls:
         if s.key.server_port in (6971, 6972):
             out.append(TimelineEntry(
@@ -181,8 +233,6 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
             extra = (f" [{', '.join(big)}]" if big else "")
             out.append(TimelineEntry(m.frame, m.ts, f"  {arrow}: {m.command_name}"
                                      + (f" ({els})" if els else "") + extra, "info", "capf"))
-    out += client_cert_entries(ctx, p)
-    out.sort(key=lambda e: (e.frame, e.stage))
     return out
 
 

@@ -23,12 +23,12 @@ from scapy.fields import (
     ByteEnumField,
     FieldLenField,
     PacketListField,
-    StrLenField,
     XByteField,
     XIntField,
 )
 from scapy.packet import Packet
 
+from capfcap.dissectors.tlv import tlv_fields
 from capfcap.events import CapfMessage, Direction
 from capfcap.protocol import CAPF_PORT
 
@@ -124,11 +124,7 @@ class CapfError(ValueError):
 
 class CapfElement(Packet):
     name = "CAPF element"
-    fields_desc = [
-        ByteEnumField("tag", 0, ELEMENTS),
-        FieldLenField("length", None, length_of="value", fmt="!H"),
-        StrLenField("value", b"", length_from=lambda p: p.length),
-    ]
+    fields_desc = tlv_fields(ELEMENTS)
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return b"", s

@@ -15,6 +15,7 @@ The header ends at the offset carried by HEADER_LENGTH (tag 2), wherever that ta
 element cut short keeps its declared length and the bytes that were there, and bytes
 that cannot form an element become a `Raw` item, so `bytes(ItlFile(data)) == data` for
 any input. Validation is the caller's job (`capfcap.trust.itl`); this module only parses.
+Tag numbers and names are in `itltags.py`.
 """
 
 from __future__ import annotations
@@ -31,101 +32,19 @@ from scapy.fields import (
     PacketListField,
     ShortField,
     StrField,
-    StrLenField,
 )
 from scapy.packet import Packet, Raw
 
-# DOMAIN.md §1.4 (tlvfile numbering; 16-27 from the encrypted-config header).
-HEADER_TAGS: dict[int, str] = {
-    1: "VERSION",
-    2: "HEADER_LENGTH",
-    3: "SIGNER_INFO",
-    4: "SIGNER_NAME",
-    5: "SERIAL_NUMBER",
-    6: "ISSUER_NAME",
-    7: "SIGNATURE_INFO",
-    8: "HASH_ALGORITHM",
-    9: "SIGNATURE_ALGORITHM_INFO",
-    10: "SIGNATURE_ALGORITHM",
-    11: "SIGNATURE_MODULUS",
-    12: "SIGNATURE",
-    13: "PADDING",
-    14: "FILENAME",
-    15: "TIMESTAMP",
-    16: "ENCRYPTION_INFO",
-    17: "ENCRYPTION_IV_INFO",
-    18: "ENCRYPTION_18",
-    19: "ENCRYPTION_IV",
-    20: "ENCRYPTION_PADDING",
-    21: "ENCRYPTION_KEY_INFO",
-    22: "ENCRYPTION_22",
-    23: "ENCRYPTION_KEY_SIZE",
-    24: "ENCRYPTION_KEY_ALGORITHM",
-    25: "ENCRYPTION_KEY",
-    26: "ENCRYPTION_HASH_ALGORITHM",
-    27: "ENCRYPTION_HASH",
-    28: "SIGNER_VERSION",
-}
-
-# DOMAIN.md §1.5.
-RECORD_TAGS: dict[int, str] = {
-    1: "RECORD_LENGTH",
-    2: "DNS_NAME",
-    3: "SUBJECT_NAME",
-    4: "ROLE",
-    5: "ISSUER_NAME",
-    6: "SERIAL_NUMBER",
-    7: "PUBLIC_KEY",
-    8: "SIGNATURE",
-    9: "CERTIFICATE",
-    10: "IP_ADDRESS",
-    11: "CERTIFICATE_HASH",
-    12: "HASH_ALGORITHM",
-}
-
-# DOMAIN.md §1.6 (tag 4 value, u16).
-ROLE_NAMES: dict[int, str] = {
-    0: "SAST",
-    1: "CCM",
-    2: "CCM+TFTP",
-    3: "TFTP",
-    4: "CAPF",
-    7: "APP-SERVER",
-    21: "TVS",
-}
-
-# Header tag numbers used by callers.
-TAG_VERSION = 1
-TAG_HEADER_LENGTH = 2
-TAG_SIGNER_INFO = 3
-TAG_SIGNER_NAME = 4
-TAG_SERIAL_NUMBER = 5
-TAG_ISSUER_NAME = 6
-TAG_SIGNATURE_INFO = 7
-TAG_HASH_ALGORITHM = 8
-TAG_SIGNATURE_ALGORITHM_INFO = 9
-TAG_SIGNATURE_ALGORITHM = 10
-TAG_SIGNATURE_MODULUS = 11
-TAG_SIGNATURE = 12
-TAG_PADDING = 13
-TAG_FILENAME = 14
-TAG_TIMESTAMP = 15
-TAG_SIGNER_VERSION = 28
-CONTAINER_TAGS = frozenset({TAG_SIGNER_INFO, TAG_SIGNATURE_INFO, TAG_SIGNATURE_ALGORITHM_INFO})
-
-# Record tag numbers.
-REC_LENGTH = 1
-REC_DNS_NAME = 2
-REC_SUBJECT_NAME = 3
-REC_ROLE = 4
-REC_ISSUER_NAME = 5
-REC_SERIAL_NUMBER = 6
-REC_PUBLIC_KEY = 7
-REC_SIGNATURE = 8
-REC_CERTIFICATE = 9
-REC_IP_ADDRESS = 10
-REC_CERTIFICATE_HASH = 11
-REC_HASH_ALGORITHM = 12
+from capfcap.dissectors.itltags import (
+    CONTAINER_TAGS,
+    HEADER_TAGS,
+    REC_LENGTH,
+    RECORD_TAGS,
+    TAG_HEADER_LENGTH,
+    TAG_PADDING,
+    TAG_SIGNER_INFO,
+)
+from capfcap.dissectors.tlv import tlv_fields
 
 RECORD_PREFIX_LEN = 5  # 01 00 02 <u16 record_length>
 MAX_HEADER_LEN = 0xFFFF  # HEADER_LENGTH is a u16: no header is longer
@@ -139,20 +58,11 @@ MAX_RECORD_ITEMS = 64
 MAX_RECORDS = 1024
 
 
-def role_name(code: int) -> str:
-    """Name of a function/role code; unnamed codes keep their number."""
-    return ROLE_NAMES.get(code, str(code))
-
-
 class HeaderElement(Packet):
     """Header leaf element: tag(u8) length(u16) value. Dispatches to padding/containers."""
 
     name = "ITL header element"
-    fields_desc = [
-        ByteEnumField("tag", 0, HEADER_TAGS),
-        FieldLenField("length", None, length_of="value", fmt="!H"),
-        StrLenField("value", b"", length_from=lambda p: p.length),
-    ]
+    fields_desc = tlv_fields(HEADER_TAGS)
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return b"", s
@@ -288,11 +198,7 @@ class RecordElement(Packet):
     """Record element: tag(u8) length(u16) value."""
 
     name = "ITL record element"
-    fields_desc = [
-        ByteEnumField("tag", 0, RECORD_TAGS),
-        FieldLenField("length", None, length_of="value", fmt="!H"),
-        StrLenField("value", b"", length_from=lambda p: p.length),
-    ]
+    fields_desc = tlv_fields(RECORD_TAGS)
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return b"", s

@@ -8,7 +8,7 @@ sees them whatever the phone's port mirrors.
 
 from __future__ import annotations
 
-from capfcap.decode import ArpInfo
+from capfcap.arp import ArpInfo
 from capfcap.events import Event, LinkReached
 
 ARP_REPLY = 2

@@ -85,19 +85,7 @@ class HttpHandler:
                 data = bytes(resp.body)
             else:
                 status = "error"
-            if not resp.ended:
-                if resp.content_length is not None:
-                    notes.append(f"body {resp.body_size} of {resp.content_length} bytes")
-                else:
-                    notes.append("response ended before its body did")
-            if resp.chunked:
-                notes.append("chunked")
-            if resp.until_close:
-                notes.append("body delimited by connection close")
-            if resp.capped:
-                notes.append(f"body capped at {len(resp.body)} bytes")
-            if resp.error:
-                notes.append(resp.error)
+            notes += _response_notes(resp)
             if req is None:
                 notes.append("response to a request never captured")
         if req is not None and req.error:
@@ -124,3 +112,23 @@ class HttpHandler:
             client_port=self.key.client_port,
             note="; ".join(notes),
         )
+
+
+def _response_notes(resp: Message) -> list[str]:
+    """How the response's body was framed (RFC 9112 §6: length, chunked, close) and where
+    it fell short."""
+    notes: list[str] = []
+    if not resp.ended:
+        if resp.content_length is not None:
+            notes.append(f"body {resp.body_size} of {resp.content_length} bytes")
+        else:
+            notes.append("response ended before its body did")
+    if resp.chunked:
+        notes.append("chunked")
+    if resp.until_close:
+        notes.append("body delimited by connection close")
+    if resp.capped:
+        notes.append(f"body capped at {len(resp.body)} bytes")
+    if resp.error:
+        notes.append(resp.error)
+    return notes

@@ -172,6 +172,9 @@ class TcpTracker:
         return out
 
     def _update(self, c: _Conn, pkt: Packet) -> None:
+        """One segment's effect on its connection: history letters, states, completeness,
+        sequence space and the payload handed to the stream handler. The per-segment path
+        (ACK, data) stays in this one function; SYN and FIN/RST go to their helpers."""
         is_orig = pkt.src == c.key.client and pkt.sport == c.key.client_port
         me, peer = (c.orig, c.resp) if is_orig else (c.resp, c.orig)
         fl = pkt.flags
@@ -188,21 +191,7 @@ class TcpTracker:
         if fl & FIN and fl & RST:
             self._letter(c, me, is_orig, "i", seq)
         if fl & SYN:
-            me.isn = seq
-            me.reasm.syn(seq)
-            if fl & ACK:
-                self._letter(c, me, is_orig, "h", seq)
-                c.synack_frames.append(pkt.frame)
-                c.completeness |= 2
-                if me.state in (INACTIVE, PARTIAL):
-                    me.state = SYN_ACK_SENT
-            else:
-                self._letter(c, me, is_orig, "s", seq)
-                c.syn_frames.append(pkt.frame)
-                c.syn_ts = [*c.syn_ts[-1:], pkt.ts]
-                c.completeness |= 1
-                if me.state == INACTIVE:
-                    me.state = SYN_SENT
+            self._syn(c, me, is_orig, pkt)
         if fl & ACK and not fl & SYN:
             c.completeness |= 4  # Wireshark: any ACK-bearing segment other than SYN-ACK
             c.ack_events += 1
@@ -239,7 +228,36 @@ class TcpTracker:
         end = (seq + wlen + (1 if fl & (SYN | FIN) else 0)) % _MOD
         if me.max_end is None or _after(end, me.max_end):
             me.max_end = end
-        if fl & (FIN | RST) and c.close_ts is None:
+        if fl & (FIN | RST):
+            self._fin_rst(c, me, is_orig, pkt)
+        if (c.orig.state in (CLOSED, RESET) and c.resp.state in (CLOSED, RESET, INACTIVE)) or (
+            c.resp.state in (CLOSED, RESET) and c.orig.state in (CLOSED, RESET, INACTIVE)
+        ) or RESET in (c.orig.state, c.resp.state):
+            c.ended_ts = pkt.ts
+
+    def _syn(self, c: _Conn, me: _Side, is_orig: bool, pkt: Packet) -> None:
+        """A SYN (RFC 9293 §3.5) or SYN-ACK: the side's initial sequence number."""
+        seq = pkt.seq
+        me.isn = seq
+        me.reasm.syn(seq)
+        if pkt.flags & ACK:
+            self._letter(c, me, is_orig, "h", seq)
+            c.synack_frames.append(pkt.frame)
+            c.completeness |= 2
+            if me.state in (INACTIVE, PARTIAL):
+                me.state = SYN_ACK_SENT
+        else:
+            self._letter(c, me, is_orig, "s", seq)
+            c.syn_frames.append(pkt.frame)
+            c.syn_ts = [*c.syn_ts[-1:], pkt.ts]
+            c.completeness |= 1
+            if me.state == INACTIVE:
+                me.state = SYN_SENT
+
+    def _fin_rst(self, c: _Conn, me: _Side, is_orig: bool, pkt: Packet) -> None:
+        """A FIN or RST: who closed first, and the side's closed or reset state."""
+        fl, seq = pkt.flags, pkt.seq
+        if c.close_ts is None:
             c.close_ts = pkt.ts
             c.close_from = "client" if is_orig else "server"
         if fl & FIN:
@@ -254,10 +272,6 @@ class TcpTracker:
             if c.rst_from is None:
                 c.rst_from = "client" if is_orig else "server"
             me.state = RESET
-        if (c.orig.state in (CLOSED, RESET) and c.resp.state in (CLOSED, RESET, INACTIVE)) or (
-            c.resp.state in (CLOSED, RESET) and c.orig.state in (CLOSED, RESET, INACTIVE)
-        ) or RESET in (c.orig.state, c.resp.state):
-            c.ended_ts = pkt.ts
 
     def _conn_state(self, c: _Conn) -> str:
         o, r = c.orig.state, c.resp.state

@@ -19,8 +19,10 @@ from capfcap.events import (
     TlsRecordInfo,
     TlsSession,
 )
-from capfcap.extractors import tlsparse as tp
+from capfcap.extractors import tlsitems as ti
 from capfcap.extractors.tlsdecrypt import DecryptError, KeyLog, SessionDecryptor
+from capfcap.extractors.tlshandshake import certificate13
+from capfcap.extractors.tlsparse import TlsDirectionParser
 
 MAX_KEEP = 4096  # encrypted records kept per connection for decryption
 
@@ -59,22 +61,22 @@ class TlsHandler:
         self.capf = capf  # decode the decrypted records as CAPF messages
         self.keylog = keylog if isinstance(keylog, KeyLog) else None
         self.show_secrets = show_secrets
-        self.parsers: dict[Direction, tp.TlsDirectionParser] = {
-            "c2s": tp.TlsDirectionParser(sslv2_hello=True), "s2c": tp.TlsDirectionParser()}
-        self.items: list[tuple[Direction, tp.TlsItem]] = []
-        self.encrypted: dict[Direction, list[tp.EncryptedItem]] = {"c2s": [], "s2c": []}
+        self.parsers: dict[Direction, TlsDirectionParser] = {
+            "c2s": TlsDirectionParser(sslv2_hello=True), "s2c": TlsDirectionParser()}
+        self.items: list[tuple[Direction, ti.TlsItem]] = []
+        self.encrypted: dict[Direction, list[ti.EncryptedItem]] = {"c2s": [], "s2c": []}
         self.first_client_frame: int | None = None
 
     def data(self, direction: Direction, frame: int, ts: int, data: bytes) -> None:
         if direction == "c2s" and self.first_client_frame is None:
             self.first_client_frame = frame
         for it in self.parsers[direction].feed(frame, ts, data):
-            if isinstance(it, tp.ServerHello) and it.tls13:
+            if isinstance(it, ti.ServerHello) and it.tls13:
                 self.parsers["c2s"].version = it.version
             self.items.append((direction, it))
             if self.keylog is not None and isinstance(
-                it, (tp.EncryptedHandshake, tp.AppData)
-            ) or (isinstance(it, tp.Alert) and it.encrypted):
+                it, (ti.EncryptedHandshake, ti.AppData)
+            ) or (isinstance(it, ti.Alert) and it.encrypted):
                 lst = self.encrypted[direction]
                 if len(lst) < MAX_KEEP:
                     lst.append(it)
@@ -82,74 +84,30 @@ class TlsHandler:
     def close(self, conn: TcpConnection) -> list[Event]:
         if not self.items:
             return []
-        ch = sh = None
-        certs: tuple[CertInfo, ...] = ()
-        client_certs: tuple[CertInfo, ...] = ()
-        client_cert_frame: int | None = None
-        cert_frame = None
-        cert_req = False
-        alerts: list[TlsAlert] = []
-        records: list[TlsRecordInfo] = []
-        ccs = {"c2s": False, "s2c": False}
-        ccs_frames: list[tuple[Direction, int, int]] = []
-        fin = {"c2s": False, "s2c": False}
-        app = {"c2s": False, "s2c": False}
-        close_notify = False
-        not_tls = False
-        notes: list[str] = []
+        seen = _Seen()
         for d, it in self.items:
-            if isinstance(it, tp.ClientHello) and ch is None:
-                ch = it
-            elif isinstance(it, tp.ServerHello) and not it.hello_retry:
-                sh = it
-            elif isinstance(it, tp.Certificate):
-                infos, bad = _certs(it.certs)
-                if bad:
-                    notes.append(bad)
-                if d == "s2c" and not certs:
-                    certs, cert_frame = infos, it.frame
-                elif d == "c2s":
-                    client_certs, client_cert_frame = infos, it.frame
-            elif isinstance(it, tp.CertificateRequest):
-                cert_req = True
-            elif isinstance(it, tp.ChangeCipherSpec):
-                if not ccs[d]:
-                    ccs_frames.append((d, it.frame, it.ts))
-                ccs[d] = True
-            elif isinstance(it, tp.EncryptedHandshake):
-                fin[d] = True
-            elif isinstance(it, tp.Alert):
-                alerts.append(TlsAlert(it.frame, it.ts, "client" if d == "c2s" else "server",
-                                       it.level, it.description, it.encrypted))
-                if not it.encrypted and it.description == 0:
-                    close_notify = True
-            elif isinstance(it, tp.AppData):
-                app[d] = True
-                records.append(TlsRecordInfo(it.frame, it.ts, d, it.content_type, it.length))
-            elif isinstance(it, tp.NotTls) and d == "c2s":
-                not_tls = True
-                notes.append(it.reason)
-            elif isinstance(it, tp.Anomaly):
-                notes.append(f"frame {it.frame}: {it.reason}")
+            seen.add(d, it)
+        ch, sh, records, notes = seen.ch, seen.sh, seen.records, seen.notes
         tls13 = sh is not None and sh.tls13
         if tls13:
             # TLS 1.3 (RFC 8446 §5): the encrypted handshake travels in application_data
             # records; drop the server's first flight and the client's Finished.
             records = _drop_tls13_handshake(records)
-            done = app["c2s"] and app["s2c"] and bool(records)
+            done = seen.app["c2s"] and seen.app["s2c"] and bool(records)
         else:
-            done = (fin["c2s"] and fin["s2c"]) or (app["c2s"] and app["s2c"])
+            done = ((seen.fin["c2s"] and seen.fin["s2c"])
+                    or (seen.app["c2s"] and seen.app["s2c"]))
         capf: tuple[CapfMessage, ...] = ()
         decrypted = False
         if self.keylog is not None and ch is not None and sh is not None:
             capf, decrypted, note, hidden = self._decrypt(ch, sh)
             if note:
                 notes.append(note)
-            if hidden is not None and not client_certs:
+            if hidden is not None and not seen.client_certs:
                 infos, bad = _certs(hidden.certs)
                 if bad:
                     notes.append(bad)
-                client_certs, client_cert_frame = infos, hidden.frame
+                seen.client_certs, seen.client_cert_frame = infos, hidden.frame
         return [TlsSession(
             key=self.key,
             frames=conn.frames,
@@ -163,25 +121,25 @@ class TlsHandler:
             server_hello_frame=sh.frame if sh else None,
             version=sh.version if sh else None,
             cipher=sh.cipher if sh else None,
-            cert_frame=cert_frame,
-            server_certs=certs,
-            cert_request=cert_req,
-            client_certs=client_certs,
-            client_cert_frame=client_cert_frame,
-            alerts=tuple(alerts),
-            close_notify=close_notify,
+            cert_frame=seen.cert_frame,
+            server_certs=seen.certs,
+            cert_request=seen.cert_req,
+            client_certs=seen.client_certs,
+            client_cert_frame=seen.client_cert_frame,
+            alerts=tuple(seen.alerts),
+            close_notify=seen.close_notify,
             handshake_done=done,
-            ccs_frames=tuple(ccs_frames),
+            ccs_frames=tuple(seen.ccs_frames),
             records=tuple(records),
             capf_messages=capf,
             decrypted=decrypted,
-            not_tls=not_tls,
+            not_tls=seen.not_tls,
             note="; ".join(notes)
             + ("; TLS 1.3: certificates are encrypted and cannot be compared" if tls13 else ""),
         )]
 
-    def _decrypt(self, ch: tp.ClientHello, sh: tp.ServerHello
-                 ) -> tuple[tuple[CapfMessage, ...], bool, str, tp.Certificate | None]:
+    def _decrypt(self, ch: ti.ClientHello, sh: ti.ServerHello
+                 ) -> tuple[tuple[CapfMessage, ...], bool, str, ti.Certificate | None]:
         """The CAPF dialogue, whether any record decrypted, a note, and the client's
         Certificate of a TLS 1.3 handshake (encrypted on the wire, RFC 8446 §4.4.2)."""
         from capfcap.dissectors.capf import CapfError, CapfStream
@@ -193,18 +151,18 @@ class TlsHandler:
             return (), False, f"not decrypted: {e}", None
         msgs: list[CapfMessage] = []
         ok = False
-        hidden: tp.Certificate | None = None
+        hidden: ti.Certificate | None = None
         client_hs = bytearray()
         for d in ("c2s", "s2c"):
             direction: Direction = "c2s" if d == "c2s" else "s2c"
             stream = CapfStream(direction, self.show_secrets)
             for it in self.encrypted[direction]:
                 r = dec.decrypt(direction, it)
-                if (r.ok and r.content_type == tp.CT_HANDSHAKE and direction == "c2s"
+                if (r.ok and r.content_type == ti.CT_HANDSHAKE and direction == "c2s"
                         and sh.tls13 and hidden is None):
                     client_hs += r.data
                     hidden = _client_certificate13(client_hs, r.frame, r.ts)
-                if not r.ok or r.content_type != tp.CT_APPLICATION_DATA:
+                if not r.ok or r.content_type != ti.CT_APPLICATION_DATA:
                     continue
                 ok = True
                 if not self.capf:
@@ -217,7 +175,64 @@ class TlsHandler:
         return tuple(msgs), ok, "" if ok else "key log did not decrypt any record", hidden
 
 
-def _client_certificate13(buf: bytearray, frame: int, ts: int) -> tp.Certificate | None:
+class _Seen:
+    """What a connection's parsed TLS items showed, in the order they came."""
+
+    def __init__(self) -> None:
+        self.ch: ti.ClientHello | None = None
+        self.sh: ti.ServerHello | None = None
+        self.certs: tuple[CertInfo, ...] = ()
+        self.cert_frame: int | None = None
+        self.client_certs: tuple[CertInfo, ...] = ()
+        self.client_cert_frame: int | None = None
+        self.cert_req = False
+        self.alerts: list[TlsAlert] = []
+        self.records: list[TlsRecordInfo] = []
+        self.ccs: dict[Direction, bool] = {"c2s": False, "s2c": False}
+        self.ccs_frames: list[tuple[Direction, int, int]] = []
+        self.fin: dict[Direction, bool] = {"c2s": False, "s2c": False}  # encrypted handshake
+        self.app: dict[Direction, bool] = {"c2s": False, "s2c": False}
+        self.close_notify = False
+        self.not_tls = False
+        self.notes: list[str] = []
+
+    def add(self, d: Direction, it: ti.TlsItem) -> None:
+        if isinstance(it, ti.ClientHello) and self.ch is None:
+            self.ch = it
+        elif isinstance(it, ti.ServerHello) and not it.hello_retry:
+            self.sh = it
+        elif isinstance(it, ti.Certificate):
+            infos, bad = _certs(it.certs)
+            if bad:
+                self.notes.append(bad)
+            if d == "s2c" and not self.certs:
+                self.certs, self.cert_frame = infos, it.frame
+            elif d == "c2s":
+                self.client_certs, self.client_cert_frame = infos, it.frame
+        elif isinstance(it, ti.CertificateRequest):
+            self.cert_req = True
+        elif isinstance(it, ti.ChangeCipherSpec):
+            if not self.ccs[d]:
+                self.ccs_frames.append((d, it.frame, it.ts))
+            self.ccs[d] = True
+        elif isinstance(it, ti.EncryptedHandshake):
+            self.fin[d] = True
+        elif isinstance(it, ti.Alert):
+            self.alerts.append(TlsAlert(it.frame, it.ts, "client" if d == "c2s" else "server",
+                                        it.level, it.description, it.encrypted))
+            if not it.encrypted and it.description == 0:
+                self.close_notify = True
+        elif isinstance(it, ti.AppData):
+            self.app[d] = True
+            self.records.append(TlsRecordInfo(it.frame, it.ts, d, it.content_type, it.length))
+        elif isinstance(it, ti.NotTls) and d == "c2s":
+            self.not_tls = True
+            self.notes.append(it.reason)
+        elif isinstance(it, ti.Anomaly):
+            self.notes.append(f"frame {it.frame}: {it.reason}")
+
+
+def _client_certificate13(buf: bytearray, frame: int, ts: int) -> ti.Certificate | None:
     """The Certificate message among the client's decrypted TLS 1.3 handshake messages
     (RFC 8446 §4.4: Certificate, CertificateVerify, Finished; type u8, length u24)."""
     pos = 0
@@ -225,9 +240,9 @@ def _client_certificate13(buf: bytearray, frame: int, ts: int) -> tp.Certificate
         mlen = int.from_bytes(buf[pos + 1 : pos + 4], "big")
         if len(buf) - pos < 4 + mlen:
             return None
-        if buf[pos] == tp.HS_CERTIFICATE:
+        if buf[pos] == ti.HS_CERTIFICATE:
             try:
-                return tp.certificate13(frame, ts, bytes(buf[pos + 4 : pos + 4 + mlen]))
+                return certificate13(frame, ts, bytes(buf[pos + 4 : pos + 4 + mlen]))
             except ValueError:
                 return None
         pos += 4 + mlen

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from capfcap.events import Direction
-from capfcap.extractors.tlsparse import (
+from capfcap.extractors.tlsitems import (
     CT_APPLICATION_DATA,
     CT_HANDSHAKE,
     HS_FINISHED,

@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.findings import SEVERITY_ORDER, Finding, worst_by_phone
 from capfcap.report import Report, frames_text, iso
 
 WIDTH = 100
@@ -110,16 +110,9 @@ def _finding(n: int, f: Finding) -> list[str]:
     return out
 
 
-def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> str:
-    out = ["# capfcap ticket summary", ""]
-    out += _wrap("**Verdict:** " + esc(overall_verdict(r).removeprefix("capfcap: ")))
-    out.append("")
-    out += _wrap(
-        f"Made by capfcap {r.version or '(unknown version)'}. This bundle holds findings.json "
-        f"(the machine-readable report), evidence.pcapng (the {facts.evidence_frames} frames "
-        "the findings cite, original bytes and timestamps; each packet comment names its "
-        "finding and its frame number in the original capture) and "
-        f"{len(facts.objects)} file(s) in objects/.")
+def _capture(r: Report) -> list[str]:
+    """The capture files (format, link types, hash, span, damage) and the report's notes."""
+    out: list[str] = []
     out += ["", "## Capture", ""]
     for c in r.files:
         name = os.path.basename(c.path) or c.path
@@ -132,6 +125,12 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
     for note in r.notes:
         out.append("")
         out += _wrap("Note: " + esc(note))
+    return out
+
+
+def _phones(r: Report) -> list[str]:
+    """A table of the phones with each one's worst finding, then each phone's verdict."""
+    out: list[str] = []
     out += ["", "## Phones", ""]
     if not r.phones:
         out += _wrap("No phone traffic (trust-list/config downloads, CAPF or TVS connections) "
@@ -139,11 +138,7 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
     else:
         out.append("| IP | MAC | device | worst finding |")
         out.append("|---|---|---|---|")
-        worst: dict[str, Finding] = {}  # one pass, not one scan of the findings per phone
-        for f in r.findings:
-            ip = f.phone.get("ip", "")
-            if ip not in worst or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[worst[ip].severity]:
-                worst[ip] = f
+        worst = worst_by_phone(r.findings)
         for p in r.phones:
             w = worst.get(p.ip)
             out.append(f"| {esc(p.ip)} | {esc(p.mac or '-')} | {esc(p.device or '-')} | "
@@ -151,6 +146,21 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
         out.append("")
         for p in r.phones:
             out += _wrap(f"{esc(_who(p.ident()))}: {esc(p.verdict or 'no verdict')}", "- ", "  ")
+    return out
+
+
+def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> str:
+    out = ["# capfcap ticket summary", ""]
+    out += _wrap("**Verdict:** " + esc(overall_verdict(r).removeprefix("capfcap: ")))
+    out.append("")
+    out += _wrap(
+        f"Made by capfcap {r.version or '(unknown version)'}. This bundle holds findings.json "
+        f"(the machine-readable report), evidence.pcapng (the {facts.evidence_frames} frames "
+        "the findings cite, original bytes and timestamps; each packet comment names its "
+        "finding and its frame number in the original capture) and "
+        f"{len(facts.objects)} file(s) in objects/.")
+    out += _capture(r)
+    out += _phones(r)
     out += ["", "## Findings"]
     n = 0
     for sev, fs in by_severity(r):

@@ -8,6 +8,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from capfcap.dissectors import itl as d
+from capfcap.dissectors import itltags as tg
 from capfcap.events import CertInfo, TrustRecord
 from capfcap.trust.certs import CertError, cert_info
 
@@ -68,7 +69,7 @@ def _check_leaf(el: d.Packet, offset: int, names: dict[int, str]) -> None:
 def _apply_header(hdr: Header, el: d.Packet, offset: int, size: int) -> None:
     """Decode the first occurrence of one known header leaf into `hdr`."""
     tag, value = el.tag, el.value
-    if tag == d.TAG_HEADER_LENGTH:
+    if tag == tg.TAG_HEADER_LENGTH:
         if len(value) != 2:
             raise TrustListError(f"HEADER_LENGTH has a {len(value)}-byte value", offset)
         hdr.length = uint(value)
@@ -77,23 +78,23 @@ def _apply_header(hdr: Header, el: d.Packet, offset: int, size: int) -> None:
                 f"HEADER_LENGTH {hdr.length} is beyond the end of the {size}-byte file",
                 offset,
             )
-    elif tag == d.TAG_VERSION:
+    elif tag == tg.TAG_VERSION:
         hdr.version = _version(value)
-    elif tag == d.TAG_SIGNER_VERSION:
+    elif tag == tg.TAG_SIGNER_VERSION:
         hdr.signer_version = _version(value)
-    elif tag == d.TAG_SIGNER_NAME:
+    elif tag == tg.TAG_SIGNER_NAME:
         hdr.signer = _cstr(value)
-    elif tag == d.TAG_ISSUER_NAME:
+    elif tag == tg.TAG_ISSUER_NAME:
         hdr.issuer = _cstr(value)
-    elif tag == d.TAG_SERIAL_NUMBER:
+    elif tag == tg.TAG_SERIAL_NUMBER:
         hdr.serial = value
-    elif tag == d.TAG_HASH_ALGORITHM and value:
+    elif tag == tg.TAG_HASH_ALGORITHM and value:
         hdr.hash_code = uint(value[:4])
-    elif tag == d.TAG_FILENAME:
+    elif tag == tg.TAG_FILENAME:
         hdr.filename = _cstr(value)
-    elif tag == d.TAG_TIMESTAMP and len(value) == 4:
+    elif tag == tg.TAG_TIMESTAMP and len(value) == 4:
         hdr.timestamp = uint(value) * _NS
-    elif tag == d.TAG_SIGNATURE:
+    elif tag == tg.TAG_SIGNATURE:
         hdr.sig_offset = offset
         hdr.sig_size = d.wire_len(el)
         hdr.signature = value
@@ -116,20 +117,20 @@ def parse_header(elements: list[d.Packet], size: int) -> Header:
             inner = sum(d.wire_len(c) for c in el.children)
             if inner != el.length:
                 raise TrustListError(
-                    f"{d.HEADER_TAGS[tag]} container (tag {tag}) declares {el.length} bytes "
+                    f"{tg.HEADER_TAGS[tag]} container (tag {tag}) declares {el.length} bytes "
                     f"but holds {inner}",
                     offset,
                 )
             continue
-        _check_leaf(el, offset, d.HEADER_TAGS)
-        if tag not in d.HEADER_TAGS:
+        _check_leaf(el, offset, tg.HEADER_TAGS)
+        if tag not in tg.HEADER_TAGS:
             hdr.unknown.append((tag, offset))
             continue
         if tag in seen:
             continue  # first occurrence wins
         seen.add(tag)
         _apply_header(hdr, el, offset, size)
-    if d.TAG_HEADER_LENGTH not in seen:
+    if tg.TAG_HEADER_LENGTH not in seen:
         raise TrustListError("no HEADER_LENGTH element (tag 2) in the header", 0)
     consumed = sum(d.wire_len(el) for el in elements)
     if consumed != hdr.length:
@@ -162,7 +163,7 @@ def _check_record_prefix(index: int, offset: int, rec: d.Packet, size: int) -> N
         raise TrustListError(
             f"record {index} truncated or unreadable ({size - offset} bytes left)", offset
         )
-    if rec.length_tag != d.REC_LENGTH or rec.length_size != 2:
+    if rec.length_tag != tg.REC_LENGTH or rec.length_size != 2:
         raise TrustListError(f"record {index} does not start with RECORD_LENGTH (01 00 02)", offset)
     if rec.record_length < d.RECORD_PREFIX_LEN:
         raise TrustListError(f"record {index} length {rec.record_length} is too small", offset)
@@ -190,26 +191,26 @@ class _RecordFields:
 
 
 def _apply_record(f: _RecordFields, tag: int, value: bytes, el_off: int) -> None:
-    if tag == d.REC_DNS_NAME:
+    if tag == tg.REC_DNS_NAME:
         f.dns = _cstr(value)
-    elif tag == d.REC_SUBJECT_NAME:
+    elif tag == tg.REC_SUBJECT_NAME:
         f.subject = _cstr(value)
-    elif tag == d.REC_ROLE and 0 < len(value) <= 4:
+    elif tag == tg.REC_ROLE and 0 < len(value) <= 4:
         f.role = uint(value)
-    elif tag == d.REC_ISSUER_NAME:
+    elif tag == tg.REC_ISSUER_NAME:
         f.issuer = _cstr(value)
-    elif tag == d.REC_SERIAL_NUMBER:
+    elif tag == tg.REC_SERIAL_NUMBER:
         f.serial = value
-    elif tag == d.REC_PUBLIC_KEY:
+    elif tag == tg.REC_PUBLIC_KEY:
         f.public_key = value
-    elif tag == d.REC_CERTIFICATE:
+    elif tag == tg.REC_CERTIFICATE:
         try:
             f.cert = cert_info(value)
         except CertError as exc:
             f.note = f"certificate at byte {el_off} unreadable: {exc}"
-    elif tag == d.REC_IP_ADDRESS:
+    elif tag == tg.REC_IP_ADDRESS:
         f.ip = _ip_text(value)
-    elif tag == d.REC_CERTIFICATE_HASH:
+    elif tag == tg.REC_CERTIFICATE_HASH:
         f.cert_hash = value.hex()
 
 
@@ -221,9 +222,9 @@ def parse_record(index: int, offset: int, rec: d.Packet, size: int) -> RecordPar
     for el_off, el in d.walk_record_elements(rec, offset):
         if isinstance(el, d.Raw) or not isinstance(el, d.RecordElement):
             raise TrustListError(f"record {index}: element truncated", el_off)
-        _check_leaf(el, el_off, d.RECORD_TAGS)
+        _check_leaf(el, el_off, tg.RECORD_TAGS)
         tag, value = el.tag, el.value
-        if tag not in d.RECORD_TAGS or tag == d.REC_LENGTH:
+        if tag not in tg.RECORD_TAGS or tag == tg.REC_LENGTH:
             unknown.append((tag, el_off))
             continue
         if tag in seen:
@@ -233,7 +234,7 @@ def parse_record(index: int, offset: int, rec: d.Packet, size: int) -> RecordPar
     record = TrustRecord(
         index=index,
         role=f.role,
-        role_name=d.role_name(f.role) if f.role >= 0 else "(none)",
+        role_name=tg.role_name(f.role) if f.role >= 0 else "(none)",
         subject=f.subject,
         issuer=f.issuer,
         serial=f.serial.hex(),

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capfcap.dissectors import itl as d
+from capfcap.dissectors import itltags as tg
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_ITL = ROOT / "pcaps" / "real-itl" / "ITLFile.tlv"
@@ -41,7 +42,7 @@ def test_real_itl_structure() -> None:
     assert [t for _, depth, t in walked if depth == 2] == [10, 11]
     containers = {el.tag: el.length for el in pkt.header if isinstance(el, d.HeaderContainer)}
     assert containers == {3: 71, 7: 15}
-    hl = next(el for el in pkt.header if el.tag == d.TAG_HEADER_LENGTH)
+    hl = next(el for el in pkt.header if el.tag == tg.TAG_HEADER_LENGTH)
     assert int.from_bytes(hl.value, "big") == 388
     offsets = [off for off, _ in d.walk_records(pkt.records, 388)]
     assert offsets == [388, 1872, 3547, 5239, 7824]
@@ -51,21 +52,21 @@ def test_real_itl_structure() -> None:
         tags = [el.tag for _, el in d.walk_record_elements(rec, off)]
         assert tags == [3, 5, 6, 4, 7, 8, 9]
     roles = [
-        int.from_bytes(next(e.value for e in r.elements if e.tag == d.REC_ROLE), "big")
+        int.from_bytes(next(e.value for e in r.elements if e.tag == tg.REC_ROLE), "big")
         for r in pkt.records
     ]
-    assert [d.role_name(r) for r in roles] == ["SAST", "CCM", "CCM", "APP-SERVER", "APP-SERVER"]
+    assert [tg.role_name(r) for r in roles] == ["SAST", "CCM", "CCM", "APP-SERVER", "APP-SERVER"]
 
 
 def test_padding_is_one_byte_without_length() -> None:
     data = (ROOT / "pcaps" / "itl" / "itl_cucm_sha1.tlv").read_bytes()
     pkt = d.ItlFile(data)
-    pads = [(off, el) for off, _, el in d.walk_header(pkt.header) if el.tag == d.TAG_PADDING]
+    pads = [(off, el) for off, _, el in d.walk_header(pkt.header) if el.tag == tg.TAG_PADDING]
     assert len(pads) == 3
     for off, el in pads:
         assert isinstance(el, d.HeaderPadding)
         assert bytes(el) == b"\x0d" and data[off] == 0x0D
-    hl = next(el for el in pkt.header if el.tag == d.TAG_HEADER_LENGTH)
+    hl = next(el for el in pkt.header if el.tag == tg.TAG_HEADER_LENGTH)
     assert int.from_bytes(hl.value, "big") == pads[-1][0] + 1
     assert int.from_bytes(hl.value, "big") % 4 == 0
 
@@ -139,7 +140,7 @@ def test_padding_flood_is_cut_at_item_limit() -> None:
 
 
 def test_role_names() -> None:
-    assert [d.role_name(c) for c in (0, 1, 2, 3, 4, 7, 21, 5, 99)] == [
+    assert [tg.role_name(c) for c in (0, 1, 2, 3, 4, 7, 21, 5, 99)] == [
         "SAST",
         "CCM",
         "CCM+TFTP",

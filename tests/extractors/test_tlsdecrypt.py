@@ -23,7 +23,7 @@ from capfcap.extractors.tlsdecrypt import (
     parse_keylog,
     unsupported_reason,
 )
-from capfcap.extractors.tlsparse import (
+from capfcap.extractors.tlsitems import (
     Alert,
     AppData,
     ClientHello,

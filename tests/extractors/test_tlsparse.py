@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capfcap.extractors.tlsparse import (
+from capfcap.extractors.tlsitems import (
     HEADER_LEN,
     HRR_RANDOM,
     MAX_HANDSHAKE,
@@ -35,12 +35,12 @@ from capfcap.extractors.tlsparse import (
     NotTls,
     ServerHello,
     ServerHelloDone,
-    TlsDirectionParser,
     TlsItem,
     alert_name,
     cipher_name,
     version_name,
 )
+from capfcap.extractors.tlsparse import TlsDirectionParser
 from tests.tlshelpers import REALPEER, Conn, ground_truth, parse_conn, tcp_streams, truth_alerts
 
 ITEM_TYPES = (

@@ -296,8 +296,8 @@ def test_stage_of() -> None:
 
     p = PhoneReport(ip=PHONE, timeline=[TimelineEntry(1, 0, "t", "ok", "trust"),
                                         TimelineEntry(5, 0, "d", "failed", "dns")])
-    assert live_view.stage_of(p, []) == "DNS"
+    assert live_view.stage_of(p, live_view.done_phones([])) == "DNS"
     done = Finding("CAPF_LSC_ISSUED", "info", {"ip": PHONE}, {}, "s", "", "",
                    Evidence((9,), None, None, ""))
-    assert live_view.stage_of(p, [done]) == "done"
-    assert live_view.stage_of(PhoneReport(ip=PHONE), []) == "-"
+    assert live_view.stage_of(p, live_view.done_phones([done])) == "done"
+    assert live_view.stage_of(PhoneReport(ip=PHONE), set()) == "-"

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capfcap.dissectors import itl as d
+from capfcap.dissectors import itltags as tg
 from capfcap.trust.itl import TrustListError, parse_signed_header, parse_trust_list
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +158,7 @@ def test_signer_serial_mismatch_is_unverifiable() -> None:
     data = bytearray(REAL_ITL.read_bytes())
     pkt = d.ItlFile(bytes(data))
     serial_off = next(
-        off for off, _, el in d.walk_header(pkt.header) if el.tag == d.TAG_SERIAL_NUMBER
+        off for off, _, el in d.walk_header(pkt.header) if el.tag == tg.TAG_SERIAL_NUMBER
     )
     data[serial_off + 3] ^= 0xFF
     tl = parse_trust_list(bytes(data))

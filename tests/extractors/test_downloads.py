@@ -1,5 +1,5 @@
 """Configs that differ between phones only by their MAC are parsed once, with the same
-result as parsing each file (extractors/objects.py)."""
+result as parsing each file (extractors/downloads.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from capfcap.extractors import objects
+from capfcap.extractors import downloads
 from capfcap.trust.config import parse_config
 
 CONFIG = (Path(__file__).resolve().parents[2] / "pcaps" / "realpeer" / "data" / "config"
@@ -17,8 +17,8 @@ MAC = b"0023AB12CD34"
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
-    objects._parse_config.cache_clear()
-    objects._parse_masked.cache_clear()
+    downloads._parse_config.cache_clear()
+    downloads._parse_masked.cache_clear()
 
 
 def _as(mac: str, data: bytes = CONFIG) -> tuple[bytes, str]:
@@ -30,10 +30,10 @@ def test_phones_of_one_template_share_one_parse() -> None:
     for mac in macs:
         data, name = _as(mac)
         assert MAC not in data or mac == MAC.decode()
-        got = objects._parse_config(data, name)
+        got = downloads._parse_config(data, name)
         assert got == (parse_config(name, data), "")
         assert got[0] is not None and got[0].device == "SEP" + mac.upper()
-    info = objects._parse_masked.cache_info()
+    info = downloads._parse_masked.cache_info()
     assert (info.misses, info.hits) == (1, len(macs) - 1)
 
 
@@ -53,17 +53,17 @@ def test_a_mac_inside_a_parsed_field_is_parsed_per_file(where: bytes) -> None:
     seen = set()
     for mac in ("02B100000001", "02B100000002"):
         data, name = _as(mac, edited)
-        got = objects._parse_config(data, name)
+        got = downloads._parse_config(data, name)
         assert got == (parse_config(name, data), "")
         assert got[0] is not None
         seen.add(repr(got[0]))
     assert len(seen) == 2
-    assert objects._parse_masked.cache_info().currsize == 1  # tried once, then each itself
+    assert downloads._parse_masked.cache_info().currsize == 1  # tried once, then each itself
 
 
 def test_broken_config_gives_the_files_own_error() -> None:
     data, name = _as("02B100000001", CONFIG[: len(CONFIG) // 2])
-    cfg, err = objects._parse_config(data, name)
+    cfg, err = downloads._parse_config(data, name)
     assert cfg is None and err
     with pytest.raises(Exception) as e:
         parse_config(name, data)

@@ -1,4 +1,5 @@
-"""Downloaded files become trust lists and configs (DOMAIN §1, §5)."""
+"""Downloaded files (TFTP/HTTP transfers) parsed into trust lists and configs (DOMAIN §1, §5);
+not the bundle's carved objects (`correlator/objects.py`)."""
 
 from __future__ import annotations
 
