@@ -27,11 +27,33 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from capfcap.decode import Packet, Prefilter
 from capfcap.events import FileTransfer
+from capfcap.extractors.tftptid import (
+    MAX_FRAMES,
+    MAX_UNSEEN,
+    Tid,
+    Transfer,
+    other_tid_note,
+    status_of,
+    tid_notes,
+)
+from capfcap.extractors.tftpwire import (
+    MAX_BLKSIZE,
+    MIN_BLKSIZE,
+    OP_ACK,
+    OP_DATA,
+    OP_ERROR,
+    OP_OACK,
+    OP_RRQ,
+    OP_WRQ,
+    TftpParseError,
+    parse_error,
+    parse_oack,
+    parse_request,
+)
 from capfcap.protocol import TFTP_PORT
 
 if TYPE_CHECKING:
@@ -39,10 +61,7 @@ if TYPE_CHECKING:
 
 UDP = 17
 
-OP_RRQ, OP_WRQ, OP_DATA, OP_ACK, OP_ERROR, OP_OACK = 1, 2, 3, 4, 5, 6
 
-DEFAULT_BLKSIZE = 512  # RFC 1350
-MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464  # RFC 2348
 DEFAULT_TIMEOUT_NS = 10_000_000_000
 # Open transfers end by age (`timeout_ns` without a packet, the client's patience); the count
 # bound only stops a flood. It must exceed every transfer open within that patience, or a
@@ -52,219 +71,10 @@ DEFAULT_TIMEOUT_NS = 10_000_000_000
 MAX_TRANSFERS = 65536
 MAX_DATA = 16 << 20  # bytes kept per transfer
 MAX_BUFFERED = 64 << 20  # bytes kept over all open transfers
-MAX_FRAMES = 200_000  # frame numbers kept per transfer
 MAX_REQUEST_FRAMES = 64
 MAX_OOO_BLOCKS = 1024  # out-of-order blocks waiting for a hole to fill
-MAX_FIELDS = 64  # NUL-terminated strings read from a request or OACK
-MAX_STRING = 512  # characters kept of a filename, option or message
 EXPIRE_SCAN_NS = 1_000_000_000
-MAX_TIDS = 8  # server transfer IDs followed per request (duplicate answers)
-MAX_UNSEEN = 4096  # unseen block numbers listed per TID
 
-_U16 = 1 << 16
-
-
-class TftpParseError(ValueError):
-    """A TFTP packet does not follow RFC 1350 framing."""
-
-
-def _strings(payload: bytes, start: int) -> list[str]:
-    """NUL-terminated strings from `start`; a trailing unterminated field is kept too."""
-    parts = payload[start:].split(b"\x00", MAX_FIELDS)[:MAX_FIELDS]
-    if parts and parts[-1] == b"":
-        parts.pop()
-    return [p[:MAX_STRING].decode("latin-1") for p in parts]
-
-
-def parse_request(payload: bytes) -> tuple[int, str, str, tuple[tuple[str, str], ...]]:
-    """RRQ/WRQ -> (opcode, filename, mode, options). Option names are lower-cased."""
-    if len(payload) < 4:
-        raise TftpParseError("request shorter than 4 bytes")
-    op = (payload[0] << 8) | payload[1]
-    if op not in (OP_RRQ, OP_WRQ):
-        raise TftpParseError(f"opcode {op} is not a request")
-    fields = _strings(payload, 2)
-    if len(fields) < 2 or not fields[0]:
-        raise TftpParseError("request without filename and mode")
-    opts = tuple((fields[i].lower(), fields[i + 1]) for i in range(2, len(fields) - 1, 2))
-    return op, fields[0], fields[1].lower(), opts
-
-
-def parse_oack(payload: bytes) -> tuple[tuple[str, str], ...]:
-    fields = _strings(payload, 2)
-    return tuple((fields[i].lower(), fields[i + 1]) for i in range(0, len(fields) - 1, 2))
-
-
-def parse_error(payload: bytes) -> tuple[int, str]:
-    if len(payload) < 4:
-        raise TftpParseError("ERROR shorter than 4 bytes")
-    code = (payload[2] << 8) | payload[3]
-    msg = payload[4:].split(b"\x00", 1)[0][:MAX_STRING]
-    return code, msg.decode("utf-8", "replace")
-
-
-class BlockCounter:
-    """Maps 16-bit block numbers to absolute block indexes (1-based) across wraps.
-
-    After block 65535 a server continues with 0 (tftpd-hpa, most servers) or with 1; the
-    first block seen after the wrap decides which. A block number maps to the absolute index
-    nearest the next expected one, so late duplicates from before a wrap stay in their epoch.
-    """
-
-    def __init__(self) -> None:
-        self.high = 0  # highest absolute index seen
-        self.period: int | None = None  # 65536 (wrap to 0) or 65535 (wrap to 1)
-        self.wrapped = False
-
-    def absolute(self, block: int) -> int:
-        ref = self.high + 1
-        if self.period is None:
-            if self.high >= _U16 - 1024 and block < 1024:
-                # first block after the wrap: 0 means wrap-to-0, anything else wrap-to-1
-                self.period = _U16 if block == 0 else _U16 - 1
-            else:
-                absn = block
-                if absn > self.high:
-                    self.high = absn
-                return absn
-        period = self.period
-        if period == _U16 - 1 and block == 0:
-            block = period  # 0 cannot occur after a wrap-to-1; treat as its alias
-        k = max(0, round((ref - block) / period))
-        absn = block + k * period
-        if absn > self.high:
-            self.high = absn
-            if absn >= _U16:
-                self.wrapped = True
-        return absn
-
-
-@dataclass(slots=True)
-class _Tid:
-    """What one server transfer ID (UDP source port, RFC 1350 §4) sent, and the client's
-    answers to it. A retransmitted request can be answered from several TIDs; the client
-    follows one (it ACKs it) and rejects the others with ERROR 5."""
-
-    port: int
-    order: int  # 0 for the first TID captured
-    options: tuple[tuple[str, str], ...] = ()
-    oacks: int = 0
-    blksize: int = DEFAULT_BLKSIZE
-    tsize: int | None = None
-    counter: BlockCounter = field(default_factory=BlockCounter)
-    buf: bytearray = field(default_factory=bytearray)
-    contig: int = 0  # absolute index of the last block of the in-order prefix
-    ooo: dict[int, bytes] = field(default_factory=dict)  # absolute index -> bytes
-    size: int = 0  # bytes of distinct blocks seen (stored or not)
-    capped: bool = False
-    final_block: int | None = None  # absolute index of the short block
-    data_blocks: int = 0
-    duplicates: int = 0
-    acks: int = 0
-    ack_high: int = 0  # highest absolute block the client acknowledged
-    ack_repeats: int = 0  # the client sent ACK ack_high again: it waits for the next block
-    unseen: dict[int, int] = field(default_factory=dict)  # block ACKed, not captured -> ACK
-    unseen_over: int = 0  # unseen blocks beyond MAX_UNSEEN (counted, not listed)
-    cut: set[int] = field(default_factory=set)  # blocks captured cut short (snap length)
-    ooo_dropped: int = 0
-    oack_unseen: bool = False
-    error_code: int | None = None
-    error_message: str = ""
-    error_from_client: bool = False
-    server_error: tuple[int, str] | None = None  # an ERROR that ended only this TID
-    rejected: int = 0  # ERROR packets the client sent to this TID (code 5: not its transfer)
-    bad_packets: int = 0
-    damaged: int = 0  # DATA cut short by the snap length or IP fragmentation
-    blksize_inferred: bool = False
-
-    @property
-    def complete(self) -> bool:
-        return self.final_block is not None and self.contig >= self.final_block
-
-    @property
-    def acked_unseen(self) -> int:
-        return len(self.unseen) + self.unseen_over
-
-    @property
-    def live(self) -> bool:
-        return self.server_error is None and not self.rejected
-
-    def rank(self) -> tuple[int, int, int, int, int]:
-        """Which TID the transfer is when the client's ACKs do not say: the one that got
-        furthest, then the first to answer."""
-        return (self.ack_high, self.contig, self.data_blocks, int(self.live), -self.order)
-
-    def phone_done(self, moved_on: bool) -> bool:
-        """The client acknowledged every block although the capture lacks some: the final
-        block was captured and ACKed, or the last ACK names a block the capture lost and
-        the client was not waiting after it: it sent that ACK once (a waiting client repeats
-        it, RFC 1350 §2), nothing followed, and tsize agrees (RFC 2349) or the client moved
-        on (`moved_on`: a new request, or silence past the timeout)."""
-        if not (self.acked_unseen or self.cut) or self.error_code is not None:
-            return False
-        if self.final_block is not None:
-            return self.ack_high >= self.final_block
-        if self.ack_high not in self.unseen and self.ack_high not in self.cut:
-            return False
-        if self.ack_repeats:
-            return False
-        if self.counter.high > self.ack_high:
-            return False  # DATA beyond the last ACK was captured: the client stopped early
-        if self.tsize:  # the file has tsize // blksize + 1 blocks
-            return self.ack_high == self.tsize // self.blksize + 1
-        return moved_on
-
-
-@dataclass(slots=True)
-class _Transfer:
-    client: str
-    client_port: int
-    server: str
-    filename: str
-    mode: str
-    requested: tuple[tuple[str, str], ...]
-    first_ts: int
-    last_ts: int
-    request_frames: list[int] = field(default_factory=list)
-    frames: list[int] = field(default_factory=list)
-    tids: dict[int, _Tid] = field(default_factory=dict)  # server port -> its packets
-    followed: int | None = None  # the TID the client ACKs (RFC 1350 §4: its transfer)
-    replied: bool = False  # any packet from the server side captured
-    moved_on: bool = False  # the client sent a new request, or fell silent past the timeout
-    foreign_tid: int = 0  # packets from TIDs beyond MAX_TIDS
-    frames_capped: bool = False
-
-    @property
-    def key(self) -> tuple[str, int, str]:
-        return (self.client, self.client_port, self.server)
-
-    def add_frame(self, frame: int, ts: int) -> None:
-        if len(self.frames) < MAX_FRAMES:
-            self.frames.append(frame)
-        else:
-            self.frames_capped = True
-        if ts > self.last_ts:
-            self.last_ts = ts
-
-    def tid(self, port: int) -> _Tid | None:
-        s = self.tids.get(port)
-        if s is None and len(self.tids) < MAX_TIDS:
-            s = self.tids[port] = _Tid(port, len(self.tids))
-        return s
-
-    def primary(self) -> _Tid | None:
-        """The TID that is the transfer: the one the client follows, else the best one."""
-        if self.followed is not None:
-            return self.tids[self.followed]
-        live = [s for s in self.tids.values() if not s.rejected] or list(self.tids.values())
-        return max(live, key=_Tid.rank, default=None)
-
-    def ends_with(self, s: _Tid) -> bool:
-        """An ERROR to or from `s` ends the transfer: the client follows `s`, or follows
-        nothing yet and `s` is the only TID still answering (RFC 1350 §4)."""
-        if self.followed is not None:
-            return self.followed == s.port
-        return not any(o.live for o in self.tids.values() if o is not s)
 
 
 class TftpExtractor:
@@ -280,7 +90,7 @@ class TftpExtractor:
         self.timeout_ns = timeout_ns
         self.max_transfers = max(1, max_transfers)
         # ordered by last activity (oldest first)
-        self._open: OrderedDict[tuple[str, int, str], _Transfer] = OrderedDict()
+        self._open: OrderedDict[tuple[str, int, str], Transfer] = OrderedDict()
         self._port_refs: dict[int, int] = {}
         self._by_client: dict[str, set[tuple[str, int, str]]] = {}  # open keys per client
         self._buffered = 0
@@ -357,7 +167,7 @@ class TftpExtractor:
             out += self._expired(pkt.ts)
         while len(self._open) >= self.max_transfers:
             out.append(self._close(next(iter(self._open.values())), evicted=True))
-        t = _Transfer(
+        t = Transfer(
             client=pkt.src,
             client_port=pkt.sport,
             server=pkt.dst,
@@ -376,7 +186,7 @@ class TftpExtractor:
             self.prefilter.add_tftp_port(pkt.sport)
         return out
 
-    def _from_server(self, t: _Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
+    def _from_server(self, t: Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
         p = pkt.payload
         if op not in (OP_DATA, OP_ERROR, OP_OACK) or (op == OP_DATA and len(p) < 4):
             s = t.tids.get(pkt.sport)
@@ -411,7 +221,7 @@ class TftpExtractor:
         s.error_code, s.error_message = err
         return [self._close(t)]  # RFC 1350 §7: an ERROR terminates the transfer
 
-    def _from_client(self, t: _Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
+    def _from_client(self, t: Transfer, pkt: Packet, op: int) -> list[FileTransfer]:
         p = pkt.payload
         if op not in (OP_ACK, OP_ERROR) or len(p) < 4:
             return []
@@ -453,14 +263,14 @@ class TftpExtractor:
         return []
 
     @staticmethod
-    def _follow(t: _Transfer, s: _Tid) -> None:
+    def _follow(t: Transfer, s: Tid) -> None:
         """The TID the client ACKs furthest is its transfer (RFC 1350 §4, RFC 2347 ACK 0)."""
         cur = t.tids.get(t.followed) if t.followed is not None else None
         if cur is None or s.ack_high >= cur.ack_high:
             t.followed = s.port
 
     @staticmethod
-    def _acked(s: _Tid, absn: int, frame: int) -> None:
+    def _acked(s: Tid, absn: int, frame: int) -> None:
         """ACK `absn` (lock-step, RFC 1350 §2: every block up to it arrived): list each
         block above the in-order prefix and the last ACK that the capture does not hold."""
         lo = max(s.ack_high, s.contig)
@@ -474,7 +284,7 @@ class TftpExtractor:
         s.ack_repeats = 0
 
     @staticmethod
-    def _cut(s: _Tid, block: int) -> None:
+    def _cut(s: Tid, block: int) -> None:
         """DATA cut short by the snap length or IP fragmentation: the block arrived (it is
         no capture loss) but its bytes are not all here, so it stays missing."""
         s.damaged += 1
@@ -485,7 +295,7 @@ class TftpExtractor:
             s.cut.add(absn)
             s.unseen.pop(absn, None)
 
-    def _oack(self, s: _Tid, opts: tuple[tuple[str, str], ...]) -> None:
+    def _oack(self, s: Tid, opts: tuple[tuple[str, str], ...]) -> None:
         s.options = opts
         for name, value in opts:
             v = value.strip()
@@ -497,7 +307,7 @@ class TftpExtractor:
             elif name == "tsize":
                 s.tsize = n
 
-    def _data(self, s: _Tid, block: int, chunk: bytes) -> None:
+    def _data(self, s: Tid, block: int, chunk: bytes) -> None:
         s.data_blocks += 1
         if block == 0 and s.counter.high == 0:
             s.bad_packets += 1  # DATA blocks start at 1 (RFC 1350 §6)
@@ -530,7 +340,7 @@ class TftpExtractor:
             s.ooo_dropped += 1
             s.size -= len(chunk)
 
-    def _store(self, s: _Tid, chunk: bytes) -> None:
+    def _store(self, s: Tid, chunk: bytes) -> None:
         room = min(MAX_DATA - len(s.buf), MAX_BUFFERED - self._buffered)
         if len(chunk) > room:
             chunk = chunk[: max(0, room)]
@@ -540,7 +350,7 @@ class TftpExtractor:
 
     # -- results --------------------------------------------------------------------------
 
-    def _close(self, t: _Transfer, evicted: bool = False) -> FileTransfer:
+    def _close(self, t: Transfer, evicted: bool = False) -> FileTransfer:
         self._open.pop(t.key, None)
         keys = self._by_client.get(t.client)
         if keys is not None:
@@ -556,11 +366,11 @@ class TftpExtractor:
             if self.prefilter is not None:
                 self.prefilter.drop_tftp_port(t.client_port)
         s = t.primary()
-        status = _status(t, s)
-        notes = _tid_notes(s, status) if s is not None else []
+        status = status_of(t, s)
+        notes = tid_notes(s, status) if s is not None else []
         if len(t.request_frames) > 1:
             notes.append(f"request retransmissions {len(t.request_frames) - 1}")
-        notes += [_other_tid_note(o) for o in t.tids.values() if o is not s]
+        notes += [other_tid_note(o) for o in t.tids.values() if o is not s]
         if s is not None and s.rejected:
             notes.append("the client rejected every captured TID: the one it follows is "
                          "not in the capture")
@@ -602,70 +412,6 @@ class TftpExtractor:
             unseen_blocks=tuple(b for b, _f in gaps),
             unseen_ack_frames=tuple(sorted({f for _b, f in gaps})),
         )
-
-
-Status = Literal["complete", "complete_gaps", "error", "incomplete", "no_response"]
-
-
-def _status(t: _Transfer, s: _Tid | None) -> Status:
-    if s is None:
-        return "no_response"
-    if s.error_code is not None:
-        return "error"
-    if s.complete:
-        return "complete"
-    if s.phone_done(t.moved_on):
-        return "complete_gaps"
-    if not t.replied and not s.acked_unseen and not s.oack_unseen:
-        return "no_response"
-    return "incomplete"
-
-
-def _tid_notes(s: _Tid, status: Status) -> list[str]:
-    """Notes on the TID that is the transfer, in a fixed order."""
-    wrap = "0" if s.counter.period == _U16 else "1"
-    unseen = ", ".join(map(str, sorted(s.unseen)[:20])) + (
-        ", ..." if s.acked_unseen > 20 else "")
-    last = "" if s.final_block is not None else f"; ACK {s.ack_high} taken as the last"
-    table: list[tuple[object, str]] = [
-        (s.duplicates, f"duplicate blocks {s.duplicates}"),
-        (s.counter.wrapped, f"block wrap past 65535 (to {wrap})"),
-        (s.acked_unseen, f"client acknowledged blocks never captured: {s.acked_unseen} "
-                         f"({unseen})"),
-        (status == "complete_gaps", f"complete for the client, which ACKed every block{last}: "
-                                    "the bytes captured are not the whole file"),
-        (s.ack_repeats, f"client repeated ACK {s.ack_high} {s.ack_repeats} times"),
-        (s.oack_unseen, "client acknowledged an OACK never captured"),
-        (s.error_from_client, "error sent by the client"),
-        (s.capped, f"data capped at {len(s.buf)} bytes"),
-        (s.ooo_dropped, f"out-of-order blocks dropped {s.ooo_dropped}"),
-        (s.ooo and not s.complete, f"blocks missing before block {min(s.ooo, default=0)}"),
-        (s.damaged, f"DATA cut short by snap length or fragmentation {s.damaged}"),
-        (s.blksize_inferred, f"blksize {s.blksize} inferred from DATA"),
-        (s.bad_packets, f"malformed packets {s.bad_packets}"),
-        (s.tsize is not None and s.complete and s.tsize not in (0, s.size),
-         f"tsize {s.tsize} differs from size {s.size}"),
-    ]
-    return [text for cond, text in table if cond]
-
-
-def _other_tid_note(o: _Tid) -> str:
-    """A TID the client did not follow: a duplicate answer to a retransmitted request."""
-    sent = []
-    if o.oacks:
-        sent.append(f"OACK x{o.oacks}")
-    if o.data_blocks:
-        sent.append(f"DATA x{o.data_blocks}")
-    if o.server_error is not None:
-        sent.append(f"ERROR {o.server_error[0]} \"{o.server_error[1]}\"")
-    what = ", ".join(sent) or "no packet captured"
-    client = []
-    if o.acks:
-        client.append(f"ACK x{o.acks}")
-    if o.rejected:
-        client.append(f"ERROR x{o.rejected} (unknown transfer ID)")
-    reply = f"; client sent {', '.join(client)}" if client else ""
-    return f"duplicate answer from TID {o.port} not followed by the client ({what}{reply})"
 
 
 if TYPE_CHECKING:  # structural check against the pipeline's protocol

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from capfcap.decode import Packet, Prefilter, decode
 from capfcap.events import FileTransfer
 from capfcap.extractors import tftp as tftp_mod
-from capfcap.extractors.tftp import BlockCounter, TftpExtractor, parse_request
+from capfcap.extractors import tftptid
+from capfcap.extractors.tftp import TftpExtractor
+from capfcap.extractors.tftpwire import BlockCounter, parse_request
 from capfcap.sources.inputs import InputSet, frames
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -601,7 +603,7 @@ def test_error5_to_the_only_tid_is_not_an_error() -> None:
 def test_tids_per_transfer_are_bounded() -> None:
     x = TftpExtractor()
     _feed(x, [_rrq(1, 0, "f")]
-          + [_data(2 + i, 1, b"x" * 512, tid=TID + i) for i in range(tftp_mod.MAX_TIDS + 3)])
+          + [_data(2 + i, 1, b"x" * 512, tid=TID + i) for i in range(tftptid.MAX_TIDS + 3)])
     (t,) = x.finish()
     assert "packets from further TIDs 3" in t.note and t.data_port == TID
 
