@@ -194,6 +194,7 @@ def test_package_inits_import_none_of_their_modules() -> None:
 ALLOWED = {
     "capfcap.protocol": set(), "capfcap.errors": set(), "capfcap.events": set(),
     "capfcap.findings": set(), "capfcap.filenames": set(), "capfcap.messages": set(),
+    "capfcap.catalog": {"capfcap.findings"},
     "capfcap.exitcodes": set(),
     "capfcap.sources": {"capfcap"},
     "capfcap.headers": {"capfcap.sources"},
@@ -205,10 +206,12 @@ ALLOWED = {
     "capfcap.trust": {"capfcap.dissectors", "capfcap.events", "capfcap.protocol"},
     "capfcap.extractors": {"capfcap.decode", "capfcap.arp", "capfcap.dissectors", "capfcap.trust",
                            "capfcap.events", "capfcap.filenames", "capfcap.protocol"},
-    "capfcap.correlator": {"capfcap.events", "capfcap.findings", "capfcap.report",
+    "capfcap.correlator": {"capfcap.events", "capfcap.findings", "capfcap.catalog",
+                           "capfcap.report",
                            "capfcap.trust", "capfcap.filenames", "capfcap.phonesel",
                            "capfcap.protocol"},
     "capfcap.reporters": {"capfcap.report", "capfcap.fleet", "capfcap.findings",
+                          "capfcap.catalog",
                           "capfcap.events", "capfcap.exitcodes", "capfcap.terminal"},
 }
 

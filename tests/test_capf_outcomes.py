@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from capfcap.catalog import CATALOG
 from capfcap.correlator.capf_outcome import OUTCOME_CODES, classify
 from capfcap.correlator.engine import Correlator
 from capfcap.correlator.ports import is_capf
@@ -29,7 +30,7 @@ from capfcap.events import (
     TlsRecordInfo,
     TlsSession,
 )
-from capfcap.findings import CATALOG, Finding
+from capfcap.findings import Finding
 from capfcap.pipeline import Analysis, Options
 from capfcap.report import Report
 from capfcap.sources.files import CaptureError

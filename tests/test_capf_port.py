@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from capfcap import exitcodes
+from capfcap.catalog import CATALOG
 from capfcap.commands import live as live_cmd
 from capfcap.correlator.engine import Correlator
 from capfcap.correlator.ports import GivenPorts, phone_ports
 from capfcap.decode import Prefilter, decode, ip_packed
 from capfcap.events import ConfigSeen, FileTransfer, FlowKey, PhoneConfig, TcpConnection
-from capfcap.findings import CATALOG
 from capfcap.learn import phones_shown
 from capfcap.pipeline import Options, analyze
 from capfcap.report import Report

@@ -183,8 +183,8 @@ def test_s25_stale_ctl_capf_record() -> None:
 def test_itl_only_mismatch_keeps_its_itl_wording() -> None:
     f = one(run(REALPEER / "S07_capf_cert_mismatch.pcap"), "CAPF_CERT_MISMATCH")
     assert "phone's ITL" in f.summary and "lists" not in f.extra
+    from capfcap.catalog import CATALOG
     from capfcap.correlator.rules_distrust import CTL_FIX
-    from capfcap.findings import CATALOG
 
     assert f.remediation == CATALOG["CAPF_CERT_MISMATCH"].fix and CTL_FIX not in f.remediation
 

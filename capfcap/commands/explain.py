@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from capfcap import exitcodes
-from capfcap.findings import CATALOG, CodeInfo, port_note
+from capfcap.catalog import CATALOG, CodeInfo, port_note
 from capfcap.messages import MESSAGES, Message, lookup
 
 

@@ -8,11 +8,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
+from capfcap.catalog import CATALOG, port_text
 from capfcap.correlator import facts
 from capfcap.correlator.state import PhoneState, State
 from capfcap.events import CertInfo, FileTransfer, TcpConnection, TrustListSeen
 from capfcap.filenames import basename, phone_file
-from capfcap.findings import CATALOG, Evidence, Finding, port_text
+from capfcap.findings import Evidence, Finding
 from capfcap.protocol import TLS_ALERTS, TLS_VERSIONS
 from capfcap.report import frame_runs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from capfcap.catalog import severity_of
 from capfcap.correlator.common import (
     AUTH_MODES,
     Context,
@@ -19,7 +20,7 @@ from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answer_captured
 from capfcap.events import TlsSession
 from capfcap.filenames import basename, phone_file
-from capfcap.findings import SEVERITY_ORDER, Finding, severity_of
+from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import TimelineEntry
 
 # CAPF and TVS ports are the phone's own (ports.py)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from capfcap.findings import CATALOG, SEVERITY_ORDER, Finding
+from capfcap.catalog import CATALOG
+from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import PhoneReport, Report
 
 GROUP_MIN = 3  # phones with one cause key printed as one block
