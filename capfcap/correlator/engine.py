@@ -127,21 +127,10 @@ class Correlator:
         return unmatched, shown if unmatched else []
 
     # -- evaluation -----------------------------------------------------------------------
-    def report(self, files: list[CaptureInfo] | None = None,
-               end_ts: int | None = None) -> Report:
-        """Evaluate every rule on what has been seen so far (safe to call repeatedly).
-
-        `end_ts`: the time of the capture's last frame, which the verdicts of silence
-        measure the protocols' patience against (DESIGN §4 "What silence proves")."""
+    def _context(self, phones: dict[str, PhoneState], end_ts: int | None) -> Context:
+        """What every rule reads besides the phone: CUCM names, server names, which hosts
+        were heard from, the capture's end, each phone's one-sidedness."""
         st = self.state
-        every = st.phones()
-        hostile = self.volume.judge(end_ts)
-        if hostile.sources:
-            every = {ip: p for ip, p in every.items() if ip not in hostile.sources}
-        phones = {ip: p for ip, p in every.items() if self._selected(p)} \
-            if self.phone_filter else every
-        unmatched, seen = self._unmatched(every)
-        del every  # each phone's state is dropped once its report is built (below)
         names, ips = self._cucm_names(phones)
         to, spoke = rules_capture.heard_and_spoke(st)
         server_names: dict[str, str] = {}
@@ -158,28 +147,27 @@ class Correlator:
             end_ts=end_ts,
             frame_ts=self.frame_ts,
         )
-        findings: list[Finding] = []
         for p in phones.values():
             rules_capture.judge_phone(ctx, p, spoke)
-        for ip in sorted(phones):
-            p = phones[ip]
-            mine = [rules_distrust.vouch(f, p, f.evidence.frames[-1])
-                    if f.code == "ITL_NO_CAPF" and f.evidence.frames else f
-                    for f in rules_trust.trust_findings(ctx, p)]
-            mine += rules_config.config_findings(ctx, p)
-            mine += rules_dns.dns_findings(ctx, p)
-            mine += rules_conn.conn_findings(ctx, p)
-            mine += rules_tls.tls_findings(ctx, p)
-            mine += rules_capf.outcome_findings(ctx, p)
-            mine += rules_clientcert.client_cert_findings(ctx, p)
-            mine += rules_distrust.distrust_findings(ctx, p, mine)
-            findings += mine + rules_trust.not_attempted(ctx, p, mine)
-        findings += rules_itl.mismatch_findings(ctx, phones)
-        for ip in sorted(phones):
-            findings += rules_capture.one_sided_findings(ctx, phones[ip])
-        findings += rules_capture.gaps_findings(ctx, phones)
-        findings += rules_capture.note_findings(ctx, phones)
-        findings.sort(key=Finding.sort_key)
+        return ctx
+
+    def report(self, files: list[CaptureInfo] | None = None,
+               end_ts: int | None = None) -> Report:
+        """Evaluate every rule on what has been seen so far (safe to call repeatedly).
+
+        `end_ts`: the time of the capture's last frame, which the verdicts of silence
+        measure the protocols' patience against (DESIGN §4 "What silence proves")."""
+        st = self.state
+        every = st.phones()
+        hostile = self.volume.judge(end_ts)
+        if hostile.sources:
+            every = {ip: p for ip, p in every.items() if ip not in hostile.sources}
+        phones = {ip: p for ip, p in every.items() if self._selected(p)} \
+            if self.phone_filter else every
+        unmatched, seen = self._unmatched(every)
+        del every  # each phone's state is dropped once its report is built (below)
+        ctx = self._context(phones, end_ts)
+        findings = _findings(ctx, phones)
         by_phone: dict[object, list[Finding]] = {}
         for f in findings:
             by_phone.setdefault(f.phone.get("ip"), []).append(f)
@@ -197,6 +185,33 @@ class Correlator:
             phones_seen=seen,
             narrowed=bool(self.phone_given),
         )
+
+
+def _findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
+    """Every rule on every phone, in the order later rules depend on (a TVS vouching for
+    CAPF, CAPF_NOT_ATTEMPTED after the errors that explain it), then the capture-level
+    rules; sorted."""
+    findings: list[Finding] = []
+    for ip in sorted(phones):
+        p = phones[ip]
+        mine = [rules_distrust.vouch(f, p, f.evidence.frames[-1])
+                if f.code == "ITL_NO_CAPF" and f.evidence.frames else f
+                for f in rules_trust.trust_findings(ctx, p)]
+        mine += rules_config.config_findings(ctx, p)
+        mine += rules_dns.dns_findings(ctx, p)
+        mine += rules_conn.conn_findings(ctx, p)
+        mine += rules_tls.tls_findings(ctx, p)
+        mine += rules_capf.outcome_findings(ctx, p)
+        mine += rules_clientcert.client_cert_findings(ctx, p)
+        mine += rules_distrust.distrust_findings(ctx, p, mine)
+        findings += mine + rules_trust.not_attempted(ctx, p, mine)
+    findings += rules_itl.mismatch_findings(ctx, phones)
+    for ip in sorted(phones):
+        findings += rules_capture.one_sided_findings(ctx, phones[ip])
+    findings += rules_capture.gaps_findings(ctx, phones)
+    findings += rules_capture.note_findings(ctx, phones)
+    findings.sort(key=Finding.sort_key)
+    return findings
 
 
 def _phone_reports(ctx: Context, phones: dict[str, PhoneState],
