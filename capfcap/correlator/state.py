@@ -214,6 +214,11 @@ class State:
                 if len(own) == 1:
                     p.mac = own[0]
         phones = self._merge_dual_stack(phones)
+        self._deal_events(phones)
+        return phones
+
+    def _deal_events(self, phones: dict[str, PhoneState]) -> None:
+        """Give each phone its events (by any of its addresses) and its CAPF/TVS ports."""
         owner = {a: p for p in phones.values() for a in p.addrs}
         _deal(owner, "transfers", ((t.client, t) for t in self.transfers))
         _deal(owner, "trust_lists", ((tl.transfer.client, tl) for tl in self.trust_lists))
@@ -235,7 +240,6 @@ class State:
 
         for p in phones.values():
             p.capf_ports, p.tvs_ports = phone_ports(p.configs, every_ports, self.given)
-        return phones
 
     def _own_mac(self, mac: str, phones: dict[str, PhoneState]) -> bool:
         others = [a for a in _all(self.ip_of_mac, mac) if a not in phones

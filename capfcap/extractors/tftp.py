@@ -32,13 +32,11 @@ from typing import TYPE_CHECKING
 from capfcap.decode import Packet, Prefilter
 from capfcap.events import FileTransfer
 from capfcap.extractors.tftptid import (
-    MAX_FRAMES,
     MAX_UNSEEN,
     Tid,
     Transfer,
-    other_tid_note,
     status_of,
-    tid_notes,
+    transfer_notes,
 )
 from capfcap.extractors.tftpwire import (
     MAX_BLKSIZE,
@@ -367,23 +365,7 @@ class TftpExtractor:
                 self.prefilter.drop_tftp_port(t.client_port)
         s = t.primary()
         status = status_of(t, s)
-        notes = tid_notes(s, status) if s is not None else []
-        if len(t.request_frames) > 1:
-            notes.append(f"request retransmissions {len(t.request_frames) - 1}")
-        notes += [other_tid_note(o) for o in t.tids.values() if o is not s]
-        if s is not None and s.rejected:
-            notes.append("the client rejected every captured TID: the one it follows is "
-                         "not in the capture")
-        if t.foreign_tid:
-            notes.append(f"packets from further TIDs {t.foreign_tid}")
-        if t.requested and s is not None and not s.options and t.replied:
-            notes.append("requested options not acknowledged")
-        if t.frames_capped:
-            notes.append(f"frame list capped at {MAX_FRAMES}")
-        if t.mode != "octet":
-            notes.append(f"mode {t.mode}")
-        if evicted:
-            notes.append("evicted: too many concurrent transfers")
+        notes = transfer_notes(t, s, status, evicted)
         buf = s.buf if s is not None else b""
         data: bytes | None = bytes(buf) if buf or status == "complete" else None
         gaps = sorted(s.unseen.items()) if s is not None else []

@@ -202,3 +202,25 @@ def other_tid_note(o: Tid) -> str:
         client.append(f"ERROR x{o.rejected} (unknown transfer ID)")
     reply = f"; client sent {', '.join(client)}" if client else ""
     return f"duplicate answer from TID {o.port} not followed by the client ({what}{reply})"
+
+
+def transfer_notes(t: Transfer, s: Tid | None, status: Status, evicted: bool) -> list[str]:
+    """The notes of a finished transfer: its followed TID's, then the request's own."""
+    notes = tid_notes(s, status) if s is not None else []
+    if len(t.request_frames) > 1:
+        notes.append(f"request retransmissions {len(t.request_frames) - 1}")
+    notes += [other_tid_note(o) for o in t.tids.values() if o is not s]
+    if s is not None and s.rejected:
+        notes.append("the client rejected every captured TID: the one it follows is "
+                     "not in the capture")
+    if t.foreign_tid:
+        notes.append(f"packets from further TIDs {t.foreign_tid}")
+    if t.requested and s is not None and not s.options and t.replied:
+        notes.append("requested options not acknowledged")
+    if t.frames_capped:
+        notes.append(f"frame list capped at {MAX_FRAMES}")
+    if t.mode != "octet":
+        notes.append(f"mode {t.mode}")
+    if evicted:
+        notes.append("evicted: too many concurrent transfers")
+    return notes
