@@ -7,3 +7,4 @@ class UsageError(Exception):
 
 class InputError(Exception):
     """An unreadable or non-capture input: exit status 5 (`exitcodes.BAD_INPUT`)."""
+

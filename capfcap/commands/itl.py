@@ -14,6 +14,7 @@ from capfcap import exitcodes
 from capfcap.errors import InputError
 from capfcap.events import TrustList, TrustListSeen
 from capfcap.outputs import check_writable, write_atomic
+from capfcap.sources.fileinfo import open_error
 from capfcap.sources.files import GZIP_MAGIC, PCAP_MAGICS, PCAPNG_SHB
 
 MAX_TLV = 4 << 20
@@ -80,12 +81,8 @@ def _read(path: str) -> tuple[list[tuple[str, TrustList]], list[str], list[str]]
         with open(path, "rb") as f:
             head = f.read(4)
             data = b"" if _is_capture(head) else head + f.read(MAX_TLV)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory") from None
     except OSError as e:
-        raise InputError(f"{path}: {e.strerror or e}") from None
+        raise InputError(open_error(path, e)) from None
     found: list[tuple[str, TrustList]] = []
     errors: list[str] = []
     failed: list[str] = []  # trust lists carried whole by the capture that do not parse

@@ -8,7 +8,7 @@ import os
 import zlib
 from typing import BinaryIO
 
-from capfcap.sources.fileinfo import CaptureError, FileInfo
+from capfcap.sources.fileinfo import CaptureError, FileInfo, open_error
 from capfcap.sources.hashing import ThreadedSha256
 
 CHUNK = 1 << 20
@@ -126,14 +126,8 @@ def open_capture(path: str
     four bytes of the capture). Raises CaptureError for a file that cannot be opened."""
     try:
         raw = _stdin() if path == STDIN else open(path, "rb")  # noqa: SIM115 - caller closes
-    except FileNotFoundError:
-        raise CaptureError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CaptureError(f"{path}: is a directory") from None
-    except PermissionError:
-        raise CaptureError(f"{path}: permission denied") from None
     except OSError as e:
-        raise CaptureError(f"{path}: {e.strerror or e}") from None
+        raise CaptureError(open_error(path, e)) from None
     hr = HashingReader(raw)
     head = hr.read(4)
     if head[:2] == GZIP_MAGIC:

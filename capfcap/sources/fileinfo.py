@@ -48,3 +48,14 @@ def count_frame(info: FileInfo, ts: int) -> None:
     if info.first is None:
         info.first = ts
     info.last = ts
+
+
+def open_error(path: str, e: OSError) -> str:
+    """The one line for a file that cannot be opened (the same words for every command)."""
+    if isinstance(e, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(e, IsADirectoryError):
+        return f"{path}: is a directory"
+    if isinstance(e, PermissionError):
+        return f"{path}: permission denied"
+    return f"{path}: {e.strerror or e}"
