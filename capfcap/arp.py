@@ -6,8 +6,15 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from capfcap.headers import ETH_ARP, ETH_IPV4, VLAN_TAGS
-from capfcap.sources.frame import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, Frame
+from capfcap.sources.frame import (
+    ETH_ARP,
+    ETH_IPV4,
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    VLAN_TAGS,
+    Frame,
+)
 
 _unpack_arp = struct.Struct("!HHBBH").unpack_from
 

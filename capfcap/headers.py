@@ -11,6 +11,8 @@ from __future__ import annotations
 import socket
 
 from capfcap.sources.frame import (
+    ETH_IPV4,
+    ETH_IPV6,
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,
@@ -20,12 +22,8 @@ from capfcap.sources.frame import (
     LINKTYPE_NULL,
     LINKTYPE_RAW,
     LINKTYPE_RAW_ALT,
+    VLAN_TAGS,
 )
-
-ETH_IPV4 = 0x0800
-ETH_IPV6 = 0x86DD
-ETH_ARP = 0x0806
-VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
 
 # IPv6 extension headers that carry a next-header byte and a length in 8-octet units
 _V6_EXT = (0, 43, 60)

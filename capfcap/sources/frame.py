@@ -16,6 +16,13 @@ LINKTYPE_LINUX_SLL2 = 276
 # DLT_RAW on some BSDs is 12 or 14 in the file header
 LINKTYPE_RAW_ALT = (12, 14)
 
+# EtherTypes (IEEE 802 numbers): IPv4, IPv6, ARP (RFC 826: kept for the phone's receive
+# direction, DESIGN §4 rule 2), and the 802.1Q / 802.1ad / legacy QinQ tags
+ETH_IPV4 = 0x0800
+ETH_IPV6 = 0x86DD
+ETH_ARP = 0x0806
+VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
+
 LINKTYPE_NAMES = {
     LINKTYPE_NULL: "BSD loopback",
     LINKTYPE_ETHERNET: "Ethernet",

@@ -13,6 +13,9 @@ import struct
 from typing import Protocol
 
 from capfcap.sources.frame import (
+    ETH_ARP,
+    ETH_IPV4,
+    ETH_IPV6,
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,
@@ -20,12 +23,10 @@ from capfcap.sources.frame import (
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_RAW,
     LINKTYPE_RAW_ALT,
+    VLAN_TAGS,
 )
 
-ETH_IPV4 = 0x0800
-ETH_IPV6 = 0x86DD
-ETH_ARP = 0x0806  # RFC 826: kept for the phone's receive direction (DESIGN §4 rule 2)
-VLAN = (0x8100, 0x88A8, 0x9100)
+VLAN = VLAN_TAGS
 # decode() looks further into these: never skipped here
 V4_PASS = (1, 58)  # ICMP, ICMPv6
 V6_PASS = (0, 43, 44, 60, 1, 58)  # extension headers, fragment, ICMP, ICMPv6
