@@ -266,15 +266,18 @@ class Analysis:
         headers.clear_cache()
         checksum.clear_cache()
 
-    def report(self, files: list[FileInfo], notes: Iterable[str] = ()) -> Report:
+    def report(self, files: list[FileInfo], notes: Iterable[str] = (),
+               final: bool = False) -> Report:
+        """`final`: the analysis is over and this is its only report, so the correlator
+        may let go of each phone's events once its report is built."""
         ends = [f.last for f in files if f.last is not None]
         if self.last_ts is not None:
             ends.append(self.last_ts)
+        unused = self.keylog_unused()
         r = self.correlator.report([capture_info(f) for f in files],
-                                   end_ts=max(ends) if ends else None)
+                                   end_ts=max(ends) if ends else None, final=final)
         r.version = __version__
         r.notes = list(notes) + r.notes
-        unused = self.keylog_unused()
         if unused:
             r.notes.append(unused)
         return r
@@ -357,5 +360,6 @@ def _analyze(
     a.release()
     from capfcap.capture_notes import file_warnings  # unsupported link types, snaplen cuts
 
-    return a.report(inputs.files, inputs.errors + file_warnings(inputs.files)), inputs
+    return a.report(inputs.files, inputs.errors + file_warnings(inputs.files),
+                    final=True), inputs
 

@@ -152,11 +152,16 @@ class Correlator:
         return ctx
 
     def report(self, files: list[CaptureInfo] | None = None,
-               end_ts: int | None = None) -> Report:
-        """Evaluate every rule on what has been seen so far (safe to call repeatedly).
+               end_ts: int | None = None, final: bool = False) -> Report:
+        """Evaluate every rule on what has been seen so far (safe to call repeatedly,
+        unless `final`).
 
         `end_ts`: the time of the capture's last frame, which the verdicts of silence
-        measure the protocols' patience against (DESIGN §4 "What silence proves")."""
+        measure the protocols' patience against (DESIGN §4 "What silence proves").
+        `final`: nothing is added or reported after this: the state lets go of its event
+        lists once the findings are made, so each phone's events go with its state as its
+        report is built (a capture of many phones never holds every event and every
+        report at once)."""
         st = self.state
         every = st.phones()
         hostile = self.volume.judge(end_ts)
@@ -172,6 +177,8 @@ class Correlator:
         for f in findings:
             by_phone.setdefault(f.phone.get("ip"), []).append(f)
         carved = objects.carve(st, phones.values())
+        if final:
+            st.drop_events()
         reports = _phone_reports(ctx, phones, by_phone, self.ladder)
         notes = [n.message for n in st.notes if n.kind != "duplicates"] + hostile.notes
         return Report(

@@ -132,6 +132,12 @@ class State:
     def __post_init__(self) -> None:
         self.spot_ports = spotting_ports((), self.given)
 
+    def drop_events(self) -> None:
+        """Let go of the event lists (the phones dealt from them keep their own)."""
+        self.dns, self.conns, self.transfers, self.trust_lists = [], [], [], []
+        self.configs, self.tls, self.icmp, self.udp = [], [], [], []
+        self.other_dns = RecentDns(OTHER_DNS)
+
     def add(self, ev: Event) -> None:
         if isinstance(ev, HostSeen):
             _put(self.macs, ev.ip, ev.mac)
