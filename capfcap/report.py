@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from capfcap.findings import SEVERITY_ORDER, Finding
+from capfcap.findings import Finding
 
 _MIN_NS = -62135596800 * 1_000_000_000  # 0001-01-01T00:00:00Z
 _MAX_NS = 253402300799 * 1_000_000_000 + 999_999_999  # 9999-12-31T23:59:59.999999999Z
@@ -128,15 +128,11 @@ class Report:
     options: dict[str, object] = field(default_factory=dict)
     objects: list[CarvedObject] = field(default_factory=list)  # bundle objects/
     unmatched_phones: list[str] = field(default_factory=list)  # --phone values, no match
-    phones_seen: list[str] = field(default_factory=list)  # every phone, filter or not
+    phones_seen: list[str] = field(default_factory=list)  # every phone, when a --phone matched none
     narrowed: bool = False  # --phone chose the phones shown (not in the JSON report)
 
     def severities(self) -> list[str]:
         return [f.severity for f in self.findings]
-
-    def worst_for(self, ip: str) -> Finding | None:
-        fs = [f for f in self.findings if f.phone.get("ip") == ip]
-        return min(fs, key=lambda f: SEVERITY_ORDER[f.severity]) if fs else None
 
     def service_ports(self) -> set[int]:
         """The TCP ports the phones used for CAPF and TVS (the configs' phonePort and TVS
