@@ -4,6 +4,7 @@ RFC 8200 §8.1)."""
 from __future__ import annotations
 
 from capfcap.decode import TCP, UDP, Packet, ip_packed
+from capfcap.headers import CACHED_ADDRESSES
 
 _addr_values: dict[str, int] = {}
 
@@ -17,8 +18,9 @@ def _addr_value(ip: str) -> int:
     v = _addr_values.get(ip)
     if v is None:
         v = int.from_bytes(ip_packed(ip), "big")
-        if len(_addr_values) < 65536:
-            _addr_values[ip] = v
+        if len(_addr_values) >= CACHED_ADDRESSES:
+            _addr_values.clear()  # bounded, and the addresses now in use stay cached
+        _addr_values[ip] = v
     return v
 
 

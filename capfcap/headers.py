@@ -30,6 +30,7 @@ _V6_EXT = (0, 43, 60)
 _V6_FRAG = 44
 
 
+CACHED_ADDRESSES = 65536  # address texts kept (more phones than this: the recent ones)
 _ntoa_cache: dict[bytes, str] = {}
 
 
@@ -45,8 +46,9 @@ def ntoa(b: bytes) -> str:
             s = socket.inet_ntoa(b)
         else:
             s = socket.inet_ntop(socket.AF_INET6, b)
-        if len(_ntoa_cache) < 65536:
-            _ntoa_cache[b] = s
+        if len(_ntoa_cache) >= CACHED_ADDRESSES:
+            _ntoa_cache.clear()  # bounded, and the addresses now in use stay cached
+        _ntoa_cache[b] = s
     return s
 
 

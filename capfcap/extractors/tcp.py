@@ -402,6 +402,7 @@ class TcpTracker:
         return t
 
     def finish(self) -> list[Event]:
+        self._due = []  # its entries would keep the finished connections alive
         out: list[Event] = []
         for c in sorted(self.conns.values(), key=lambda x: x.frames[0]):
             out += self._finish(c)
