@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from capfcap.findings import SEVERITY_ORDER, Finding, worst_by_phone
-from capfcap.report import Report, frames_text, iso
+from capfcap.report import PhoneReport, Report, frames_text, iso
+from capfcap.reporters import groups
 
 WIDTH = 100
 MAX_FRAMES_LISTED = 60
@@ -83,12 +84,29 @@ def overall_verdict(r: Report) -> str:
     head = f"capfcap: {_counts(r)}"
     if not r.phones:
         return head + "; no phone traffic (trust-list/config downloads, CAPF or TVS) found"
-    parts = [f"{_who(p.ident())}: {p.verdict or 'no verdict'}" for p in r.phones]
+    grouping = groups.group(r)
+    parts = [groups.headline(g) if g else f"{_who(p.ident())}: {p.verdict or 'no verdict'}"
+             for p, g in _printed(r, grouping)]
     return _clean(head + "; " + "; ".join(parts))
 
 
-def _finding(n: int, f: Finding) -> list[str]:
-    out = ["", f"#### {n}. {f.code}: {esc(_who(f.phone))}", ""]
+def _printed(r: Report, grouping: groups.Grouping
+             ) -> list[tuple[PhoneReport, groups.Group | None]]:
+    """The phones told one by one, and each group's first phone with its group (the
+    group's other phones are told through it: reporters/groups.py)."""
+    out: list[tuple[PhoneReport, groups.Group | None]] = []
+    for p in r.phones:
+        g = grouping.group_of.get(p.ip)
+        if g is None or g.lead is p:
+            out.append((p, g))
+    return out
+
+
+def _finding(n: int, f: Finding, g: groups.Group | None = None) -> list[str]:
+    who = esc(_who(f.phone))
+    if g is not None:
+        who = f"{len(g.phones):,} phones, as on the first, {who}"
+    out = ["", f"#### {n}. {f.code}: {who}", ""]
     out += _wrap(esc(f.summary))
     for para in f.detail.splitlines():
         if para.strip():
@@ -107,7 +125,15 @@ def _finding(n: int, f: Finding) -> list[str]:
                    f"{esc(f.evidence.history or '')}")
     if "crosscheck" in f.extra:
         out += _wrap("Crosscheck: " + esc(str(f.extra["crosscheck"])), "- ", "  ")
+    if g is not None:
+        out += _group_lines(g)
     return out
+
+
+def _group_lines(g: groups.Group) -> list[str]:
+    return (_wrap(f"Phones ({len(g.phones):,}): {esc(groups.phones_line(g))}", "- ", "  ")
+            + _wrap(f"First frames: {groups.frames_line(g)}", "- ", "  ")
+            + _wrap(f"Each phone in full: {esc(groups.DETAIL_HINT)}", "- ", "  "))
 
 
 def _capture(r: Report) -> list[str]:
@@ -128,8 +154,9 @@ def _capture(r: Report) -> list[str]:
     return out
 
 
-def _phones(r: Report) -> list[str]:
-    """A table of the phones with each one's worst finding, then each phone's verdict."""
+def _phones(r: Report, grouping: groups.Grouping) -> list[str]:
+    """A table of the phones with each one's worst finding, then each phone's verdict (a
+    group of phones with one cause: one row and one verdict)."""
     out: list[str] = []
     out += ["", "## Phones", ""]
     if not r.phones:
@@ -139,13 +166,35 @@ def _phones(r: Report) -> list[str]:
         out.append("| IP | MAC | device | worst finding |")
         out.append("|---|---|---|---|")
         worst = worst_by_phone(r.findings)
-        for p in r.phones:
+        printed = _printed(r, grouping)
+        for p, g in printed:
             w = worst.get(p.ip)
-            out.append(f"| {esc(p.ip)} | {esc(p.mac or '-')} | {esc(p.device or '-')} | "
-                       f"{f'{w.code} ({w.severity})' if w else 'none'} |")
+            worst_text = f"{w.code} ({w.severity})" if w else "none"
+            if g is None:
+                out.append(f"| {esc(p.ip)} | {esc(p.mac or '-')} | {esc(p.device or '-')} | "
+                           f"{worst_text} |")
+            else:
+                out.append(f"| {len(g.phones):,} phones: {esc(groups.phones_line(g))} | - | - "
+                           f"| {worst_text} |")
         out.append("")
-        for p in r.phones:
-            out += _wrap(f"{esc(_who(p.ident()))}: {esc(p.verdict or 'no verdict')}", "- ", "  ")
+        for p, g in printed:
+            line = (f"{esc(groups.headline(g))}; first phone {esc(_who(p.ident()))}: "
+                    if g else f"{esc(_who(p.ident()))}: ")
+            out += _wrap(line + esc(p.verdict or "no verdict"), "- ", "  ")
+    return out
+
+
+def _withheld(r: Report, grouping: groups.Grouping) -> list[str]:
+    out: list[str] = []
+    for wh in r.withheld:
+        g = grouping.group_of.get(str(wh.get("phone", "")))
+        if g is None:
+            who = str(wh.get("phone"))
+        elif g.lead.ip == wh.get("phone"):
+            who = f"{len(g.phones):,} phones (first: {wh.get('phone')})"
+        else:
+            continue
+        out += _wrap(esc(f"{wh.get('code')} for {who}: {wh.get('reason')}"), "- ", "  ")
     return out
 
 
@@ -159,22 +208,24 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
         "the findings cite, original bytes and timestamps; each packet comment names its "
         "finding and its frame number in the original capture) and "
         f"{len(facts.objects)} file(s) in objects/.")
+    grouping = groups.group(r)
     out += _capture(r)
-    out += _phones(r)
+    out += _phones(r, grouping)
     out += ["", "## Findings"]
     n = 0
     for sev, fs in by_severity(r):
         out += ["", f"### {_PLURAL[sev].capitalize()} ({len(fs)})"]
         for f in fs:
+            g = grouping.group_of.get(f.phone.get("ip", ""))
+            if g is not None and f.phone.get("ip") != g.lead.ip:
+                continue  # told with the group's first phone
             n += 1
-            out += _finding(n, f)
+            out += _finding(n, f, g)
     if not r.findings:
         out += ["", "No findings."]
-    if r.withheld:
-        out += ["", "## Withheld verdicts", ""]
-        for wh in r.withheld:
-            out += _wrap(esc(f"{wh.get('code')} for {wh.get('phone')}: {wh.get('reason')}"),
-                         "- ", "  ")
+    withheld = _withheld(r, grouping)
+    if withheld:
+        out += ["", "## Withheld verdicts", "", *withheld]
     if facts.objects:
         out += ["", "## Objects", ""]
         for name, what in facts.objects:

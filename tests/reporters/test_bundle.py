@@ -361,3 +361,26 @@ def test_text_report_fits_80_columns(path: Path) -> None:
                 and not line.startswith(("  Filter: ", str(path)))]
     assert too_wide == []
     assert re.search(r"^Verdict: ", text, re.M) or "No phone traffic" in text
+
+
+def test_summary_tells_phones_with_one_cause_once(tmp_path: Path) -> None:
+    """Six phones whose CAPF never answers: one finding section, one table row and one
+    verdict line for the six (reporters/groups.py), the seventh phone (refused) on its
+    own; findings.json still holds one finding per phone."""
+    src = ROOT / "pcaps" / "synthetic" / "capf_outage_six.pcap"
+    report, inputs = analyze([str(src)], Options())
+    out = tmp_path / "six.zip"
+    write_bundle(str(out), report, inputs, None)
+    z = zipfile.ZipFile(out)
+    md = z.read("summary.md").decode()
+    silent = [f.phone["ip"] for f in report.findings if f.code == "CAPF_UNIDIRECTIONAL"]
+    assert len(silent) == 6
+    assert len(re.findall(r"^#### \d+\. CAPF_UNIDIRECTIONAL: 6 phones", md, re.M)) == 1
+    assert len(re.findall(r"^#### \d+\. CAPF_REFUSED", md, re.M)) == 1
+    assert md.count("| 6 phones: ") == 1
+    assert "; 6 phones: CAPF_UNIDIRECTIONAL" in md.replace("\n", " ")
+    phones_line = re.search(r"^- Phones \(6\): (.*?)\n- First frames", md, re.M | re.S)
+    assert phones_line is not None and all(ip in phones_line.group(1) for ip in silent)
+    findings = json.loads(z.read("findings.json"))["findings"]
+    assert sorted(f["phone"]["ip"] for f in findings
+                  if f["code"] == "CAPF_UNIDIRECTIONAL") == sorted(silent)
