@@ -10,6 +10,7 @@ from typing import IO
 
 from capfcap.findings import Finding, worst_by_phone
 from capfcap.report import PhoneReport, Report
+from capfcap.reporters import groups
 
 DONE_CODES = frozenset({"CAPF_LSC_ISSUED", "CAPF_NO_CERTIFICATE"})
 STAGES = (("trust", "trust list"), ("config", "config"), ("dns", "DNS"), ("capf", "CAPF"))
@@ -75,6 +76,37 @@ class LineView:
         pass
 
 
+def table_rows(r: Report) -> list[tuple[str, str, str, str]]:
+    """The terminal table's rows (phone, device, stage, worst finding): one a phone, but
+    one for each set of `groups.GROUP_MIN` or more phones at the same stage with the same
+    worst finding against the same server (a rollout gone wrong for thousands of phones
+    is a few rows, not a screen per second of thousands)."""
+    worst_of = worst_by_phone(r.findings)  # once, not a scan of the findings per phone
+    done = done_phones(r.findings)
+    keyed: dict[tuple[str, ...], list[PhoneReport]] = {}
+    shown: list[tuple[PhoneReport, str, Finding | None, tuple[str, ...]]] = []
+    for p in r.phones:
+        w = worst_of.get(p.ip)
+        stage = stage_of(p, done)
+        key = (stage, *((w.severity, w.code, str(w.server.get("ip", "")),
+                         str(w.server.get("port", ""))) if w else ()))
+        keyed.setdefault(key, []).append(p)
+        shown.append((p, stage, w, key))
+    rows: list[tuple[str, str, str, str]] = []
+    for p, stage, w, key in shown:
+        same = keyed[key]
+        if len(same) < groups.GROUP_MIN:
+            worst = f"{w.severity.upper()} {w.code}: {w.summary}" if w else "-"
+            rows.append((p.ip, p.device or p.mac, stage, worst))
+        elif same[0] is p:
+            names = ", ".join(q.ip for q in same[:groups.SHOW_PHONES])
+            more = len(same) - groups.SHOW_PHONES
+            names += f" and {more:,} more" if more > 0 else ""
+            worst = f"{w.severity.upper()} {groups.cause_line(w)}" if w else "-"
+            rows.append((f"{len(same):,} phones: {names}", "-", stage, worst))
+    return rows
+
+
 class RichView:
     """A terminal view: one row per phone (stage, worst finding), findings above it."""
 
@@ -107,12 +139,8 @@ class RichView:
         tab = Table(title=status, title_justify="left", expand=False)
         for col in ("phone", "device", "stage", "worst finding"):
             tab.add_column(col, overflow="fold")
-        worst_of = worst_by_phone(r.findings)  # once, not a scan of the findings per phone
-        done = done_phones(r.findings)
-        for p in r.phones:
-            w = worst_of.get(p.ip)
-            worst = f"{w.severity.upper()} {w.code}: {w.summary}" if w else "-"
-            tab.add_row(p.ip, p.device or p.mac, stage_of(p, done), worst)
+        for row in table_rows(r):
+            tab.add_row(*row)
         self.live.update(tab, refresh=True)
 
     def close(self) -> None:

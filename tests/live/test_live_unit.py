@@ -301,3 +301,29 @@ def test_stage_of() -> None:
                    Evidence((9,), None, None, ""))
     assert live_view.stage_of(p, live_view.done_phones([done])) == "done"
     assert live_view.stage_of(PhoneReport(ip=PHONE), set()) == "-"
+
+
+def test_table_groups_phones_at_one_stage_with_one_cause() -> None:
+    """The terminal table of `live` on six phones whose CAPF never answers and a seventh
+    refused: one row for the six, one for the seventh (same stage, other cause)."""
+    from capfcap.pipeline import Options, analyze
+
+    src = Path(__file__).parents[2] / "pcaps" / "synthetic" / "capf_outage_six.pcap"
+    report, _inputs = analyze([str(src)], Options())
+    rows = live_view.table_rows(report)
+    assert len(report.phones) == 7 and len(rows) == 2
+    (six,) = [r for r in rows if r[0].startswith("6 phones: ")]
+    silent = [f.phone["ip"] for f in report.findings if f.code == "CAPF_UNIDIRECTIONAL"]
+    assert all(ip in six[0] for ip in silent)
+    assert six[3].startswith("ERROR CAPF_UNIDIRECTIONAL: ") and six[1] == "-"
+    (other,) = [r for r in rows if r is not six]
+    assert other[3].startswith("ERROR CAPF_REFUSED: ") and other[2] == six[2]
+
+
+def test_table_rows_are_per_phone_below_the_group_size() -> None:
+    from capfcap.pipeline import Options, analyze
+
+    src = Path(__file__).parents[2] / "pcaps" / "synthetic" / "silent_tftp_two_phones.pcap"
+    report, _inputs = analyze([str(src)], Options())
+    rows = live_view.table_rows(report)
+    assert [r[0] for r in rows] == [p.ip for p in report.phones] and len(rows) == 2
