@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from scapy.fields import ByteEnumField, FieldLenField, StrLenField
+from scapy.packet import Packet
 
 
 def tlv_fields(tags: dict[int, str]) -> list[Any]:
@@ -16,3 +17,11 @@ def tlv_fields(tags: dict[int, str]) -> list[Any]:
         FieldLenField("length", None, length_of="value", fmt="!H"),
         StrLenField("value", b"", length_from=lambda p: p.length),
     ]
+
+
+class Bounded(Packet):
+    """A layer that ends with its own fields: the bytes after it are the next item of the
+    list that holds it, never its payload (each element, each record)."""
+
+    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
+        return b"", s
