@@ -200,7 +200,7 @@ ALLOWED = {
     "capfcap.headers": {"capfcap.sources"},
     "capfcap.decode": {"capfcap.headers", "capfcap.sources", "capfcap.protocol"},
     "capfcap.arp": {"capfcap.headers", "capfcap.sources"},
-    "capfcap.checksum": {"capfcap.decode"},
+    "capfcap.checksum": {"capfcap.decode", "capfcap.headers"},
     "capfcap.learn": {"capfcap.decode", "capfcap.sources", "capfcap.protocol"},
     "capfcap.dissectors": {"capfcap.events", "capfcap.protocol"},
     "capfcap.trust": {"capfcap.dissectors", "capfcap.events", "capfcap.protocol"},
