@@ -44,7 +44,7 @@ from capfcap.dissectors.itltags import (
     TAG_PADDING,
     TAG_SIGNER_INFO,
 )
-from capfcap.dissectors.tlv import Bounded, tlv_fields
+from capfcap.dissectors.tlv import Bounded, tlv_element, tlv_fields
 
 RECORD_PREFIX_LEN = 5  # 01 00 02 <u16 record_length>
 MAX_HEADER_LEN = 0xFFFF  # HEADER_LENGTH is a u16: no header is longer
@@ -191,11 +191,8 @@ def _record_framed(rec: Packet) -> bool:
     )
 
 
-class RecordElement(Bounded):
-    """Record element: tag(u8) length(u16) value."""
-
-    name = "ITL record element"
-    fields_desc = tlv_fields(RECORD_TAGS)
+RecordElement = tlv_element(__name__, "RecordElement", "ITL record element", RECORD_TAGS,
+                            "Record element: tag(u8) length(u16) value.")
 
 
 class ItlRecord(Bounded):

@@ -25,3 +25,14 @@ class Bounded(Packet):
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         return b"", s
+
+
+def tlv_element(module: str, cls_name: str, name: str, tags: dict[int, str],
+                doc: str) -> type[Packet]:
+    """The scapy layer `module.cls_name` of one element (tag, length, value) whose tags
+    `tags` names: a `Bounded` layer, as each item of an element list is."""
+    ns = {"__module__": module, "__qualname__": cls_name, "__doc__": doc, "name": name,
+          "fields_desc": tlv_fields(tags)}
+    meta: Any = type(Bounded)  # scapy's Packet_metaclass registers the layer
+    layer: type[Packet] = meta(cls_name, (Bounded,), ns)
+    return layer
