@@ -23,7 +23,7 @@ Wire formats read here:
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from capfcap.sources.fileinfo import MAX_BLOCK, MAX_FRAME
@@ -103,11 +103,12 @@ class Skipper:
         return pf.tcp_ports, pf.udp_any, pf.hosts4_be, 0x8100, 0x0800, 20, 23
 
     def _skipped(self, b: _Buffer, info: _Info, pos: int, count: int, cut: int,
-                 first_cut: int, first_ts: Callable[[], int], last_ts: int) -> None:
+                 first_cut: int, first_ts: int | None, last_ts: int) -> None:
         """Account for the `count` records skipped up to `pos` (once per call, not per
-        record): the capture's times, counts and cut records, and the reader's position."""
-        if info.first is None:
-            info.first = first_ts()
+        record): the capture's times (`first_ts` None: not the capture's first records),
+        counts and cut records, and the reader's position."""
+        if first_ts is not None:
+            info.first = first_ts
         info.last = last_ts
         info.packets += count
         info.cut += cut
@@ -183,12 +184,13 @@ class Skipper:
             count += 1
         if count:
             ts = _TS[little]
-
-            def ts_at(at: int) -> int:
-                sec, frac = ts(buf, at)
-                return sec * 1_000_000_000 + frac * unit
-
-            self._skipped(b, info, pos, count, cut, first_cut, lambda: ts_at(first), ts_at(last))
+            first_ts = None
+            if info.first is None:
+                sec, frac = ts(buf, first)
+                first_ts = sec * 1_000_000_000 + frac * unit
+            sec, frac = ts(buf, last)
+            self._skipped(b, info, pos, count, cut, first_cut, first_ts,
+                          sec * 1_000_000_000 + frac * unit)
         return number + count
 
     def pcapng(self, b: _Buffer, info: _Info, number: int, ifaces: Sequence[_Iface],
@@ -260,7 +262,7 @@ class Skipper:
             for i, k in enumerate(per_if):
                 ifaces[i].frames += k
             self._skipped(b, info, pos, count, cut, first_cut,
-                          lambda: self._ng_ts(buf, first, ifaces, epb),
+                          None if info.first is not None else self._ng_ts(buf, first, ifaces, epb),
                           self._ng_ts(buf, last, ifaces, epb))
         return number + count
 
