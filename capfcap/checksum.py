@@ -4,24 +4,15 @@ RFC 8200 §8.1)."""
 from __future__ import annotations
 
 from capfcap.decode import TCP, UDP, Packet, ip_packed
-from capfcap.headers import CACHED_ADDRESSES
+from capfcap.headers import Memo
 
-_addr_values: dict[str, int] = {}
+_addr_values: Memo[str, int] = Memo(lambda ip: int.from_bytes(ip_packed(ip), "big"))
+_addr_value = _addr_values.__getitem__  # address text -> its packed bytes as one integer
 
 
 def clear_cache() -> None:
     """Forget the cached address values (an analysis is over; the next starts empty)."""
     _addr_values.clear()
-
-
-def _addr_value(ip: str) -> int:
-    v = _addr_values.get(ip)
-    if v is None:
-        v = int.from_bytes(ip_packed(ip), "big")
-        if len(_addr_values) >= CACHED_ADDRESSES:
-            _addr_values.clear()  # bounded, and the addresses now in use stay cached
-        _addr_values[ip] = v
-    return v
 
 
 def checksum_ok(pkt: Packet) -> bool | None:

@@ -9,6 +9,8 @@ extension headers.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from capfcap.sources.frame import (
     ETH_IPV4,
@@ -30,26 +32,43 @@ _V6_EXT = (0, 43, 60)
 _V6_FRAG = 44
 
 
-CACHED_ADDRESSES = 65536  # address texts kept (more phones than this: the recent ones)
-_ntoa_cache: dict[bytes, str] = {}
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Memo(dict[K, V]):
+    """`memo[x]` is `fn(x)` for a pure `fn`, computed once per x: a hit is one dict lookup,
+    with no Python call. At most `limit` values are kept: a miss on a full memo starts it
+    over, so it stays bounded and the keys now in use stay cached (a capture of more
+    phones than `limit` does not compute every later address again)."""
+
+    __slots__ = ("fn", "limit")
+
+    def __init__(self, fn: Callable[[K], V], limit: int = 65536) -> None:
+        super().__init__()
+        self.fn, self.limit = fn, limit
+
+    def __missing__(self, key: K) -> V:
+        v = self.fn(key)
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = v
+        return v
+
+
+def _ntoa(b: bytes) -> str:
+    if len(b) == 4:
+        return socket.inet_ntoa(b)
+    return socket.inet_ntop(socket.AF_INET6, b)
+
+
+_ntoa_memo: Memo[bytes, str] = Memo(_ntoa)
+ntoa = _ntoa_memo.__getitem__  # 4 or 16 packed bytes -> address text
 
 
 def clear_cache() -> None:
     """Forget the cached address texts (an analysis is over; the next starts empty)."""
-    _ntoa_cache.clear()
-
-
-def ntoa(b: bytes) -> str:
-    s = _ntoa_cache.get(b)
-    if s is None:
-        if len(b) == 4:
-            s = socket.inet_ntoa(b)
-        else:
-            s = socket.inet_ntop(socket.AF_INET6, b)
-        if len(_ntoa_cache) >= CACHED_ADDRESSES:
-            _ntoa_cache.clear()  # bounded, and the addresses now in use stay cached
-        _ntoa_cache[b] = s
-    return s
+    _ntoa_memo.clear()
 
 
 def l3(linktype: int, data: bytes) -> tuple[int, int, str, int | None]:

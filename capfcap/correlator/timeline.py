@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
 from capfcap.catalog import severity_of
 from capfcap.correlator.common import (
     AUTH_MODES,
@@ -18,7 +21,7 @@ from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answer_captured
-from capfcap.events import TlsSession
+from capfcap.events import ConfigSeen, FileTransfer, TlsSession, TrustListSeen
 from capfcap.filenames import basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import TimelineEntry
@@ -84,6 +87,15 @@ def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     return out
 
 
+
+class _Parsed(Protocol):
+    @property
+    def transfer(self) -> FileTransfer: ...
+
+
+_S = TypeVar("_S", bound=_Parsed)
+
+
 def _transfer_entries(p: PhoneState) -> list[TimelineEntry]:
     out: list[TimelineEntry] = []
     for t in p.transfers:
@@ -97,39 +109,44 @@ def _transfer_entries(p: PhoneState) -> list[TimelineEntry]:
     return out
 
 
+def _parsed_entries(seen: Sequence[_S], stage: str,
+                    outcome: Callable[[_S], tuple[str, str]]) -> list[TimelineEntry]:
+    """One entry per downloaded file that was parsed, at the download's last frame:
+    `outcome` gives its text and outcome."""
+    return [TimelineEntry(s.transfer.frames[-1], s.transfer.last_ts, *outcome(s), stage)
+            for s in seen]
+
+
+def _trust_list_outcome(tl: TrustListSeen) -> tuple[str, str]:
+    name = basename(tl.transfer.filename)
+    x = tl.trust_list
+    if x is None:
+        return f"{name}: does not parse ({tl.error})", "failed"
+    roles = "+".join(r.role_name for r in x.records)
+    return (f"{x.kind} {name}: {len(x.records)} records ({roles}), "
+            f"signature {x.signature_status} ({x.hash_algorithm}), SHA-1 {x.sha1[:12]}",
+            "ok" if x.capf_records() and x.signature_status == "valid" else "failed")
+
+
+def _config_outcome(cf: ConfigSeen) -> tuple[str, str]:
+    name = basename(cf.transfer.filename)
+    g = cf.config
+    if g is None:
+        return f"config {name}: unreadable ({cf.error})", "failed"
+    if not g.observable:
+        return f"config {name}: encrypted, not observable", "info"
+    capf = ", ".join(f"{h or '(empty)'}:{pt}" for h, pt in g.capf_servers) or "none"
+    mode = g.capf_auth_mode
+    return (f"config {name}: capfAuthMode {mode} ({AUTH_MODES.get(mode or 0, '?')}), "
+            f"CAPF {capf}", "ok")
+
+
 def _trust_list_entries(p: PhoneState) -> list[TimelineEntry]:
-    out: list[TimelineEntry] = []
-    for tl in p.trust_lists:
-        t = tl.transfer
-        if tl.trust_list is None:
-            what, oc = f"{basename(t.filename)}: does not parse ({tl.error})", "failed"
-        else:
-            x = tl.trust_list
-            roles = "+".join(r.role_name for r in x.records)
-            what = (f"{x.kind} {basename(t.filename)}: {len(x.records)} records ({roles}), "
-                    f"signature {x.signature_status} ({x.hash_algorithm}), SHA-1 {x.sha1[:12]}")
-            oc = "ok" if x.capf_records() and x.signature_status == "valid" else "failed"
-        out.append(TimelineEntry(t.frames[-1], t.last_ts, what, oc, "trust"))
-    return out
+    return _parsed_entries(p.trust_lists, "trust", _trust_list_outcome)
 
 
 def _config_entries(p: PhoneState) -> list[TimelineEntry]:
-    out: list[TimelineEntry] = []
-    for cf in p.configs:
-        t = cf.transfer
-        if cf.config is None:
-            what, oc = f"config {basename(t.filename)}: unreadable ({cf.error})", "failed"
-        elif not cf.config.observable:
-            what, oc = f"config {basename(t.filename)}: encrypted, not observable", "info"
-        else:
-            g = cf.config
-            capf = ", ".join(f"{h or '(empty)'}:{pt}" for h, pt in g.capf_servers) or "none"
-            mode = g.capf_auth_mode
-            what = (f"config {basename(t.filename)}: capfAuthMode {mode} "
-                    f"({AUTH_MODES.get(mode or 0, '?')}), CAPF {capf}")
-            oc = "ok"
-        out.append(TimelineEntry(t.frames[-1], t.last_ts, what, oc, "config"))
-    return out
+    return _parsed_entries(p.configs, "config", _config_outcome)
 
 
 def _dns_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:

@@ -28,7 +28,7 @@ from scapy.fields import (
 )
 from scapy.packet import Packet
 
-from capfcap.dissectors.tlv import tlv_fields
+from capfcap.dissectors.tlv import tlv_element
 from capfcap.events import CapfMessage, Direction
 from capfcap.protocol import CAPF_PORT
 
@@ -122,12 +122,8 @@ class CapfError(ValueError):
 # --------------------------------------------------------------------------- scapy layers
 
 
-class CapfElement(Packet):
-    name = "CAPF element"
-    fields_desc = tlv_fields(ELEMENTS)
-
-    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
-        return b"", s
+CapfElement = tlv_element(__name__, "CapfElement", "CAPF element", ELEMENTS,
+                          "CAPF element: tag(u8) length(u16) value.")
 
 
 class CAPF(Packet):

@@ -44,7 +44,7 @@ from capfcap.dissectors.itltags import (
     TAG_PADDING,
     TAG_SIGNER_INFO,
 )
-from capfcap.dissectors.tlv import tlv_fields
+from capfcap.dissectors.tlv import Bounded, tlv_element, tlv_fields
 
 RECORD_PREFIX_LEN = 5  # 01 00 02 <u16 record_length>
 MAX_HEADER_LEN = 0xFFFF  # HEADER_LENGTH is a u16: no header is longer
@@ -58,14 +58,11 @@ MAX_RECORD_ITEMS = 64
 MAX_RECORDS = 1024
 
 
-class HeaderElement(Packet):
+class HeaderElement(Bounded):
     """Header leaf element: tag(u8) length(u16) value. Dispatches to padding/containers."""
 
     name = "ITL header element"
     fields_desc = tlv_fields(HEADER_TAGS)
-
-    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
-        return b"", s
 
     @classmethod
     def dispatch_hook(cls, _pkt: bytes | None = None, *args: Any, **kargs: Any) -> type[Packet]:
@@ -194,17 +191,11 @@ def _record_framed(rec: Packet) -> bool:
     )
 
 
-class RecordElement(Packet):
-    """Record element: tag(u8) length(u16) value."""
-
-    name = "ITL record element"
-    fields_desc = tlv_fields(RECORD_TAGS)
-
-    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
-        return b"", s
+RecordElement = tlv_element(__name__, "RecordElement", "ITL record element", RECORD_TAGS,
+                            "Record element: tag(u8) length(u16) value.")
 
 
-class ItlRecord(Packet):
+class ItlRecord(Bounded):
     """One record: RECORD_LENGTH element (01 00 02 <u16>) then the record's elements."""
 
     name = "ITL record"
@@ -226,9 +217,6 @@ class ItlRecord(Packet):
             max_count=MAX_RECORD_ITEMS,
         ),
     ]
-
-    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
-        return b"", s
 
 
 class ItlFile(Packet):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from scapy.fields import ByteEnumField, FieldLenField, StrLenField
+from scapy.packet import Packet
 
 
 def tlv_fields(tags: dict[int, str]) -> list[Any]:
@@ -16,3 +17,22 @@ def tlv_fields(tags: dict[int, str]) -> list[Any]:
         FieldLenField("length", None, length_of="value", fmt="!H"),
         StrLenField("value", b"", length_from=lambda p: p.length),
     ]
+
+
+class Bounded(Packet):
+    """A layer that ends with its own fields: the bytes after it are the next item of the
+    list that holds it, never its payload (each element, each record)."""
+
+    def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
+        return b"", s
+
+
+def tlv_element(module: str, cls_name: str, name: str, tags: dict[int, str],
+                doc: str) -> type[Packet]:
+    """The scapy layer `module.cls_name` of one element (tag, length, value) whose tags
+    `tags` names: a `Bounded` layer, as each item of an element list is."""
+    ns = {"__module__": module, "__qualname__": cls_name, "__doc__": doc, "name": name,
+          "fields_desc": tlv_fields(tags)}
+    meta: Any = type(Bounded)  # scapy's Packet_metaclass registers the layer
+    layer: type[Packet] = meta(cls_name, (Bounded,), ns)
+    return layer

@@ -50,9 +50,15 @@ HRR_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
 
 
 @dataclass(frozen=True)
-class ClientHello:
+class _Item:
+    """What every item has first: the frame whose bytes completed it, and its time."""
+
     frame: int
     ts: int
+
+
+@dataclass(frozen=True)
+class ClientHello(_Item):
     legacy_version: int
     versions: tuple[int, ...]  # supported_versions ext (RFC 8446 §4.2.1), () when absent
     sni: str
@@ -66,9 +72,7 @@ class ClientHello:
 
 
 @dataclass(frozen=True)
-class ServerHello:
-    frame: int
-    ts: int
+class ServerHello(_Item):
     legacy_version: int
     version: int  # selected: supported_versions ext when present, else legacy_version
     cipher: int
@@ -81,54 +85,44 @@ class ServerHello:
 
 
 @dataclass(frozen=True)
-class Certificate:
+class Certificate(_Item):
     """TLS <= 1.2 Certificate (RFC 5246 §7.4.2): DER certificates, sender's first."""
 
-    frame: int
-    ts: int
     certs: tuple[bytes, ...] = field(repr=False)
 
 
 @dataclass(frozen=True)
-class CertificateRequest:
-    frame: int
-    ts: int
+class CertificateRequest(_Item):
+    """CertificateRequest (RFC 5246 §7.4.4): the server asks for the client's certificate."""
 
 
 @dataclass(frozen=True)
-class ServerHelloDone:
-    frame: int
-    ts: int
+class ServerHelloDone(_Item):
+    """ServerHelloDone (RFC 5246 §7.4.5)."""
 
 
 @dataclass(frozen=True)
-class ClientKeyExchange:
-    frame: int
-    ts: int
+class ClientKeyExchange(_Item):
+    """ClientKeyExchange (RFC 5246 §7.4.7)."""
 
 
 @dataclass(frozen=True)
-class HandshakeMessage:
+class HandshakeMessage(_Item):
     """Any other plaintext handshake message (ServerKeyExchange, NewSessionTicket, ...)."""
 
-    frame: int
-    ts: int
     msg_type: int
     length: int
 
 
 @dataclass(frozen=True)
-class ChangeCipherSpec:
-    frame: int
-    ts: int
+class ChangeCipherSpec(_Item):
+    """A ChangeCipherSpec record (RFC 5246 §7.1)."""
 
 
 @dataclass(frozen=True)
-class _Record:
+class _Record(_Item):
     """A whole record kept for decryption: its header fields and its fragment."""
 
-    frame: int
-    ts: int
     content_type: int
     version: int
     length: int
@@ -141,9 +135,7 @@ class EncryptedHandshake(_Record):
 
 
 @dataclass(frozen=True)
-class Alert:
-    frame: int
-    ts: int
+class Alert(_Item):
     level: int  # 1 warning, 2 fatal; 0 when encrypted
     description: int  # -1 when encrypted
     encrypted: bool = False
@@ -162,21 +154,17 @@ class AppData(_Record):
 
 
 @dataclass(frozen=True)
-class NotTls:
+class NotTls(_Item):
     """The direction's first bytes are not a TLS record."""
 
-    frame: int
-    ts: int
     reason: str
     head: bytes = b""  # up to 16 first bytes
 
 
 @dataclass(frozen=True)
-class Anomaly:
+class Anomaly(_Item):
     """Something malformed after a valid start; `fatal`: parsing of the direction stopped."""
 
-    frame: int
-    ts: int
     reason: str
     fatal: bool = True
 

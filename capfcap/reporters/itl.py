@@ -121,19 +121,20 @@ def _header(tl: TrustList, console: Console) -> None:
     _head_line(console, "SHA-256", tl.sha256)
 
 
+def _attrs(obj: object, names: str) -> dict[str, Any]:
+    """{name: obj.name} for the space-separated attribute names, in their order: the JSON
+    keys that show an attribute as it is, under its own name."""
+    return {n: getattr(obj, n) for n in names.split()}
+
+
 def _cert_json(cert: CertInfo | None) -> dict[str, Any] | None:
     if cert is None:
         return None
     return {
-        "subject": cert.subject,
-        "issuer": cert.issuer,
-        "serial": cert.serial,
+        **_attrs(cert, "subject issuer serial"),
         "not_before": _iso(cert.not_before),
         "not_after": _iso(cert.not_after),
-        "key_type": cert.key_type,
-        "key_bits": cert.key_bits,
-        "is_ca": cert.is_ca,
-        "key_cert_sign": cert.key_cert_sign,
+        **_attrs(cert, "key_type key_bits is_ca key_cert_sign"),
         "sha1": cert.der_sha1,
         "sha256": cert.der_sha256,
     }
@@ -141,16 +142,8 @@ def _cert_json(cert: CertInfo | None) -> dict[str, Any] | None:
 
 def _record_json(rec: TrustRecord) -> dict[str, Any]:
     return {
-        "index": rec.index,
-        "offset": rec.offset,
-        "role": rec.role,
-        "role_name": rec.role_name,
-        "subject": rec.subject,
-        "issuer": rec.issuer,
-        "serial": rec.serial,
-        "dns_name": rec.dns_name,
-        "ip_address": rec.ip_address,
-        "cert_hash": rec.cert_hash,
+        **_attrs(rec, "index offset role role_name subject issuer serial dns_name ip_address "
+                      "cert_hash"),
         "certificate": _cert_json(rec.cert),
         "note": rec.note,
     }
@@ -159,20 +152,11 @@ def _record_json(rec: TrustRecord) -> dict[str, Any]:
 def to_json(tl: TrustList) -> dict[str, Any]:
     """Plain-JSON form of a trust list (same input, same output; no run-time data)."""
     return {
-        "kind": tl.kind,
-        "filename": tl.filename,
-        "version": tl.version,
-        "signer_version": tl.signer_version,
-        "signer": tl.signer,
-        "signer_serial": tl.signer_serial,
-        "issuer": tl.issuer,
+        **_attrs(tl, "kind filename version signer_version signer signer_serial issuer"),
         "timestamp": _iso(tl.timestamp),
         "hash_algorithm": tl.hash_algorithm,
         "signature": {"status": tl.signature_status, "note": tl.signature_note},
-        "size": tl.size,
-        "md5": tl.md5,
-        "sha1": tl.sha1,
-        "sha256": tl.sha256,
+        **_attrs(tl, "size md5 sha1 sha256"),
         "unknown_tags": [{"tag": t, "offset": o} for t, o in tl.unknown_tags],
         "records": [_record_json(r) for r in tl.records],
     }

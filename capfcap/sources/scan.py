@@ -92,13 +92,29 @@ class Skipper:
         self.pf = pf
         self.skipped = 0
 
-    def _sets(self, little: bool) -> tuple[frozenset[int], set[int], set[int]]:
-        """TCP ports, UDP ports and IPv4 hosts as a struct in the file's byte order reads
-        them (kept up to date by the Prefilter as it learns)."""
+    def _wanted(self, little: bool) -> tuple[frozenset[int], set[int], set[int], int, int,
+                                             int, int]:
+        """What the IPv4 fast path compares, as a struct in the file's byte order reads it:
+        TCP ports, UDP ports and IPv4 hosts (kept up to date by the Prefilter as it
+        learns); the 802.1Q and IPv4 Ethernet types; IPv4 total lengths 20 and 23."""
         pf = self.pf
         if little:
-            return pf.tcp_ports_le, pf.udp_any_le, pf.hosts4_le
-        return pf.tcp_ports, pf.udp_any, pf.hosts4_be
+            return pf.tcp_ports_le, pf.udp_any_le, pf.hosts4_le, 0x0081, 0x0008, 0x1400, 0x1700
+        return pf.tcp_ports, pf.udp_any, pf.hosts4_be, 0x8100, 0x0800, 20, 23
+
+    def _skipped(self, b: _Buffer, info: _Info, pos: int, count: int, cut: int,
+                 first_cut: int, first_ts: int | None, last_ts: int) -> None:
+        """Account for the `count` records skipped up to `pos` (once per call, not per
+        record): the capture's times (`first_ts` None: not the capture's first records),
+        counts and cut records, and the reader's position."""
+        if first_ts is not None:
+            info.first = first_ts
+        info.last = last_ts
+        info.packets += count
+        info.cut += cut
+        info.first_cut = first_cut
+        self.skipped += count
+        b.pos = pos
 
     def pcap(self, b: _Buffer, info: _Info, number: int, linktype: int, fcs: int,
              endian: str, unit: int) -> int:
@@ -113,10 +129,7 @@ class Skipper:
         rec, tag = _REC_ETH_V4[little]
         incl_at = _U32X2[little]
         pf = self.pf
-        tcp, udp, hosts = self._sets(little)
-        # network-order constants as the file-order struct reads them
-        et_vlan, et_v4 = (0x0081, 0x0008) if little else (0x8100, 0x0800)
-        t_lo, t_hi = (0x1400, 0x1700) if little else (20, 23)
+        tcp, udp, hosts, et_vlan, et_v4, t_lo, t_hi = self._wanted(little)
         # the fused read needs 54 bytes from the record start; Ethernet only
         limit = n - 54 if linktype == LINKTYPE_ETHERNET else -1
         min38, min42 = 38 + fcs, 42 + fcs  # Ethernet + IPv4 + ports (+ a tag) before the FCS
@@ -171,16 +184,13 @@ class Skipper:
             count += 1
         if count:
             ts = _TS[little]
+            first_ts = None
             if info.first is None:
                 sec, frac = ts(buf, first)
-                info.first = sec * 1_000_000_000 + frac * unit
+                first_ts = sec * 1_000_000_000 + frac * unit
             sec, frac = ts(buf, last)
-            info.last = sec * 1_000_000_000 + frac * unit
-            info.packets += count
-            info.cut += cut
-            info.first_cut = first_cut
-            self.skipped += count
-            b.pos = pos
+            self._skipped(b, info, pos, count, cut, first_cut, first_ts,
+                          sec * 1_000_000_000 + frac * unit)
         return number + count
 
     def pcapng(self, b: _Buffer, info: _Info, number: int, ifaces: Sequence[_Iface],
@@ -196,9 +206,7 @@ class Skipper:
         epb = _EPB[little]
         rec, tag = _EPB_ETH_V4[little]
         pf = self.pf
-        tcp, udp, hosts = self._sets(little)
-        et_vlan, et_v4 = (0x0081, 0x0008) if little else (0x8100, 0x0800)
-        t_lo, t_hi = (0x1400, 0x1700) if little else (20, 23)
+        tcp, udp, hosts, et_vlan, et_v4, t_lo, t_hi = self._wanted(little)
         first, last = pos, -1  # the first record skipped, if any, is the one at pos
         count = 0
         nif = len(ifaces)
@@ -251,16 +259,11 @@ class Skipper:
             count += 1
             per_if[iid] += 1
         if count:
-            if info.first is None:
-                info.first = self._ng_ts(buf, first, ifaces, epb)
-            info.last = self._ng_ts(buf, last, ifaces, epb)
             for i, k in enumerate(per_if):
                 ifaces[i].frames += k
-            info.packets += count
-            info.cut += cut
-            info.first_cut = first_cut
-            self.skipped += count
-            b.pos = pos
+            self._skipped(b, info, pos, count, cut, first_cut,
+                          None if info.first is not None else self._ng_ts(buf, first, ifaces, epb),
+                          self._ng_ts(buf, last, ifaces, epb))
         return number + count
 
     @staticmethod
