@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from capfcap.decode import ACK, FIN, RST, SYN, TCP, Packet
 from capfcap.events import Direction, Event, FlowKey, TcpConnection
 from capfcap.extractors.base import StreamHandler
+from capfcap.extractors.flowtable import either_way
 from capfcap.extractors.oldest import Oldest
 from capfcap.extractors.tcpstream import Reassembler
 from capfcap.protocol import SERVICE_PORTS
@@ -149,11 +150,7 @@ class TcpTracker:
         if self.want is not None and not self.want(pkt):
             return []
         out: list[Event] = []
-        k = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
-        c = self.conns.get(k)
-        if c is None:
-            k = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
-            c = self.conns.get(k)
+        k, c = either_way(self.conns, pkt)
         fl = pkt.flags
         if c is not None and fl & SYN and not fl & ACK:
             # a new SYN on a finished tuple (port reuse) starts a new connection

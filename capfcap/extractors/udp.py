@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from capfcap.decode import UDP, Packet
 from capfcap.events import Event, FlowKey, UdpFlow
+from capfcap.extractors.flowtable import either_way
 from capfcap.extractors.oldest import Oldest
 from capfcap.protocol import SERVICE_PORTS
 
@@ -43,11 +44,7 @@ class UdpTracker:
         if pkt.proto != UDP or not self.want(pkt):
             return []
         out: list[Event] = []
-        k = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
-        f = self.flows.get(k)
-        if f is None:
-            k = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
-            f = self.flows.get(k)
+        k, f = either_way(self.flows, pkt)
         if f is None:
             if len(self.flows) >= MAX_FLOWS:
                 ok = self._oldest.oldest()

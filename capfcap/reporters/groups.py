@@ -168,5 +168,21 @@ def frames_line(g: Group) -> str:
     return shown + (" …" if len(g.phones) > len(g.first_frames) else "")
 
 
+def withheld_texts(r: Report, grouping: Grouping) -> list[str]:
+    """`CODE for PHONE: reason` for each withheld verdict; a group's are told once, for its
+    first phone ("6 phones (first: IP)"), the others' left out."""
+    out: list[str] = []
+    for wh in r.withheld:
+        g = grouping.group_of.get(str(wh.get("phone", "")))
+        if g is None:
+            who = str(wh.get("phone"))
+        elif g.lead.ip == wh.get("phone"):
+            who = f"{len(g.phones):,} phones (first: {wh.get('phone')})"
+        else:
+            continue
+        out.append(f"{wh.get('code')} for {who}: {wh.get('reason')}")
+    return out
+
+
 DETAIL_HINT = ("--phone IP (any of the phones above); --format json "
                "holds every phone's findings")

@@ -70,16 +70,7 @@ def _findings(r: Report, grouping: groups.Grouping) -> list[str]:
 
 
 def _withheld(r: Report, grouping: groups.Grouping) -> list[str]:
-    out: list[str] = []
-    for wh in r.withheld:
-        g = grouping.group_of.get(str(wh.get("phone", "")))
-        if g is None:
-            who = str(wh.get("phone"))
-        elif g.lead.ip == wh.get("phone"):
-            who = f"{len(g.phones):,} phones (first: {wh.get('phone')})"
-        else:
-            continue
-        out.append("- " + _cell(f"{wh.get('code')} for {who}: {wh.get('reason')}"))
+    out = ["- " + _cell(t) for t in groups.withheld_texts(r, grouping)]
     return ["", "## Withheld verdicts", "", *out] if out else []
 
 

@@ -184,20 +184,6 @@ def _phones(r: Report, grouping: groups.Grouping) -> list[str]:
     return out
 
 
-def _withheld(r: Report, grouping: groups.Grouping) -> list[str]:
-    out: list[str] = []
-    for wh in r.withheld:
-        g = grouping.group_of.get(str(wh.get("phone", "")))
-        if g is None:
-            who = str(wh.get("phone"))
-        elif g.lead.ip == wh.get("phone"):
-            who = f"{len(g.phones):,} phones (first: {wh.get('phone')})"
-        else:
-            continue
-        out += _wrap(esc(f"{wh.get('code')} for {who}: {wh.get('reason')}"), "- ", "  ")
-    return out
-
-
 def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> str:
     out = ["# capfcap ticket summary", ""]
     out += _wrap("**Verdict:** " + esc(overall_verdict(r).removeprefix("capfcap: ")))
@@ -223,9 +209,11 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
             out += _finding(n, f, g)
     if not r.findings:
         out += ["", "No findings."]
-    withheld = _withheld(r, grouping)
+    withheld = groups.withheld_texts(r, grouping)
     if withheld:
-        out += ["", "## Withheld verdicts", "", *withheld]
+        out += ["", "## Withheld verdicts", ""]
+        for text in withheld:
+            out += _wrap(esc(text), "- ", "  ")
     if facts.objects:
         out += ["", "## Objects", ""]
         for name, what in facts.objects:
