@@ -20,6 +20,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tests marked slow first (in their order): pytest-xdist hands them out early, so no
+    # worker is left with one at the end while the others idle
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if shutil.which("tshark") is None:
         skip = pytest.mark.skip(reason="tshark is not installed (apt-get install tshark)")
         for item in items:

@@ -79,6 +79,7 @@ def test_text_sections_in_input_order_then_fleet_summary(tmp_path: Path) -> None
     assert len(lsc) == 1 and lsc[0].split()[:3] == ["1", "1", "info"]
 
 
+@pytest.mark.slow
 def test_jobs_change_nothing_but_speed(tmp_path: Path) -> None:
     d = fleet_dir(tmp_path, HAPPY, FILTERED, REFUSED, ASYM)
     for fmt in ("text", "jsonl"):

@@ -201,6 +201,7 @@ def prefilters(draw: st.DrawFn) -> Prefilter:
     return pf
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(frames(), prefilters())
 def test_skippable_implies_decode_drops(fr: tuple[int, bytes], pf: Prefilter) -> None:
@@ -210,6 +211,7 @@ def test_skippable_implies_decode_drops(fr: tuple[int, bytes], pf: Prefilter) ->
         assert decode(Frame(1, 0, lt, data, len(data)), pf) is None
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), prefilters(), st.sampled_from(["<", ">"]),
        st.sampled_from([1, 1, 113, 276, 101, 228]), st.booleans())
