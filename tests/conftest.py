@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,6 +18,15 @@ REALPEER = PCAPS / "realpeer"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite tests/golden/* from the current output (review the diff)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # once per session: not in each xdist worker
+        # Byte-compile the package as `pip install` does: the tests start hundreds of
+        # `python -m capfcap` processes, and with PYTHONDONTWRITEBYTECODE set each would
+        # compile every module it imports again (tools/bench.py does the same before it
+        # times anything).
+        compileall.compile_dir(str(ROOT / "capfcap"), quiet=1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
