@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ from types import ModuleType
 
 import pytest
 
+from capfcap.cli import main
 from capfcap.sources.inputs import InputSet, frames
 from tests.tshark_cache import Run, tshark
 
@@ -320,11 +323,15 @@ def _per_file(names: list[str]) -> list[object]:
 
 @cache
 def _report(name: str) -> tuple[int, dict]:
-    res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
-                          str(SYNTH / name), *EXPECTED[name].get("args", ())],
-                         capture_output=True, text=True, cwd=REPO,
-                         timeout=120)
-    return res.returncode, json.loads(res.stdout)
+    """The exit status and JSON report of `capfcap analyze --format json FILE [args]`:
+    capfcap.cli.main, what `python -m capfcap` runs, called in this process (a new
+    interpreter per file cost more than most analyses; tests/test_cli.py and
+    tests/test_damaged.py run the command as a process)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["analyze", "--format", "json", str(SYNTH / name),
+                   *EXPECTED[name].get("args", ())])
+    return rc, json.loads(out.getvalue())
 
 
 def _analyze(name: str) -> tuple[int, frozenset[str], str]:
