@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.layers.inet import IP, UDP
@@ -112,6 +113,7 @@ def _reference_sum(pkt: Packet) -> int:
     return int.from_bytes(blob, "big") % 0xFFFF
 
 
+@pytest.mark.slow
 @settings(max_examples=1500)
 @given(segments())
 def test_checksum_ok_agrees_with_the_word_sum(pkt: Packet) -> None:

@@ -216,6 +216,7 @@ def test_frame_wireshark_does_not_have_is_a_disagreement() -> None:
     assert "Wireshark has no frame 99999" in str(r.findings[0].extra["crosscheck"])
 
 
+@pytest.mark.slow
 @pytest.mark.tshark
 def test_cli_outputs_show_the_verdict() -> None:
     f = str(REALPEER / "S07_capf_cert_mismatch.pcap")

@@ -33,6 +33,8 @@ DOCUMENTED = {0, 3, 4, 5}
 TIMEOUT_S = 60
 MEMORY_LIMIT = 1 << 30  # RLIMIT_AS, bytes
 NAMES_PLACE = re.compile(r"\b(byte|frame) \d+|\b\d+ (bytes|frames?)\b")
+# one pytest-xdist worker runs the module: the corpus goes through the CLI once (`runs`)
+pytestmark = pytest.mark.xdist_group("damaged")
 
 
 def _limit() -> None:  # runs in the child before exec

@@ -79,6 +79,7 @@ def test_text_sections_in_input_order_then_fleet_summary(tmp_path: Path) -> None
     assert len(lsc) == 1 and lsc[0].split()[:3] == ["1", "1", "info"]
 
 
+@pytest.mark.slow
 def test_jobs_change_nothing_but_speed(tmp_path: Path) -> None:
     d = fleet_dir(tmp_path, HAPPY, FILTERED, REFUSED, ASYM)
     for fmt in ("text", "jsonl"):
@@ -192,11 +193,17 @@ def busy_fleet(tmp_path: Path, n: int) -> Path:
     return d
 
 
+def _sigint_default() -> None:  # runs in the child before exec
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def started(d: Path, *extra: str) -> subprocess.Popen[str]:
     """The command in its own process group, once it has written its first report line
-    (the pool is at work)."""
+    (the pool is at work). Ctrl-C reaches it as in a terminal even when pytest itself was
+    started in the background (`&` ignores SIGINT, and a child inherits that)."""
     p = subprocess.Popen([sys.executable, "-m", "capfcap", "analyze", "--each", str(d),
-                          "--jobs", "2", *extra], stdout=subprocess.PIPE,
+                          "--jobs", "2", *extra], preexec_fn=_sigint_default,
+                         stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     assert p.stdout is not None and p.stdout.readline()
     return p

@@ -93,6 +93,10 @@ def _bench():  # type: ignore[no-untyped-def]
     return bench
 
 
+# the tests of the generated capture run on one pytest-xdist worker: it is generated once
+SPAN = pytest.mark.xdist_group("fastpath span")
+
+
 @pytest.fixture(scope="module")
 def span(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("span") / "span.pcap"
@@ -100,12 +104,14 @@ def span(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
+@SPAN
 def test_same_findings_on_generated_span(span: Path) -> None:
     out = _assert_same([str(span)])
     assert '"CAPF_LSC_ISSUED"' in out  # the phone conversations were analysed
     assert '"packets": 30000' in out  # every record counted
 
 
+@SPAN
 def test_same_findings_on_generated_span_gz(span: Path, tmp_path: Path) -> None:
     gz = tmp_path / "span.pcap.gz"
     with open(span, "rb") as fi, gzip.open(gz, "wb", compresslevel=1) as fo:
@@ -113,6 +119,7 @@ def test_same_findings_on_generated_span_gz(span: Path, tmp_path: Path) -> None:
     assert '"packets": 30000' in _assert_same([str(gz)])
 
 
+@SPAN
 @pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap not installed")
 def test_same_findings_on_generated_span_pcapng(span: Path, tmp_path: Path) -> None:
     ng = tmp_path / "span.pcapng"
@@ -120,6 +127,7 @@ def test_same_findings_on_generated_span_pcapng(span: Path, tmp_path: Path) -> N
     _assert_same([str(ng)])
 
 
+@SPAN
 def test_skipper_counts_every_record(span: Path) -> None:
     pf = Prefilter()
     sk = Skipper(pf)
@@ -193,6 +201,7 @@ def prefilters(draw: st.DrawFn) -> Prefilter:
     return pf
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(frames(), prefilters())
 def test_skippable_implies_decode_drops(fr: tuple[int, bytes], pf: Prefilter) -> None:
@@ -202,6 +211,7 @@ def test_skippable_implies_decode_drops(fr: tuple[int, bytes], pf: Prefilter) ->
         assert decode(Frame(1, 0, lt, data, len(data)), pf) is None
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), prefilters(), st.sampled_from(["<", ">"]),
        st.sampled_from([1, 1, 113, 276, 101, 228]), st.booleans())

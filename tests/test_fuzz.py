@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +40,7 @@ def test_fuzz_reader_on_mutated_captures(data: bytes) -> None:
     ft.reader(data)
 
 
+@pytest.mark.slow
 @CI
 @given(PROGRAM)
 def test_fuzz_pipeline_on_mutated_captures(data: bytes) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -16,7 +18,9 @@ from types import ModuleType
 
 import pytest
 
+from capfcap.cli import main
 from capfcap.sources.inputs import InputSet, frames
+from tests.tshark_cache import Run, tshark
 
 REPO = Path(__file__).resolve().parent.parent
 TOOL = REPO / "tools" / "gen_pcaps.py"
@@ -47,10 +51,14 @@ def _run_tool(out: Path, hashseed: str) -> None:
                    capture_output=True, timeout=300)
 
 
-def _tshark(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _tshark(path: Path, *args: str) -> Run:
+    """Once per session for the same file and arguments (tests/tshark_cache.py)."""
     assert TSHARK is not None
-    return subprocess.run([TSHARK, "-n", "-r", str(path), "-d", "tcp.port==3804,tls", *args],
-                          capture_output=True, text=True, timeout=120)
+    return tshark(path, ["-d", "tcp.port==3804,tls", *args])
+
+
+# one tshark reading per file serves the frame count and the address checks
+FRAMES_AND_ADDRESSES = ("frame.number", "ip.addr", "ipv6.addr")
 
 
 def _fields(path: Path, *fields: str, flt: str | None = None) -> list[list[str]]:
@@ -64,21 +72,36 @@ def _fields(path: Path, *fields: str, flt: str | None = None) -> list[list[str]]
 # --- the generator -----------------------------------------------------------------------
 
 
-def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
+# the tests of one generation run on one pytest-xdist worker: the tool runs twice per session
+GENERATION = pytest.mark.xdist_group("gen_pcaps generation")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two fresh runs of the tool, under different hash seeds."""
+    base = tmp_path_factory.mktemp("gen_pcaps")
+    a, b = base / "a", base / "b"
     _run_tool(a, "1")
     _run_tool(b, "4242")
+    return a, b
+
+
+@GENERATION
+def test_two_runs_are_byte_identical(generated: tuple[Path, Path]) -> None:
+    a, b = generated
     names = sorted(os.listdir(a))
     assert names == sorted(os.listdir(b)) == NAMES
     for n in names:
         assert (a / n).read_bytes() == (b / n).read_bytes(), n
 
 
-def test_committed_files_equal_a_fresh_generation() -> None:
-    fresh = gen.build_all()
-    assert sorted(fresh) == sorted(os.listdir(SYNTH))
-    for name, blob in fresh.items():
-        assert (SYNTH / name).read_bytes() == blob, f"{name} is stale: rerun tools/gen_pcaps.py"
+@GENERATION
+def test_committed_files_equal_a_fresh_generation(generated: tuple[Path, Path]) -> None:
+    fresh, _ = generated
+    assert sorted(os.listdir(fresh)) == sorted(os.listdir(SYNTH))
+    for name in sorted(os.listdir(fresh)):
+        assert (SYNTH / name).read_bytes() == (fresh / name).read_bytes(), \
+            f"{name} is stale: rerun tools/gen_pcaps.py"
 
 
 def test_only_documentation_addresses_in_scratch_files() -> None:
@@ -86,9 +109,9 @@ def test_only_documentation_addresses_in_scratch_files() -> None:
     if TSHARK is None:
         pytest.skip("tshark not on PATH")
     for name in SCRATCH:
-        rows = _fields(SYNTH / name, "ip.addr", "ipv6.addr")
+        rows = _fields(SYNTH / name, *FRAMES_AND_ADDRESSES)
         for row in rows:
-            for cell in row:
+            for cell in row[1:]:
                 for addr in filter(None, cell.split(",")):
                     ok = addr.startswith(("192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:"))
                     assert ok, f"{name}: {addr}"
@@ -159,7 +182,7 @@ def test_reader_frame_count_and_linktypes(name: str) -> None:
 @needs_tshark
 @pytest.mark.parametrize("name", NAMES)
 def test_tshark_frame_count(name: str) -> None:
-    rows = _fields(SYNTH / name, "frame.number")
+    rows = _fields(SYNTH / name, *FRAMES_AND_ADDRESSES)
     assert [int(r[0]) for r in rows] == list(range(1, EXPECTED[name]["frames"] + 1))
 
 
@@ -293,13 +316,22 @@ def test_qinq_and_dot1q_tags() -> None:
 
 # --- the analyzer against EXPECTED ----------------------------------------------------------
 
+def _per_file(names: list[str]) -> list[object]:
+    """One pytest-xdist worker runs every analyzer test of a file: _report runs once."""
+    return [pytest.param(n, marks=pytest.mark.xdist_group(f"gen_pcaps {n}")) for n in names]
+
+
 @cache
 def _report(name: str) -> tuple[int, dict]:
-    res = subprocess.run([sys.executable, "-m", "capfcap", "analyze", "--format", "json",
-                          str(SYNTH / name), *EXPECTED[name].get("args", ())],
-                         capture_output=True, text=True, cwd=REPO,
-                         timeout=120)
-    return res.returncode, json.loads(res.stdout)
+    """The exit status and JSON report of `capfcap analyze --format json FILE [args]`:
+    capfcap.cli.main, what `python -m capfcap` runs, called in this process (a new
+    interpreter per file cost more than most analyses; tests/test_cli.py and
+    tests/test_damaged.py run the command as a process)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["analyze", "--format", "json", str(SYNTH / name),
+                   *EXPECTED[name].get("args", ())])
+    return rc, json.loads(out.getvalue())
 
 
 def _analyze(name: str) -> tuple[int, frozenset[str], str]:
@@ -308,7 +340,7 @@ def _analyze(name: str) -> tuple[int, frozenset[str], str]:
     return rc, frozenset(f["code"] for f in report["findings"]), text
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", _per_file(NAMES))
 def test_analyzer_reports_no_absent_code(name: str) -> None:
     rc, codes, _text = _analyze(name)
     assert not codes & set(EXPECTED[name]["absent"])
@@ -316,7 +348,7 @@ def test_analyzer_reports_no_absent_code(name: str) -> None:
         assert rc == EXPECTED[name]["exit"]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", _per_file(NAMES))
 def test_analyzer_reports_expected_codes(name: str) -> None:
     _rc, codes, text = _analyze(name)
     assert set(EXPECTED[name]["codes"]) <= codes
@@ -324,7 +356,7 @@ def test_analyzer_reports_expected_codes(name: str) -> None:
         assert EXPECTED[name]["alert"] in text
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if "cause" in EXPECTED[n]])
+@pytest.mark.parametrize("name", _per_file([n for n in NAMES if "cause" in EXPECTED[n]]))
 def test_analyzer_names_the_icmp_cause(name: str) -> None:
     """The expected finding carries the cause its ICMP code and sender mean."""
     _rc, report = _report(name)

@@ -33,6 +33,9 @@ CAPTURES = sorted(
     if p.is_file() and p.name.lower().endswith((".pcap", ".pcapng", ".pcap.gz", ".pcapng.gz"))
 )
 IDS = [str(p.relative_to(PCAPS)) for p in CAPTURES]
+# one pytest-xdist worker runs every test of a capture: its readings (_read) are made once
+BY_CAPTURE = [pytest.param(p, id=i, marks=pytest.mark.xdist_group(f"oracle {i}"))
+              for p, i in zip(CAPTURES, IDS, strict=True)]
 pytestmark = pytest.mark.tshark
 
 FIELDS = [
@@ -123,7 +126,7 @@ def _dups(r: Run) -> set[int]:
     return set(r.analysis.dup_frames)
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=IDS)
+@pytest.mark.parametrize("path", BY_CAPTURE)
 def test_frame_numbers_and_times(path: Path) -> None:
     r = run(path)
     # records without a time are not packets (a pcapng Custom Block still takes a number)
@@ -156,7 +159,7 @@ def _exact_pairs(rows: dict[int, dict[str, str]], frames: set[int]) -> dict[int,
     return out
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=IDS)
+@pytest.mark.parametrize("path", BY_CAPTURE)
 def test_dns_transactions_and_rcodes(path: Path) -> None:
     r = run(path)
     dups = _dups(r)
@@ -195,7 +198,7 @@ def test_dns_transactions_and_rcodes(path: Path) -> None:
         assert _ints(resp["dns.flags.rcode"]) == [t.rcode]
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=IDS)
+@pytest.mark.parametrize("path", BY_CAPTURE)
 def test_tcp_completeness(path: Path) -> None:
     r = run(path)
     dups = _dups(r)
@@ -217,7 +220,7 @@ def test_tcp_completeness(path: Path) -> None:
         assert _ints(r.rows[last]["tcp.completeness"]) == [c.completeness]
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=IDS)
+@pytest.mark.parametrize("path", BY_CAPTURE)
 def test_tls_alerts(path: Path) -> None:
     r = run(path)
     ports = set(TLS_READ_PORTS)
@@ -238,7 +241,7 @@ def _tftp_complete(r: Run) -> list[FileTransfer]:
             if t.protocol == "tftp" and t.status == "complete"]
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=IDS)
+@pytest.mark.parametrize("path", BY_CAPTURE)
 def test_tftp_objects_equal_wireshark_export(path: Path) -> None:
     r = run(path)
     ours: Counter[tuple[str, str]] = Counter()
@@ -249,7 +252,7 @@ def test_tftp_objects_equal_wireshark_export(path: Path) -> None:
     assert ours == r.objects
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=IDS)
+@pytest.mark.parametrize("path", BY_CAPTURE)
 def test_finding_filters_select_exactly_their_frames(path: Path) -> None:
     r = run(path)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from capfcap.tshark import run as tshark_run
+from tests import tshark_cache
 from tests.conftest import REALPEER
 from tests.tshark_cache import STATS, cached_tshark_ek, tshark
 
@@ -48,3 +49,20 @@ def test_exported_objects_reach_every_caller(tmp_path: Path) -> None:
     assert names[0] == names[1] and names[0]  # S01 carries TFTP files
     outs[0].clear()  # a caller's list is its own
     assert ek(path, [1, 2, 3], None, exe) == outs[1]
+
+
+def test_an_answer_on_disk_serves_another_worker(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker whose memory lacks the answer reads the one another worker stored."""
+    cap = tmp_path / "c.pcap"
+    shutil.copy(REALPEER / "S03_dns_nxdomain.pcap", cap)
+    monkeypatch.setattr(tshark_cache, "SHARED", None)
+    tshark_cache.share(tmp_path / "shared")
+    args = ("-T", "fields", "-e", "frame.number")
+    ask = tshark_cache._tshark.__wrapped__  # the process's memory left out, as in a new worker
+    runs = STATS.runs
+    first = ask(tshark_cache._stamp(cap), args, None)
+    assert STATS.runs == runs + 1 and first.stdout
+    assert ask(tshark_cache._stamp(cap), args, None) == first
+    assert STATS.runs == runs + 1
+    assert len(list((tmp_path / "shared").glob("*.pickle"))) == 1

@@ -5,15 +5,23 @@ same captures; its start-up and two-pass dissection dominate their time. A run i
 by the capture's path, modification time and size and by the exact arguments, so a
 capture rewritten during the session (tools/gen_pcaps.py) is read again. Exported
 objects are kept as bytes and written into each caller's directory.
+
+Under pytest-xdist each worker is its own process: answers are also kept on disk, in a
+directory shared by the session's workers (`share`, set by tests/conftest.py), one pickle
+per question, written by atomic rename under a per-question lock, so a question is put
+to tshark once per session, whichever worker asks first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,6 +50,57 @@ class Stats:
 
 STATS = Stats()
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: two workers may ask the same question; both answers agree
+    fcntl = None  # type: ignore[assignment]
+
+SHARED: Path | None = None  # the session's directory shared by workers; None: memory only
+_HELD: set[str] = set()  # questions this process holds the lock of (a wrapped wrapper)
+
+
+def share(directory: Path | None) -> None:
+    """Keep answers in `directory` too (None: this process's memory only)."""
+    global SHARED
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+    SHARED = directory
+
+
+@contextmanager
+def _locked(key: tuple[Any, ...]) -> Iterator[Path | None]:
+    """The answer file of `key` in the shared directory, under an exclusive lock on it
+    (None: no shared directory)."""
+    name = hashlib.sha256(repr(key).encode()).hexdigest()
+    if SHARED is None or name in _HELD:
+        yield None
+        return
+    with open(SHARED / f"{name}.lock", "wb") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        _HELD.add(name)
+        try:
+            yield SHARED / f"{name}.pickle"
+        finally:
+            _HELD.discard(name)
+
+
+def _shared(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    """compute(), or the answer a worker of this session already stored for `key`."""
+    with _locked(key) as path:
+        if path is not None and path.exists():
+            return pickle.loads(path.read_bytes())
+        value = compute()
+        if path is not None:
+            try:
+                blob = pickle.dumps(value)
+            except Exception:  # noqa: BLE001 - an unpicklable answer stays in memory
+                return value
+            part = path.with_suffix(f".{os.getpid()}.part")
+            part.write_bytes(blob)
+            os.replace(part, path)
+        return value
+
 
 def _stamp(path: str | Path) -> tuple[str, int, int]:
     st = os.stat(path)
@@ -60,6 +119,10 @@ def tshark(path: str | Path, args: Sequence[str], export: str | None = None) -> 
 
 @cache
 def _tshark(stamp: tuple[str, int, int], args: tuple[str, ...], export: str | None) -> Run:
+    return _shared(("tshark", stamp, args, export), lambda: _run(stamp, args, export))
+
+
+def _run(stamp: tuple[str, int, int], args: tuple[str, ...], export: str | None) -> Run:
     STATS.runs += 1
     cmd = [TSHARK, "-n", "-r", stamp[0], *args]
     with tempfile.TemporaryDirectory(prefix="capfcap-tshark-") as tmp:
@@ -77,6 +140,20 @@ def cached_tshark_ek(original: Callable[..., list[str]]) -> Callable[..., list[s
     memo: dict[tuple[Any, ...], tuple[list[str] | None, Exception | None,
                                       tuple[tuple[str, bytes], ...]]] = {}
 
+    def ek(path: str, frames: list[int], objdir: str | None, exe: str,
+           extra: tuple[int, ...]) -> tuple[list[str] | None, Exception | None,
+                                           tuple[tuple[str, bytes], ...]]:
+        STATS.runs += 1
+        with tempfile.TemporaryDirectory(prefix="capfcap-ek-") as tmp:
+            try:
+                lines: list[str] | None = original(
+                    path, frames, tmp if objdir is not None else None, exe, extra)
+                err: Exception | None = None
+            except Exception as e:  # noqa: BLE001 - replayed to every caller
+                lines, err = None, e
+            objects = tuple((n, Path(tmp, n).read_bytes()) for n in sorted(os.listdir(tmp)))
+        return lines, err, objects
+
     def run(path: str, frames: list[int], objdir: str | None, exe: str,
             extra_tls: Iterable[int] = ()) -> list[str]:
         extra = tuple(extra_tls)
@@ -84,17 +161,10 @@ def cached_tshark_ek(original: Callable[..., list[str]]) -> Callable[..., list[s
         if key in memo:
             STATS.hits += 1
         else:
-            STATS.runs += 1
-            with tempfile.TemporaryDirectory(prefix="capfcap-ek-") as tmp:
-                try:
-                    lines: list[str] | None = original(
-                        path, frames, tmp if objdir is not None else None, exe, extra)
-                    err: Exception | None = None
-                except Exception as e:  # noqa: BLE001 - replayed to every caller
-                    lines, err = None, e
-                objects = tuple((n, Path(tmp, n).read_bytes())
-                                for n in sorted(os.listdir(tmp)))
-            memo[key] = (lines, err, objects)
+            before = STATS.runs
+            memo[key] = _shared(("ek", *key), lambda: ek(path, frames, objdir, exe, extra))
+            if STATS.runs == before:
+                STATS.hits += 1
         lines, err, objects = memo[key]
         if err is not None:
             raise err

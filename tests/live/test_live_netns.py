@@ -212,6 +212,7 @@ def comparable(report: dict[str, object]) -> list[tuple[object, ...]]:
     return sorted(out)
 
 
+@pytest.mark.slow
 def test_live_matches_offline_and_stops_on_sigint(lab: Lab, tmp_path: Path) -> None:
     files = tmp_path / "tftp"
     files.mkdir()
@@ -324,6 +325,7 @@ def test_live_matches_offline_and_stops_on_sigint(lab: Lab, tmp_path: Path) -> N
         assert cmt.stdout.split("\n")[:2] == ["1\tcapfcap frame 1", "2\tcapfcap frame 2"]
 
 
+@pytest.mark.slow
 def test_jsonl_stream_and_count(lab: Lab, tmp_path: Path) -> None:
     """--count stops the run; --format jsonl streams one finding object per line."""
     srv, ph = lab.ns["server"], lab.ns["phone"]

@@ -297,6 +297,7 @@ def fleet_report(n: int) -> Report:
     return mod.fleet_report(n)  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 @browser
 def test_browser_renders_2000_phones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("capfcap.reporters.groups.GROUP_MIN", 10**9)  # a section per phone

@@ -31,6 +31,8 @@ from tests.conftest import REALPEER
 from tests.test_fastpath import frames as frame_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
+# one pytest-xdist worker runs the module: the capture (`span`) is generated once
+pytestmark = pytest.mark.xdist_group("parallel span")
 
 
 @pytest.fixture(scope="module")

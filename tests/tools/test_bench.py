@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_bench_prints_the_table(tmp_path: Path) -> None:
     r = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "bench.py"), "--frames", "4000", "--all-frames",
@@ -41,6 +44,7 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     assert bench.count_frames(a) == 3000
 
 
+@pytest.mark.slow
 def test_bulk_rows_with_time_per_phone(tmp_path: Path) -> None:
     r = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "bench.py"), "--frames", "0", "--all-frames", "0",

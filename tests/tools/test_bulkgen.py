@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# one pytest-xdist worker runs the module: the bulk capture (`bulk`) is made once
+pytestmark = pytest.mark.xdist_group("bulkgen")
 sys.path.insert(0, str(ROOT / "tools"))
 try:
     import bulkgen
