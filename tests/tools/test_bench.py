@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_prints_the_table(tmp_path: Path) -> None:
     r = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "bench.py"), "--frames", "4000", "--all-frames",
-         "600", "--runs", "2", "--scapy-slice", "300", "--cache", str(tmp_path)],
+         "600", "--runs", "1", "--scapy-slice", "300", "--cache", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )
     assert r.returncode == 0, r.stderr
