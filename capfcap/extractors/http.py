@@ -59,6 +59,9 @@ class HttpHandler:
             else:
                 out.append(self._transfer(None, r, conn))
         out.extend(self._transfer(q, None, conn) for q in reqs[i:])
+        # each parser points back at this handler (method_for, kept): let go of them, so
+        # the connection's messages are freed as it ends, not at a full collection
+        del self._req, self._resp
         return out
 
     def _transfer(
