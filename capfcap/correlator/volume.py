@@ -68,6 +68,7 @@ class Volume:
         self.file_askers: set[str] = set()  # hosts that requested a phone's files
         self.last_ts = 0
         self.port_sets: dict[frozenset[int], frozenset[int]] = {}  # one object per set
+        self.dests: dict[tuple[str, int], tuple[str, int]] = {}  # one object per server port
 
     def add(self, ev: Event, service_ports: frozenset[int]) -> None:
         kind = type(ev)  # exact types: one comparison each for the many HostSeen events
@@ -93,7 +94,9 @@ class Volume:
     def _service(self, c: TcpConnection) -> None:
         s = self.sources.get(c.key.client)
         if s is None:
-            s = self.sources[c.key.client] = _Source(dest=(c.key.server, c.key.server_port))
+            dest = (c.key.server, c.key.server_port)
+            dest = self.dests.setdefault(dest, dest)  # thousands of phones, one CAPF
+            s = self.sources[c.key.client] = _Source(dest=dest)
         s.conns += 1
         s.syns += len(c.syn_frames)
         s.sent_more = s.sent_more or c.orig_pkts > len(c.syn_frames)
