@@ -22,8 +22,7 @@ from capfcap.sources.frame import (
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_LOOP,
     LINKTYPE_NULL,
-    LINKTYPE_RAW,
-    LINKTYPE_RAW_ALT,
+    RAW_IP_TYPES,
     VLAN_TAGS,
 )
 
@@ -105,7 +104,7 @@ def l3(linktype: int, data: bytes) -> tuple[int, int, str, int | None]:
         mac = data[12 : 12 + alen].hex(":") if alen == 6 else ""
         et = (data[0] << 8) | data[1]
         return (4 if et == ETH_IPV4 else 6 if et == ETH_IPV6 else 0), 20, mac, None
-    if linktype == LINKTYPE_RAW or linktype in LINKTYPE_RAW_ALT:
+    if linktype in RAW_IP_TYPES:
         if n < 1:
             return 0, 0, "", None
         v = data[0] >> 4
@@ -133,12 +132,11 @@ SUPPORTED_LINKTYPES = frozenset(
         LINKTYPE_ETHERNET,
         LINKTYPE_LINUX_SLL,
         LINKTYPE_LINUX_SLL2,
-        LINKTYPE_RAW,
         LINKTYPE_IPV4,
         LINKTYPE_IPV6,
         LINKTYPE_NULL,
         LINKTYPE_LOOP,
-        *LINKTYPE_RAW_ALT,
+        *RAW_IP_TYPES,
     }
 )
 

@@ -15,6 +15,7 @@ LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
 # DLT_RAW on some BSDs is 12 or 14 in the file header
 LINKTYPE_RAW_ALT = (12, 14)
+RAW_IP_TYPES = frozenset((LINKTYPE_RAW, *LINKTYPE_RAW_ALT))  # a bare IPv4/IPv6 packet
 
 # EtherTypes (IEEE 802 numbers): IPv4, IPv6, ARP (RFC 826: kept for the phone's receive
 # direction, DESIGN §4 rule 2), and the 802.1Q / 802.1ad / legacy QinQ tags

@@ -21,17 +21,20 @@ from capfcap.sources.frame import (
     LINKTYPE_IPV6,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
-    LINKTYPE_RAW,
-    LINKTYPE_RAW_ALT,
+    RAW_IP_TYPES,
     VLAN_TAGS,
 )
 
 VLAN = VLAN_TAGS
+# the link types `l3_offset` reads the network layer behind (the others are never skipped)
+SCANNED_LINKTYPES = frozenset(
+    (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_IPV4,
+     LINKTYPE_IPV6, *RAW_IP_TYPES)
+)
 # decode() looks further into these: never skipped here
 V4_PASS = (1, 58)  # ICMP, ICMPv6
 V6_PASS = (0, 43, 44, 60, 1, 58)  # extension headers, fragment, ICMP, ICMPv6
 
-RAW_TYPES = frozenset((LINKTYPE_RAW, *LINKTYPE_RAW_ALT))
 _hh = struct.Struct("!HH").unpack_from
 
 
@@ -56,7 +59,7 @@ def l3_offset(buf: bytes, s: int, fe: int, lt: int) -> tuple[int, int]:
             return 0, 0
         et = (buf[s] << 8) | buf[s + 1]
         o = s + 20
-    elif lt in RAW_TYPES:
+    elif lt in RAW_IP_TYPES:
         if fe - s < 1:
             return 0, 0
         v = buf[s] >> 4

@@ -27,19 +27,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from capfcap.sources.fileinfo import MAX_BLOCK, MAX_FRAME
-from capfcap.sources.frame import (
-    LINKTYPE_ETHERNET,
-    LINKTYPE_IPV4,
-    LINKTYPE_IPV6,
-    LINKTYPE_LINUX_SLL,
-    LINKTYPE_LINUX_SLL2,
-)
-from capfcap.sources.relevance import RAW_TYPES, PortsAndHosts, skippable
-
-SCANNED_LINKTYPES = frozenset(
-    (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_IPV4,
-     LINKTYPE_IPV6, *RAW_TYPES)
-)
+from capfcap.sources.frame import LINKTYPE_ETHERNET
+from capfcap.sources.relevance import SCANNED_LINKTYPES, PortsAndHosts, skippable
 
 # Ethernet type, then an IPv4 header without options and the ports: version/IHL, total
 # length, protocol, src, dst (as u32), source port, destination port
