@@ -99,9 +99,7 @@ def table_rows(r: Report) -> list[tuple[str, str, str, str]]:
             worst = f"{w.severity.upper()} {w.code}: {w.summary}" if w else "-"
             rows.append((p.ip, p.device or p.mac, stage, worst))
         elif same[0] is p:
-            names = ", ".join(q.ip for q in same[:groups.SHOW_PHONES])
-            more = len(same) - groups.SHOW_PHONES
-            names += f" and {more:,} more" if more > 0 else ""
+            names = groups.phones_line(same, name=lambda q: q.ip)
             worst = f"{w.severity.upper()} {groups.cause_line(w)}" if w else "-"
             rows.append((f"{len(same):,} phones: {names}", "-", stage, worst))
     return rows

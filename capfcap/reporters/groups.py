@@ -15,6 +15,7 @@ Linear in phones and findings: one pass to index the findings by phone, one to k
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from capfcap.catalog import CATALOG
@@ -61,6 +62,16 @@ class Grouping:
 
     def grouped(self, ip: object) -> bool:
         return ip in self.group_of
+
+    def printed(self, phones: Sequence[PhoneReport]) -> list[tuple[PhoneReport, Group | None]]:
+        """The phones told one by one, and each group's first phone with its group (the
+        group's other phones are told through it)."""
+        out: list[tuple[PhoneReport, Group | None]] = []
+        for p in phones:
+            g = self.group_of.get(p.ip)
+            if g is None or g.lead is p:
+                out.append((p, g))
+        return out
 
 
 def _cause(f: Finding) -> Cause:
@@ -155,9 +166,11 @@ def phone_name(p: PhoneReport) -> str:
     return f"{p.ip} ({p.device})" if p.device else p.ip
 
 
-def phones_line(g: Group, limit: int = SHOW_PHONES) -> str:
-    shown = ", ".join(phone_name(p) for p in g.phones[:limit])
-    rest = len(g.phones) - limit
+def phones_line(phones: Sequence[PhoneReport], limit: int = SHOW_PHONES,
+                name: Callable[[PhoneReport], str] = phone_name) -> str:
+    """The first `limit` phones, then "and N more"."""
+    shown = ", ".join(name(p) for p in phones[:limit])
+    rest = len(phones) - limit
     return shown + (f" and {rest:,} more" if rest > 0 else "")
 
 
@@ -182,6 +195,14 @@ def withheld_texts(r: Report, grouping: Grouping) -> list[str]:
             continue
         out.append(f"{wh.get('code')} for {who}: {wh.get('reason')}")
     return out
+
+
+def group_facts(g: Group) -> list[str]:
+    """What a group's block lists under its example, as plain text (each reporter escapes
+    and lays it out): its phones, their first frames, where each phone's detail is."""
+    return [f"Phones ({len(g.phones):,}): {phones_line(g.phones)}",
+            f"First frames: {frames_line(g)}",
+            f"Each phone in full: {DETAIL_HINT}"]
 
 
 DETAIL_HINT = ("--phone IP (any of the phones above); --format json "

@@ -55,7 +55,7 @@ def _group_rows(r: Report, grouping: groups.Grouping, views: list[dict[str, obje
         if g is not None:
             w = g.worst()
             block = {"anchor": f"group-{len(blocks)}", "g": g, "worst": w,
-                     "headline": groups.headline(g), "phones": groups.phones_line(g),
+                     "headline": groups.headline(g), "phones": groups.phones_line(g.phones),
                      "frames": groups.frames_line(g), "hint": groups.DETAIL_HINT,
                      "first": groups.phone_name(g.lead)}
             blocks.append(block)

@@ -28,14 +28,13 @@ def _phone_row(p: PhoneReport, w: Finding | None, g: groups.Group | None) -> str
     if g is None:
         return (f"| {_cell(p.ip)} | {_cell(p.mac or '-')} | {_cell(p.device or '-')} | "
                 f"{worst} | {_cell(p.verdict)} |")
-    return (f"| {len(g.phones):,} phones: {_cell(groups.phones_line(g))} | - | - | {worst} | "
+    phones = _cell(groups.phones_line(g.phones))
+    return (f"| {len(g.phones):,} phones: {phones} | - | - | {worst} | "
             f"{_cell(p.verdict)} (first phone) |")
 
 
 def _group_lines(g: groups.Group) -> list[str]:
-    return [f"- Phones ({len(g.phones):,}): {_cell(groups.phones_line(g))}",
-            f"- First frames: {groups.frames_line(g)}",
-            f"- Each phone in full: {_cell(groups.DETAIL_HINT)}"]
+    return ["- " + _cell(t) for t in groups.group_facts(g)]
 
 
 def _finding_lines(f: Finding, g: groups.Group | None) -> list[str]:
@@ -98,16 +97,11 @@ def render(r: Report, title: str = "capfcap report") -> str:
     else:
         out.append("| IP | MAC | device | worst finding | verdict |")
         out.append("|---|---|---|---|---|")
-        for p in r.phones:
-            g = grouping.group_of.get(p.ip)
-            if g is None or g.lead is p:
-                w = min(grouping.by_phone.get(p.ip, []), default=None,
-                        key=lambda f: SEVERITY_ORDER[f.severity])
-                out.append(_phone_row(p, w, g))
-    for p in r.phones:
-        g = grouping.group_of.get(p.ip)
-        if g is not None and g.lead is not p:
-            continue
+        for p, g in grouping.printed(r.phones):
+            w = min(grouping.by_phone.get(p.ip, []), default=None,
+                    key=lambda f: SEVERITY_ORDER[f.severity])
+            out.append(_phone_row(p, w, g))
+    for p, g in grouping.printed(r.phones):
         out.append("")
         of = f", first of {len(g.phones):,} phones" if g else ""
         out.append(f"### Timeline {_cell(p.device or p.ip)} ({_cell(p.ip)}){of}")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from capfcap.findings import SEVERITY_ORDER, Finding, worst_by_phone
-from capfcap.report import PhoneReport, Report, frames_text, iso
+from capfcap.report import Report, frames_text, iso
 from capfcap.reporters import groups
 
 WIDTH = 100
@@ -86,20 +86,8 @@ def overall_verdict(r: Report) -> str:
         return head + "; no phone traffic (trust-list/config downloads, CAPF or TVS) found"
     grouping = groups.group(r)
     parts = [groups.headline(g) if g else f"{_who(p.ident())}: {p.verdict or 'no verdict'}"
-             for p, g in _printed(r, grouping)]
+             for p, g in grouping.printed(r.phones)]
     return _clean(head + "; " + "; ".join(parts))
-
-
-def _printed(r: Report, grouping: groups.Grouping
-             ) -> list[tuple[PhoneReport, groups.Group | None]]:
-    """The phones told one by one, and each group's first phone with its group (the
-    group's other phones are told through it: reporters/groups.py)."""
-    out: list[tuple[PhoneReport, groups.Group | None]] = []
-    for p in r.phones:
-        g = grouping.group_of.get(p.ip)
-        if g is None or g.lead is p:
-            out.append((p, g))
-    return out
 
 
 def _finding(n: int, f: Finding, g: groups.Group | None = None) -> list[str]:
@@ -131,9 +119,7 @@ def _finding(n: int, f: Finding, g: groups.Group | None = None) -> list[str]:
 
 
 def _group_lines(g: groups.Group) -> list[str]:
-    return (_wrap(f"Phones ({len(g.phones):,}): {esc(groups.phones_line(g))}", "- ", "  ")
-            + _wrap(f"First frames: {groups.frames_line(g)}", "- ", "  ")
-            + _wrap(f"Each phone in full: {esc(groups.DETAIL_HINT)}", "- ", "  "))
+    return [ln for t in groups.group_facts(g) for ln in _wrap(esc(t), "- ", "  ")]
 
 
 def _capture(r: Report) -> list[str]:
@@ -166,7 +152,7 @@ def _phones(r: Report, grouping: groups.Grouping) -> list[str]:
         out.append("| IP | MAC | device | worst finding |")
         out.append("|---|---|---|---|")
         worst = worst_by_phone(r.findings)
-        printed = _printed(r, grouping)
+        printed = grouping.printed(r.phones)
         for p, g in printed:
             w = worst.get(p.ip)
             worst_text = f"{w.code} ({w.severity})" if w else "none"
@@ -174,8 +160,8 @@ def _phones(r: Report, grouping: groups.Grouping) -> list[str]:
                 out.append(f"| {esc(p.ip)} | {esc(p.mac or '-')} | {esc(p.device or '-')} | "
                            f"{worst_text} |")
             else:
-                out.append(f"| {len(g.phones):,} phones: {esc(groups.phones_line(g))} | - | - "
-                           f"| {worst_text} |")
+                phones = esc(groups.phones_line(g.phones))
+                out.append(f"| {len(g.phones):,} phones: {phones} | - | - | {worst_text} |")
         out.append("")
         for p, g in printed:
             line = (f"{esc(groups.headline(g))}; first phone {esc(_who(p.ident()))}: "

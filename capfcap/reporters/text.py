@@ -74,7 +74,7 @@ def _group(con: Console, g: groups.Group) -> None:
     example."""
     _rule(con, Text(groups.headline(g), style="bold"))
     worst = g.worst()
-    con.print(Text("Phones: " + groups.phones_line(g)))
+    con.print(Text("Phones: " + groups.phones_line(g.phones)))
     con.print(Text("First frames: " + groups.frames_line(g)))
     con.print(Text(f"First phone {groups.phone_name(g.lead)}: " + g.lead.verdict,
                    style=SEV_STYLE.get(worst.severity if worst else "", "green")))

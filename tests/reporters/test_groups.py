@@ -78,7 +78,7 @@ def test_a_report_narrowed_by_phone_never_groups() -> None:
 
 def test_phone_list_is_abbreviated() -> None:
     (g,) = groups.group(report({ip: [finding(ip)] for ip in ips(20)})).groups
-    line = groups.phones_line(g)
+    line = groups.phones_line(g.phones)
     assert line.endswith(f"and {20 - groups.SHOW_PHONES} more")
     assert line.count("192.0.2.") == groups.SHOW_PHONES
     assert groups.frames_line(g).endswith("…")
