@@ -85,6 +85,11 @@ class _Conn:
     seq: int = 0  # creation order (the table's dict order)
 
 
+def _table_key(c: _Conn) -> tuple[str, int, str, int]:
+    """The connection's key in `TcpTracker.conns`: client, client port, server, port."""
+    return (c.key.client, c.key.client_port, c.key.server, c.key.server_port)
+
+
 class TcpTracker:
     def __init__(
         self,
@@ -169,7 +174,7 @@ class TcpTracker:
             c = self._new(pkt)
             self._created += 1
             c.seq = self._created
-            k = (c.key.client, c.key.client_port, c.key.server, c.key.server_port)
+            k = _table_key(c)
             self.conns[k] = c
             self._oldest.created(k, pkt.ts)
             self._update(c, pkt)
@@ -314,7 +319,7 @@ class TcpTracker:
         return "OTH"
 
     def _finish(self, c: _Conn) -> list[Event]:
-        k = (c.key.client, c.key.client_port, c.key.server, c.key.server_port)
+        k = _table_key(c)
         if self.conns.pop(k, None) is not None:
             self._oldest.removed(k)
         if c.handler is not None:
@@ -365,8 +370,7 @@ class TcpTracker:
         ready: dict[int, _Conn] = {}  # by creation order (a connection may come up twice)
         while due and due[0][0] < now:
             _t, _s, c = heapq.heappop(due)
-            k = (c.key.client, c.key.client_port, c.key.server, c.key.server_port)
-            if self.conns.get(k) is not c:
+            if not self._open(c):
                 continue  # finished already (evicted, port reuse or an earlier entry)
             t = self._due_of(c)
             if t < now:
@@ -374,14 +378,16 @@ class TcpTracker:
             else:
                 self._schedule(c, t)
         if len(due) > 4 * len(self.conns) + 1024:  # entries of finished connections
-            self._due = [e for e in due if self.conns.get(
-                (e[2].key.client, e[2].key.client_port, e[2].key.server, e[2].key.server_port)
-            ) is e[2]]
+            self._due = [e for e in due if self._open(e[2])]
             heapq.heapify(self._due)
         out: list[Event] = []
         for _seq, c in sorted(ready.items()):
             out += self._finish(c)
         return out
+
+    def _open(self, c: _Conn) -> bool:
+        """`c` is still in the table (not finished, not replaced by a reused tuple)."""
+        return self.conns.get(_table_key(c)) is c
 
     def _schedule(self, c: _Conn, t: int | None = None) -> None:
         self._entries += 1
