@@ -82,12 +82,6 @@ class Redactor:
         self.map[raw] = cand
         self._rx = None
 
-    def pseudonym(self, mac: str) -> str:
-        raw = _parse_mac(mac)
-        if raw is None or raw not in self.map:
-            return mac
-        return _render(self.map[raw], mac)
-
     def _regex(self) -> re.Pattern[str]:
         if self._rx is None:
             alts = [f for m in self.map for f in _forms(m)] or ["(?!x)x"]
