@@ -17,7 +17,6 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from capfcap.bundle.frames import EvidenceFrame, collect, write_pcapng
 from capfcap.bundle.redact import Redactor
@@ -34,14 +33,6 @@ MAX_NAME = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
 _CN = re.compile(r"(?:^|,)CN=((?:[^,\\]|\\.)*)")
 TRUST_KINDS = ("ITL", "CTL")
-
-
-@dataclass
-class BundleResult:
-    path: str
-    evidence_frames: int
-    objects: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
 
 def safe_component(name: str) -> str:
@@ -162,7 +153,7 @@ def _redactions(redactor: Redactor, carry_mac: int, dropped: int) -> list[str]:
 
 
 def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
-          ) -> tuple[list[tuple[str, bytes]], BundleResult]:
+          ) -> list[tuple[str, bytes]]:
     """The bundle's entries (name, bytes), in zip order."""
     paths = _paths(inputs)
     redactor = Redactor() if redact else None
@@ -187,20 +178,17 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
         summary = redactor.text(summary)
         findings = redactor.text(findings)
         page = redactor.text(page)
-    out = [("summary.md", summary.encode("utf-8")), ("findings.json", findings.encode("utf-8")),
-           ("evidence.pcapng", evidence), ("report.html", page.encode("utf-8"))] + entries
-    return out, BundleResult("", n, [e[0] for e in entries], problems)
+    return [("summary.md", summary.encode("utf-8")), ("findings.json", findings.encode("utf-8")),
+            ("evidence.pcapng", evidence), ("report.html", page.encode("utf-8"))] + entries
 
 
 def write_bundle(path: str, report: Report, inputs: InputSet | Sequence[str],
-                 opts: object = None, redact: bool = False, force: bool = False
-                 ) -> BundleResult:
+                 opts: object = None, redact: bool = False, force: bool = False) -> None:
     """Write the bundle zip atomically. Raises UsageError when `path` exists (without
     force) or cannot be written."""
     del opts  # the analysis options are already reflected in the report
     check_writable(path, force)
-    entries, result = build(report, inputs, redact)
-    result.path = path
+    entries = build(report, inputs, redact)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in entries:
@@ -209,4 +197,3 @@ def write_bundle(path: str, report: Report, inputs: InputSet | Sequence[str],
             zi.external_attr = 0o644 << 16
             zf.writestr(zi, data)
     write_atomic(path, buf.getvalue(), force)
-    return result

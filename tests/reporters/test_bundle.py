@@ -266,8 +266,8 @@ def test_no_overwrite_without_force(tmp_path: Path) -> None:
 
 def test_bundle_is_deterministic(tmp_path: Path) -> None:
     report, inputs = analyze([str(REALPEER / "S05_capf_filtered.pcap")], Options())
-    a, _ = build(report, inputs)
-    b, _ = build(report, inputs)
+    a = build(report, inputs)
+    b = build(report, inputs)
     assert a == b
 
 
