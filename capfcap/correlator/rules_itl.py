@@ -10,7 +10,7 @@ lists the groups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 
 from capfcap.correlator import facts
@@ -21,14 +21,15 @@ from capfcap.events import TrustList, TrustListSeen
 from capfcap.findings import Finding
 
 
-@dataclass
+@dataclass(frozen=True)
 class ItlGroup:
-    """One distinct ITL and the phones that received it (first download per phone)."""
+    """One distinct ITL and the phones that received it: `seen[i]` is `phones[i]`'s first
+    download of it."""
 
     sha256: str
     itl: TrustList
-    seen: list[TrustListSeen] = field(default_factory=list)
-    phones: list[PhoneState] = field(default_factory=list)
+    seen: tuple[TrustListSeen, ...]
+    phones: tuple[PhoneState, ...]
 
     def servers(self) -> list[str]:
         return sorted({s.transfer.server for s in self.seen})
@@ -39,18 +40,17 @@ class ItlGroup:
 
 def itl_groups(phones: dict[str, PhoneState]) -> list[ItlGroup]:
     """Distinct parsed ITLs, in the order of their first download."""
-    groups: dict[str, ItlGroup] = {}
+    itls: dict[str, TrustList] = {}
+    first: dict[str, dict[str, TrustListSeen]] = {}  # SHA-256 -> phone -> first download
     for ip in sorted(phones):
-        p = phones[ip]
-        for tl in p.trust_lists:
+        for tl in phones[ip].trust_lists:
             itl = tl.trust_list
-            if itl is None or itl.kind != "ITL":
-                continue
-            g = groups.setdefault(itl.sha256, ItlGroup(itl.sha256, itl))
-            if all(q is not p for q in g.phones):
-                g.phones.append(p)
-                g.seen.append(tl)
-    return sorted(groups.values(), key=ItlGroup.first_frame)
+            if itl is not None and itl.kind == "ITL":
+                itls.setdefault(itl.sha256, itl)
+                first.setdefault(itl.sha256, {}).setdefault(ip, tl)
+    groups = [ItlGroup(sha, itls[sha], tuple(by_ip.values()), tuple(phones[ip] for ip in by_ip))
+              for sha, by_ip in first.items()]
+    return sorted(groups, key=ItlGroup.first_frame)
 
 
 def majority(groups: list[ItlGroup]) -> ItlGroup | None:

@@ -13,7 +13,7 @@ own; a transfer's wire step adds its block and byte counts to the transfer's arr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import PhoneReport, TimelineEntry, WireStep, frames_text
@@ -73,14 +73,14 @@ class Gap:
     label: str  # "+15.26 s"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ladder:
     width: int
     height: int
-    lanes: list[Lane] = field(default_factory=list)
-    arrows: list[Arrow] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
-    gaps: list[Gap] = field(default_factory=list)
+    lanes: tuple[Lane, ...]
+    arrows: tuple[Arrow, ...]
+    notes: tuple[Note, ...]
+    gaps: tuple[Gap, ...]
 
 
 @dataclass
@@ -301,13 +301,15 @@ def layout(p: PhoneReport, findings: list[Finding] | None = None,
     order = list(dict.fromkeys(s.server for s in steps if s.server))
     lanes = _lanes(p, order, _names(findings))
     lane_x = {ln.ip: ln.x for ln in lanes[1:]}
-    d = Ladder(width=2 * MARGIN + (len(lanes) - 1) * LANE_GAP, height=0, lanes=lanes)
+    arrows: list[Arrow] = []
+    notes: list[Note] = []
+    gaps: list[Gap] = []
     y = TOP
     t0 = steps[0].ts if steps else 0
     prev: int | None = None
     for s in steps:
         if prev is not None and s.ts - prev > GAP_NS:
-            d.gaps.append(Gap(y - ROW // 2 + GAP_ROW // 2, f"+{seconds(s.ts - prev)}"))
+            gaps.append(Gap(y - ROW // 2 + GAP_ROW // 2, f"+{seconds(s.ts - prev)}"))
             y += GAP_ROW
         prev = s.ts
         kind = _KIND.get(s.outcome, "withheld")
@@ -320,17 +322,17 @@ def layout(p: PhoneReport, findings: list[Finding] | None = None,
         if s.server:
             sx = lane_x[s.server]
             x1, x2 = (MARGIN, sx) if _direction(s, kind, cross) else (sx, MARGIN)
-            d.arrows.append(Arrow(y, x1, x2, lines, full, meta, kind, cross, code, s.frame,
-                                  y + 8 + extra))
+            arrows.append(Arrow(y, x1, x2, lines, full, meta, kind, cross, code, s.frame,
+                                y + 8 + extra))
         else:
-            d.notes.append(Note(y, MARGIN, lines, full, meta, kind, code))
+            notes.append(Note(y, MARGIN, lines, full, meta, kind, code))
         y += ROW + extra + (CODE_ROW if code else 0)
     for w in withheld:
         text = f"withheld: {w.get('code')}: {w.get('reason')}"
         lines = lines_of(text)
-        d.notes.append(Note(y, MARGIN, lines, text, "verdict withheld", "withheld",
-                            str(w.get("code") or "")))
+        notes.append(Note(y, MARGIN, lines, text, "verdict withheld", "withheld",
+                          str(w.get("code") or "")))
         y += ROW + (len(lines) - 1) * LINE + CODE_ROW
-    d.height = y + 10
-    return d
+    return Ladder(width=2 * MARGIN + (len(lanes) - 1) * LANE_GAP, height=y + 10,
+                  lanes=tuple(lanes), arrows=tuple(arrows), notes=tuple(notes), gaps=tuple(gaps))
 
