@@ -65,6 +65,8 @@ class Options:
     tvs_ports: list[int] = field(default_factory=list)  # --tvs-port
     ladder: bool = True  # the HTML ladder's finer steps (PhoneReport.wire): off for
     #                      text/JSON/Markdown, where nothing draws them (about 1.6 kB a phone)
+    keep_files: bool = True  # downloads' bytes to the report (Report.objects, the SHA-256
+    #                          facts): for --bundle and --crosscheck only
 
 
 class Analysis:
@@ -73,7 +75,7 @@ class Analysis:
         self.pf = Prefilter(enabled=opts.fast,
                             service_ports=(*opts.capf_ports, *opts.tvs_ports))
         self.correlator = Correlator(opts.cucm, opts.phones, opts.capf_ports, opts.tvs_ports,
-                                     ladder=opts.ladder)
+                                     ladder=opts.ladder, carve=opts.keep_files)
         # TCP ports read as TLS: CAPF (with CAPF message decoding) and TVS, the defaults,
         # the given ones, and those of every config seen so far
         self.capf_ports: set[int] = {CAPF_PORT, *opts.capf_ports}
@@ -81,7 +83,7 @@ class Analysis:
         self.dns = DnsExtractor()
         self.tcp = TcpTracker(handler_for=self._handler_for)
         self.tcp.service_ports.update(opts.capf_ports, opts.tvs_ports)
-        self.objects = ObjectStage()
+        self.objects = ObjectStage(keep_bytes=opts.keep_files)
         self.arp = ArpExtractor()
         self.last_ts: int | None = None  # newest frame time fed (the end of a live capture)
         self.phone_hosts: set[str] = set()
@@ -214,8 +216,7 @@ class Analysis:
         return pkt.src in self.phone_hosts or pkt.dst in self.phone_hosts
 
     def _emit(self, evs: list[Event]) -> None:
-        evs = self.objects.share(evs)
-        evs = evs + self.objects.convert(evs)
+        evs = self.objects.take(evs)
         for ev in evs:
             if isinstance(ev, ConfigSeen) and ev.config is not None:
                 self.capf_ports.update(p for _h, p in ev.config.capf_servers)

@@ -27,7 +27,9 @@ def options(args: argparse.Namespace) -> Options:
                    show_secrets=args.show_secrets, jobs=getattr(args, "jobs", None),
                    capf_ports=ports(getattr(args, "capf_port", []), "--capf-port"),
                    tvs_ports=ports(getattr(args, "tvs_port", []), "--tvs-port"),
-                   ladder=args.format == "html" or bool(getattr(args, "bundle", None)))
+                   ladder=args.format == "html" or bool(getattr(args, "bundle", None)),
+                   keep_files=bool(getattr(args, "bundle", None))
+                   or bool(getattr(args, "crosscheck", False)))
     if args.keylog:
         from capfcap.extractors.tlsdecrypt import KeylogError, load_keylog
 

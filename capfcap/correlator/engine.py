@@ -41,7 +41,7 @@ def _cn(name: str) -> str:
 class Correlator:
     def __init__(self, cucm: Iterable[str] = (), phones: Iterable[str] = (),
                  capf_ports: Iterable[int] = (), tvs_ports: Iterable[int] = (),
-                 ladder: bool = True) -> None:
+                 ladder: bool = True, carve: bool = True) -> None:
         self.state = State(given=GivenPorts(frozenset(capf_ports), frozenset(tvs_ports)))
         self.cucm_given = [c.strip().lower().rstrip(".") for c in cucm if c.strip()]
         self.phone_given = [p.strip() for p in phones if p.strip()]
@@ -49,6 +49,7 @@ class Correlator:
         self.phone_filter = {phonesel.key(p) for p in self.phone_given}
         self.volume = Volume()  # port sweeps and SYN floods (correlator/volume.py)
         self.ladder = ladder  # build PhoneReport.wire (the HTML ladder's finer steps)
+        self.carve = carve  # fill Report.objects (the ticket bundle's objects/)
 
     def add(self, ev: Event) -> None:
         self.state.add(ev)
@@ -176,7 +177,7 @@ class Correlator:
         by_phone: dict[object, list[Finding]] = {}
         for f in findings:
             by_phone.setdefault(f.phone.get("ip"), []).append(f)
-        carved = objects.carve(st, phones.values())
+        carved = objects.carve(st, phones.values()) if self.carve else []
         if final:
             st.drop_events()
         reports = _phone_reports(ctx, phones, by_phone, self.ladder)

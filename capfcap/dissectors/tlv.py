@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scapy.config import conf
 from scapy.fields import ByteEnumField, FieldLenField, StrLenField
 from scapy.packet import Packet
 
@@ -36,3 +37,10 @@ def tlv_element(module: str, cls_name: str, name: str, tags: dict[int, str],
     meta: Any = type(Bounded)  # scapy's Packet_metaclass registers the layer
     layer: type[Packet] = meta(cls_name, (Bounded,), ns)
     return layer
+
+
+def drop_vendor_table() -> None:
+    """Free scapy's MAC-vendor table (Wireshark's manuf file or scapy's own: about 215,000
+    entries, 15 MB), which scapy loads on import. For the analysis pipeline, which never
+    resolves a vendor through scapy; importing these dissectors alone leaves it whole."""
+    conf.manufdb.d.clear()

@@ -14,54 +14,61 @@ MEMO = 64  # distinct files remembered: a TFTP server hands the same ITL to ever
 
 
 class ObjectStage:
-    """Parses every complete trust-list and config download once."""
+    """Parses every complete trust-list and config download once.
 
-    def __init__(self) -> None:
+    `keep_bytes`: whether the transfers keep their bytes after parsing. Only the ticket
+    bundle (objects/) and --crosscheck (the downloads' SHA-256) read them again; without
+    those a rollout's per-phone configs are a tenth of the analysis's memory."""
+
+    def __init__(self, keep_bytes: bool = True) -> None:
+        self.keep_bytes = keep_bytes
         self._contents: dict[bytes, bytes] = {}
+        self._lean = False
 
-    def share(self, evs: list[Event]) -> list[Event]:
-        """Downloads with identical contents (the same ITL served to every phone) keep one
-        copy of the bytes: the correlator holds every transfer until the report."""
+    def take(self, evs: list[Event]) -> list[Event]:
+        """The events, each download with its bytes shared (or dropped), then the trust
+        lists and configs parsed from the complete ones."""
         out = evs
+        parsed: list[Event] = []
         for i, ev in enumerate(evs):
-            if not isinstance(ev, FileTransfer) or not ev.data:
+            if not isinstance(ev, FileTransfer) or ev.data is None:
                 continue
             data = bytes(ev.data)
-            kept = self._contents.get(data)
-            if kept is None:
-                if len(self._contents) >= MEMO:
-                    self._contents.clear()
-                self._contents[data] = data
-            elif kept is not ev.data:
+            kept = ev.data if not data else self._share(data) if self.keep_bytes else None
+            t = ev
+            if kept is not ev.data:
                 if out is evs:
                     out = list(evs)
-                out[i] = replace(ev, data=kept)
-        return out
+                out[i] = t = replace(ev, data=kept)
+            if t.status == "complete":
+                pf = phone_file(t.filename)
+                if pf is not None:
+                    parsed.append(self._config(t, data) if pf[0] == "CONFIG"
+                                  else self._trust(t, data))
+        return out + parsed if parsed else out
 
-    def convert(self, evs: list[Event]) -> list[Event]:
-        out: list[Event] = []
-        for ev in evs:
-            if not isinstance(ev, FileTransfer) or ev.status != "complete" or ev.data is None:
-                continue
-            pf = phone_file(ev.filename)
-            if pf is None:
-                continue
-            if pf[0] == "CONFIG":
-                out.append(self._config(ev))
-            else:
-                out.append(self._trust(ev))
-        return out
+    def _share(self, data: bytes) -> bytes:
+        """One copy of identical downloads (the same ITL served to every phone): the
+        correlator holds every transfer until the report."""
+        kept = self._contents.get(data)
+        if kept is None:
+            if len(self._contents) >= MEMO:
+                self._contents.clear()
+            self._contents[data] = kept = data
+        return kept
 
-    @staticmethod
-    def _trust(t: FileTransfer) -> TrustListSeen:
-        assert t.data is not None
-        tl, err, off = _parse_trust(bytes(t.data), t.filename)
+    def _trust(self, t: FileTransfer, data: bytes) -> TrustListSeen:
+        tl, err, off = _parse_trust(data, t.filename)
+        if not self._lean:  # the trust-list dissectors have imported scapy by now
+            from capfcap.dissectors.tlv import drop_vendor_table
+
+            self._lean = True
+            drop_vendor_table()
         return TrustListSeen(t, tl) if tl is not None else TrustListSeen(t, None, err, off)
 
     @staticmethod
-    def _config(t: FileTransfer) -> ConfigSeen:
-        assert t.data is not None
-        cfg, err = _parse_config(bytes(t.data), t.filename)
+    def _config(t: FileTransfer, data: bytes) -> ConfigSeen:
+        cfg, err = _parse_config(data, t.filename)
         return ConfigSeen(t, cfg) if cfg is not None else ConfigSeen(t, None, err)
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from capfcap.events import FileTransfer
 from capfcap.extractors import downloads
+from capfcap.report import CarvedObject
 from capfcap.trust.config import parse_config
 
 CONFIG = (Path(__file__).resolve().parents[2] / "pcaps" / "realpeer" / "data" / "config"
@@ -68,3 +70,51 @@ def test_broken_config_gives_the_files_own_error() -> None:
     with pytest.raises(Exception) as e:
         parse_config(name, data)
     assert str(e.value) == err
+
+
+REALPEER = Path(__file__).resolve().parents[2] / "pcaps" / "realpeer"
+
+
+def _analysis(keep_files: bool, capture: str = "S01_happy.pcap"
+              ) -> tuple[list[FileTransfer], tuple[str, list[CarvedObject]]]:
+    from capfcap.pipeline import Analysis, Options
+    from capfcap.reporters.json import render
+    from capfcap.sources.inputs import InputSet, frames
+
+    a = Analysis(Options(keep_files=keep_files))
+    inputs = InputSet()
+    for fr in frames([str(REALPEER / capture)], inputs):
+        a.feed(fr)
+    a.finish()
+    done = [t for t in a.correlator.state.transfers
+            if isinstance(t, FileTransfer) and t.status == "complete"]
+    report = a.report(inputs.files, [], final=True)
+    return done, (render(report), report.objects)
+
+
+def test_without_bundle_or_crosscheck_downloads_drop_their_bytes_and_nothing_else() -> None:
+    kept, (text_kept, objects_kept) = _analysis(True)
+    dropped, (text_dropped, objects_dropped) = _analysis(False)
+    assert kept and all(t.data for t in kept)
+    assert [t.data for t in dropped] == [None] * len(kept)
+    assert [t.size for t in dropped] == [t.size for t in kept]
+    assert text_dropped == text_kept  # the same report, parsed from the same bytes
+    assert objects_kept and not objects_dropped  # the bundle's objects/ needs the bytes
+
+
+def test_only_the_analysis_frees_scapys_vendor_table() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from scapy.config import conf\n"
+        "import capfcap.dissectors.itl\n"
+        "print(len(conf.manufdb.d) > 1000)\n"  # importing the dissectors leaves it whole
+        "import tests.extractors.test_downloads as t\n"
+        "t._analysis(False)\n"
+        "print(len(conf.manufdb.d))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["True", "0"]
