@@ -91,169 +91,139 @@ class Skipper:
             return pf.tcp_ports_le, pf.udp_any_le, pf.hosts4_le, 0x0081, 0x0008, 0x1400, 0x1700
         return pf.tcp_ports, pf.udp_any, pf.hosts4_be, 0x8100, 0x0800, 20, 23
 
-    def _skipped(self, b: _Buffer, info: _Info, pos: int, count: int, cut: int,
-                 first_cut: int, first_ts: int | None, last_ts: int) -> None:
-        """Account for the `count` records skipped up to `pos` (once per call, not per
-        record): the capture's times (`first_ts` None: not the capture's first records),
-        counts and cut records, and the reader's position."""
-        if first_ts is not None:
-            info.first = first_ts
-        info.last = last_ts
-        info.packets += count
-        info.cut += cut
-        info.first_cut = first_cut
-        self.skipped += count
-        b.pos = pos
-
     def pcap(self, b: _Buffer, info: _Info, number: int, linktype: int, fcs: int,
              endian: str, unit: int) -> int:
-        """Skip complete irrelevant pcap records at b.pos; return the new frame count.
-        One loop with the relevance test inlined, on purpose: it runs per record over
-        gigabytes, where a call per record would cost more than the test itself."""
+        """Skip complete irrelevant pcap records at b.pos; return the new frame count."""
         if linktype not in SCANNED_LINKTYPES or not self.pf.enabled:
             return number
+        little = endian == "<"
+        first, last, count = self._walk(b, info, number, little, None, (linktype,), fcs)
+        if count:  # the record header starts with ts_sec, ts_frac
+            ts = _TS[little]
+            if info.first is None:
+                sec, frac = ts(b.buf, first)
+                info.first = sec * 1_000_000_000 + frac * unit
+            sec, frac = ts(b.buf, last)
+            info.last = sec * 1_000_000_000 + frac * unit
+        return number + count
+
+    def pcapng(self, b: _Buffer, info: _Info, number: int, ifaces: Sequence[_Iface],
+               endian: str) -> int:
+        """Skip complete irrelevant Enhanced Packet Blocks at b.pos; return the new frame
+        count."""
+        if not self.pf.enabled or not ifaces:
+            return number
+        little = endian == "<"
+        per_if = [0] * len(ifaces)
+        buf = b.buf
+        first, last, count = self._walk(b, info, number, little, per_if,
+                                        tuple(ifc.linktype for ifc in ifaces), 0)
+        if count:
+            for i, k in enumerate(per_if):
+                ifaces[i].frames += k
+            epb = _EPB[little]
+            if info.first is None:
+                info.first = self._ng_ts(buf, first, ifaces, epb)
+            info.last = self._ng_ts(buf, last, ifaces, epb)
+        return number + count
+
+    def _walk(self, b: _Buffer, info: _Info, number: int, little: bool,
+              per_if: list[int] | None, linktypes: tuple[int, ...], fcs: int
+              ) -> tuple[int, int, int]:
+        """Walk the complete records at b.pos (pcap records, or with `per_if` the EPBs of
+        interfaces `linktypes`, counted per interface into it), stop at the first that may
+        matter, is incomplete or looks damaged, and account for the skipped ones; return
+        (position of the first skipped, of the last skipped, how many). One loop for both
+        formats with the relevance test inlined, on purpose: it runs per record over
+        gigabytes, where a call per record would cost more than the test itself."""
         buf, pos = b.buf, b.pos
         n = len(buf)
-        little = endian == "<"
-        rec, tag = _REC_ETH_V4[little]
-        incl_at = _U32X2[little]
+        ng = per_if is not None
+        counts = per_if if per_if is not None else []
+        eth = [lt == LINKTYPE_ETHERNET for lt in linktypes]
+        if ng:
+            rec, tag = _EPB_ETH_V4[little]
+            u32, epb = _U32[little], _EPB[little]
+            head, limit = 28, n - 66  # the fused read needs 66 bytes from the block start
+        else:
+            rec, tag = _REC_ETH_V4[little]
+            incl_at = _U32X2[little]
+            # the fused read needs 54 bytes from the record start; Ethernet only
+            head, limit = 16, n - 54 if eth[0] else -1
         pf = self.pf
         tcp, udp, hosts, et_vlan, et_v4, t_lo, t_hi = self._wanted(little)
-        # the fused read needs 54 bytes from the record start; Ethernet only
-        limit = n - 54 if linktype == LINKTYPE_ETHERNET else -1
         min38, min42 = 38 + fcs, 42 + fcs  # Ethernet + IPv4 + ports (+ a tag) before the FCS
         big = n > MAX_FRAME  # only then can a record complete in the buffer be too large
-        first = pos
-        last = -1
-        count = 0
+        first, last = pos, -1  # the first record skipped, if any, is the one at pos
+        count = iid = 0
         cut, first_cut = 0, info.first_cut
         while True:  # each pass advances pos by at least 16
-            if pos <= limit:
+            et = 0
+            if ng:
+                if pos <= limit:
+                    # EPB header + Ethernet + IPv4 + ports in one read (file byte order)
+                    btype, blen, iid, incl, orig, et, vi, total, proto, src, dst, sport, \
+                        dport = rec(buf, pos)
+                elif pos + 32 <= n:
+                    btype, blen, iid, _hi, _lo, incl, orig = epb(buf, pos)
+                else:
+                    break
+                if (btype != 6 or blen < 32 or blen & 3 or blen > MAX_BLOCK
+                        or pos + blen > n or iid >= len(linktypes) or incl > blen - 32
+                        or u32(buf, pos + blen - 4)[0] != blen):
+                    break
+                e = pos + blen
+            elif pos <= limit:
                 # record header + Ethernet + IPv4 + ports in one read (file byte order)
                 incl, orig, et, vi, total, proto, src, dst, sport, dport = rec(buf, pos)
                 e = pos + 16 + incl
                 if e > n or (big and incl > MAX_FRAME):
                     break
-                if incl >= min38:
-                    if et == et_vlan and incl >= min42:
-                        et, vi, total, proto, src, dst, sport, dport = tag(buf, pos + 32)
-                    if et == et_v4 and vi == 0x45 and (proto == 17 or proto == 6):
-                        # IPv4 total length 20..23: the ports lie beyond the datagram,
-                        # decode drops the frame
-                        if total > t_hi or total < t_lo or (little and total & 0xFF):
-                            ports = udp if proto == 17 else tcp
-                            if (sport in ports or dport in ports
-                                    or (hosts and (src in hosts or dst in hosts))):
-                                break
-                        if orig > incl:  # cut short by the snap length
-                            cut += 1
-                            first_cut = first_cut or number + count + 1
-                        last = pos
-                        pos = e
-                        count += 1
-                        continue
-                s = pos + 16
-                fe = e - fcs if incl >= fcs else e
             else:
                 if pos + 16 > n:
                     break
                 incl, orig = incl_at(buf, pos + 8)
-                s = pos + 16
-                e = s + incl
+                e = pos + 16 + incl
                 if incl > MAX_FRAME or e > n:
                     break
-                fe = e - fcs if incl >= fcs else e
-            if not skippable(buf, s, fe, linktype, pf):
-                break
-            if orig > incl:
-                cut += 1
-                first_cut = first_cut or number + count + 1
-            last = pos
-            pos = e
-            count += 1
-        if count:
-            ts = _TS[little]
-            first_ts = None
-            if info.first is None:
-                sec, frac = ts(buf, first)
-                first_ts = sec * 1_000_000_000 + frac * unit
-            sec, frac = ts(buf, last)
-            self._skipped(b, info, pos, count, cut, first_cut, first_ts,
-                          sec * 1_000_000_000 + frac * unit)
-        return number + count
-
-    def pcapng(self, b: _Buffer, info: _Info, number: int, ifaces: Sequence[_Iface],
-               endian: str) -> int:
-        """Skip complete irrelevant Enhanced Packet Blocks at b.pos. One loop with the
-        relevance test inlined, on purpose (as `pcap`: it runs per block over gigabytes)."""
-        if not self.pf.enabled or not ifaces:
-            return number
-        buf, pos = b.buf, b.pos
-        n = len(buf)
-        little = endian == "<"
-        u32 = _U32[little]
-        epb = _EPB[little]
-        rec, tag = _EPB_ETH_V4[little]
-        pf = self.pf
-        tcp, udp, hosts, et_vlan, et_v4, t_lo, t_hi = self._wanted(little)
-        first, last = pos, -1  # the first record skipped, if any, is the one at pos
-        count = 0
-        nif = len(ifaces)
-        eth = [ifc.linktype == LINKTYPE_ETHERNET for ifc in ifaces]
-        per_if = [0] * nif
-        cut, first_cut = 0, info.first_cut
-        limit = n - 66  # the fused read needs 66 bytes from the block start
-        while True:  # each pass advances pos by at least 32
-            if pos <= limit:
-                # EPB header + Ethernet + IPv4 + ports in one read (file byte order)
-                btype, blen, iid, cap, orig, et, vi, total, proto, src, dst, sport, dport = rec(
-                    buf, pos)
-            elif pos + 32 <= n:
-                btype, blen, iid, _hi, _lo, cap, orig = epb(buf, pos)
-                et = 0
-            else:
-                break
-            if (btype != 6 or blen < 32 or blen & 3 or blen > MAX_BLOCK or pos + blen > n
-                    or iid >= nif or cap > blen - 32 or u32(buf, pos + blen - 4)[0] != blen):
-                break
-            s = pos + 28
-            if eth[iid] and cap >= 38 and et:
-                if et == et_vlan and cap >= 42:
+            s = pos + head
+            if et and eth[iid] and incl >= min38:
+                if et == et_vlan and incl >= min42:
                     et, vi, total, proto, src, dst, sport, dport = tag(buf, s + 16)
                 if et == et_v4 and vi == 0x45 and (proto == 17 or proto == 6):
-                    # IPv4 total length 20..23: the ports lie beyond the datagram
+                    # IPv4 total length 20..23: the ports lie beyond the datagram, decode
+                    # drops the frame
                     if total > t_hi or total < t_lo or (little and total & 0xFF):
                         ports = udp if proto == 17 else tcp
                         if (sport in ports or dport in ports
                                 or (hosts and (src in hosts or dst in hosts))):
                             break
-                    if orig > cap:  # cut short by the snap length
-                        cut += 1
-                        first_cut = first_cut or number + count + 1
-                    last = pos
-                    pos += blen
-                    count += 1
-                    per_if[iid] += 1
-                    continue
-            lt = ifaces[iid].linktype
-            if lt not in SCANNED_LINKTYPES:
-                break
-            if not skippable(buf, s, s + cap, lt, pf):
-                break
-            if orig > cap:
+                else:
+                    et = 0
+            else:
+                et = 0
+            if not et:  # not decided by the IPv4 fast path
+                lt = linktypes[iid]
+                if lt not in SCANNED_LINKTYPES:
+                    break
+                fe = s + incl - fcs if incl >= fcs else s + incl
+                if not skippable(buf, s, fe, lt, pf):
+                    break
+            if orig > incl:  # cut short by the snap length
                 cut += 1
                 first_cut = first_cut or number + count + 1
             last = pos
-            pos += blen
+            pos = e
             count += 1
-            per_if[iid] += 1
+            if ng:
+                counts[iid] += 1
         if count:
-            for i, k in enumerate(per_if):
-                ifaces[i].frames += k
-            self._skipped(b, info, pos, count, cut, first_cut,
-                          None if info.first is not None else self._ng_ts(buf, first, ifaces, epb),
-                          self._ng_ts(buf, last, ifaces, epb))
-        return number + count
+            info.packets += count
+            info.cut += cut
+            info.first_cut = first_cut
+            self.skipped += count
+            b.pos = pos
+        return first, last, count
 
     @staticmethod
     def _ng_ts(buf: bytes, pos: int, ifaces: Sequence[_Iface],
