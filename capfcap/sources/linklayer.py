@@ -27,6 +27,8 @@ SCANNED_LINKTYPES = frozenset(
     (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_IPV4,
      LINKTYPE_IPV6, *RAW_IP_TYPES)
 )
+# the link header before any 802.1Q tag, of the link types that have one
+LINK_HEADER_LEN = {LINKTYPE_ETHERNET: 14, LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20}
 
 
 def l3_offset(buf: bytes, s: int, fe: int, lt: int) -> tuple[int, int]:
