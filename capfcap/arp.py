@@ -7,17 +7,16 @@ import struct
 from dataclasses import dataclass
 
 from capfcap.sources.frame import (
-    ETH_ARP,
     ETH_IPV4,
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
-    VLAN_TAGS,
     Frame,
 )
+from capfcap.sources.linklayer import l3_offset
 
 _unpack_arp = struct.Struct("!HHBBH").unpack_from
-
+_ARP_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,22 +39,10 @@ def arp(frame: Frame) -> ArpInfo | None:
     protocol length 4, operation, then sender MAC, sender IP, target MAC, target IP."""
     data = frame.data
     lt = frame.linktype
-    if lt == LINKTYPE_ETHERNET:
-        n = len(data)
-        if n < 14:
-            return None
-        et = (data[12] << 8) | data[13]
-        off = 14
-        while et in VLAN_TAGS and off + 4 <= n:
-            et = (data[off + 2] << 8) | data[off + 3]
-            off += 4
-    elif lt == LINKTYPE_LINUX_SLL and len(data) >= 16:
-        et, off = (data[14] << 8) | data[15], 16
-    elif lt == LINKTYPE_LINUX_SLL2 and len(data) >= 20:
-        et, off = (data[0] << 8) | data[1], 20
-    else:
+    if lt not in _ARP_LINKTYPES:
         return None
-    if et != ETH_ARP or off + 28 > len(data):
+    ver, off = l3_offset(data, 0, len(data), lt)  # on these link types -1 is ARP
+    if ver != -1 or off + 28 > len(data):
         return None
     htype, ptype, hlen, plen, op = _unpack_arp(data, off)
     if htype != 1 or ptype != ETH_IPV4 or hlen != 6 or plen != 4 or op not in (1, 2):

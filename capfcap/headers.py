@@ -1,9 +1,9 @@
 """Link-layer and IP headers read by position (the hot path): where the IP header starts
 in a frame of each supported link type, and the IPv4/IPv6 fields the decoder needs.
 
-Ethernet II with 802.1Q/802.1ad/QinQ tags (IEEE 802.1Q), Linux SLL and SLL2, BSD loopback
-(DLT_NULL/DLT_LOOP), raw IPv4/IPv6; IPv4 (RFC 791) with options, IPv6 (RFC 8200 §4) with
-extension headers.
+Ethernet II with 802.1Q/802.1ad/QinQ tags (IEEE 802.1Q), Linux SLL and SLL2 and raw
+IPv4/IPv6 are walked by `capfcap.sources.linklayer`; BSD loopback (DLT_NULL/DLT_LOOP) here;
+IPv4 (RFC 791) with options, IPv6 (RFC 8200 §4) with extension headers.
 """
 
 from __future__ import annotations
@@ -13,22 +13,19 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from capfcap.sources.frame import (
-    ETH_IPV4,
-    ETH_IPV6,
     LINKTYPE_ETHERNET,
-    LINKTYPE_IPV4,
-    LINKTYPE_IPV6,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_LOOP,
     LINKTYPE_NULL,
-    RAW_IP_TYPES,
     VLAN_TAGS,
 )
+from capfcap.sources.linklayer import SCANNED_LINKTYPES, l3_offset
 
 # IPv6 extension headers that carry a next-header byte and a length in 8-octet units
 _V6_EXT = (0, 43, 60)
 _V6_FRAG = 44
+_LOOPBACK = frozenset((LINKTYPE_NULL, LINKTYPE_LOOP))  # read by `l3` alone, not `l3_offset`
 
 
 K = TypeVar("K", bound=Hashable)
@@ -71,49 +68,20 @@ def clear_cache() -> None:
 
 
 def l3(linktype: int, data: bytes) -> tuple[int, int, str, int | None]:
-    """Return (ethertype-like version 4/6/0, offset of the IP header, source MAC, vlan)."""
+    """Return (ethertype-like version 4/6/0, offset of the IP header, source MAC, vlan):
+    `l3_offset`'s walk, with BSD loopback, the source MAC and the first 802.1Q VLAN id."""
     n = len(data)
     if linktype == LINKTYPE_ETHERNET:
+        ver, off = l3_offset(data, 0, n, linktype)
+        if ver > 0:  # the IP header past 14: 802.1Q tags were walked, the first VLAN id
+            return ver, off, data[6:12].hex(":"), (
+                ((data[14] << 8) | data[15]) & 0x0FFF if off > 14 else None)
         if n < 14:
             return 0, 0, "", None
-        et = (data[12] << 8) | data[13]
-        off = 14
-        vlan = None
-        while et in VLAN_TAGS and off + 4 <= n:
-            if vlan is None:
-                vlan = ((data[off] << 8) | data[off + 1]) & 0x0FFF
-            et = (data[off + 2] << 8) | data[off + 3]
-            off += 4
-        mac = data[6:12].hex(":")
-        if et == ETH_IPV4:
-            return 4, off, mac, vlan
-        if et == ETH_IPV6:
-            return 6, off, mac, vlan
-        return 0, 0, mac, vlan
-    if linktype == LINKTYPE_LINUX_SLL:
-        if n < 16:
-            return 0, 0, "", None
-        alen = min((data[4] << 8) | data[5], 8)
-        mac = data[6 : 6 + alen].hex(":") if alen == 6 else ""
-        et = (data[14] << 8) | data[15]
-        return (4 if et == ETH_IPV4 else 6 if et == ETH_IPV6 else 0), 16, mac, None
-    if linktype == LINKTYPE_LINUX_SLL2:
-        if n < 20:
-            return 0, 0, "", None
-        alen = min(data[11], 8)
-        mac = data[12 : 12 + alen].hex(":") if alen == 6 else ""
-        et = (data[0] << 8) | data[1]
-        return (4 if et == ETH_IPV4 else 6 if et == ETH_IPV6 else 0), 20, mac, None
-    if linktype in RAW_IP_TYPES:
-        if n < 1:
-            return 0, 0, "", None
-        v = data[0] >> 4
-        return (v if v in (4, 6) else 0), 0, "", None
-    if linktype == LINKTYPE_IPV4:
-        return 4, 0, "", None
-    if linktype == LINKTYPE_IPV6:
-        return 6, 0, "", None
-    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        vlan = (((data[14] << 8) | data[15]) & 0x0FFF
+                if n >= 18 and ((data[12] << 8) | data[13]) in VLAN_TAGS else None)
+        return 0, 0, data[6:12].hex(":"), vlan
+    if linktype in _LOOPBACK:
         if n < 4:
             return 0, 0, "", None
         fam = int.from_bytes(data[:4], "big" if linktype == LINKTYPE_LOOP else "little")
@@ -124,21 +92,22 @@ def l3(linktype: int, data: bytes) -> tuple[int, int, str, int | None]:
         if fam in (10, 24, 28, 30):
             return 6, 4, "", None
         return 0, 0, "", None
-    return 0, 0, "", None
+    ver, off = l3_offset(data, 0, n, linktype)
+    if ver <= 0:  # not IP, or ARP, or a link type not read here
+        ver = off = 0
+    if linktype == LINKTYPE_LINUX_SLL:  # the offset is the header's even when not IP
+        if n < 16:
+            return 0, 0, "", None
+        return ver, 16, data[6:12].hex(":") if data[4] == 0 and data[5] == 6 else "", None
+    if linktype == LINKTYPE_LINUX_SLL2:
+        if n < 20:
+            return 0, 0, "", None
+        return ver, 20, data[12:18].hex(":") if data[11] == 6 else "", None
+    return ver, off, "", None
 
 
-SUPPORTED_LINKTYPES = frozenset(
-    {
-        LINKTYPE_ETHERNET,
-        LINKTYPE_LINUX_SLL,
-        LINKTYPE_LINUX_SLL2,
-        LINKTYPE_IPV4,
-        LINKTYPE_IPV6,
-        LINKTYPE_NULL,
-        LINKTYPE_LOOP,
-        *RAW_IP_TYPES,
-    }
-)
+# the link types `l3` reads: the scanned ones and BSD loopback
+SUPPORTED_LINKTYPES = SCANNED_LINKTYPES | _LOOPBACK
 
 
 def ip_header(

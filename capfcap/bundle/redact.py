@@ -25,6 +25,7 @@ from capfcap.decode import ICMP, ICMPV6, TCP, UDP
 from capfcap.headers import ip_header, l3
 from capfcap.protocol import REDACT_TLS_PORTS
 from capfcap.sources.frame import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2
+from capfcap.sources.linklayer import LINK_HEADER_LEN
 
 PSEUDO_PREFIX = b"\x02\xca\xfe"
 MAX_MACS = 1 << 20  # the 24-bit counter below the prefix
@@ -148,9 +149,6 @@ def link_macs(linktype: int, data: bytes) -> list[bytes]:
     return []
 
 
-_L2_LEN = {LINKTYPE_ETHERNET: 14, LINKTYPE_LINUX_SLL: 16, LINKTYPE_LINUX_SLL2: 20}
-
-
 @dataclass
 class _Dir:
     next_seq: int
@@ -213,7 +211,7 @@ def keep_length(linktype: int, data: bytes, whole: bool, streams: _TlsStreams,
         return len(data)
     ver, off, _mac, _vlan = l3(linktype, data)
     if ver == 0:
-        return min(len(data), _L2_LEN.get(linktype, 0))
+        return min(len(data), LINK_HEADER_LEN.get(linktype, 0))
     h = ip_header(data, off, ver)
     if h is None:
         return min(len(data), off)

@@ -28,7 +28,8 @@ from typing import Protocol
 
 from capfcap.sources.fileinfo import MAX_BLOCK, MAX_FRAME
 from capfcap.sources.frame import LINKTYPE_ETHERNET
-from capfcap.sources.relevance import SCANNED_LINKTYPES, PortsAndHosts, skippable
+from capfcap.sources.linklayer import SCANNED_LINKTYPES
+from capfcap.sources.relevance import PortsAndHosts, skippable
 
 # Ethernet type, then an IPv4 header without options and the ports: version/IHL, total
 # length, protocol, src, dst (as u32), source port, destination port
