@@ -209,8 +209,8 @@ class _Seen:
                 self.certs, self.cert_frame = infos, it.frame
             elif d == "c2s":
                 self.client_certs, self.client_cert_frame = infos, it.frame
-        elif isinstance(it, ti.CertificateRequest):
-            self.cert_req = True
+        elif isinstance(it, ti.HandshakeMessage):
+            self.cert_req = self.cert_req or it.msg_type == ti.HS_CERTIFICATE_REQUEST
         elif isinstance(it, ti.ChangeCipherSpec):
             if not self.ccs[d]:
                 self.ccs_frames.append((d, it.frame, it.ts))

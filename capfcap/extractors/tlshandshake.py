@@ -19,11 +19,8 @@ from capfcap.extractors.tlsitems import (
     EXT_SUPPORTED_VERSIONS,
     HRR_RANDOM,
     HS_CERTIFICATE,
-    HS_CERTIFICATE_REQUEST,
     HS_CLIENT_HELLO,
-    HS_CLIENT_KEY_EXCHANGE,
     HS_SERVER_HELLO,
-    HS_SERVER_HELLO_DONE,
     MAX_RECORD,
     V2_CHALLENGE_MAX,
     V2_CHALLENGE_MIN,
@@ -31,12 +28,9 @@ from capfcap.extractors.tlsitems import (
     V2_SESSION_ID_LENGTHS,
     Anomaly,
     Certificate,
-    CertificateRequest,
     ClientHello,
-    ClientKeyExchange,
     HandshakeMessage,
     ServerHello,
-    ServerHelloDone,
     TlsItem,
 )
 
@@ -215,10 +209,4 @@ def message(frame: int, ts: int, mtype: int, body: bytes, tls13: bool) -> TlsIte
             return _certificate(frame, ts, body)
     except _Short:
         return Anomaly(frame, ts, f"malformed handshake message type {mtype}", fatal=False)
-    if mtype == HS_CERTIFICATE_REQUEST:
-        return CertificateRequest(frame, ts)
-    if mtype == HS_SERVER_HELLO_DONE:
-        return ServerHelloDone(frame, ts)
-    if mtype == HS_CLIENT_KEY_EXCHANGE:
-        return ClientKeyExchange(frame, ts)
     return HandshakeMessage(frame, ts, mtype, len(body))

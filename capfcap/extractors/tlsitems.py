@@ -92,23 +92,10 @@ class Certificate(_Item):
 
 
 @dataclass(frozen=True)
-class CertificateRequest(_Item):
-    """CertificateRequest (RFC 5246 §7.4.4): the server asks for the client's certificate."""
-
-
-@dataclass(frozen=True)
-class ServerHelloDone(_Item):
-    """ServerHelloDone (RFC 5246 §7.4.5)."""
-
-
-@dataclass(frozen=True)
-class ClientKeyExchange(_Item):
-    """ClientKeyExchange (RFC 5246 §7.4.7)."""
-
-
-@dataclass(frozen=True)
 class HandshakeMessage(_Item):
-    """Any other plaintext handshake message (ServerKeyExchange, NewSessionTicket, ...)."""
+    """A plaintext handshake message whose body is not read: CertificateRequest (RFC 5246
+    §7.4.4, the server asks for the client's certificate), ServerHelloDone (§7.4.5),
+    ClientKeyExchange (§7.4.7), ServerKeyExchange, NewSessionTicket, ..."""
 
     msg_type: int
     length: int
@@ -173,9 +160,6 @@ TlsItem = (
     ClientHello
     | ServerHello
     | Certificate
-    | CertificateRequest
-    | ServerHelloDone
-    | ClientKeyExchange
     | HandshakeMessage
     | ChangeCipherSpec
     | EncryptedHandshake

@@ -26,15 +26,12 @@ from capfcap.extractors.tlsitems import (
     Anomaly,
     AppData,
     Certificate,
-    CertificateRequest,
     ChangeCipherSpec,
     ClientHello,
-    ClientKeyExchange,
     EncryptedHandshake,
     HandshakeMessage,
     NotTls,
     ServerHello,
-    ServerHelloDone,
     TlsItem,
     alert_name,
     cipher_name,
@@ -48,15 +45,12 @@ ITEM_TYPES = (
     Anomaly,
     AppData,
     Certificate,
-    CertificateRequest,
     ChangeCipherSpec,
     ClientHello,
-    ClientKeyExchange,
     EncryptedHandshake,
     HandshakeMessage,
     NotTls,
     ServerHello,
-    ServerHelloDone,
 )
 BUFFER_BOUND = HEADER_LEN + MAX_RECORD + 4 + MAX_HANDSHAKE
 
@@ -68,6 +62,11 @@ def conns(name: str, port: int = 3804) -> list[Conn]:
 
 def of(items: list[TlsItem], cls: type) -> list:
     return [i for i in items if isinstance(i, cls)]
+
+
+def msgs(items: list[TlsItem], msg_type: int) -> list[HandshakeMessage]:
+    """The handshake messages of one type whose body is not read (RFC 5246 §7.4)."""
+    return [i for i in items if isinstance(i, HandshakeMessage) and i.msg_type == msg_type]
 
 
 # --------------------------------------------------------------------------- real captures
@@ -89,13 +88,13 @@ def test_s01_tls12_handshake_and_certificate() -> None:
     cn = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
     assert cn == "CAPF-1a2b3c4d"
     assert hashlib.sha256(cert.certs[0]).hexdigest().startswith("ef8e709922886b04")
-    (done,) = of(si, ServerHelloDone)
+    (done,) = msgs(si, 14)  # ServerHelloDone
     assert cert.frame == done.frame == sh.frame
-    assert of(ci, ClientKeyExchange)
+    assert msgs(ci, 16)  # ClientKeyExchange
     # both directions switch to encryption: Finished is an encrypted handshake record
     assert len(of(ci, ChangeCipherSpec)) == len(of(si, ChangeCipherSpec)) == 1
     assert len(of(ci, EncryptedHandshake)) == len(of(si, EncryptedHandshake)) == 1
-    assert not of(ci + si, CertificateRequest)
+    assert not msgs(ci + si, 13)  # CertificateRequest
     assert not of(ci + si, Alert)
 
 
@@ -299,7 +298,7 @@ def test_certificate_split_over_three_segments() -> None:
     items = feed_all(TlsDirectionParser(), chunks)
     (sh,) = of(items, ServerHello)
     (cert,) = of(items, Certificate)
-    (done,) = of(items, ServerHelloDone)
+    (done,) = msgs(items, 14)
     assert list(cert.certs) == ders
     assert sh.frame == 10  # its record is complete in the first chunk
     # like Wireshark: reported in the frame that completes the record
@@ -323,7 +322,7 @@ def test_alert_after_server_hello_done() -> None:
     s_items += feed_all(server, [(4, rec(22, hs(14, b"")))])
     c_items = feed_all(client, [(1, rec(22, client_hello(sni="capf.example", versions=(0x0303,))))])
     c_items += feed_all(client, [(5, rec(21, b"\x02\x2a"))])
-    assert of(s_items, ServerHelloDone)[0].frame == 4
+    assert msgs(s_items, 14)[0].frame == 4
     (ch,) = of(c_items, ClientHello)
     assert ch.sni == "capf.example" and ch.versions == (0x0303,)
     assert ch.ciphers == (0xC02F, 0x1301)
@@ -436,7 +435,8 @@ def test_sslv2_compatible_client_hello_then_tls_records() -> None:
     cke = rec(22, hs(16, b"\x00\x02\xab\xcd"), 0x0301)
     p = TlsDirectionParser(sslv2_hello=True)
     items = feed_all(p, [(3, hello[:20]), (4, hello[20:] + cke), (5, rec(20, b"\x01", 0x0301))])
-    assert [type(i) for i in items] == [ClientHello, ClientKeyExchange, ChangeCipherSpec]
+    assert [type(i) for i in items] == [ClientHello, HandshakeMessage, ChangeCipherSpec]
+    assert msgs(items, 16)[0].length == 4  # ClientKeyExchange
     ch = items[0]
     assert isinstance(ch, ClientHello)
     assert (ch.frame, ch.sslv2, ch.legacy_version) == (4, True, 0x0301)
@@ -570,3 +570,29 @@ def test_fuzz_handshake_bodies(body: bytes, cuts: list[int]) -> None:
     stream = b"".join(rec(22, hs(t, body)) for t in (1, 2, 11, 13, 14, 16))
     p = TlsDirectionParser()
     check_items(feed_all(p, chunked(stream, cuts)))
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("name", ["S24_lsc_rejected_5061.pcap", "S01_happy.pcap"])
+def test_sessions_asking_for_a_client_certificate_are_those_wireshark_sees(name: str) -> None:
+    """TlsSession.cert_request (a CertificateRequest, RFC 5246 §7.4.4, read as a
+    HandshakeMessage of type 13) on exactly the connections where tshark decodes one."""
+    import subprocess
+
+    from capfcap.events import TlsSession
+    from capfcap.pipeline import Analysis, Options
+    from capfcap.sources.inputs import InputSet, frames
+
+    a = Analysis(Options())
+    for fr in frames([str(REALPEER / name)], InputSet()):
+        a.feed(fr)
+    a.finish()
+    ours = {(s.key.client_port, s.key.server_port)
+            for s in a.correlator.state.tls if isinstance(s, TlsSession) and s.cert_request}
+    out = subprocess.run(
+        ["tshark", "-r", str(REALPEER / name), "-Y", "tls.handshake.type == 13", "-T",
+         "fields", "-e", "tcp.dstport", "-e", "tcp.srcport"],
+        capture_output=True, text=True, check=True).stdout.split()
+    theirs = {(int(out[i]), int(out[i + 1])) for i in range(0, len(out), 2)}
+    assert ours == theirs
+    assert bool(theirs) == name.startswith("S24")
