@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from capfcap import exitcodes, parallel
-from capfcap.commands.common import options, render, status, unrecognised, warnings
+from capfcap.commands.common import cores, options, render, status, unrecognised, warnings
 from capfcap.errors import InputError, UsageError
 from capfcap.options import ports
 from capfcap.outputs import atomic_file, check_writable, write_atomic
@@ -61,8 +61,6 @@ def run(args: argparse.Namespace) -> int:
 
         return run_each(args)
     if args.jobs is not None:  # one analysis uses two processes at most (sources/parallel.py)
-        from capfcap.commands.each import cores
-
         args.jobs = min(args.jobs or cores(), 2)
     _check_paths(args)
     service_ports = (*ports(args.capf_port, "--capf-port"), *ports(args.tvs_port, "--tvs-port"))

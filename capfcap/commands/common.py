@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,14 @@ if TYPE_CHECKING:  # the analysis modules load after the reader process has star
     from capfcap.pipeline import Options
     from capfcap.report import Report
     from capfcap.sources.inputs import InputSet
+
+
+def cores() -> int:
+    """The CPUs this process may run on (its affinity mask), for `--jobs 0`."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def options(args: argparse.Namespace) -> Options:

@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TextIO
 
 from capfcap import __version__, exitcodes
-from capfcap.commands.common import options
+from capfcap.commands.common import cores, options
 from capfcap.commands.eachjob import Job, Result, died, missing, quiet_interrupts
 from capfcap.commands.eachjob import run as run_job
 from capfcap.errors import UsageError
@@ -33,13 +33,6 @@ from capfcap.sources.files import STDIN, CaptureError
 from capfcap.sources.inputs import expand
 
 FORMATS = ("text", "markdown", "json", "jsonl")
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def run(args: argparse.Namespace) -> int:
