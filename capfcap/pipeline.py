@@ -298,16 +298,10 @@ class Analysis:
 
 
 def capture_info(f: FileInfo) -> CaptureInfo:
-    return CaptureInfo(
-        path=f.path,
-        sha256=f.sha256,
-        packets=f.packets,
-        first=f.first,
-        last=f.last,
-        format=f.format,
-        linktypes=[LINKTYPE_NAMES.get(lt, f"linktype {lt}") for lt in f.linktypes],
-        error=f.error,
-    )
+    """A file as the report tells it: FileInfo's fields in CaptureInfo's order, its link
+    types by name."""
+    names = [LINKTYPE_NAMES.get(lt, f"linktype {lt}") for lt in f.linktypes]
+    return CaptureInfo(f.path, f.sha256, f.packets, f.first, f.last, f.format, names, f.error)
 
 
 def analyze(

@@ -122,8 +122,7 @@ class CapfError(ValueError):
 # --------------------------------------------------------------------------- scapy layers
 
 
-CapfElement = tlv_element(__name__, "CapfElement", "CAPF element", ELEMENTS,
-                          "CAPF element: tag(u8) length(u16) value.")
+CapfElement = tlv_element(__name__, "CapfElement", "CAPF element", ELEMENTS)
 
 
 class CAPF(Packet):

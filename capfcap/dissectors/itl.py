@@ -191,8 +191,7 @@ def _record_framed(rec: Packet) -> bool:
     )
 
 
-RecordElement = tlv_element(__name__, "RecordElement", "ITL record element", RECORD_TAGS,
-                            "Record element: tag(u8) length(u16) value.")
+RecordElement = tlv_element(__name__, "RecordElement", "ITL record element", RECORD_TAGS)
 
 
 class ItlRecord(Bounded):

@@ -28,11 +28,11 @@ class Bounded(Packet):
         return b"", s
 
 
-def tlv_element(module: str, cls_name: str, name: str, tags: dict[int, str],
-                doc: str) -> type[Packet]:
+def tlv_element(module: str, cls_name: str, name: str, tags: dict[int, str]) -> type[Packet]:
     """The scapy layer `module.cls_name` of one element (tag, length, value) whose tags
     `tags` names: a `Bounded` layer, as each item of an element list is."""
-    ns = {"__module__": module, "__qualname__": cls_name, "__doc__": doc, "name": name,
+    ns = {"__module__": module, "__qualname__": cls_name,
+          "__doc__": f"{name}: tag(u8) length(u16, big-endian) value[length].", "name": name,
           "fields_desc": tlv_fields(tags)}
     meta: Any = type(Bounded)  # scapy's Packet_metaclass registers the layer
     layer: type[Packet] = meta(cls_name, (Bounded,), ns)
