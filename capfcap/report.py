@@ -127,6 +127,7 @@ class Report:
     version: str = ""
     options: dict[str, object] = field(default_factory=dict)
     objects: list[CarvedObject] = field(default_factory=list)  # bundle objects/
+    objects_omitted: int = 0  # objects past the bundle's bound (correlator/objects.py)
     unmatched_phones: list[str] = field(default_factory=list)  # --phone values, no match
     phones_seen: list[str] = field(default_factory=list)  # every phone, when a --phone matched none
     narrowed: bool = False  # --phone chose the phones shown (not in the JSON report)

@@ -25,7 +25,7 @@ from capfcap.protocol import REDACT_TLS_PORTS
 from capfcap.report import CarvedObject, Report
 from capfcap.reporters.html import render as render_html
 from capfcap.reporters.json import render as render_json
-from capfcap.reporters.summary import BundleFacts, overall_verdict, render_summary
+from capfcap.reporters.summary import BundleFacts, Listed, overall_verdict, render_summary
 from capfcap.sources.inputs import InputSet
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: same input, same bundle bytes
@@ -57,13 +57,14 @@ def object_name(o: CarvedObject) -> str:
     return safe_component(stem)[: MAX_NAME - len(ext)] + ext
 
 
-def _describe(o: CarvedObject) -> str:
+def _describe(o: CarvedObject) -> tuple[str, str]:
+    """(what the object is, the group the summary counts it in: its kind and server)."""
     if o.kind == "CERT":
         return (f"certificate presented by {o.server} on TCP {o.protocol} (frame {o.frame}): "
-                f"{o.name}")
+                f"{o.name}", f"certificates presented by {o.server} on TCP {o.protocol}")
     how = "TFTP" if o.protocol == "tftp" else "HTTP 6970" if o.protocol == "http" else o.protocol
     return (f"{o.kind} file {o.name} from {o.server} over {how}, request frame {o.frame}, "
-            f"{len(o.data)} bytes")
+            f"{len(o.data)} bytes", f"{o.kind} files from {o.server} over {how}")
 
 
 def _paths(inputs: InputSet | Sequence[str]) -> list[str]:
@@ -73,13 +74,13 @@ def _paths(inputs: InputSet | Sequence[str]) -> list[str]:
 
 
 def _objects(report: Report, redactor: Redactor | None
-             ) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]], int, int]:
-    """(zip entries, (zip path, description) for the summary, configs left out, files
-    left out because their signed bytes carry a MAC)."""
+             ) -> tuple[list[tuple[str, bytes]], list[Listed], int, int]:
+    """(zip entries, the files as the summary lists them, configs left out, files left out
+    because their signed bytes carry a MAC)."""
     from capfcap.trust.certs import to_pem
 
     entries: list[tuple[str, bytes]] = []
-    described: list[tuple[str, str]] = []
+    described: list[Listed] = []
     used: set[str] = set()
     dropped = carry_mac = 0
     for o in report.objects:
@@ -91,9 +92,9 @@ def _objects(report: Report, redactor: Redactor | None
             carry_mac += 1
             continue
         name = object_name(o)
-        desc = _describe(o)
+        desc, group = _describe(o)
         if redactor is not None:
-            name, desc = redactor.text(name), redactor.text(desc)
+            name, desc, group = redactor.text(name), redactor.text(desc), redactor.text(group)
         stem, dot, ext = name.rpartition(".")
         for i in range(2, 10_000):
             if name not in used:
@@ -102,7 +103,7 @@ def _objects(report: Report, redactor: Redactor | None
         used.add(name)
         data = to_pem(o.data).encode("ascii") if o.kind == "CERT" else o.data
         entries.append(("objects/" + name, data))
-        described.append(("objects/" + name, desc))
+        described.append(Listed("objects/" + name, desc, group))
     return entries, described, dropped, carry_mac
 
 
@@ -168,7 +169,8 @@ def build(report: Report, inputs: InputSet | Sequence[str], redact: bool = False
                      keep_original_comments=redactor is None)
     evidence = buf.getvalue()
     entries, described, dropped, carry_mac = _objects(report, redactor)
-    facts = BundleFacts(evidence_frames=n, objects=described, problems=problems)
+    facts = BundleFacts(evidence_frames=n, objects=described,
+                        objects_omitted=report.objects_omitted, problems=problems)
     if redactor is not None:
         facts.redactions = _redactions(redactor, carry_mac, dropped)
     summary = render_summary(report, facts, paths)

@@ -177,7 +177,7 @@ class Correlator:
         by_phone: dict[object, list[Finding]] = {}
         for f in findings:
             by_phone.setdefault(f.phone.get("ip"), []).append(f)
-        carved = objects.carve(st, phones.values()) if self.carve else []
+        carved, omitted = objects.carve(st, phones.values()) if self.carve else ([], 0)
         if final:
             st.drop_events()
         reports = _phone_reports(ctx, phones, by_phone, self.ladder)
@@ -189,6 +189,7 @@ class Correlator:
             findings=findings,
             withheld=_by_phone_and_code(ctx.withheld),
             objects=carved,
+            objects_omitted=omitted,
             unmatched_phones=unmatched,
             phones_seen=seen,
             narrowed=bool(self.phone_given),

@@ -11,9 +11,11 @@ from capfcap.report import CarvedObject
 MAX_OBJECTS = 1000  # a hostile capture cannot make the bundle unbounded
 
 
-def carve(st: State, phones: Iterable[PhoneState]) -> list[CarvedObject]:
+def carve(st: State, phones: Iterable[PhoneState]) -> tuple[list[CarvedObject], int]:
     """Complete trust-list/config downloads and server certificates of the given phones,
-    in frame order, each once (same bytes from the same server)."""
+    in frame order, each once (same bytes from the same server), and how many were left
+    out: at most MAX_OBJECTS are kept, trust lists and certificates (few, and the evidence
+    of the trust findings) before the per-phone configs."""
     addrs = {a for p in phones for a in p.addrs}
     out: list[CarvedObject] = []
     seen: set[tuple[str, str, bytes]] = set()
@@ -43,5 +45,12 @@ def carve(st: State, phones: Iterable[PhoneState]) -> list[CarvedObject]:
             frame = s.cert_frame or (s.frames[0] if s.frames else 0)
             out.append(CarvedObject("CERT", str(s.key.server_port), s.key.server, c.subject,
                                     frame, c.der, (frame,) if frame else ()))
-    out.sort(key=lambda o: (o.frame, o.kind, o.name))
-    return out[:MAX_OBJECTS]
+    out.sort(key=_in_frame_order)
+    if len(out) <= MAX_OBJECTS:
+        return out, 0
+    kept = sorted(out, key=lambda o: o.kind == "CONFIG")[:MAX_OBJECTS]  # stable: frame order
+    return sorted(kept, key=_in_frame_order), len(out) - MAX_OBJECTS
+
+
+def _in_frame_order(o: CarvedObject) -> tuple[int, str, str]:
+    return o.frame, o.kind, o.name

@@ -11,6 +11,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from capfcap.findings import SEVERITY_ORDER, Finding, worst_by_phone
 from capfcap.report import Report, frames_text, iso
@@ -18,8 +19,17 @@ from capfcap.reporters import groups
 
 WIDTH = 100
 MAX_FRAMES_LISTED = 60
+OBJECTS_PER_GROUP = 10  # objects listed by name per kind and server; the rest counted
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _PLURAL = {"error": "errors", "warning": "warnings", "info": "info"}
+
+
+class Listed(NamedTuple):
+    """A file of the bundle's objects/ folder as the summary lists it."""
+
+    path: str  # in the zip
+    what: str  # its description
+    group: str  # the files of its kind from its server ("CONFIG files from ... over TFTP")
 
 
 @dataclass
@@ -27,9 +37,27 @@ class BundleFacts:
     """What the bundle holds besides the report (filled by bundle.archive)."""
 
     evidence_frames: int = 0
-    objects: list[tuple[str, str]] = field(default_factory=list)  # (zip path, description)
+    objects: list[Listed] = field(default_factory=list)
+    objects_omitted: int = 0  # past the bound on carved objects (correlator/objects.py)
     redactions: list[str] = field(default_factory=list)  # empty: not redacted
     problems: list[str] = field(default_factory=list)
+
+
+def _omitted(facts: BundleFacts) -> str:
+    if not facts.objects_omitted:
+        return ""
+    kept = len(facts.objects)
+    return (f" They are {kept} of the {kept + facts.objects_omitted} files and certificates "
+            "seen on the wire: a bundle keeps trust lists and certificates first, then "
+            "configs in frame order, up to its bound.")
+
+
+def _by_group(objects: list[Listed]) -> dict[str, list[Listed]]:
+    """The objects by kind and server, groups in the order of their first object."""
+    out: dict[str, list[Listed]] = {}
+    for o in objects:
+        out.setdefault(o.group, []).append(o)
+    return out
 
 
 def _clean(s: str) -> str:
@@ -179,7 +207,7 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
         f"(the machine-readable report), evidence.pcapng (the {facts.evidence_frames} frames "
         "the findings cite, original bytes and timestamps; each packet comment names its "
         "finding and its frame number in the original capture) and "
-        f"{len(facts.objects)} file(s) in objects/.")
+        f"{len(facts.objects)} file(s) in objects/." + _omitted(facts))
     grouping = groups.group(r)
     out += _capture(r)
     out += _phones(r, grouping)
@@ -202,8 +230,12 @@ def render_summary(r: Report, facts: BundleFacts, paths: Sequence[str] = ()) -> 
             out += _wrap(esc(text), "- ", "  ")
     if facts.objects:
         out += ["", "## Objects", ""]
-        for name, what in facts.objects:
-            out += _wrap(f"{code(name)}: {esc(what)}", "- ", "  ")
+        for group, listed in _by_group(facts.objects).items():
+            for o in listed[:OBJECTS_PER_GROUP]:
+                out += _wrap(f"{code(o.path)}: {esc(o.what)}", "- ", "  ")
+            if len(listed) > OBJECTS_PER_GROUP:
+                out += _wrap(f"and {len(listed) - OBJECTS_PER_GROUP} more {esc(group)} "
+                             "(in objects/)", "- ", "  ")
     if facts.redactions:
         out += ["", "## Redaction", ""]
         for line in facts.redactions:

@@ -227,8 +227,8 @@ def test_capture_paths_never_leave_objects(tmp_path: Path) -> None:
     for n in ("../../../etc/ITLFile.tlv", "..\\..\\CTLFile.tlv", "/abs/SEP0023AB12CD99.cnf.xml"):
         st.add(_transfer(n, b"payload " + n.encode()))
     p = PhoneState("192.0.2.50", 4, addrs={"192.0.2.50"})
-    objs = carve(st, [p])
-    assert len(objs) == 3
+    objs, omitted = carve(st, [p])
+    assert len(objs) == 3 and omitted == 0
     objs.append(CarvedObject("CONFIG", "tftp", "198.51.100.9", "../../etc/passwd", 9, b"x"))
     objs.append(CarvedObject("CERT", "3804", "2001:db8::1", "CN=../../x/y", 10, b"\x30\x00"))
     objs.append(CarvedObject("ITL", "tftp", "198.51.100.9", ".." + "/" * 3, 11, b"y"))
@@ -384,3 +384,34 @@ def test_summary_tells_phones_with_one_cause_once(tmp_path: Path) -> None:
     findings = json.loads(z.read("findings.json"))["findings"]
     assert sorted(f["phone"]["ip"] for f in findings
                   if f["code"] == "CAPF_UNIDIRECTIONAL") == sorted(silent)
+
+
+# -- many objects ---------------------------------------------------------------------------
+def test_past_the_bound_trust_lists_are_kept_before_configs_and_the_rest_is_counted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from capfcap.correlator import objects
+
+    monkeypatch.setattr(objects, "MAX_OBJECTS", 3)
+    st = State()
+    names = [f"SEP02B10000000{i}.cnf.xml" for i in range(4)] + ["ITLFile.tlv"]
+    for i, n in enumerate(names):  # the trust list comes last, after four configs
+        st.add(FileTransfer("tftp", "192.0.2.50", "198.51.100.9", 69, n, "complete",
+                            (10 * i,), (10 * i, 10 * i + 1), 1, 2, n.encode()))
+    p = PhoneState("192.0.2.50", 4, addrs={"192.0.2.50"})
+    kept, omitted = carve(st, [p])
+    assert [o.name for o in kept] == names[:2] + ["ITLFile.tlv"]  # frame order
+    assert omitted == 2
+
+
+def test_the_summary_counts_a_servers_many_configs_and_tells_what_was_not_kept() -> None:
+    from capfcap.reporters.summary import OBJECTS_PER_GROUP, BundleFacts, Listed, render_summary
+
+    many = OBJECTS_PER_GROUP + 5
+    listed = [Listed("objects/itl.tlv", "ITL file ITLFile.tlv", "ITL files from 198.51.100.9")]
+    listed += [Listed(f"objects/c{i}.xml", f"CONFIG file SEP{i:012X}.cnf.xml",
+                      "CONFIG files from 198.51.100.9 over TFTP") for i in range(many)]
+    text = render_summary(Report([], [], []), BundleFacts(objects=listed, objects_omitted=7))
+    assert text.count("- `objects/c") == OBJECTS_PER_GROUP
+    assert "- and 5 more CONFIG files from 198.51.100.9 over TFTP (in objects/)" in text
+    assert "`objects/itl.tlv`" in text
+    assert re.search(rf"{many + 1} of the\s+{many + 8} files", text)
