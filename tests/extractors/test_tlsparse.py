@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import shutil
 import subprocess
+import typing
 from functools import cache
 from itertools import pairwise
 
@@ -40,18 +41,7 @@ from capfcap.extractors.tlsitems import (
 from capfcap.extractors.tlsparse import TlsDirectionParser
 from tests.tlshelpers import REALPEER, Conn, ground_truth, parse_conn, tcp_streams, truth_alerts
 
-ITEM_TYPES = (
-    Alert,
-    Anomaly,
-    AppData,
-    Certificate,
-    ChangeCipherSpec,
-    ClientHello,
-    EncryptedHandshake,
-    HandshakeMessage,
-    NotTls,
-    ServerHello,
-)
+ITEM_TYPES = typing.get_args(TlsItem)  # every item the parser may return
 BUFFER_BOUND = HEADER_LEN + MAX_RECORD + 4 + MAX_HANDSHAKE
 
 
