@@ -123,7 +123,7 @@ def ip_header(
             return None
         total = (data[off + 2] << 8) | data[off + 3]
         end = min(n, off + total) if total >= ihl else n
-        frag = ((data[off + 6] << 8) | data[off + 7]) & 0x3FFF  # MF + offset
+        mf_offset = ((data[off + 6] << 8) | data[off + 7]) & 0x3FFF  # MF + offset
         return (
             data[off + 9],
             off + ihl,
@@ -131,7 +131,7 @@ def ip_header(
             data[off + 12 : off + 16],
             data[off + 16 : off + 20],
             data[off + 8],
-            frag != 0,
+            mf_offset != 0,
         )
     if off + 40 > n or data[off] >> 4 != 6:
         return None
