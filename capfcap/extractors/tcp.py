@@ -183,8 +183,10 @@ class TcpTracker:
         self._oldest.touched(k, pkt.ts)  # k: the connection's key, as matched
         last, ended = c.last_ts, c.ended_ts
         self._update(c, pkt)
-        if pkt.ts < last or ended is None and c.ended_ts is not None:
-            # time went backwards, or the connection just ended: it may be due sooner
+        if pkt.ts < last or ended is None and c.ended_ts is not None or fl & SYN and not fl & ACK:
+            # it may be due sooner: time went backwards, the connection just ended, or a
+            # SYN came sooner after the last than that one after its own (a SYN-only
+            # connection's wait follows the gap between its last two SYNs)
             self._schedule(c)
         return out
 

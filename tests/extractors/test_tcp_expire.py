@@ -6,7 +6,7 @@ however their times jump (backwards too)."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from capfcap.decode import ACK, FIN, RST, SYN, TCP, Packet
@@ -65,6 +65,13 @@ def _pkt(frame: int, ts: int, conn: int, kind: str, from_server: bool) -> Packet
 
 @settings(max_examples=500, deadline=None)
 @given(STEPS)
+# found by this test: SYNs at 0, 11 and (time going back 1 s) 11 s; the third shrinks
+# the gap between the last two SYNs, so the SYN-only wait ends sooner than scheduled
+@example([("syn", 0, False, -20 * S), ("syn", 0, False, 11 * S), ("expire", 0, False, S),
+          ("syn", 0, False, -S), ("expire", 0, False, 11 * S)])
+# the same without time going backwards: a SYN 1 s after one that came 11 s after the first
+@example([("syn", 0, False, 0), ("syn", 0, False, 11 * S), ("expire", 0, False, S),
+          ("syn", 0, False, 0), ("expire", 0, False, 12 * S)])
 def test_expire_finishes_what_a_full_scan_finishes(steps: list[tuple[str, int, bool, int]]
                                                   ) -> None:
     fast, full = TcpTracker(), FullScan()

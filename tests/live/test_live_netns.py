@@ -60,7 +60,10 @@ def _why_skip() -> str | None:
 
 
 SKIP = _why_skip()
-pytestmark = [pytest.mark.root, pytest.mark.skipif(SKIP is not None, reason=SKIP or "")]
+# one worker runs the labs one after another: two labs set up at once failed to start
+# their servers within 20 s in a parallel run (both tests at the same moment)
+pytestmark = [pytest.mark.root, pytest.mark.skipif(SKIP is not None, reason=SKIP or ""),
+              pytest.mark.xdist_group("netns")]
 
 
 def sh(*args: str, ns: str | None = None, check: bool = True) -> str:
