@@ -4,6 +4,10 @@ Every output (-o reports, bundles, rings, carved objects) goes through `write_at
 bytes go to a temporary file in the target's directory, are flushed to disk, and only then
 take the target's name, so a reader sees the old file or the whole new one, never a part;
 a failure leaves no temporary file behind. Problems are one-line `UsageError`s (exit 2).
+
+A target that exists and is not a file (a device such as /dev/null or /dev/stdout, a named
+pipe, bash's `>(...)`) is written through, with or without --force: renaming over it would
+replace the device or pipe itself with a file.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -18,7 +23,18 @@ from typing import BinaryIO
 from capfcap.errors import UsageError
 
 
+def special(path: str) -> bool:
+    """`path` names (through any symlinks) an existing device, pipe or socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def check_writable(path: str, force: bool) -> None:
+    if special(path):
+        return
     if os.path.isdir(path):
         raise UsageError(f"{path} is a directory")
     if os.path.lexists(path) and not force:
@@ -49,6 +65,10 @@ def atomic_file(path: str, force: bool = False) -> Iterator[BinaryIO]:
     that appeared meanwhile; with `force` it is rename(2), which replaces it atomically.
     """
     check_writable(path, force)
+    if special(path):
+        with _written_through(path) as f:
+            yield f
+        return
     d = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".capfcap-", dir=d)
@@ -70,6 +90,15 @@ def atomic_file(path: str, force: bool = False) -> Iterator[BinaryIO]:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)  # gone after rename; the extra name after link
+
+
+@contextlib.contextmanager
+def _written_through(path: str) -> Iterator[BinaryIO]:
+    try:
+        with open(path, "wb") as f:
+            yield f
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def _link_no_clobber(tmp: str, path: str) -> None:

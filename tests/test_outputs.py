@@ -122,3 +122,33 @@ def test_cli_unwritable_output_is_one_line(tmp_path: Path, where: str) -> None:
     assert "Traceback" not in r.stderr
     assert _leftovers(tmp_path) == []
 
+
+
+# -- devices and pipes: written through, never replaced -------------------------------------
+def _fifo_reader(fifo: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    got = fifo.with_suffix(".got")
+    reader = subprocess.Popen(["sh", "-c", f"cat '{fifo}' > '{got}'"])
+    return reader, got
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_named_pipe_is_written_through_and_stays_a_pipe(tmp_path: Path, force: bool) -> None:
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader, got = _fifo_reader(fifo)
+    try:
+        outputs.write_atomic(str(fifo), b"report\n", force=force)
+        reader.wait(timeout=30)
+    finally:
+        reader.kill()
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # not renamed over by a file
+    assert got.read_bytes() == b"report\n"
+    assert _leftovers(tmp_path) == []
+
+
+def test_cli_output_to_dev_null_needs_no_force_and_leaves_the_device() -> None:
+    cap = ROOT / "pcaps" / "realpeer" / "S05_capf_filtered.pcap"
+    r = _cli("analyze", str(cap), "--format", "json", "-o", os.devnull)
+    assert r.returncode == 4, r.stderr  # the capture's error finding, nothing about -o
+    assert r.stderr == ""
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
