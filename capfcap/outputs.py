@@ -6,8 +6,8 @@ take the target's name, so a reader sees the old file or the whole new one, neve
 a failure leaves no temporary file behind. Problems are one-line `UsageError`s (exit 2).
 
 A target that exists and is not a file (a device such as /dev/null or /dev/stdout, a named
-pipe, bash's `>(...)`) is written through, with or without --force: renaming over it would
-replace the device or pipe itself with a file.
+pipe, bash's `>(...)`) is written through, with or without --force (a block device only
+with it): renaming over it would replace the device or pipe itself with a file.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def special(path: str) -> bool:
 
 def check_writable(path: str, force: bool) -> None:
     if special(path):
+        if stat.S_ISBLK(os.stat(path).st_mode) and not force:
+            raise UsageError(f"{path} is a block device (a disk); use --force to write to it")
         return
     if os.path.isdir(path):
         raise UsageError(f"{path} is a directory")

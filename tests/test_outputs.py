@@ -152,3 +152,12 @@ def test_cli_output_to_dev_null_needs_no_force_and_leaves_the_device() -> None:
     assert r.returncode == 4, r.stderr  # the capture's error finding, nothing about -o
     assert r.stderr == ""
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_a_block_device_is_refused_without_force() -> None:
+    disks = [p for p in sorted(Path("/dev").iterdir())
+             if p.exists() and stat.S_ISBLK(os.stat(p).st_mode)]
+    if not disks:
+        pytest.skip("no block device here")
+    with pytest.raises(UsageError, match="block device"):
+        outputs.check_writable(str(disks[0]), force=False)  # only checked, never written
