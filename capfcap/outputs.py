@@ -23,27 +23,25 @@ from typing import BinaryIO
 from capfcap.errors import UsageError
 
 
-def special(path: str) -> bool:
-    """`path` names (through any symlinks) an existing device, pipe or socket."""
+def check_writable(path: str, force: bool) -> bool:
+    """Refuse a target capfcap must not write (UsageError); True when it is written
+    through: an existing device, pipe or socket (through any symlinks), not a file."""
     try:
-        mode = os.stat(path).st_mode
+        mode: int | None = os.stat(path).st_mode
     except (OSError, ValueError):
-        return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
-
-
-def check_writable(path: str, force: bool) -> None:
-    if special(path):
-        if stat.S_ISBLK(os.stat(path).st_mode) and not force:
+        mode = None  # absent, or a dangling symlink (lexists below)
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        if stat.S_ISBLK(mode) and not force:
             raise UsageError(f"{path} is a block device (a disk); use --force to write to it")
-        return
-    if os.path.isdir(path):
+        return True
+    if mode is not None and stat.S_ISDIR(mode):
         raise UsageError(f"{path} is a directory")
     if os.path.lexists(path) and not force:
         raise UsageError(f"{path} exists; use --force to overwrite it")
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         raise UsageError(f"{path}: directory {d} does not exist")
+    return False
 
 
 def _umask() -> int:
@@ -66,8 +64,7 @@ def atomic_file(path: str, force: bool = False) -> Iterator[BinaryIO]:
     Without `force` the final step is link(2), which fails rather than replace a file
     that appeared meanwhile; with `force` it is rename(2), which replaces it atomically.
     """
-    check_writable(path, force)
-    if special(path):
+    if check_writable(path, force):
         with _written_through(path) as f:
             yield f
         return
