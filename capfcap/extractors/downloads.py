@@ -34,7 +34,12 @@ class ObjectStage:
             if not isinstance(ev, FileTransfer) or ev.data is None:
                 continue
             data = bytes(ev.data)
-            kept = ev.data if not data else self._share(data) if self.keep_bytes else None
+            if not data:
+                kept: bytes | None = ev.data
+            elif self.keep_bytes:
+                kept = self._share(data)
+            else:
+                kept = None  # parsed below; nothing reads the bytes again
             t = ev
             if kept is not ev.data:
                 if out is evs:
