@@ -140,12 +140,11 @@ def _parse_mac(s: str) -> bytes | None:
 
 def link_macs(linktype: int, data: bytes) -> list[bytes]:
     """Destination and source MACs of a frame's link header (Ethernet, SLL, SLL2)."""
-    if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
-        return [data[0:6], data[6:12]]
-    if linktype == LINKTYPE_LINUX_SLL and len(data) >= 16 and data[4:6] == b"\x00\x06":
-        return [data[6:12]]
-    if linktype == LINKTYPE_LINUX_SLL2 and len(data) >= 20 and data[11] == 6:
-        return [data[12:18]]
+    if linktype == LINKTYPE_ETHERNET:
+        return [data[0:6], data[6:12]] if len(data) >= 14 else []
+    if linktype in (LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2):
+        mac = l3(linktype, data)[2]  # the cooked header's address, when it is a MAC
+        return [bytes.fromhex(mac.replace(":", ""))] if mac else []
     return []
 
 
