@@ -10,6 +10,10 @@ from capfcap.findings import Finding
 
 _MIN_NS = -62135596800 * 1_000_000_000  # 0001-01-01T00:00:00Z
 _MAX_NS = 253402300799 * 1_000_000_000 + 999_999_999  # 9999-12-31T23:59:59.999999999Z
+# date and time of day by whole second: a report's times fall in few seconds (a rollout's
+# 10,000 phones in an hour), and datetime + strftime cost 2.6 µs a time
+_SECONDS: dict[int, str] = {}
+_SECONDS_KEPT = 1 << 16
 
 
 def iso(ns: int | None) -> str | None:
@@ -19,9 +23,14 @@ def iso(ns: int | None) -> str | None:
     # Capture timestamps are untrusted (a pcapng if_tsoffset or 64-bit tick count can put
     # them outside what datetime holds): clamp to years 1..9999 rather than fail.
     ns = min(max(ns, _MIN_NS), _MAX_NS)
-    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc)
-    frac = (ns % 1_000_000_000) // 1000
-    return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S") + f".{frac:06d}Z"
+    sec, frac = divmod(ns, 1_000_000_000)
+    day_time = _SECONDS.get(sec)
+    if day_time is None:
+        if len(_SECONDS) >= _SECONDS_KEPT:
+            _SECONDS.clear()
+        dt = datetime.fromtimestamp(sec, tz=timezone.utc)
+        day_time = _SECONDS[sec] = f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S")
+    return f"{day_time}.{frac // 1000:06d}Z"
 
 
 def frame_runs(frames: Iterable[int]) -> list[tuple[int, int]]:
