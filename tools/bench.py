@@ -518,6 +518,33 @@ with PcapReader(sys.argv[1]) as r:
 print(json.dumps({"frames": n, "import": t1 - t0, "loop": time.perf_counter() - t1}))
 """
 
+# The least any Python program does per record of a classic pcap file: unpack the record
+# header (pcap format: 16 bytes, ts_sec ts_frac incl_len orig_len), slice the captured
+# bytes, build one tuple. No decoding, no analysis: what capfcap's per-frame path costs at
+# the very least if it stays Python (`--floor`).
+FLOOR_CHILD = r"""
+import struct, sys
+f = open(sys.argv[1], "rb")
+head = f.read(24)
+endian = "<" if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+hdr = struct.Struct(endian + "IIII")
+n, rest = 0, b""
+while True:
+    chunk = f.read(1 << 20)
+    if not chunk:
+        break
+    buf, pos = rest + chunk, 0
+    while pos + 16 <= len(buf):
+        sec, frac, incl, orig = hdr.unpack_from(buf, pos)
+        if pos + 16 + incl > len(buf):
+            break
+        rec = (n, sec, frac, orig, buf[pos + 16 : pos + 16 + incl])
+        n += 1
+        pos += 16 + incl
+    rest = buf[pos:]
+print(n)
+"""
+
 
 @dataclass
 class Run:
@@ -570,10 +597,11 @@ class Row:
     capfcap: list[Run] = field(default_factory=list)
     tshark: list[Run] = field(default_factory=list)
     scapy: list[tuple[float, int, float]] = field(default_factory=list)  # scaled s, rss, cpu
+    floor: list[Run] = field(default_factory=list)
 
 
 def bench(label: str, path: Path, frames: int, runs: int, outdir: Path, scapy_slice: int,
-          do_tshark: bool, do_scapy: bool, extra: list[str]) -> Row:
+          do_tshark: bool, do_scapy: bool, extra: list[str], do_floor: bool = False) -> Row:
     row = Row(label, frames, path.stat().st_size)
     sl = None
     if do_scapy:
@@ -592,6 +620,8 @@ def bench(label: str, path: Path, frames: int, runs: int, outdir: Path, scapy_sl
         row.capfcap.append(timed(capfcap_cmd(path, outdir, extra)))
         if do_tshark:
             row.tshark.append(timed(tshark_cmd(path)))
+        if do_floor and path.suffix == ".pcap":
+            row.floor.append(timed([sys.executable, "-c", FLOOR_CHILD, str(path)]))
         if do_scapy and sl is not None:
             r = timed([sys.executable, "-c", SCAPY_CHILD, str(sl)])
             try:
@@ -625,6 +655,9 @@ def table(rows: list[Row]) -> str:
         if r.scapy:
             tools.append(("scapy PcapReader (scaled)", _med([x[0] for x in r.scapy]),
                           _med([x[2] for x in r.scapy]), max(x[1] for x in r.scapy) / 1024))
+        if r.floor:
+            tools.append(("Python record loop (floor)", _med([x.wall for x in r.floor]),
+                          _med([x.cpu for x in r.floor]), max(x.rss_kb for x in r.floor) / 1024))
         for name, w, cpu, rss in tools:
             ratio = "—" if name == "capfcap" else f"{w / c:.1f}× / {cpu / cc:.1f}×"
             lines.append(f"| {r.label} | {r.frames:,} | {mb:.1f} | {name} | {w:.2f} | "
@@ -677,6 +710,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--capfcap-arg", action="append", default=[],
                     help="extra argument for capfcap analyze (e.g. --no-fast-path)")
     ap.add_argument("--json", metavar="FILE", help="also write the raw measurements")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time a Python loop that only reads each record (pcap rows): "
+                         "the least a per-frame path in Python costs")
     ap.add_argument("--bulk", type=int, nargs="*", metavar="N",
                     help="also rows for a CUCM-side rollout capture of N phones enrolling "
                          "(tools/bulkgen.py); default sizes 1,000 10,000 (50,000 as a "
@@ -716,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, p, n in caps:
             print(f"running {label} ...", file=sys.stderr, flush=True)
             rows.append(bench(label, p, n, a.runs, outdir, a.scapy_slice, do_tshark,
-                              not a.no_scapy, a.capfcap_arg))
+                              not a.no_scapy, a.capfcap_arg, a.floor))
         if a.big:
             big = cached(cache, "span", a.frames * a.big, a.relevant)
             print(f"running {a.big}x capture ...", file=sys.stderr, flush=True)
