@@ -58,7 +58,7 @@ class TimelineEntry:
     frame: int
     ts: int
     what: str
-    outcome: str = ""  # "ok", "failed", "info"
+    outcome: str = ""  # "ok", "failed", "info", "unproven" (OUTCOME_LABELS)
     stage: str = ""  # "trust", "config", "dns", "capf", "tvs", "other"
 
 
@@ -123,7 +123,9 @@ class CarvedObject:
 
 
 # a timeline step's outcome as every text format shows it
-OUTCOME_LABELS = {"ok": "ok", "failed": "FAIL", "info": "--"}
+# "unproven": a failure only the absence of packets would show, which the capture
+# cannot prove (correlator/evidence.py: ends too soon, one-sided, nothing to the phone)
+OUTCOME_LABELS = {"ok": "ok", "failed": "FAIL", "info": "--", "unproven": "??"}
 
 
 @dataclass

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from capfcap.correlator.common import Context
 from capfcap.correlator.rows import compact
 from capfcap.correlator.state import PhoneState
+from capfcap.events import DnsTransaction, FileTransfer, FlowKey, TcpConnection
 
 NS = 1_000_000_000
 # How long a client waits for an answer before it retries or gives up.
@@ -44,6 +45,7 @@ CAPF_ANSWER_WAIT = 30 * NS
 class Judgement:
     stands: bool
     why: str  # what proves the silence, or why it cannot be judged
+    brief: str = ""  # why it cannot, in a few words (a timeline line's note)
 
 
 def duration(ns: int) -> str:
@@ -86,19 +88,75 @@ def judge(ctx: Context, phone: PhoneState, *, what: str, last_ts: int, wait: int
     `due`: what the capture ended too early to show."""
     one_sided = ctx.one_sided.get(phone.ip)
     if one_sided:
-        return Judgement(False, one_sided)
+        return Judgement(False, one_sided, "the capture is one-sided")
     if not retried and ctx.end_ts is not None and ctx.end_ts - last_ts < wait:
+        after = duration(ctx.end_ts - last_ts)
         return Judgement(False, (
-            f"the capture ends {duration(ctx.end_ts - last_ts)} after {what}, before {due} "
-            f"was due (allow about {duration(wait)}): capture longer"))
+            f"the capture ends {after} after {what}, before {due} "
+            f"was due (allow about {duration(wait)}): capture longer"),
+            f"the capture ends {after} later")
     proof = rx_proof(ctx, phone, server)
     if not proof:
         from_server = f" and none from {server}" if server else ""
         return Judgement(False, (
             f"the capture holds no packet sent to this phone (no answer on any of its "
             f"conversations, no ARP reply to its MAC){from_server}, so it cannot show "
-            f"whether anything answered: capture both directions at the phone's port"))
+            f"whether anything answered: capture both directions at the phone's port"),
+            "no packet to the phone is captured")
     return Judgement(True, proof)
+
+
+# What a timeline or ladder line calls a failure only when the capture proves it: a
+# request without an answer is a failure of the network once the rules above say the
+# silence stands; before that it is a fact of the capture ("no answer captured").
+
+def _icmp_answered(phone: PhoneState, key: FlowKey) -> bool:
+    """An ICMP error quoting the flow's packet answered it (RFC 792, RFC 4443 §2.4): the
+    network's answer, no silence."""
+    return any(i.quoted == key for i in phone.icmp)
+
+
+def transfer_unproven(ctx: Context, phone: PhoneState, t: FileTransfer) -> str:
+    """Why a download's missing answer or missing blocks is not a proven failure, or ""
+    (an ERROR, a finished download, or a silence that stands)."""
+    if t.status not in ("no_response", "incomplete"):
+        return ""
+    if t.acked_unseen_blocks or t.acked_cut_blocks:
+        return "the phone acknowledged blocks the capture lacks"
+    tcp = t.protocol != "tftp"
+    if _icmp_answered(phone, FlowKey("tcp" if tcp else "udp", t.client, t.client_port,
+                                     t.server, t.server_port)):
+        return ""
+    moved_on = any(x.first_ts > t.last_ts for x in phone.transfers)
+    return judge(ctx, phone, what="it", last_ts=t.last_ts, wait=TCP_WAIT if tcp else TFTP_WAIT,
+                 retried=moved_on or waited(t.first_ts, t.last_ts), server=t.server).brief
+
+
+def conn_unproven(ctx: Context, phone: PhoneState, c: TcpConnection) -> str:
+    """Why a connection without a SYN-ACK is not a proven failure, or "" (answered, reset
+    by the server, or a silence that stands)."""
+    if c.synack_frames or c.rst_from == "server" or _icmp_answered(phone, c.key):
+        return ""
+    if c.resp_pkts:
+        return "the server's packets are captured, its SYN-ACK is not"
+    if c.orig_acked_unseen:
+        return "the phone acknowledged server data the capture lacks"
+    return judge(ctx, phone, what="it", last_ts=c.last_ts, wait=TCP_WAIT,
+                 retried=waited(c.first_ts, c.last_ts), server=c.key.server).brief
+
+
+def dns_unproven(ctx: Context, phone: PhoneState, d: DnsTransaction) -> str:
+    """Why a DNS query without a captured response is not a proven failure, or ""."""
+    if d.rcode is not None or _icmp_answered(phone, FlowKey(
+            d.transport, d.client, d.client_port, d.server, d.server_port)):
+        return ""
+    return judge(ctx, phone, what="it", last_ts=d.query_times[-1], wait=DNS_WAIT,
+                 retried=waited(d.query_times[0], d.query_times[-1]), server=d.server).brief
+
+
+def unproven_note(why: str) -> str:
+    """What a line that would say FAIL says instead when the silence is not proven."""
+    return f"; not a proven failure ({why})"
 
 
 def withhold(ctx: Context, code: str, phone: PhoneState, j: Judgement, frames: list[int],

@@ -14,6 +14,12 @@ from capfcap.correlator.common import (
     transfer_text,
     version_name,
 )
+from capfcap.correlator.evidence import (
+    conn_unproven,
+    dns_unproven,
+    transfer_unproven,
+    unproven_note,
+)
 from capfcap.correlator.ports import capf_ports_text, is_capf, service
 from capfcap.correlator.rows import row
 from capfcap.correlator.rules_capf import outcome_of
@@ -21,7 +27,7 @@ from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answer_captured
-from capfcap.events import ConfigSeen, FileTransfer, TlsSession, TrustListSeen
+from capfcap.events import ConfigSeen, FileTransfer, TcpConnection, TlsSession, TrustListSeen
 from capfcap.filenames import basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding
 from capfcap.report import TimelineEntry
@@ -80,7 +86,7 @@ def flows(p: PhoneState) -> list[dict[str, object]]:
 def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     """The phone's story in frame order: transfers, trust lists and configs, DNS,
     registration, the TLS services (TVS, CAPF) and the decrypted CAPF dialogue."""
-    out = (_transfer_entries(p) + _trust_list_entries(p) + _config_entries(p)
+    out = (_transfer_entries(ctx, p) + _trust_list_entries(p) + _config_entries(p)
            + _dns_entries(ctx, p) + _registration_entries(ctx, p) + _service_entries(ctx, p)
            + _tls_entries(ctx, p) + client_cert_entries(ctx, p))
     out.sort(key=lambda e: (e.frame, e.stage))
@@ -96,7 +102,7 @@ class _Parsed(Protocol):
 _S = TypeVar("_S", bound=_Parsed)
 
 
-def _transfer_entries(p: PhoneState) -> list[TimelineEntry]:
+def _transfer_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     out: list[TimelineEntry] = []
     for t in p.transfers:
         pf = phone_file(t.filename)
@@ -104,8 +110,12 @@ def _transfer_entries(p: PhoneState) -> list[TimelineEntry]:
         outcome = "ok" if t.status in ("complete", "complete_gaps") else "failed"
         if t.status == "error" and pf and pf[0] in ("CTL", "ITL"):
             outcome = "info"  # CTL outside mixed mode, ITLSEP when ITLFile serves: normal
+        text = transfer_text(t)
+        why = transfer_unproven(ctx, p, t) if outcome == "failed" else ""
+        if why:
+            outcome, text = "unproven", text + unproven_note(why)
         out.append(TimelineEntry(t.request_frames[0] if t.request_frames else t.frames[0],
-                                 t.first_ts, transfer_text(t), outcome, stage))
+                                 t.first_ts, text, outcome, stage))
     return out
 
 
@@ -158,9 +168,11 @@ def _dns_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         # an empty AAAA next to an answered A (or the reverse) is no failure of the name
         failed = d.qname in ctx.cucm_names and d.qname not in resolved
         oc = "ok" if d.addresses else ("failed" if failed else "info")
-        out.append(TimelineEntry(d.query_frames[0], d.first_ts,
-                                 f"DNS {qtype_name(d.qtype)} {d.qname} -> {res}{tries}", oc,
-                                 "dns"))
+        text = f"DNS {qtype_name(d.qtype)} {d.qname} -> {res}{tries}"
+        why = dns_unproven(ctx, p, d) if oc == "failed" else ""
+        if why:
+            oc, text = "unproven", text + unproven_note(why)
+        out.append(TimelineEntry(d.query_frames[0], d.first_ts, text, oc, "dns"))
     return out
 
 
@@ -169,10 +181,11 @@ def _registration_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     for c in p.conns:
         reg = REGISTRATION.get(c.key.server_port)
         if reg and c.key.client in p.addrs:
-            out.append(TimelineEntry(
-                c.frames[0], c.first_ts, f"registration: {reg} TCP {c.key.client_port} -> "
-                f"{label(ctx, c.key.server)}:{c.key.server_port}: {c.conn_state} ({c.history})",
-                "ok" if c.synack_frames else "failed", "register"))
+            text = (f"registration: {reg} TCP {c.key.client_port} -> "
+                    f"{label(ctx, c.key.server)}:{c.key.server_port}: {c.conn_state} "
+                    f"({c.history})")
+            oc, text = _conn_outcome(ctx, p, c, text)
+            out.append(TimelineEntry(c.frames[0], c.first_ts, text, oc, "register"))
     for u in p.udp:
         reg = REGISTRATION.get(u.key.server_port)
         if reg and u.key.client in p.addrs:
@@ -196,13 +209,23 @@ def _service_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         s = tls_by_key.get(c.key)
         desc = f"{svc} TCP {c.key.client_port} -> {label(ctx, c.key.server)}:{port}: " \
                f"{c.conn_state} ({c.history})"
-        oc = "ok" if c.synack_frames else "failed"
+        oc, desc = _conn_outcome(ctx, p, c, desc)
         if s is not None:
             more, oc = _tls_text(p, s, svc, oc)
             desc += more
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
                                  "capf" if svc == "CAPF" else "tvs"))
     return out
+
+
+def _conn_outcome(ctx: Context, p: PhoneState, c: TcpConnection, text: str
+                  ) -> tuple[str, str]:
+    """A connection line's outcome: ok with a SYN-ACK, failed without one when the capture
+    proves the silence (or the server reset it), else unproven with the reason."""
+    if c.synack_frames:
+        return "ok", text
+    why = conn_unproven(ctx, p, c)
+    return ("unproven", text + unproven_note(why)) if why else ("failed", text)
 
 
 def _tls_text(p: PhoneState, s: TlsSession, svc: str, oc: str) -> tuple[str, str]:

@@ -218,11 +218,11 @@ def _wire(w: WireStep, findings: list[Finding]) -> _Step:
 
 
 def _hold(steps: list[_Step], withheld: list[dict[str, object]]) -> None:
-    """A failed step a withheld verdict is about is drawn as withheld (not as an error),
-    its code on the last such step."""
+    """A failed or unproven step a withheld verdict is about is drawn as withheld (not as
+    an error), its code on the last such step."""
     for w in withheld:
         frames = w.get("frames")
-        mine = [s for s in steps if s.outcome == "failed" and s.finding is None
+        mine = [s for s in steps if s.outcome in ("failed", "unproven") and s.finding is None
                 and isinstance(frames, list) and s.frame in frames]
         for s in mine:
             s.outcome = "withheld"
@@ -269,7 +269,8 @@ def _last_carries_code(steps: list[_Step]) -> None:
             s.finding = None
 
 
-_KIND = {"ok": "ok", "failed": "error", "info": "info", "finding-error": "error",
+_KIND = {"ok": "ok", "failed": "error", "info": "info", "unproven": "withheld",
+         "finding-error": "error",
          "finding-warning": "warning", "finding-info": "info"}
 
 

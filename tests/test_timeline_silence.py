@@ -1,0 +1,88 @@
+"""A timeline line says FAIL only for what the capture proves (DESIGN §4 "What silence
+proves"): a request without a captured answer is `unproven` ("??") when the capture ends
+too soon, is one-sided, or holds nothing sent to the phone, and when the phone
+acknowledged what the capture lacks. An answer that is a refusal (RST, ICMP error, TFTP
+ERROR) and a silence that stands stay failures."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from capfcap.pipeline import Options, analyze
+from capfcap.report import PhoneReport, Report, TimelineEntry
+from capfcap.reporters.text import render
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = sorted(p for p in (ROOT / "pcaps").rglob("*.pcap*")
+                  if "damaged" not in p.parts and p.suffix in (".pcap", ".pcapng"))
+REALPEER = ROOT / "pcaps" / "realpeer"
+
+
+def _report(path: Path) -> Report:
+    r, _inputs = analyze([str(path)], Options())
+    return r
+
+
+def _lines(r: Report, outcome: str) -> list[tuple[PhoneReport, TimelineEntry]]:
+    return [(p, e) for p in r.phones for e in p.timeline if e.outcome == outcome]
+
+
+def test_the_captures_are_found() -> None:
+    assert len(CAPTURES) > 50 and any(p.parent.name == "cuts" for p in CAPTURES)
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_line_fails_what_a_withheld_verdict_cannot_judge(path: Path) -> None:
+    """Where the rules withhold a verdict for want of proof, the timeline does not call
+    the same frames a failure."""
+    r = _report(path)
+    held: dict[str, set[int]] = {}
+    for w in r.withheld:
+        frames = w.get("frames")
+        assert isinstance(frames, list)
+        held.setdefault(str(w["phone"]), set()).update(frames)
+    wrong = [(p.ip, e.frame, e.what) for p, e in _lines(r, "failed")
+             if e.frame in held.get(p.ip, set())]
+    assert not wrong
+    for _p, e in _lines(r, "unproven"):
+        assert "; not a proven failure (" in e.what
+
+
+def test_a_one_sided_capture_proves_no_silence() -> None:
+    """S08 holds only what the phone sent: the unanswered TFTP requests, the config the
+    phone ACKed and the CAPF connection whose server data it ACKed are all unproven."""
+    r = _report(REALPEER / "S08_asymmetric_capture.pcap")
+    why = {e.frame: e.what.rsplit("(", 1)[1] for _p, e in _lines(r, "unproven")}
+    assert not _lines(r, "failed")
+    assert sorted(why.values()) == sorted([
+        "the capture is one-sided)", "the capture is one-sided)",
+        "the phone acknowledged blocks the capture lacks)",
+        "the phone acknowledged server data the capture lacks)"])
+    out = io.StringIO()
+    render(r, out, color=False)
+    lines = out.getvalue().splitlines()
+    assert sum(" ?? " in ln for ln in lines) == 4 and not any(" FAIL " in ln for ln in lines)
+
+
+def test_a_capture_that_ends_before_the_answer_was_due_proves_no_silence() -> None:
+    r = _report(REALPEER / "S26_capture_stopped_early.pcap")
+    (_p, e), = _lines(r, "unproven")
+    assert e.what.startswith("CAPF TCP ") and e.what.endswith("(the capture ends 0 ms later)")
+    assert not _lines(r, "failed")
+
+
+@pytest.mark.parametrize("name, first_failed", [
+    ("S04_dns_timeout.pcap", "DNS A "),  # retried for longer than a resolver waits
+    ("S05_capf_filtered.pcap", "CAPF TCP "),  # the phone's other conversations answered
+    ("S15_tftp_silent.pcap", "TFTP "),
+    ("S17_icmp_admin_prohibited.pcap", "CAPF TCP "),  # answered by ICMP, however soon
+    ("S06_capf_refused.pcap", "CAPF TCP "),  # reset by the server
+])
+def test_proven_failures_stay_failures(name: str, first_failed: str) -> None:
+    r = _report(REALPEER / name)
+    failed = _lines(r, "failed")
+    assert failed and failed[0][1].what.startswith(first_failed)
+    assert not _lines(r, "unproven")
