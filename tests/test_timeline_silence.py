@@ -86,3 +86,51 @@ def test_proven_failures_stay_failures(name: str, first_failed: str) -> None:
     failed = _lines(r, "failed")
     assert failed and failed[0][1].what.startswith(first_failed)
     assert not _lines(r, "unproven")
+
+
+def _sip_capture(tmp_path: Path, register_times: list[float], answered_elsewhere: bool,
+                 end: float) -> Path:
+    """A phone fetches its config over TFTP (the server answers when `answered_elsewhere`)
+    and sends SIP REGISTERs over UDP 5060 that nothing answers; the capture ends at `end`."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    from tests.helpers import write_pcap
+
+    phone, cucm, mac = "198.51.100.70", "203.0.113.10", "02:00:5e:10:00:70"
+    t0 = 1_800_000_000 * 10**9
+    eth_out = Ether(src=mac, dst="02:00:5e:10:00:01")
+    eth_in = Ether(src="02:00:5e:10:00:01", dst=mac)
+    frames: list[tuple[int, bytes]] = [(t0, bytes(
+        eth_out / IP(src=phone, dst=cucm) / UDP(sport=50000, dport=69)
+        / Raw(b"\x00\x01SEP02005E100070.cnf.xml\x00octet\x00")))]
+    if answered_elsewhere:
+        frames.append((t0 + 2_000_000, bytes(
+            eth_in / IP(src=cucm, dst=phone) / UDP(sport=40000, dport=50000)
+            / Raw(b"\x00\x05\x00\x01File not found\x00"))))
+    for k, at in enumerate(register_times):
+        frames.append((t0 + int(at * 1e9), bytes(
+            eth_out / IP(src=phone, dst=cucm, id=k + 1) / UDP(sport=5060, dport=5060)
+            / Raw(b"REGISTER sip:" + cucm.encode() + b" SIP/2.0\r\n\r\n"))))
+    frames.append((t0 + int(end * 1e9), bytes(
+        Ether(src="02:00:5e:10:00:99", dst="02:00:5e:10:00:98")
+        / IP(src="203.0.113.98", dst="203.0.113.99") / UDP(sport=9, dport=9))))
+    path = tmp_path / "sip.pcap"
+    write_pcap(path, frames)
+    return path
+
+
+@pytest.mark.parametrize(("times", "answered", "end", "outcome", "why"), [
+    ([1.0], True, 1.2, "unproven", "(the capture ends 200 ms later)"),
+    ([1.0, 1.5, 2.5, 4.5], False, 5.0, "unproven", "(no packet to the phone is captured)"),
+    ([1.0, 1.5, 2.5, 4.5], True, 5.0, "failed", ""),
+])
+def test_an_unanswered_udp_registration_fails_only_when_the_silence_stands(
+        tmp_path: Path, times: list[float], answered: bool, end: float, outcome: str,
+        why: str) -> None:
+    r = _report(_sip_capture(tmp_path, times, answered, end))
+    (e,) = [e for p in r.phones for e in p.timeline if e.stage == "register"]
+    assert e.what.startswith("registration: SIP UDP 5060 -> 203.0.113.10:5060: S0")
+    assert e.outcome == outcome
+    assert e.what.endswith(why)

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from capfcap.correlator.common import Context
 from capfcap.correlator.rows import compact
 from capfcap.correlator.state import PhoneState
-from capfcap.events import DnsTransaction, FileTransfer, FlowKey, TcpConnection
+from capfcap.correlator.transfers import ended_unanswered
+from capfcap.events import DnsTransaction, FileTransfer, FlowKey, TcpConnection, UdpFlow
 
 NS = 1_000_000_000
 # How long a client waits for an answer before it retries or gives up.
@@ -119,7 +120,7 @@ def _icmp_answered(phone: PhoneState, key: FlowKey) -> bool:
 def transfer_unproven(ctx: Context, phone: PhoneState, t: FileTransfer) -> str:
     """Why a download's missing answer or missing blocks is not a proven failure, or ""
     (an ERROR, a finished download, or a silence that stands)."""
-    if t.status not in ("no_response", "incomplete"):
+    if not ended_unanswered(t):
         return ""
     if t.acked_unseen_blocks or t.acked_cut_blocks:
         return "the phone acknowledged blocks the capture lacks"
@@ -143,6 +144,16 @@ def conn_unproven(ctx: Context, phone: PhoneState, c: TcpConnection) -> str:
         return "the phone acknowledged server data the capture lacks"
     return judge(ctx, phone, what="it", last_ts=c.last_ts, wait=TCP_WAIT,
                  retried=waited(c.first_ts, c.last_ts), server=c.key.server).brief
+
+
+def udp_unproven(ctx: Context, phone: PhoneState, u: UdpFlow) -> str:
+    """Why a UDP flow without a captured reply (SIP REGISTER over UDP) is not a proven
+    failure, or "". SIP retransmits a request after T1 = 0.5 s (RFC 3261 §17.1.2.2), so
+    TCP's 3 s covers several tries."""
+    if u.resp_pkts or _icmp_answered(phone, u.key):
+        return ""
+    return judge(ctx, phone, what="it", last_ts=u.last_ts, wait=TCP_WAIT,
+                 retried=waited(u.first_ts, u.last_ts), server=u.key.server).brief
 
 
 def dns_unproven(ctx: Context, phone: PhoneState, d: DnsTransaction) -> str:

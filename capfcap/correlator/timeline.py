@@ -18,6 +18,7 @@ from capfcap.correlator.evidence import (
     conn_unproven,
     dns_unproven,
     transfer_unproven,
+    udp_unproven,
     unproven_note,
 )
 from capfcap.correlator.ports import capf_ports_text, is_capf, service
@@ -189,11 +190,14 @@ def _registration_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     for u in p.udp:
         reg = REGISTRATION.get(u.key.server_port)
         if reg and u.key.client in p.addrs:
-            out.append(TimelineEntry(
-                u.first_frame, u.first_ts, f"registration: {reg} UDP {u.key.client_port} -> "
-                f"{label(ctx, u.key.server)}:{u.key.server_port}: {u.conn_state} "
-                f"({u.orig_pkts}/{u.resp_pkts} packets)",
-                "ok" if u.resp_pkts else "failed", "register"))
+            text = (f"registration: {reg} UDP {u.key.client_port} -> "
+                    f"{label(ctx, u.key.server)}:{u.key.server_port}: {u.conn_state} "
+                    f"({u.orig_pkts}/{u.resp_pkts} packets)")
+            why = udp_unproven(ctx, p, u) if not u.resp_pkts else ""
+            oc = "ok" if u.resp_pkts else "unproven" if why else "failed"
+            out.append(TimelineEntry(u.first_frame, u.first_ts,
+                                     text + unproven_note(why) if why else text, oc,
+                                     "register"))
     return out
 
 

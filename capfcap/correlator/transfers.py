@@ -3,6 +3,7 @@
 `answered` is proof that the server answered, from its packets or from the client's
 acknowledgements of data the capture lacks (DESIGN §4 rule 3: an ACK proves the data).
 `answer_captured` is narrower: some answer of the server is in the file itself.
+`ended_unanswered` is what a silence would have to prove: no answer, or no more of one.
 """
 
 from __future__ import annotations
@@ -19,3 +20,9 @@ def answer_captured(t: FileTransfer) -> bool:
     """Some packet of the server's answer is in the capture: the whole file, an error, or
     at least one byte of data."""
     return t.status in ("complete", "error") or bool(t.size)
+
+
+def ended_unanswered(t: FileTransfer) -> bool:
+    """The download failed for want of packets (none from the server, or no more of the
+    file), not by an answer that says so (a TFTP ERROR, an HTTP error status)."""
+    return t.status in ("no_response", "incomplete")
