@@ -9,6 +9,7 @@ frame number. capfcap's decoder must give the same packet as for the original fr
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from capfcap.sources.frame import Frame
 from tests import tshark_cache
 from tests.conftest import REALPEER
 from tests.tshark_cache import tshark
-from tests.tunnels import KINDS, write_pcap
+from tests.tunnels import KINDS, wrap, write_pcap
 
 FIELDS = ("frame.protocols", "eth.src", "eth.dst", "vlan.id", "ip.src", "ip.dst",
           "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
@@ -129,3 +130,42 @@ def test_garbage_tunnel_packets_are_counted_not_raised(tmp_path: Path, jobs: int
                     "a tunnel inside the tunnel); they were not analysed (first: 4, 5, 6, 7)"]
     assert not [n for n in analyze([str(good)], Options(jobs=jobs))[0].notes
                 if "could not read" in n]
+
+
+@pytest.mark.parametrize("kind", ["erspan2", "vxlan"])
+def test_redacted_bundle_of_a_tunnel_hides_the_phones_macs(tmp_path: Path, kind: str) -> None:
+    """--redact reads the MACs of the frame inside (the phone's), and cuts the payload of
+    that frame: each evidence frame keeps the tunnel headers and what it keeps of the
+    same frame captured by itself."""
+    import zipfile
+
+    from capfcap.bundle.archive import write_bundle
+    from capfcap.bundle.redact import link_macs
+    from capfcap.pipeline import Options, analyze
+
+    name = "S11_two_tftp_itl_mismatch"
+    frames = list(read_capture(str(REALPEER / f"{name}.pcap")))
+    macs = {m for fr in frames for m in link_macs(fr.linktype, fr.data) if not m[0] & 1}
+    assert len(macs) >= 2
+    path = tmp_path / f"{kind}.pcap"
+    write_pcap(path, kind, frames)
+    evidence = {}
+    for src in (REALPEER / f"{name}.pcap", path):
+        report, inputs = analyze([str(src)], Options())
+        out = tmp_path / f"{src.stem}.zip"
+        write_bundle(str(out), report, inputs, None, redact=True)
+        z = zipfile.ZipFile(out)
+        blob = out.read_bytes() + b"".join(z.read(n) for n in z.namelist())
+        for mac in macs:
+            h = mac.hex()
+            for form in (mac, h.encode(), ":".join(h[i:i + 2] for i in range(0, 12, 2)).encode()):
+                assert form not in blob, (src.name, form)
+        assert json.loads(z.read("findings.json"))["phones"][0]["mac"].startswith("02:ca:fe:")
+        ev = tmp_path / f"{src.stem}.pcapng"
+        ev.write_bytes(z.read("evidence.pcapng"))
+        evidence[src] = {f.number: f for f in read_capture(str(ev))}
+    orig, tun = evidence.values()
+    head = len(wrap(kind, b"", 0, 0)[0])  # the outer headers
+    assert orig.keys() == tun.keys() and any(f.wirelen > len(f.data) for f in orig.values())
+    for n, f in orig.items():
+        assert (len(tun[n].data), tun[n].wirelen) == (head + len(f.data), head + f.wirelen), n
