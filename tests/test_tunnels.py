@@ -169,3 +169,27 @@ def test_redacted_bundle_of_a_tunnel_hides_the_phones_macs(tmp_path: Path, kind:
     assert orig.keys() == tun.keys() and any(f.wirelen > len(f.data) for f in orig.values())
     for n, f in orig.items():
         assert (len(tun[n].data), tun[n].wirelen) == (head + len(f.data), head + f.wirelen), n
+
+
+REALPEER_ALL = sorted(p.name for p in REALPEER.glob("*.pcap"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REALPEER_ALL)
+def test_crosscheck_of_a_tunnel_says_what_it_says_of_the_capture(name: str,
+                                                                  tmp_path: Path) -> None:
+    """--crosscheck reads Wireshark's fields of the frame inside (not the tunnel's outer
+    addresses): each finding's verdict is the original capture's (ERSPAN III and VXLAN
+    in turn, to halve the tshark runs)."""
+    from capfcap.crosscheck import verdict, wireshark_view
+    from capfcap.pipeline import Options, analyze
+
+    kind = ("erspan3", "vxlan")[REALPEER_ALL.index(name) % 2]
+    path = tmp_path / f"{kind}.pcap"
+    write_pcap(path, kind, read_capture(str(REALPEER / name)))
+    said = []
+    for p in (REALPEER / name, path):
+        r, _inputs = analyze([str(p)], Options())
+        pkts, objects = wireshark_view(r, [str(p)])
+        said.append([(f.code, verdict(f, pkts, objects)) for f in r.findings])
+    assert said[0] == said[1]
