@@ -1,4 +1,5 @@
-"""ARP messages (RFC 826) read from Ethernet and Linux SLL/SLL2 frames."""
+"""ARP messages (RFC 826) read from Ethernet and Linux SLL/SLL2 frames, and from the
+Ethernet frame a GRE/ERSPAN or VXLAN packet carries (`headers.inner_frame`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from capfcap.headers import inner_frame
 from capfcap.sources.frame import (
     ETH_IPV4,
     LINKTYPE_ETHERNET,
@@ -39,9 +41,17 @@ def arp(frame: Frame) -> ArpInfo | None:
     protocol length 4, operation, then sender MAC, sender IP, target MAC, target IP."""
     data = frame.data
     lt = frame.linktype
-    if lt not in _ARP_LINKTYPES:
-        return None
-    ver, off = l3_offset(data, 0, len(data), lt)  # on these link types -1 is ARP
+    ver = 0
+    if lt in _ARP_LINKTYPES:
+        ver, off = l3_offset(data, 0, len(data), lt)  # on these link types -1 is ARP
+        if ver == 0:  # neither IP nor ARP
+            return None
+    if ver != -1:  # perhaps a tunnel packet, carrying an ARP message in its frame
+        i, e = inner_frame(lt, data)
+        if i < 0:
+            return None
+        data = data[i:e]
+        ver, off = l3_offset(data, 0, len(data), LINKTYPE_ETHERNET)
     if ver != -1 or off + 28 > len(data):
         return None
     htype, ptype, hlen, plen, op = _unpack_arp(data, off)

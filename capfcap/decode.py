@@ -1,8 +1,10 @@
 """Hand-parsed link, IP and transport headers: the hot path.
 
 Only fixed headers are read here (the link and IP headers in `headers.py`; TCP, UDP, ICMP,
-ICMPv6 here). Everything above transport is left to the extractors; ARP is read by
-`arp.py`, transport checksums checked by `checksum.py`.
+ICMPv6 here). A GRE/ERSPAN or VXLAN packet (a remote SPAN) is decoded as the Ethernet
+frame it carries, found by `sources.linklayer.tunnel_payload`, under the outer frame's
+number. Everything above transport is left to the extractors; ARP is read by `arp.py`,
+transport checksums checked by `checksum.py`.
 A `Prefilter` decides from ports and addresses whether a frame can matter before any
 object is built (DESIGN §7).
 """
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 
 from capfcap.headers import ip_header, l3, ntoa
 from capfcap.protocol import PHONE_PORTS
-from capfcap.sources.frame import Frame
+from capfcap.sources.frame import LINKTYPE_ETHERNET, Frame
+from capfcap.sources.linklayer import IP_GRE, NOT_TUNNEL, VXLAN_PORT, tunnel_payload
 
 TCP = 6
 UDP = 17
@@ -98,11 +101,15 @@ class Prefilter:
         self.udp_ports: frozenset[int] = frozenset({53, 69})
         self.tftp_ports: set[int] = set()  # learned client ports of TFTP read requests
         self.udp_any: set[int] = set(self.udp_ports)  # udp_ports | tftp_ports
+        # what the fused reader's IPv4 fast path looks up instead: VXLAN too, whose
+        # datagrams it hands to `relevance.skippable` to read the frame inside
+        self.udp_scan: set[int] = self.udp_any | {VXLAN_PORT}
         self.hosts: set[bytes] = set()  # packed addresses of phones (all their traffic)
         self.host_ips: set[str] = set()  # the same, as decode() writes them
         # derived, for the fused reader: ports byte-swapped; IPv4 hosts as u32 in either order
         self.tcp_ports_le = frozenset(swap16(p) for p in self.tcp_ports)
         self.udp_any_le = {swap16(p) for p in self.udp_any}
+        self.udp_scan_le = {swap16(p) for p in self.udp_scan}
         self.hosts4_be: set[int] = set()
         self.hosts4_le: set[int] = set()
 
@@ -119,12 +126,17 @@ class Prefilter:
         self.tftp_ports.add(port)
         self.udp_any.add(port)
         self.udp_any_le.add(swap16(port))
+        self.udp_scan.add(port)
+        self.udp_scan_le.add(swap16(port))
 
     def drop_tftp_port(self, port: int) -> None:
         self.tftp_ports.discard(port)
         if port not in self.udp_ports:
             self.udp_any.discard(port)
             self.udp_any_le.discard(swap16(port))
+            if port != VXLAN_PORT:
+                self.udp_scan.discard(port)
+                self.udp_scan_le.discard(swap16(port))
 
     def relevant(self, pkt: Packet) -> bool:
         """The same decision as the byte-level check in `decode`, on a decoded packet
@@ -158,8 +170,12 @@ def _icmp_quote(data: bytes, off: int, end: int, version: int) -> tuple[int, str
     return proto, ntoa(src), ntoa(dst), sport, dport
 
 
-def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
+def decode(frame: Frame, pf: Prefilter | None = None, outer: bool = True) -> Packet | None:
     """Decode a frame, or return None when it is not IP or the prefilter rejects it.
+
+    A tunnel packet (GRE/ERSPAN, VXLAN) is decoded as the frame it carries (`_inner`), or
+    None when that frame cannot be read; `outer` False: the frame is such an inner frame,
+    and a tunnel inside it is not read (None).
 
     One function over 60 lines: it runs for every frame, and the TCP and UDP cases stay
     inline (a call per frame costs more than their parsing)."""
@@ -176,6 +192,10 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
         if l4 + 4 > end:
             return None
         sport, dport = _unpack_hh(data, l4)
+        if dport == VXLAN_PORT and proto == UDP:
+            i, e = tunnel_payload(data, proto, l4, end, frag)
+            if i != NOT_TUNNEL:  # VXLAN: its frame, or none that can be read
+                return _inner(frame, i, e, pf) if outer else None
         if pf is not None and pf.enabled:
             ports = pf.tcp_ports if proto == TCP else pf.udp_any
             hit = sport in ports or dport in ports
@@ -185,6 +205,9 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
                 return None
     elif proto in (ICMP, ICMPV6):
         pass
+    elif proto == IP_GRE:
+        i, e = tunnel_payload(data, proto, l4, end, frag)
+        return _inner(frame, i, e, pf) if outer else None
     elif pf is not None and pf.enabled:
         return None
     # every field by position: keyword arguments cost more than the rest of the decoding
@@ -222,6 +245,18 @@ def decode(frame: Frame, pf: Prefilter | None = None) -> Packet | None:
         ):
             return None
     return pkt
+
+
+def _inner(frame: Frame, i: int, e: int, pf: Prefilter | None) -> Packet | None:
+    """The packet of the Ethernet frame data[i:e] a tunnel packet carries (None when `i` is
+    negative: no frame to read): the frame's number and time; its wire length less what
+    the capture cut from the outer frame."""
+    if i < 0:
+        return None
+    data = frame.data
+    return decode(Frame(frame.number, frame.ts, LINKTYPE_ETHERNET, data[i:e],
+                        e - i + max(0, frame.wirelen - len(data)), frame.file_index),
+                  pf, False)
 
 
 def _missing(data: bytes, off: int, ver: int) -> int:

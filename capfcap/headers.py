@@ -3,7 +3,8 @@ in a frame of each supported link type, and the IPv4/IPv6 fields the decoder nee
 
 Ethernet II with 802.1Q/802.1ad/QinQ tags (IEEE 802.1Q), Linux SLL and SLL2 and raw
 IPv4/IPv6 are walked by `capfcap.sources.linklayer`; BSD loopback (DLT_NULL/DLT_LOOP) here;
-IPv4 (RFC 791) with options, IPv6 (RFC 8200 §4) with extension headers.
+IPv4 (RFC 791) with options, IPv6 (RFC 8200 §4) with extension headers; the Ethernet
+frame inside a GRE/ERSPAN or VXLAN packet (`inner_frame`, over `linklayer.tunnel_payload`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from capfcap.sources.frame import (
     LINKTYPE_NULL,
     VLAN_TAGS,
 )
-from capfcap.sources.linklayer import SCANNED_LINKTYPES, l3_offset
+from capfcap.sources.linklayer import (
+    NOT_DECODED,
+    NOT_TUNNEL,
+    SCANNED_LINKTYPES,
+    l3_offset,
+    tunnel_payload,
+)
 
 # IPv6 extension headers that carry a next-header byte and a length in 8-octet units
 _V6_EXT = (0, 43, 60)
@@ -156,3 +163,25 @@ def ip_header(
         else:
             break
     return nh, p, end, src, dst, hop, frag
+
+
+def _tunnel_once(linktype: int, data: bytes) -> tuple[int, int]:
+    ver, off, _mac, _vlan = l3(linktype, data)
+    if ver == 0:
+        return NOT_TUNNEL, 0
+    h = ip_header(data, off, ver)
+    if h is None:
+        return NOT_TUNNEL, 0
+    proto, l4, end, _src, _dst, _ttl, frag = h
+    return tunnel_payload(data, proto, l4, end, frag)
+
+
+def inner_frame(linktype: int, data: bytes) -> tuple[int, int]:
+    """(start, end) in `data` of the Ethernet frame a GRE/ERSPAN or VXLAN packet carries,
+    read as `capfcap.decode.decode` reads it; (NOT_TUNNEL, 0) for any other frame;
+    (NOT_DECODED, 0) when the tunnel's frame cannot be read, or is itself a tunnel
+    (decapsulated once only)."""
+    i, e = _tunnel_once(linktype, data)
+    if i >= 0 and _tunnel_once(LINKTYPE_ETHERNET, data[i:e])[0] != NOT_TUNNEL:
+        return NOT_DECODED, 0
+    return i, e

@@ -11,7 +11,8 @@ identical to a single-process run (`tests/test_fastpath.py`).
 
 Only a UDP packet to 69 (TFTP) or a TCP packet to or from 2445/3804 (TVS, CAPF) or a
 port given with --capf-port/--tvs-port can teach the prefilter anything: the reader reads
-the ports and decodes only those (and whatever it cannot tell at a glance).
+the ports and decodes only those (and whatever it cannot tell at a glance, such as the
+frame inside a GRE/ERSPAN or VXLAN packet).
 
 Frames travel as tuples of their fields, a few hundred per message, over a pipe whose
 buffer bounds what is in flight. File information (frame counts, hashes, damage) comes
@@ -33,11 +34,13 @@ from typing import Any
 
 from capfcap.arp import arp
 from capfcap.decode import UDP, Prefilter, decode
+from capfcap.headers import inner_frame
 from capfcap.learn import learn_ahead
 from capfcap.protocol import TFTP_PORT
 from capfcap.sources.files import CaptureError
 from capfcap.sources.frame import Frame
 from capfcap.sources.inputs import InputSet, expand_quietly, frames
+from capfcap.sources.linklayer import NOT_DECODED
 from capfcap.sources.relevance import transport
 from capfcap.sources.scan import Skipper
 
@@ -166,8 +169,8 @@ def _reader(paths: list[str], out: Connection, theirs: Connection,
                 pkt = decode(fr, pf)
                 if pkt is not None:
                     learn_ahead(pf, pkt)
-                elif arp(fr) is None:
-                    continue
+                elif arp(fr) is None and inner_frame(fr.linktype, fr.data)[0] != NOT_DECODED:
+                    continue  # (a tunnel's frame not read: the analysis counts it)
             batch.append(_as_tuple(fr))
             if len(batch) >= BATCH:
                 out.send(("frames", (inputs.frames_read(), inputs.bytes_read(), batch)))

@@ -35,6 +35,7 @@ from capfcap.extractors.icmp import HostExtractor, IcmpExtractor
 from capfcap.extractors.tcp import TcpTracker
 from capfcap.extractors.tftp import TftpExtractor
 from capfcap.extractors.udp import UdpTracker
+from capfcap.headers import inner_frame
 from capfcap.learn import phones_shown
 from capfcap.parallel import ReaderProcess, wanted
 from capfcap.protocol import CAPF_PORT, DNS_PORT, HTTP_CONFIG_PORT, TLS_READ_PORTS, TVS_PORT
@@ -42,6 +43,7 @@ from capfcap.report import CaptureInfo, Report
 from capfcap.sources.files import FileInfo
 from capfcap.sources.frame import LINKTYPE_NAMES, Frame
 from capfcap.sources.inputs import InputSet, frames
+from capfcap.sources.linklayer import NOT_DECODED
 from capfcap.sources.scan import Skipper
 
 EXPIRE_EVERY = 1_000_000_000  # call expire() once per second of capture time
@@ -107,6 +109,7 @@ class Analysis:
         self.dup_frames: list[int] = []
         self.dup_ts: list[int] = []
         self.bad_checksums: list[int] = []
+        self.undecoded_tunnels: list[int] = []  # tunnel packets whose frame was not read
         self.relevant = 0
         self.listeners: list[Callable[[list[Event]], None]] = []
 
@@ -141,6 +144,8 @@ class Analysis:
                 evs = self.arp.feed_arp(a)
                 if evs:
                     self._emit(evs)
+            elif inner_frame(fr.linktype, fr.data)[0] == NOT_DECODED:
+                self.undecoded_tunnels.append(fr.number)
 
     def feed_packet(self, pkt: Packet) -> None:
         """A decoded packet that passed the prefilter."""
@@ -250,6 +255,18 @@ class Analysis:
                 "(first: " + ", ".join(map(str, self.bad_checksums[:20]))
                 + (" ..." if n > 20 else "") + ")",
                 tuple(self.bad_checksums[:1000]), n,
+            ))
+        if self.undecoded_tunnels:
+            n = len(self.undecoded_tunnels)
+            evs.append(CaptureNote(
+                "undecoded_tunnels",
+                f"{n} GRE/ERSPAN or VXLAN packet{'s' if n > 1 else ''} (remote SPAN) carried "
+                "a frame capfcap could not read (fragmented, cut short, damaged, of a kind "
+                "not read, or a tunnel inside the tunnel); "
+                + ("they were" if n > 1 else "it was") + " not analysed (first: "
+                + ", ".join(map(str, self.undecoded_tunnels[:20]))
+                + (" ..." if n > 20 else "") + ")",
+                tuple(self.undecoded_tunnels[:1000]), n,
             ))
         self._emit(evs)
 

@@ -11,6 +11,7 @@ Four ways to run the same analysis must give byte-identical JSON reports:
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import struct
@@ -23,13 +24,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from capfcap.arp import arp
 from capfcap.decode import Prefilter, decode, ip_packed
+from capfcap.headers import inner_frame
 from capfcap.pipeline import Options, analyze
 from capfcap.reporters.json import render
 from capfcap.sources.files import FileInfo, read_capture
 from capfcap.sources.frame import Frame
+from capfcap.sources.linklayer import NOT_DECODED
 from capfcap.sources.relevance import skippable
 from capfcap.sources.scan import Skipper
+from tests.tunnels import write_pcap as write_tunnel_pcap
 
 ROOT = Path(__file__).resolve().parent.parent
 PCAPS = sorted(
@@ -128,6 +133,25 @@ def test_same_findings_on_generated_span_pcapng(span: Path, tmp_path: Path) -> N
 
 
 @SPAN
+@pytest.mark.parametrize("kind", ["erspan2", "vxlan"])  # the GRE and the UDP path
+def test_same_findings_on_generated_span_in_a_tunnel(span: Path, tmp_path: Path,
+                                                    kind: str) -> None:
+    """The same capture sent by a remote SPAN (tests/tunnels.py): every mode, the reader
+    process too, finds what it finds in the capture itself, and the fused reader still
+    skips the noise inside the tunnel packets."""
+    tun = tmp_path / f"span.{kind}.pcap"
+    write_tunnel_pcap(tun, kind, read_capture(str(span)))
+    got = json.loads(_assert_same([str(tun)]))
+    want = json.loads(_json([str(span)], MODES["scan"]))
+    assert len(want["phones"]) > 5 and want["findings"]
+    for key in ("findings", "withheld", "phones"):
+        assert got[key] == want[key], key
+    sk = Skipper(Prefilter())
+    kept = sum(1 for _f in read_capture(str(tun), FileInfo(str(tun)), 0, sk))
+    assert sk.skipped > 20_000 and kept + sk.skipped == 30_000
+
+
+@SPAN
 def test_skipper_counts_every_record(span: Path) -> None:
     pf = Prefilter()
     sk = Skipper(pf)
@@ -191,6 +215,55 @@ def frames(draw: st.DrawFn, lt: int | None = None) -> tuple[int, bytes]:
     return lt, data
 
 
+# GRE flags (C 0x8000, R 0x4000, K 0x2000, S 0x1000, s 0x0800, Recur, version 1 = 0x0001)
+GRE_FLAGS = st.sampled_from([0, 0x1000, 0x1000, 0x2000, 0x8000, 0xB000, 0x4000, 0x0800, 0x0001,
+                             0x0400])
+# ERSPAN headers: none (type I / TEB), version 1 (II), version 2 (III) without and with the
+# platform subheader, version 2 with frame type 2, an unknown version 3
+ERSPAN = st.sampled_from([b"", b"\x10" + bytes(7), b"\x20" + bytes(11),
+                          b"\x20" + bytes(10) + b"\x01" + bytes(8),
+                          b"\x20" + bytes(9) + b"\x08\x00", b"\x30" + bytes(7)])
+
+
+@st.composite
+def tunnelled(draw: st.DrawFn, lt: int | None = None) -> tuple[int, bytes]:
+    """A frame of `frames(1)` inside a GRE (TEB, ERSPAN, other) or VXLAN packet, or a
+    tunnel packet around garbage; outer IPv4 or IPv6, perhaps fragmented, perhaps cut."""
+    if lt is None:
+        lt = draw(st.sampled_from([1, 1, 113, 101]))
+    _lt, inner = draw(frames(1))
+    if draw(st.integers(0, 9)) == 0:  # a tunnel in the tunnel
+        _lt2, inner2 = draw(tunnelled(1))
+        inner = inner[:14] + inner2[14:]
+    if draw(st.booleans()):
+        flags = draw(GRE_FLAGS)
+        ptype = draw(st.sampled_from([0x88BE, 0x88BE, 0x22EB, 0x6558, 0x0800]))
+        opt = bytes(4 * ((flags >> 15 & 1) + (flags >> 13 & 1) + (flags >> 12 & 1)))
+        payload = struct.pack("!HH", flags, ptype) + opt + draw(ERSPAN) + inner
+        proto = 47
+    else:
+        vx = bytes((draw(st.sampled_from([0x08, 0x08, 0x00, 0x0C])),)) + bytes(7)
+        ulen = draw(st.sampled_from([16 + len(inner), 0, 8, 20]))
+        dport = draw(st.sampled_from([4789, 4789, 53, 40000]))
+        payload = struct.pack("!HHHH", draw(PORTS), dport, ulen, 0) + vx + inner
+        proto = 17
+    payload = payload[:draw(st.integers(0, len(payload)))] if draw(st.booleans()) else payload
+    if draw(st.booleans()):
+        frag = draw(st.sampled_from([0, 0, 0x2000, 0x0001]))  # MF, or an offset
+        src = draw(st.sampled_from(HOSTS[:2] + [bytes((203, 0, 113, 5))]))
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, frag, 64, proto, 0,
+                         src, bytes((203, 0, 113, 6)))
+        et = b"\x08\x00"
+    else:
+        ip = struct.pack("!IHBB", 0x60000000, len(payload), proto, 64) + HOSTS[2] + bytes(16)
+        et = b"\x86\xdd"
+    link = {1: bytes(12) + et, 113: bytes(14) + et}.get(lt, b"")
+    data = link + ip + payload
+    if draw(st.integers(0, 4)) == 0:
+        data = data[:draw(st.integers(0, len(data)))]
+    return lt, data
+
+
 @st.composite
 def prefilters(draw: st.DrawFn) -> Prefilter:
     pf = Prefilter()
@@ -203,12 +276,17 @@ def prefilters(draw: st.DrawFn) -> Prefilter:
 
 @pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
-@given(frames(), prefilters())
+@given(st.one_of(frames(), tunnelled()), prefilters())
 def test_skippable_implies_decode_drops(fr: tuple[int, bytes], pf: Prefilter) -> None:
+    """... and that the frame is not a tunnel packet whose frame the analysis counts as
+    not read."""
     lt, data = fr
     buf = b"\xee" * 7 + data + b"\x00\x35\x00\x35" * 8  # neighbours must not be read
     if skippable(buf, 7, 7 + len(data), lt, pf):
-        assert decode(Frame(1, 0, lt, data, len(data)), pf) is None
+        frame = Frame(1, 0, lt, data, len(data))
+        assert decode(frame, pf) is None
+        assert arp(frame) is None
+        assert inner_frame(lt, data)[0] != NOT_DECODED
 
 
 @pytest.mark.slow
@@ -219,7 +297,7 @@ def test_reader_skip_equals_decode(data: st.DataObject, pf: Prefilter, endian: s
                                    lt: int, ng: bool) -> None:
     """Whole pcap / pcapng files through the fused loop (both byte orders): same
     numbering, and every frame decode() keeps is yielded."""
-    recs = data.draw(st.lists(frames(lt), min_size=1, max_size=40))
+    recs = data.draw(st.lists(st.one_of(frames(lt), tunnelled(lt)), min_size=1, max_size=40))
     if ng:  # SHB, IDB, then one EPB per frame (draft-ietf-opsawg-pcapng §4)
         out = struct.pack(endian + "IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1)
         out += struct.pack(endian + "I", 28)
@@ -247,7 +325,7 @@ def test_reader_skip_equals_decode(data: st.DataObject, pf: Prefilter, endian: s
     for attr in ("first", "last", "cut", "first_cut", "linktype_frames", "sha256"):
         assert getattr(info, attr) == getattr(plain, attr), attr
     for fr in every:
-        if decode(fr, pf) is not None:
+        if decode(fr, pf) is not None or inner_frame(lt, fr.data)[0] == NOT_DECODED:
             assert fr.number in kept
             assert kept[fr.number].data == fr.data
 

@@ -8,6 +8,10 @@ Headers written here: Ethernet II dst(6) src(6) type(2), an 802.1Q tag TPID 0x81
 after the source MAC (IEEE 802.1Q); SLL: packet type(2) ARPHRD(2) address length(2)
 address(8) protocol(2); SLL2: protocol(2) reserved(2) interface index(4) ARPHRD(2) packet
 type(1) address length(1) address(8); pcapng SHB, IDB, EPB (draft-ietf-opsawg-pcapng §4).
+
+And as a remote SPAN sends them (`tests/tunnels.py`): each frame inside ERSPAN type II and
+III, GRE transparent Ethernet bridging and VXLAN, one tunnel packet per frame: the same
+diagnosis, under the same frame numbers.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from capfcap.reporters.json import to_dict
 from capfcap.sources.files import read_capture
 from capfcap.sources.frame import Frame
 from tests.conftest import REALPEER
+from tests.tunnels import write_pcap as write_tunnel_pcap
 
 CAPTURES = sorted(p.name for p in REALPEER.glob("*.pcap"))  # S01 is also a .pcapng
 
@@ -98,3 +103,16 @@ def test_other_link_layers_give_the_same_diagnosis(name: str, tmp_path: Path) ->
     ng = tmp_path / f"{Path(name).stem}.pcapng"
     _write_pcapng(ng, frames)
     assert _diagnosis(ng) == want, "pcapng"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CAPTURES)
+def test_remote_span_tunnels_give_the_same_diagnosis(name: str, tmp_path: Path) -> None:
+    """ERSPAN II, ERSPAN III, GRE-TEB and VXLAN: the frames inside are analysed as if
+    captured where they were mirrored."""
+    frames = _frames(REALPEER / name)
+    want = _diagnosis(REALPEER / name)
+    for kind in ("erspan2", "erspan3", "gre_teb", "vxlan"):
+        out = tmp_path / f"{Path(name).stem}.{kind}.pcap"
+        write_tunnel_pcap(out, kind, frames)
+        assert _diagnosis(out) == want, kind

@@ -7,7 +7,8 @@ case of the original. A pseudonym has the same length as what it replaces, so re
 frames keep their sizes. Group addresses (broadcast, multicast) are not identifying and
 stay as they are.
 
-Payloads: headers through layer 4 are kept; DNS, TFTP control packets, trust-list
+Payloads: headers through layer 4 are kept (of a remote SPAN's GRE/ERSPAN or VXLAN packet,
+those of the frame it carries too); DNS, TFTP control packets, trust-list
 downloads and TLS records other than application data are kept whole; application-data
 records keep their 5-byte record header (the sizes are evidence, the contents are not);
 every other payload is cut and the frame's captured length shrinks (its original length
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 from capfcap.bundle.frames import EvidenceFrame
 from capfcap.decode import ICMP, ICMPV6, TCP, UDP
-from capfcap.headers import ip_header, l3
+from capfcap.headers import inner_frame, ip_header, l3
 from capfcap.protocol import REDACT_TLS_PORTS
 from capfcap.sources.frame import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2
 from capfcap.sources.linklayer import LINK_HEADER_LEN
@@ -139,13 +140,16 @@ def _parse_mac(s: str) -> bytes | None:
 
 
 def link_macs(linktype: int, data: bytes) -> list[bytes]:
-    """Destination and source MACs of a frame's link header (Ethernet, SLL, SLL2)."""
+    """Destination and source MACs of a frame's link header (Ethernet, SLL, SLL2), and of
+    the Ethernet frame a GRE/ERSPAN or VXLAN packet carries (the phone's are there)."""
+    macs: list[bytes] = []
     if linktype == LINKTYPE_ETHERNET:
-        return [data[0:6], data[6:12]] if len(data) >= 14 else []
-    if linktype in (LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2):
+        macs = [data[0:6], data[6:12]] if len(data) >= 14 else []
+    elif linktype in (LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2):
         mac = l3(linktype, data)[2]  # the cooked header's address, when it is a MAC
-        return [bytes.fromhex(mac.replace(":", ""))] if mac else []
-    return []
+        macs = [bytes.fromhex(mac.replace(":", ""))] if mac else []
+    i, _e = inner_frame(linktype, data)
+    return macs + [data[i : i + 6], data[i + 6 : i + 12]] if i >= 0 else macs
 
 
 @dataclass
@@ -205,9 +209,14 @@ class _TlsStreams:
 
 def keep_length(linktype: int, data: bytes, whole: bool, streams: _TlsStreams,
                 tls_ports: frozenset[int] = REDACT_TLS_PORTS) -> int:
-    """Captured bytes to keep of one frame under --redact."""
+    """Captured bytes to keep of one frame under --redact; of a GRE/ERSPAN or VXLAN packet,
+    its headers and what is kept of the Ethernet frame it carries."""
     if whole:
         return len(data)
+    i, e = inner_frame(linktype, data)
+    if i >= 0:
+        keep = keep_length(LINKTYPE_ETHERNET, data[i:e], False, streams, tls_ports)
+        return len(data) if keep == e - i else i + keep
     ver, off, _mac, _vlan = l3(linktype, data)
     if ver == 0:
         return min(len(data), LINK_HEADER_LEN.get(linktype, 0))

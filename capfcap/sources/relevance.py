@@ -3,7 +3,9 @@ network layer behind any link type the fused reader scans, and the ports and add
 the prefilter wants (the same answer `capfcap.decode.decode` gives, or "maybe").
 
 The link headers are walked by `linklayer.l3_offset`; here: IPv4 (RFC 791), IPv6
-(RFC 8200), TCP/UDP ports at the start of the segment.
+(RFC 8200), TCP/UDP ports at the start of the segment. A GRE/ERSPAN or VXLAN packet
+matters when the Ethernet frame it carries does (`linklayer.tunnel_payload`), or when
+that frame cannot be read (the analysis counts it).
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import struct
 from typing import Protocol
 
 from capfcap.sources.frame import ETH_ARP, ETH_IPV4, ETH_IPV6, LINKTYPE_ETHERNET, VLAN_TAGS
-from capfcap.sources.linklayer import l3_offset
+from capfcap.sources.linklayer import (
+    IP_GRE,
+    NOT_TUNNEL,
+    VXLAN_PORT,
+    l3_offset,
+    tunnel_payload,
+)
 
 # decode() looks further into these: never skipped here
 V4_PASS = (1, 58)  # ICMP, ICMPv6
@@ -41,6 +49,8 @@ def transport(buf: bytes, lt: int) -> tuple[int, int, int] | None:
     if (proto != 6 and proto != 17) or l4 + 4 > fe:
         return None
     sport, dport = _hh(buf, l4)
+    if dport == VXLAN_PORT and proto == 17:  # perhaps a frame inside: decode it
+        return None
     return proto, sport, dport
 
 
@@ -51,15 +61,20 @@ class PortsAndHosts(Protocol):
     enabled: bool
     tcp_ports: frozenset[int]
     udp_any: set[int]
+    udp_scan: set[int]
     hosts: set[bytes]
     tcp_ports_le: frozenset[int]
     udp_any_le: set[int]
+    udp_scan_le: set[int]
     hosts4_be: set[int]
     hosts4_le: set[int]
 
 
-def skippable(buf: bytes, s: int, fe: int, lt: int, pf: PortsAndHosts) -> bool:
-    """True when decode(frame buf[s:fe], pf) is certain to return None."""
+def skippable(buf: bytes, s: int, fe: int, lt: int, pf: PortsAndHosts,
+              outer: bool = True) -> bool:
+    """True when decode(frame buf[s:fe], pf) is certain to return None and the frame is
+    not a tunnel packet whose frame cannot be read. `outer` False: buf[s:fe] is the frame
+    inside a tunnel packet, where a tunnel is not read but counted (never skipped)."""
     # l3_offset's Ethernet walk, inline: calling it costs 50-60 ns more a record (of ~800)
     if lt == LINKTYPE_ETHERNET and fe - s >= 14:
         et = (buf[s + 12] << 8) | buf[s + 13]
@@ -91,6 +106,9 @@ def skippable(buf: bytes, s: int, fe: int, lt: int, pf: PortsAndHosts) -> bool:
         a_src, a_dst = o + 12, o + 16
         alen = 4
         if proto != 6 and proto != 17:
+            if proto == IP_GRE:
+                frag = ((buf[o + 6] << 8) | buf[o + 7]) & 0x3FFF != 0  # MF, offset
+                return _tunnel_skippable(buf, proto, l4, end, frag, pf, outer)
             return proto not in V4_PASS
     else:
         if o + 40 > fe or buf[o] >> 4 != 6:
@@ -102,6 +120,8 @@ def skippable(buf: bytes, s: int, fe: int, lt: int, pf: PortsAndHosts) -> bool:
         a_src, a_dst = o + 8, o + 24
         alen = 16
         if proto != 6 and proto != 17:
+            if proto == IP_GRE:  # a fragment header would be next, not GRE
+                return _tunnel_skippable(buf, proto, l4, end, False, pf, outer)
             return proto not in V6_PASS
     if l4 + 4 > end:
         return True
@@ -110,5 +130,20 @@ def skippable(buf: bytes, s: int, fe: int, lt: int, pf: PortsAndHosts) -> bool:
     if sport in ports or dport in ports:
         return False
     hosts = pf.hosts
-    return not (hosts and (buf[a_src : a_src + alen] in hosts
-                           or buf[a_dst : a_dst + alen] in hosts))
+    if hosts and (buf[a_src : a_src + alen] in hosts or buf[a_dst : a_dst + alen] in hosts):
+        return False
+    if dport == VXLAN_PORT and proto == 17:
+        frag = ver == 4 and ((buf[o + 6] << 8) | buf[o + 7]) & 0x3FFF != 0
+        return _tunnel_skippable(buf, proto, l4, end, frag, pf, outer)
+    return True
+
+
+def _tunnel_skippable(buf: bytes, proto: int, l4: int, end: int, frag: bool,
+                      pf: PortsAndHosts, outer: bool) -> bool:
+    """`skippable` of a GRE or UDP-to-VXLAN packet: of the frame it carries, if any."""
+    i, e = tunnel_payload(buf, proto, l4, end, frag)
+    if i == NOT_TUNNEL:
+        return True
+    if i < 0 or not outer:  # a frame that cannot be read, or a tunnel in the tunnel
+        return False
+    return skippable(buf, i, e, LINKTYPE_ETHERNET, pf, False)

@@ -17,7 +17,9 @@ Wire formats read here:
   Linux SLL: protocol type at 14, header 16; SLL2: protocol type at 0, header 20;
 - IPv4 (RFC 791): version/IHL, total length at 2, protocol at 9, src 12, dst 16;
   IPv6 (RFC 8200): payload length at 4, next header at 6, src 8, dst 24, header 40;
-- TCP/UDP: source port, destination port at the start of the segment.
+- TCP/UDP: source port, destination port at the start of the segment;
+- GRE (IP protocol 47) and UDP to the VXLAN port 4789 are left to `skippable`, which reads
+  the Ethernet frame they carry (`linklayer.tunnel_payload`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Protocol
 
 from capfcap.sources.fileinfo import MAX_BLOCK, MAX_FRAME
 from capfcap.sources.frame import LINKTYPE_ETHERNET
-from capfcap.sources.linklayer import SCANNED_LINKTYPES
+from capfcap.sources.linklayer import SCANNED_LINKTYPES, VXLAN_PORT
 from capfcap.sources.relevance import PortsAndHosts, skippable
 
 # Ethernet type, then an IPv4 header without options and the ports: version/IHL, total
@@ -83,14 +85,16 @@ class Skipper:
         self.skipped = 0
 
     def _wanted(self, little: bool) -> tuple[frozenset[int], set[int], set[int], int, int,
-                                             int, int]:
+                                             int, int, int]:
         """What the IPv4 fast path compares, as a struct in the file's byte order reads it:
-        TCP ports, UDP ports and IPv4 hosts (kept up to date by the Prefilter as it
-        learns); the 802.1Q and IPv4 Ethernet types; IPv4 total lengths 20 and 23."""
+        TCP ports, UDP ports with VXLAN's and IPv4 hosts (kept up to date by the Prefilter
+        as it learns); the 802.1Q and IPv4 Ethernet types; IPv4 total lengths 20 and 23;
+        the VXLAN port."""
         pf = self.pf
         if little:
-            return pf.tcp_ports_le, pf.udp_any_le, pf.hosts4_le, 0x0081, 0x0008, 0x1400, 0x1700
-        return pf.tcp_ports, pf.udp_any, pf.hosts4_be, 0x8100, 0x0800, 20, 23
+            return (pf.tcp_ports_le, pf.udp_scan_le, pf.hosts4_le, 0x0081, 0x0008, 0x1400,
+                    0x1700, ((VXLAN_PORT & 0xFF) << 8) | (VXLAN_PORT >> 8))
+        return pf.tcp_ports, pf.udp_scan, pf.hosts4_be, 0x8100, 0x0800, 20, 23, VXLAN_PORT
 
     def pcap(self, b: _Buffer, info: _Info, number: int, linktype: int, fcs: int,
              endian: str, unit: int) -> int:
@@ -152,7 +156,7 @@ class Skipper:
             # the fused read needs 54 bytes from the record start; Ethernet only
             head, limit = 16, n - 54 if eth[0] else -1
         pf = self.pf
-        tcp, udp, hosts, et_vlan, et_v4, t_lo, t_hi = self._wanted(little)
+        tcp, udp, hosts, et_vlan, et_v4, t_lo, t_hi, vxlan = self._wanted(little)
         min38, min42 = 38 + fcs, 42 + fcs  # Ethernet + IPv4 + ports (+ a tag) before the FCS
         big = n > MAX_FRAME  # only then can a record complete in the buffer be too large
         first, last = pos, -1  # the first record skipped, if any, is the one at pos
@@ -198,7 +202,9 @@ class Skipper:
                         ports = udp if proto == 17 else tcp
                         if (sport in ports or dport in ports
                                 or (hosts and (src in hosts or dst in hosts))):
-                            break
+                            if dport != vxlan or proto != 17:
+                                break
+                            et = 0  # perhaps VXLAN: `skippable` reads the frame inside
                 else:
                     et = 0
             else:

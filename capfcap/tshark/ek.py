@@ -3,6 +3,10 @@
 A frame holding a protocol more than once (several TLS records, some ending a reassembled
 PDU) comes as a list of layers or as repeated keys, and every instance is kept. A line
 that cannot be read makes its frame "unreadable", never a wrong value.
+
+A remote SPAN packet (ERSPAN/GRE or VXLAN: "gre" or "vxlan" in `frame.protocols`) is
+given as the frame it carries, as capfcap reads it: the addresses of the IP headers
+before the tunnel header are left out.
 """
 
 from __future__ import annotations
@@ -107,14 +111,27 @@ def parse_ek(line: str) -> tuple[int, Fields] | None:
     numbers = [x for f in frame for x in _strings(f.get("frame_frame_number"), "frame.number")]
     if len(numbers) != 1 or not numbers[0].isdigit():
         raise EkError(f"frame.number {numbers}")
+    outer = _tunnel_ip_headers(
+        [x for f in frame for x in _strings(f.get("frame_frame_protocols"), "frame.protocols")])
     out: Fields = {}
     for name in WANTED:
         proto = name.partition(".")[0]
         key = proto + "_" + name.replace(".", "_")
         vals = [x for inst in _instances(layers, proto) for x in _strings(inst.get(key), name)]
+        vals = vals[outer.get(proto, 0):]
         if vals:
             out[name] = vals
     return int(numbers[0]), out
+
+
+def _tunnel_ip_headers(protocols: list[str]) -> dict[str, int]:
+    """How many "ip" and "ipv6" layers come before a GRE or VXLAN layer in a frame's
+    `frame.protocols` (colon-separated, outermost first): a tunnel's own headers."""
+    if len(protocols) != 1:
+        return {}
+    chain = protocols[0].split(":")
+    cut = next((i for i, p in enumerate(chain) if p in ("gre", "vxlan")), 0)
+    return {"ip": chain[:cut].count("ip"), "ipv6": chain[:cut].count("ipv6")}
 
 
 _FRAME_NUMBER = re.compile(r'"frame_frame_number"\s*:\s*"?(\d+)')
