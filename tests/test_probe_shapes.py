@@ -1,0 +1,86 @@
+"""Capture shapes whose packets have another explanation than the failure they look like
+(tools/gen_pcaps.py, "capture shapes of the verdict hunt"; pcaps/README.md): a finding
+claims only what the capture proves (DESIGN §4)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from capfcap.cli import main
+
+SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
+
+
+@cache
+def _report(name: str) -> dict[str, Any]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["analyze", "--format", "json", str(SYNTH / name)])
+    return json.loads(out.getvalue())
+
+
+def _codes(r: dict[str, Any], ip: str | None = None) -> list[str]:
+    return sorted(f["code"] for f in r["findings"] if ip is None or f["phone"]["ip"] == ip)
+
+
+def _phone(r: dict[str, Any], ip: str) -> dict[str, Any]:
+    (p,) = [p for p in r["phones"] if p["ip"] == ip]
+    return p
+
+
+def test_two_phones_behind_one_router_mac_stay_two_phones() -> None:
+    """Every frame of both phones carries the router's MAC: the MAC is not either phone's,
+    and the second phone's unanswered SYNs are its own verdict, not a line of the first's."""
+    r = _report("router_two_phones.pcap")
+    assert sorted(p["ip"] for p in r["phones"]) == ["198.51.100.206", "198.51.100.207"]
+    assert _codes(r, "198.51.100.206") == ["CAPF_LSC_ISSUED"]
+    assert _codes(r, "198.51.100.207") == ["CAPF_UNIDIRECTIONAL"]
+    for ip in ("198.51.100.206", "198.51.100.207"):
+        assert _phone(r, ip)["mac"] in ("", None)
+
+
+def test_reused_source_port_does_not_lend_the_old_close_to_the_new_handshake() -> None:
+    """After a reboot the phone reuses its CAPF source port; the new handshake stops at the
+    server flight and the capture ends 1 s later. The FIN of the first connection does not
+    make it an abort: the TLS verdict is withheld."""
+    r = _report("reboot_port_reuse.pcap")
+    assert _codes(r) == ["CAPF_LSC_ISSUED"]
+    (w,) = r["withheld"]
+    assert w["code"] == "CAPF_TLS_FAILED" and "capture longer" in w["reason"]
+    lines = [e["what"] for e in _phone(r, "198.51.100.210")["timeline"]
+             if e["what"].startswith("CAPF TCP")]
+    assert len(lines) == 2
+    assert "certificate delivered" in lines[0] and "frame 14)" in lines[0]
+    assert "certificate delivered" not in lines[1] and "frame 46)" in lines[1]
+
+
+def test_truncated_dns_answer_is_not_nodata() -> None:
+    """TC=1 without records says the answer did not fit, not that there is none."""
+    r = _report("dns_truncated_tcp_answered.pcap")
+    assert _codes(r) == ["CAPF_LSC_ISSUED"]
+    r = _report("dns_truncated_tcp_blocked.pcap")
+    assert not [c for c in _codes(r) if c.startswith("DNS_")]
+    (w,) = [w for w in r["withheld"] if w["code"].startswith("DNS_")]
+    assert "truncated" in w["reason"] and "TCP" in w["reason"]
+
+
+def test_http_304_is_not_a_missing_config() -> None:
+    r = _report("http_keepalive_304.pcap")
+    assert "CONFIG_NOT_FOUND" not in _codes(r)
+    (p,) = r["phones"]
+    assert any("304" in e["what"] and e["outcome"] != "failed" for e in p["timeline"])
+
+
+def test_tls13_hello_retry_request_keeps_tls13_reading() -> None:
+    """The change_cipher_spec after a HelloRetryRequest is TLS 1.3 middlebox compatibility
+    (RFC 8446 D.4): the encrypted server flight is handshake, not CAPF records."""
+    r = _report("tls13_hrr_capf.pcap")
+    assert _codes(r) == ["CAPF_LSC_ISSUED"]
+    assert "server 1290 B" not in r["findings"][0]["detail"]
+    r = _report("tls13_hrr_abort.pcap")
+    assert _codes(r) == ["CAPF_TLS_FAILED"]
