@@ -248,9 +248,13 @@ class State:
             p.capf_ports, p.tvs_ports = phone_ports(p.configs, every_ports, self.given)
 
     def _own_mac(self, mac: str, phones: dict[str, PhoneState]) -> bool:
-        others = [a for a in _all(self.ip_of_mac, mac) if a not in phones
-                  and not a.lower().startswith("fe80:")]
-        return not others
+        """Whether `mac` is one host's own: not shared with a non-phone address, and not
+        the source of two IPv4 addresses (phones behind a router, captured on its uplink,
+        all carry the router's MAC)."""
+        addrs = _all(self.ip_of_mac, mac)
+        others = [a for a in addrs if a not in phones and not a.lower().startswith("fe80:")]
+        v4 = [a for a in addrs if ":" not in a and a != "0.0.0.0"]
+        return not others and len(v4) < 2
 
     def _merge_dual_stack(self, phones: dict[str, PhoneState]) -> dict[str, PhoneState]:
         """One phone seen with an IPv4 and an IPv6 address (same own MAC) is one phone."""
