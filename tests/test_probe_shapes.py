@@ -55,8 +55,8 @@ def test_reused_source_port_does_not_lend_the_old_close_to_the_new_handshake() -
     lines = [e["what"] for e in _phone(r, "198.51.100.210")["timeline"]
              if e["what"].startswith("CAPF TCP")]
     assert len(lines) == 2
-    assert "certificate delivered" in lines[0] and "frame 14)" in lines[0]
-    assert "certificate delivered" not in lines[1] and "frame 46)" in lines[1]
+    assert "certificate delivered" in lines[0] and "frame 13)" in lines[0]
+    assert "certificate delivered" not in lines[1] and "frame 48)" in lines[1]
 
 
 def test_truncated_dns_answer_is_not_nodata() -> None:

@@ -187,13 +187,13 @@ def _registration_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
 def _service_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     """One line per TVS or CAPF connection: TCP, then what its TLS session showed."""
     out: list[TimelineEntry] = []
-    tls_by_key = {s.key: s for s in p.tls}
+    tls_by_conn = {(s.key, s.frames[:1]): s for s in p.tls}
     for c in p.conns:
         port = c.key.server_port
         svc = service(p, port)
         if c.key.client not in p.addrs or svc is None:
             continue
-        s = tls_by_key.get(c.key)
+        s = tls_by_conn.get((c.key, c.frames[:1]))
         desc = f"{svc} TCP {c.key.client_port} -> {label(ctx, c.key.server)}:{port}: " \
                f"{c.conn_state} ({c.history})"
         oc = "ok" if c.synack_frames else "failed"
