@@ -209,6 +209,8 @@ def transfer_text(t: FileTransfer) -> str:
     elif t.status == "error":
         res = (f"HTTP {t.http_status}" if t.http_status is not None
                else f"ERROR {t.error_code} \"{t.error_message}\"")
+        if t.http_status == 304:
+            res += " (not modified: the phone's copy is current)"
     elif t.status == "incomplete":
         res = f"incomplete after {t.size} bytes"
     elif t.status == "complete_gaps":

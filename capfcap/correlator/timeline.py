@@ -20,7 +20,7 @@ from capfcap.correlator.rules_capf import outcome_of
 from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.state import PhoneState
-from capfcap.correlator.transfers import answer_captured
+from capfcap.correlator.transfers import answer_captured, not_modified
 from capfcap.events import ConfigSeen, FileTransfer, TlsSession, TrustListSeen
 from capfcap.filenames import basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding
@@ -102,7 +102,7 @@ def _transfer_entries(p: PhoneState) -> list[TimelineEntry]:
         pf = phone_file(t.filename)
         stage = "config" if pf and pf[0] == "CONFIG" else "trust" if pf else "other"
         outcome = "ok" if t.status in ("complete", "complete_gaps") else "failed"
-        if t.status == "error" and pf and pf[0] in ("CTL", "ITL"):
+        if t.status == "error" and pf and pf[0] in ("CTL", "ITL") or not_modified(t):
             outcome = "info"  # CTL outside mixed mode, ITLSEP when ITLFile serves: normal
         out.append(TimelineEntry(t.request_frames[0] if t.request_frames else t.frames[0],
                                  t.first_ts, transfer_text(t), outcome, stage))

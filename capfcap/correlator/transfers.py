@@ -19,3 +19,14 @@ def answer_captured(t: FileTransfer) -> bool:
     """Some packet of the server's answer is in the capture: the whole file, an error, or
     at least one byte of data."""
     return t.status in ("complete", "error") or bool(t.size)
+
+
+def not_modified(t: FileTransfer) -> bool:
+    """HTTP 304 Not Modified (RFC 9110 §15.4.5): the client's cached copy is current. The
+    file exists; this download simply did not carry it."""
+    return t.protocol == "http" and t.http_status == 304
+
+
+def refused(t: FileTransfer) -> bool:
+    """The server answered that it will not serve the file (TFTP ERROR, HTTP 4xx/5xx)."""
+    return t.status == "error" and not not_modified(t)
