@@ -80,6 +80,7 @@ class DnsTransaction:
     rcode: int | None  # None = no response captured
     addresses: tuple[str, ...] = ()  # A/AAAA answers (any owner name, CNAME chain followed)
     answer_count: int = 0
+    truncated: bool = False  # TC set (RFC 1035 §4.1.1): the answer did not fit, ask over TCP
 
     @property
     def answered(self) -> bool:
@@ -87,7 +88,8 @@ class DnsTransaction:
 
     @property
     def nodata(self) -> bool:
-        return self.rcode == 0 and not self.addresses and self.qtype in (1, 28)
+        return (self.rcode == 0 and not self.addresses and self.qtype in (1, 28)
+                and not self.truncated)
 
     @property
     def frames(self) -> tuple[int, ...]:
