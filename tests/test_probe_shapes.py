@@ -84,3 +84,14 @@ def test_tls13_hello_retry_request_keeps_tls13_reading() -> None:
     assert "server 1290 B" not in r["findings"][0]["detail"]
     r = _report("tls13_hrr_abort.pcap")
     assert _codes(r) == ["CAPF_TLS_FAILED"]
+
+
+def test_syn_ack_the_phone_never_took_is_no_connection() -> None:
+    """SYN-ACKs in the capture, yet the phone retransmits its SYN and never acknowledges:
+    the answers were lost on the way back. Not 'no CAPF problem'."""
+    r = _report("synack_lost.pcap")
+    (f,) = r["findings"]
+    assert f["code"] == "CAPF_UNIDIRECTIONAL"
+    assert "never reached the phone" in f["summary"]
+    (line,) = [e for e in r["phones"][0]["timeline"] if e["what"].startswith("CAPF TCP")]
+    assert line["outcome"] == "failed"

@@ -552,6 +552,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "ITLFile.tlv with blksize 1428, windowsize 4 (RFC 7440); the ACK of the final "
         "window is not captured, the server retransmits it 3 times; the phone has moved on",
     },
+    "synack_lost.pcap": {
+        "frames": 17,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPTURE_ONE_SIDED", "CAPF_REFUSED", "CAPF_TLS_FAILED"],
+        "what": "each SYN to 3804 is answered by a SYN-ACK the phone never receives: it "
+        "retransmits the SYN at 1, 3, 7, 15 s and never acknowledges",
+    },
 }
 
 
@@ -2388,6 +2396,28 @@ def gen_tftp_window_noack(realpeer: str) -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_synack_lost() -> bytes:
+    """Captured upstream of a return-path filter: the phone (.225) fetches its config
+    (capfAuthMode 2, CAPF 203.0.113.226), then sends SYNs to 3804 at 0, 1, 3, 7, 15 s; CAPF
+    answers each with a SYN-ACK 0.3 ms later, which never reaches the phone: it keeps
+    retransmitting its SYN and never acknowledges. The capture goes on 5 s."""
+    phone = probe_phone(225)
+    tftp = server_host("203.0.113.225", 0x4E01)
+    capf = server_host("203.0.113.226", 0x4E02)
+    cap = Cap(start(98))
+    probe_config(cap, phone, tftp, capf.ip, 25)
+    conn = TcpConn(cap, phone, capf, 50900, 3804, 0x1000, 0x2000)
+    for i, b in enumerate((0, 1, 2, 4, 8)):
+        cap.wait_us(b * 1_000_000)
+        conn.syn(retransmit=i > 0)
+        conn.sack = conn.cseq
+        cap.wait_us(300)
+        conn._emit(False, "SA", opts=[("MSS", 1460)])
+        conn.sseq = (conn.sseq - 1) & 0xFFFFFFFF  # the same SYN-ACK again next time
+    cap.wait_us(5_000_000)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2450,6 +2480,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "tls13_hrr_abort.pcap": gen_tls13_hrr(True),
         "firewall_rst.pcap": gen_firewall_rst(),
         "tftp_window_noack.pcap": gen_tftp_window_noack(realpeer),
+        "synack_lost.pcap": gen_synack_lost(),
     }
     assert set(files) == set(EXPECTED)
     return files
