@@ -32,6 +32,14 @@ def _unanswered(c: TcpConnection) -> bool:
     return c.resp_pkts == 0 and bool(c.syn_frames)
 
 
+def answer_lost(c: TcpConnection) -> bool:
+    """The server's SYN-ACK is in the capture, but the phone sent nothing but SYNs and
+    retransmitted its SYN after the SYN-ACK: the answer never reached it (the capture point
+    is between the server and where the answer is lost)."""
+    return (bool(c.synack_frames) and len(c.syn_frames) > 1 and c.rst_from is None
+            and c.orig_pkts == len(c.syn_frames) and c.syn_frames[-1] > c.synack_frames[0])
+
+
 def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     groups: dict[tuple[str, int], list[TcpConnection]] = defaultdict(list)
@@ -48,13 +56,17 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         server, port = key
         conns = sorted(groups.get(key, []), key=lambda c: c.frames[0])
         prefix = svc = service(phone, port) or "TVS"
-        if any(_answered(c) for c in conns):
+        if any(_answered(c) and not answer_lost(c) for c in conns):
             continue
         srv = server_ident(ctx, server, port)
         refused = [c for c in conns if _refused(c)]
         ic = icmps.get(key, [])
         if refused or ic:
             out.append(_refused_finding(ctx, phone, prefix, srv, conns, refused, ic))
+            continue
+        lost = [c for c in conns if answer_lost(c)]
+        if lost:
+            out.append(_lost_finding(ctx, phone, prefix, srv, conns, lost))
             continue
         silent = [c for c in conns if _unanswered(c)]
         if not silent:
@@ -146,4 +158,30 @@ def _refused_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str
         "\n".join(detail_lines), frames, filt, conn=refused[0] if refused else None,
         remediation=fix, times=(min(times), max(times)),
         _facts=[facts.tcp(c) for c in refused] + [facts.icmp(i) for i in ic], **extra,
+    )
+
+
+def _lost_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str, object],
+                  conns: list[TcpConnection], lost: list[TcpConnection]) -> Finding:
+    """<prefix>_UNIDIRECTIONAL where the server answered and the phone did not hear it."""
+    server, port = str(srv["ip"]), int(str(srv["port"]))
+    syns = sum(len(c.syn_frames) for c in lost)
+    acks = sum(len(c.synack_frames) for c in lost)
+    summary = (f"{prefix} port {port} on {label(ctx, server)} answered, but the answers "
+               f"never reached the phone: {acks} SYN-ACK{'s' if acks > 1 else ''} captured, "
+               f"and the phone kept retransmitting its SYN ({syns} SYNs) and never "
+               f"acknowledged")
+    lines = [f"port {c.key.client_port}: SYN frames {', '.join(map(str, c.syn_frames))}, "
+             f"SYN-ACK frames {', '.join(map(str, c.synack_frames))} (conn_state "
+             f"{c.conn_state}, history {c.history}, completeness {c.completeness})"
+             for c in lost]
+    lines.append("A SYN retransmitted after the server's SYN-ACK shows the phone did not "
+                 "receive it: the answer is lost between this capture point and the phone "
+                 "(a filter or asymmetric route on the return path).")
+    frames = [f for c in lost for f in c.frames]
+    return make(
+        ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
+        conns_filter(lost[0].key.client, server, port, lost, conns), conn=lost[0],
+        times=(min(c.first_ts for c in lost), max(c.last_ts for c in lost)),
+        _facts=[facts.tcp(c) for c in lost],
     )

@@ -18,6 +18,7 @@ from capfcap.correlator.ports import capf_ports_text, is_capf, service
 from capfcap.correlator.rows import row
 from capfcap.correlator.rules_capf import outcome_of
 from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
+from capfcap.correlator.rules_conn import answer_lost
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answer_captured, not_modified
@@ -198,7 +199,7 @@ def _service_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         s = tls_by_conn.get((c.key, c.frames[:1]))
         desc = f"{svc} TCP {c.key.client_port} -> {label(ctx, c.key.server)}:{port}: " \
                f"{c.conn_state} ({c.history})"
-        oc = "ok" if c.synack_frames else "failed"
+        oc = "ok" if c.synack_frames and not answer_lost(c) else "failed"
         if s is not None:
             more, oc = _tls_text(p, s, svc, oc)
             desc += more
