@@ -95,3 +95,13 @@ def test_syn_ack_the_phone_never_took_is_no_connection() -> None:
     assert "never reached the phone" in f["summary"]
     (line,) = [e for e in r["phones"][0]["timeline"] if e["what"].startswith("CAPF TCP")]
     assert line["outcome"] == "failed"
+
+
+def test_rst_with_another_ttl_than_the_server_is_not_proof_capf_is_down() -> None:
+    """The RSTs arrive with TTL 255, the same address's TFTP answers with TTL 63: another
+    device (a firewall) reset in the server's name; the fix names it before the service."""
+    r = _report("firewall_rst.pcap")
+    (f,) = r["findings"]
+    assert f["code"] == "CAPF_REFUSED"
+    assert "TTL 255" in f["summary"] and "TTL 63" in f["summary"]
+    assert f["remediation"].startswith("A firewall")
