@@ -43,6 +43,7 @@ class HostSeen:
     mac: str
     frame: int
     ts: int
+    ttl: int = 0  # IPv4 TTL / IPv6 hop limit of that first frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ class TcpConnection:
     duplicates: int = 0  # byte-identical frames seen twice (SPAN rx+tx), not counted above
     close_ts: int | None = None  # time of the first FIN or RST (either side)
     close_from: str | None = None  # "client" | "server": who sent that FIN/RST
+    rst_ttl: int | None = None  # TTL / hop limit of the server's first RST
 
 
 @dataclass(frozen=True, slots=True)

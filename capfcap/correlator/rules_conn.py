@@ -115,7 +115,14 @@ def _refused_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str
            f"with RST") if refused else ""
     client = refused[0].key.client if refused else ic[0].quoted.client
     extra: dict[str, object] = {}
-    if not ic:
+    other = _other_sender(ctx, server, refused)
+    if not ic and other:
+        summary = f"{prefix} port {port} on {srv_label} refused the phone: {rst}, {other}"
+        fix = (f"A firewall (or other device) between the phone and {srv_label} resets TCP "
+               f"{port} in the server's name: permit TCP {port} from the voice VLAN to "
+               f"{srv_label} there. If the server itself then refuses: "
+               f"{svc.start.format(server=srv_label)}.")
+    elif not ic:
         summary = f"{prefix} port {port} on {srv_label} refused the phone: {rst}"
         fix = svc.start.format(server=srv_label) + "."
     else:
@@ -185,3 +192,28 @@ def _lost_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str, o
         times=(min(c.first_ts for c in lost), max(c.last_ts for c in lost)),
         _facts=[facts.tcp(c) for c in lost],
     )
+
+
+def _hops(ttl: int) -> int:
+    """Hops travelled by a packet that arrives with `ttl`, from the usual initial values
+    (64 Linux/macOS, 128 Windows, 255 network devices; 32 old stacks)."""
+    return next(i for i in (32, 64, 128, 255) if ttl <= i) - ttl
+
+
+def _other_sender(ctx: Context, server: str, refused: list[TcpConnection]) -> str:
+    """When every RST arrived with a hop count unlike the server's own first packet (an
+    answer on another conversation), the words that say another device sent them; "" when
+    the capture cannot tell."""
+    seen = ctx.state.first_ttl.get(server)
+    if seen is None or not refused:
+        return ""
+    ttl, frame = seen
+    ttls = {c.rst_ttl for c in refused}
+    if None in ttls or any(frame in c.rst_frames for c in refused):
+        return ""
+    if any(_hops(t) == _hops(ttl) for t in ttls if t is not None):
+        return ""
+    shown = ", ".join(str(t) for t in sorted(t for t in ttls if t is not None))
+    return (f"but the RSTs arrive with TTL {shown} while {server}'s own packets arrive with "
+            f"TTL {ttl} (frame {frame}): another device sent them, so they do not show "
+            f"that nothing listens on the server")

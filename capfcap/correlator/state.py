@@ -117,6 +117,7 @@ class State:
     # set after (a set costs 216 bytes, a hundred thousand phones have two entries each)
     macs: dict[str, str | set[str]] = field(default_factory=dict)
     ip_of_mac: dict[str, str | set[str]] = field(default_factory=dict)
+    first_ttl: dict[str, tuple[int, int]] = field(default_factory=dict)  # ip -> (TTL, frame)
     # DNS of hosts not (yet) known as phones is kept only in summary form, plus the most
     # recent transactions in case their client turns out to be a phone: memory stays
     # bounded on a busy SPAN (DNS noise is most of what passes the prefilter).
@@ -142,6 +143,8 @@ class State:
         if isinstance(ev, HostSeen):
             _put(self.macs, ev.ip, ev.mac)
             _put(self.ip_of_mac, ev.mac, ev.ip)
+            if ev.ttl:
+                self.first_ttl.setdefault(ev.ip, (ev.ttl, ev.frame))
             return
         if isinstance(ev, DnsTransaction):
             self._dns(ev)
