@@ -5,10 +5,14 @@ claims only what the capture proves (DESIGN §4)."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
+import random
+import sys
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from capfcap.cli import main
@@ -105,3 +109,38 @@ def test_rst_with_another_ttl_than_the_server_is_not_proof_capf_is_down() -> Non
     assert f["code"] == "CAPF_REFUSED"
     assert "TTL 255" in f["summary"] and "TTL 63" in f["summary"]
     assert f["remediation"].startswith("A firewall")
+
+
+def test_two_ipv6_phones_behind_one_router_mac_stay_two_phones(tmp_path: Path) -> None:
+    """The IPv6 form of the router uplink: one phone has one IPv6 address, so two behind
+    one MAC are two phones (the dual-stack merge joins one IPv4 and one IPv6 address)."""
+    g = _gen_pcaps()
+    rtr, up = "00:00:5e:00:53:c8", "00:00:5e:00:53:01"
+    a, b = g.Host("2001:db8:51::206", rtr, 63), g.Host("2001:db8:51::207", rtr, 63)
+    capf = g.Host("2001:db8:113::206", up, 63)
+    cap = g.Cap(g.start(85))
+    conn = g.TcpConn(cap, a, capf, 50701, 3804, 0x11110000, 0x22220000)
+    conn.handshake()
+    g.tls12_capf_session(conn, random.Random(85), g.pem_to_der(str(
+        SYNTH.parent / "realpeer" / "data" / "certs" / "capf.crt.pem")))
+    cap.wait_us(500_000)
+    g.probe_syns(g.TcpConn(cap, b, capf, 50702, 3804, 0x33330000, 0))
+    cap.wait_us(5_000_000)
+    path = tmp_path / "v6_router.pcap"
+    path.write_bytes(g.pcap_bytes(g.LINKTYPE_ETHERNET, cap.recs))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["analyze", "--format", "json", str(path)])
+    r = json.loads(out.getvalue())
+    assert _codes(r, "2001:db8:51::206") == ["CAPF_LSC_ISSUED"]
+    assert _codes(r, "2001:db8:51::207") == ["CAPF_UNIDIRECTIONAL"]
+
+
+def _gen_pcaps() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "gen_pcaps", SYNTH.parent.parent / "tools" / "gen_pcaps.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["gen_pcaps"] = mod
+    spec.loader.exec_module(mod)
+    return mod
