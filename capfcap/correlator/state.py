@@ -252,12 +252,13 @@ class State:
 
     def _own_mac(self, mac: str, phones: dict[str, PhoneState]) -> bool:
         """Whether `mac` is one host's own: not shared with a non-phone address, and not
-        the source of two IPv4 addresses (phones behind a router, captured on its uplink,
-        all carry the router's MAC)."""
+        the source of two addresses of one family (phones behind a router, captured on its
+        uplink, all carry the router's MAC; one phone has one IPv4 and one IPv6 address)."""
         addrs = _all(self.ip_of_mac, mac)
         others = [a for a in addrs if a not in phones and not a.lower().startswith("fe80:")]
-        v4 = [a for a in addrs if ":" not in a and a != "0.0.0.0"]
-        return not others and len(v4) < 2
+        v4 = sum(1 for a in addrs if ":" not in a and a != "0.0.0.0")
+        v6 = sum(1 for a in addrs if ":" in a and not a.lower().startswith("fe80:"))
+        return not others and v4 < 2 and v6 < 2
 
     def _merge_dual_stack(self, phones: dict[str, PhoneState]) -> dict[str, PhoneState]:
         """One phone seen with an IPv4 and an IPv6 address (same own MAC) is one phone."""
