@@ -43,6 +43,7 @@ class HostSeen:
     mac: str
     frame: int
     ts: int
+    ttl: int = 0  # IPv4 TTL / IPv6 hop limit of that first frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class DnsTransaction:
     rcode: int | None  # None = no response captured
     addresses: tuple[str, ...] = ()  # A/AAAA answers (any owner name, CNAME chain followed)
     answer_count: int = 0
+    truncated: bool = False  # TC set (RFC 1035 §4.1.1): the answer did not fit, ask over TCP
 
     @property
     def answered(self) -> bool:
@@ -87,7 +89,8 @@ class DnsTransaction:
 
     @property
     def nodata(self) -> bool:
-        return self.rcode == 0 and not self.addresses and self.qtype in (1, 28)
+        return (self.rcode == 0 and not self.addresses and self.qtype in (1, 28)
+                and not self.truncated)
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -131,6 +134,7 @@ class TcpConnection:
     duplicates: int = 0  # byte-identical frames seen twice (SPAN rx+tx), not counted above
     close_ts: int | None = None  # time of the first FIN or RST (either side)
     close_from: str | None = None  # "client" | "server": who sent that FIN/RST
+    rst_ttl: int | None = None  # TTL / hop limit of the server's first RST
 
 
 @dataclass(frozen=True, slots=True)

@@ -428,6 +428,7 @@ ALSO = {
     "pcaps/realpeer/S21_capf_session_cut.pcap": {"CAPF_SESSION_CUT"},
     "pcaps/realpeer/S22_capf_auth_failed.pcap": {"CAPF_AUTH_FAILED"},
     "pcaps/synthetic/itlsep_download.pcap": {"CAPF_NO_OPERATION"},  # capfAuthMode 0
+    "pcaps/synthetic/tftp_window_noack.pcap": {"CAPF_NO_OPERATION"},  # capfAuthMode 0
 }
 
 

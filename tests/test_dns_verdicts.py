@@ -194,3 +194,16 @@ def test_realtool_a_resolves_failed_aaaa_is_no_finding(pcap: str, aaaa: str) -> 
     outcomes = {e.what: e.outcome for e in phone.timeline if e.stage == "dns"}
     assert outcomes == {"DNS A pub.cucm.example -> 203.0.113.10": "ok",
                         f"DNS AAAA pub.cucm.example -> {aaaa}": "info"}
+
+
+def test_truncated_answer_without_records_is_withheld_not_nodata() -> None:
+    """TC set (RFC 1035 §4.1.1): the records did not fit in UDP; NOERROR proves nothing."""
+    t = DnsTransaction(PHONE, RESOLVER, 40000, 53, "udp", 0x4242, NAME, A, (5,), (5 * S,), 6,
+                       6 * S, 0, (), 0, truncated=True)
+    c = Correlator(cucm=[NAME])
+    c.add(tftp(PHONE, "ITLFile.tlv", "complete", (1, 2)))
+    c.add(t)
+    r = c.report()
+    assert dns_findings(r) == []
+    (w,) = [w for w in r.withheld if w["code"] == "DNS_NODATA"]
+    assert "truncated" in str(w["reason"])

@@ -479,6 +479,87 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "203.0.113.9 sends SYNs to 3804 and 2445 on 507 hosts (some answer RST) "
         "while phone 192.0.2.21 meets an unanswered CAPF: one note, one phone",
     },
+    "router_two_phones.pcap": {
+        "frames": 37,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED", "CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPTURE_ONE_SIDED", "CAPF_REFUSED"],
+        "what": "two phones behind a router, captured on its uplink (both carry the router's "
+        "MAC; no config captured): .206 enrols, .207's SYNs to the same CAPF go unanswered",
+    },
+    "reboot_port_reuse.pcap": {
+        "frames": 49,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_TLS_FAILED", "CAPF_SESSION_CUT"],
+        "what": "the phone enrols and closes; 40 s later, after a reboot, it reuses the CAPF "
+        "source port: server flight, then the capture ends 1 s later (TLS verdict withheld)",
+    },
+    "dns_truncated_tcp_answered.pcap": {
+        "frames": 47,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["DNS_NODATA", "DNS_NO_RESPONSE", "DNS_NXDOMAIN"],
+        "what": "the UDP answer for the CAPF name is truncated (TC=1, no records); the A "
+        "record comes over TCP 53 and the phone enrols",
+    },
+    "dns_truncated_tcp_blocked.pcap": {
+        "frames": 13,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["DNS_NODATA", "DNS_NXDOMAIN", "CAPF_NOT_ATTEMPTED"],
+        "what": "the UDP answer for the CAPF name is truncated (TC=1, no records); the "
+        "phone's SYNs to TCP 53 are never answered: no NODATA (the record may exist)",
+    },
+    "http_keepalive_304.pcap": {
+        "frames": 28,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["CONFIG_NOT_FOUND", "ITL_NOT_FOUND", "CAPF_NOT_ATTEMPTED"],
+        "what": "HTTP/1.1 keep-alive on 6970: CTLSEP/ITLSEP 404, ITLFile.tlv 200, the config "
+        "304 Not Modified (If-Modified-Since), all on one connection",
+    },
+    "tls13_hrr_capf.pcap": {
+        "frames": 24,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_TLS_FAILED", "CAPF_SESSION_CUT", "CAPF_NO_CERTIFICATE"],
+        "what": "TLS 1.3 to CAPF with a HelloRetryRequest and the middlebox-compatibility "
+        "CCS after it; second ClientHello, ServerHello, then the CAPF install records",
+    },
+    "tls13_hrr_abort.pcap": {
+        "frames": 15,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_TLS_FAILED"],
+        "absent": ["CAPF_SESSION_CUT", "CAPF_NO_CERTIFICATE", "CAPF_LSC_ISSUED"],
+        "what": "the same HelloRetryRequest handshake; after the server's encrypted flight "
+        "the phone sends one 19-byte record (its encrypted alert) and FIN",
+    },
+    "firewall_rst.pcap": {
+        "frames": 13,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_REFUSED"],
+        "absent": ["CAPF_UNIDIRECTIONAL"],
+        "what": "the CAPF address serves TFTP with TTL 63; each SYN to 3804 is answered by "
+        "RST/ACK with TTL 255 (a firewall resetting in the server's name)",
+    },
+    "tftp_window_noack.pcap": {
+        "frames": 27,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_NO_OPERATION"],
+        "absent": ["TRANSFER_INCOMPLETE", "CAPTURE_GAPS", "ITL_PARSE_ERROR",
+                   "TFTP_NO_RESPONSE", "ITL_NOT_FOUND"],
+        "what": "ITLFile.tlv with blksize 1428, windowsize 4 (RFC 7440); the ACK of the final "
+        "window is not captured, the server retransmits it 3 times; the phone has moved on",
+    },
+    "synack_lost.pcap": {
+        "frames": 17,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_UNIDIRECTIONAL"],
+        "absent": ["CAPTURE_ONE_SIDED", "CAPF_REFUSED", "CAPF_TLS_FAILED"],
+        "what": "each SYN to 3804 is answered by a SYN-ACK the phone never receives: it "
+        "retransmits the SYN at 1, 3, 7, 15 s and never acknowledges",
+    },
 }
 
 
@@ -2063,6 +2144,280 @@ def gen_port_sweep() -> bytes:
                                              VOL_DNS, 0)])
 
 
+# --- capture shapes of the verdict hunt (probe): what else makes the same packets -------
+
+PROBE_CERT = "capf.crt.pem"
+
+
+def probe_phone(last: int) -> Host:
+    return Host(f"198.51.100.{last}", f"00:1b:54:aa:c0:{last:02x}", 64, 0x3000 + last)
+
+
+def probe_syns(conn: TcpConn, back_offs: tuple[int, ...] = (1, 2, 4, 8)) -> None:
+    """A SYN and its retransmissions after `back_offs` seconds (RFC 6298 back-off)."""
+    conn.syn()
+    for b in back_offs:
+        conn.cap.wait_us(b * 1_000_000 + 1_100)
+        conn.syn(retransmit=True)
+
+
+def probe_config(cap: Cap, phone: Host, tftp: Host, capf: str, k: int) -> None:
+    """The phone's config over TFTP: capfAuthMode 2, CAPF `capf` (a name or an address)."""
+    dev = device_name(phone)
+    tftp_get(cap, phone, tftp, f"{dev}.cnf.xml", config_xml(dev, capf, [capf], 2),
+             48100 + k, 39100 + k)
+    cap.wait_us(20_000)
+
+
+def capf_server_flight(conn: TcpConn, rng: random.Random, cert_der: bytes) -> None:
+    """ClientHello, then the server's TLS 1.2 flight (ServerHello, Certificate,
+    ServerKeyExchange, ServerHelloDone)."""
+    conn.send(True, client_hello(rng, tls13=False))
+    conn.send(False, tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
+                                + certificate_msg([cert_der]) + server_key_exchange(rng)
+                                + hs(14, b"")))
+
+
+def gen_router_two_phones(realpeer: str) -> bytes:
+    """Two phones behind a router, captured on its uplink: every phone frame carries the
+    router's MAC. No config download is captured (DNS and CAPF only). .206 enrols; .207's
+    SYNs to the same CAPF go unanswered (0, 1, 3, 7, 15 s; the capture goes on 5 s)."""
+    rtr, up = "00:00:5e:00:53:c8", "00:00:5e:00:53:01"
+    a = Host("198.51.100.206", rtr, 63, 0x3101)
+    b = Host("198.51.100.207", rtr, 63, 0x3202)
+    dns = Host("203.0.113.253", up, 63, 0x4301)
+    capf = Host("203.0.113.206", up, 63, 0x4201)
+    name, zone = "capf.rtr.example", "rtr.example"
+    cap = Cap(start(85))
+    dns_udp(cap, a, dns, 0x7201, 48401, name, "A", 0, [capf.ip], zone)
+    conn = TcpConn(cap, a, capf, 50701, 3804, 0x11110000, 0x22220000)
+    conn.handshake()
+    tls12_capf_session(conn, random.Random(85), pem_to_der(os.path.join(
+        realpeer, "data", "certs", PROBE_CERT)))
+    cap.wait_us(500_000)
+    dns_udp(cap, b, dns, 0x7202, 48402, name, "A", 0, [capf.ip], zone)
+    probe_syns(TcpConn(cap, b, capf, 50702, 3804, 0x33330000, 0))
+    cap.wait_us(5_000_000)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_reboot_port_reuse(realpeer: str) -> bytes:
+    """The phone enrols (TLS 1.2, LSC delivered, FINs), reboots 40 s later, fetches its
+    config again and reuses its CAPF source port: the new connection's handshake gets the
+    server flight, and the capture ends 1 s later (nothing closed it)."""
+    phone = probe_phone(210)
+    srv = server_host("203.0.113.210", 0x4901)
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", PROBE_CERT))
+    cap = Cap(start(88))
+    rng = random.Random(88)
+    probe_config(cap, phone, srv, srv.ip, 12)
+    conn = TcpConn(cap, phone, srv, 51000, 3804, 0x12340000, 0x88880000)
+    conn.handshake()
+    tls12_capf_session(conn, rng, cert)
+    cap.wait_us(40_000_000)
+    phone.ip_id = 0x3000
+    probe_config(cap, phone, srv, srv.ip, 13)
+    again = TcpConn(cap, phone, srv, 51000, 3804, 0x77770000, 0x99990000)
+    again.handshake()
+    capf_server_flight(again, rng, cert)
+    cap.wait_us(1_000_000)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_dns_truncated(realpeer: str, tcp_answered: bool) -> bytes:
+    """The A query for the CAPF name gets a truncated UDP answer (TC=1, no answer records,
+    RFC 1035 §4.2.1); the phone retries over TCP 53 (RFC 7766 §5). Answered: the A record
+    comes over TCP and the phone enrols. Not answered: the SYNs to TCP 53 are retransmitted
+    after 1, 3 and 7 s and never answered; the capture goes on 10 s."""
+    phone = probe_phone(215 if tcp_answered else 216)
+    tftp = server_host("203.0.113.215", 0x4B01)
+    dns = server_host("203.0.113.216", 0x4B02)
+    name = "capf.tc.example"
+    cap = Cap(start(92 if tcp_answered else 93))
+    probe_config(cap, phone, tftp, name, 0)
+    cap.emit(phone, dns, UDP(sport=51201, dport=53) / dns_msg(0x7301, name, "A"))
+    cap.wait_us(1500)
+    r = dns_msg(0x7301, name, "A", resp=True)
+    r.tc = 1
+    cap.emit(dns, phone, UDP(sport=53, dport=51201) / r)
+    cap.wait_us(2000)
+    conn = TcpConn(cap, phone, dns, 51202, 53, 0x0D0D0000, 0x0E0E0000, rtt_us=800)
+    if not tcp_answered:
+        probe_syns(conn, (1, 2, 4))
+        cap.wait_us(10_000_000)
+        return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+    conn.handshake()
+    q = bytes(dns_msg(0x7302, name, "A"))
+    conn.send(True, struct.pack("!H", len(q)) + q)
+    a = bytes(dns_msg(0x7302, name, "A", resp=True, answers=["203.0.113.217"]))
+    conn.send(False, struct.pack("!H", len(a)) + a)
+    conn.close(cli_first=True)
+    cap.wait_us(40_000)
+    capf = server_host("203.0.113.217", 0x4B03)
+    c = TcpConn(cap, phone, capf, 51203, 3804, 0x0F0F0000, 0x10100000)
+    c.handshake()
+    tls12_capf_session(c, random.Random(92), pem_to_der(os.path.join(
+        realpeer, "data", "certs", PROBE_CERT)))
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_http_keepalive_304(realpeer: str) -> bytes:
+    """HTTP/1.1 keep-alive on 6970, four requests on one connection: CTLSEP and ITLSEP
+    404, ITLFile.tlv 200, then the config with If-Modified-Since answered 304 Not Modified
+    (the phone's copy is current); the server closes the idle connection 40 s later."""
+    phone = probe_phone(217)
+    srv = server_host("203.0.113.218", 0x4C01)
+    cap = Cap(start(94))
+    dev = device_name(phone)
+    with open(os.path.join(realpeer, "data", "itl", "ITL_good.tlv"), "rb") as f:
+        itl = f.read()
+    conn = TcpConn(cap, phone, srv, 51300, 6970, 0x13130000, 0x14140000)
+    conn.handshake()
+
+    def get(path: str, extra: str = "") -> None:
+        conn.send(True, (f"GET /{path} HTTP/1.1\r\nHost: {srv.ip}:6970\r\n"
+                         f"Connection: keep-alive\r\n{extra}\r\n").encode())
+
+    def resp(status: str, body: bytes = b"", ctype: str = "text/plain") -> None:
+        head = (f"HTTP/1.1 {status}\r\nServer: example\r\nContent-Length: {len(body)}\r\n"
+                f"Content-Type: {ctype}\r\nKeep-Alive: timeout=60\r\n\r\n").encode()
+        conn.send(False, head + body)
+
+    for name in (f"CTL{dev}.tlv", f"ITL{dev}.tlv"):
+        get(name)
+        resp("404 Not Found", b"Not Found\n")
+    get("ITLFile.tlv")
+    resp("200 OK", itl, "application/octet-stream")
+    get(f"{dev}.cnf.xml", "If-Modified-Since: Mon, 30 Nov 2026 09:00:00 GMT\r\n")
+    conn.send(False, b"HTTP/1.1 304 Not Modified\r\nServer: example\r\n"
+              b"Keep-Alive: timeout=60\r\n\r\n")
+    cap.wait_us(40_000_000)
+    conn.close(cli_first=False)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+# RFC 8446 §4.1.3: the ServerHello.random of a HelloRetryRequest, SHA-256("HelloRetryRequest")
+HRR_RANDOM = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
+
+
+def gen_tls13_hrr(abort: bool) -> bytes:
+    """TLS 1.3 to CAPF with a HelloRetryRequest (RFC 8446 §4.1.4) asking for secp256r1,
+    followed by the server's middlebox-compatibility change_cipher_spec (§D.4); the phone
+    sends its own CCS and a second ClientHello; ServerHello, the encrypted server flight.
+    Then either the CAPF install records (plaintext + 17), or (`abort`) the phone's CCS, a
+    19-byte encrypted record (its alert) and FIN: the phone rejected the certificate."""
+    phone = probe_phone(220 if abort else 218)
+    capf = server_host("203.0.113.219", 0x4D01)
+    cap = Cap(start(97 if abort else 95))
+    rng = random.Random(95)
+    conn = TcpConn(cap, phone, capf, 51400, 3804, 0x15150000, 0x16160000)
+    conn.handshake()
+    ch = client_hello(rng, tls13=True)
+    sid = ch[5 + 4 + 2 + 32 + 1:5 + 4 + 2 + 32 + 1 + 32]  # echo legacy_session_id
+    conn.send(True, ch)
+    exts = ext(0x002B, struct.pack("!H", 0x0304)) + ext(0x0033, struct.pack("!H", 0x0017))
+    hrr = hs(2, struct.pack("!H", 0x0303) + HRR_RANDOM + u8v(sid)
+             + struct.pack("!HB", 0x1302, 0) + u16v(exts))
+    conn.send(False, tls_record(22, hrr) + tls_record(20, b"\x01"))
+    conn.send(True, tls_record(20, b"\x01") + client_hello(rng, tls13=True))
+    conn.send(False, tls_record(22, server_hello(rng, sid, tls13=True))
+              + tls_record(23, opaque(rng, 1290)))
+    if abort:
+        conn.send(True, tls_record(23, opaque(rng, 19)), ack=False)
+        conn.close(cli_first=True)
+        return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+    conn.send(True, tls_record(23, opaque(rng, 53)), ack=False)  # Finished
+    conn.send(False, tls_record(23, opaque(rng, 250)), ack=False)  # NewSessionTicket
+    for who, size in CAPF_SERVER_FIRST:
+        cap.wait_us(2500)
+        conn.send(who == "c", tls_record(23, opaque(rng, size + 17)), ack=False)
+    conn.send(True, tls_record(23, opaque(rng, 19)), ack=False)  # close_notify
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_firewall_rst() -> bytes:
+    """The CAPF address also serves TFTP (TTL 63: routed, one hop); each of three SYNs to
+    3804 is answered by a RST/ACK with TTL 255 and IP ID 0xffff+: a firewall resets in the
+    server's name (the RST never crossed the router the TFTP answers crossed)."""
+    phone = probe_phone(203)
+    srv = server_host("203.0.113.203", 0x4401)
+    fw = Host(srv.ip, GW_MAC, 255, 0xFFFF)
+    cap = Cap(start(81))
+    probe_config(cap, phone, srv, srv.ip, 3)
+    for i in range(3):
+        c = TcpConn(cap, phone, fw, 50400 + i, 3804, 0x44440000 + i, 0)
+        c.syn()
+        c.rst_answer()
+        cap.wait_us(3_000_000)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_tftp_window_noack(realpeer: str) -> bytes:
+    """ITLFile.tlv with blksize 1428 and windowsize 4 (RFC 7440): the phone ACKs every
+    fourth block; its ACK of the final window is never captured. The phone fetches its
+    config (capfAuthMode 0) at once; the server retransmits the final window three times,
+    1 s apart, and gives up (the capture goes on 6 s)."""
+    phone = probe_phone(213)
+    srv = server_host("203.0.113.211", 0x4A01)
+    cap = Cap(start(91))
+    dev = device_name(phone)
+    with open(os.path.join(realpeer, "data", "itl", "ITL_good.tlv"), "rb") as f:
+        itl = f.read()
+    bs, win, cport, tid = 1428, 4, 51100, 45100
+    req = ((b"blksize", str(bs).encode()), (b"windowsize", str(win).encode()),
+           (b"tsize", b"0"))
+    got = ((b"blksize", str(bs).encode()), (b"windowsize", str(win).encode()),
+           (b"tsize", str(len(itl)).encode()))
+    tftp_rrq(cap, phone, srv, "ITLFile.tlv", cport, req)
+    cap.wait_us(500)
+    tftp_oack(cap, srv, phone, tid, cport, got)
+    cap.wait_us(200)
+    tftp_ack(cap, phone, srv, cport, tid, 0)
+    blocks = [itl[i:i + bs] for i in range(0, len(itl) + 1, bs)]
+    windows = [list(range(w, min(w + win, len(blocks) + 1)))
+               for w in range(1, len(blocks) + 1, win)]
+    for ws in windows:
+        for n in ws:
+            cap.wait_us(150)
+            tftp_data(cap, srv, phone, tid, cport, n, blocks[n - 1])
+        cap.wait_us(200)
+        if ws is not windows[-1]:
+            tftp_ack(cap, phone, srv, cport, tid, ws[-1])
+    cap.wait_us(20_000)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, "", [srv.ip], 0),
+             51101, 45101)
+    for _ in range(3):
+        cap.wait_us(1_000_000)
+        for n in windows[-1]:
+            tftp_data(cap, srv, phone, tid, cport, n, blocks[n - 1])
+            cap.wait_us(150)
+    cap.wait_us(6_000_000)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_synack_lost() -> bytes:
+    """Captured upstream of a return-path filter: the phone (.225) fetches its config
+    (capfAuthMode 2, CAPF 203.0.113.226), then sends SYNs to 3804 at 0, 1, 3, 7, 15 s; CAPF
+    answers each with a SYN-ACK 0.3 ms later, which never reaches the phone: it keeps
+    retransmitting its SYN and never acknowledges. The capture goes on 5 s."""
+    phone = probe_phone(225)
+    tftp = server_host("203.0.113.225", 0x4E01)
+    capf = server_host("203.0.113.226", 0x4E02)
+    cap = Cap(start(98))
+    probe_config(cap, phone, tftp, capf.ip, 25)
+    conn = TcpConn(cap, phone, capf, 50900, 3804, 0x1000, 0x2000)
+    for i, b in enumerate((0, 1, 2, 4, 8)):
+        cap.wait_us(b * 1_000_000)
+        conn.syn(retransmit=i > 0)
+        conn.sack = conn.cseq
+        cap.wait_us(300)
+        conn._emit(False, "SA", opts=[("MSS", 1460)])
+        conn.sseq = (conn.sseq - 1) & 0xFFFFFFFF  # the same SYN-ACK again next time
+    cap.wait_us(5_000_000)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2116,6 +2471,16 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "syn_flood_capf.pcap": gen_syn_flood_capf(),
         "syn_flood_mixed.pcap": gen_syn_flood_mixed(),
         "port_sweep.pcap": gen_port_sweep(),
+        "router_two_phones.pcap": gen_router_two_phones(realpeer),
+        "reboot_port_reuse.pcap": gen_reboot_port_reuse(realpeer),
+        "dns_truncated_tcp_answered.pcap": gen_dns_truncated(realpeer, True),
+        "dns_truncated_tcp_blocked.pcap": gen_dns_truncated(realpeer, False),
+        "http_keepalive_304.pcap": gen_http_keepalive_304(realpeer),
+        "tls13_hrr_capf.pcap": gen_tls13_hrr(False),
+        "tls13_hrr_abort.pcap": gen_tls13_hrr(True),
+        "firewall_rst.pcap": gen_firewall_rst(),
+        "tftp_window_noack.pcap": gen_tftp_window_noack(realpeer),
+        "synack_lost.pcap": gen_synack_lost(),
     }
     assert set(files) == set(EXPECTED)
     return files

@@ -11,7 +11,7 @@ from typing import overload
 from capfcap.catalog import CATALOG, port_text
 from capfcap.correlator import facts
 from capfcap.correlator.state import PhoneState, State
-from capfcap.events import CertInfo, FileTransfer, TcpConnection, TrustListSeen
+from capfcap.events import CertInfo, FileTransfer, TcpConnection, TlsSession, TrustListSeen
 from capfcap.filenames import basename, phone_file
 from capfcap.findings import Evidence, Finding
 from capfcap.protocol import TLS_ALERTS, TLS_VERSIONS
@@ -86,6 +86,14 @@ class Context:
             by[key] = (*by.get(key, ()), w)
         self._withheld_seen = len(self.withheld)
         return by.get(ip, ())
+
+
+def conn_of(phone: PhoneState, s: TlsSession) -> TcpConnection | None:
+    """The TCP connection a TLS session was read from: the same 5-tuple and the same
+    frames. A phone that reboots may reuse its source port, and the 5-tuple alone would
+    lend one connection's close (or silence) to the other's session."""
+    first = s.frames[:1]
+    return next((c for c in phone.conns if c.key == s.key and c.frames[:1] == first), None)
 
 
 def ipf(ip: str) -> str:
@@ -201,6 +209,8 @@ def transfer_text(t: FileTransfer) -> str:
     elif t.status == "error":
         res = (f"HTTP {t.http_status}" if t.http_status is not None
                else f"ERROR {t.error_code} \"{t.error_message}\"")
+        if t.http_status == 304:
+            res += " (not modified: the phone's copy is current)"
     elif t.status == "incomplete":
         res = f"incomplete after {t.size} bytes"
     elif t.status == "complete_gaps":

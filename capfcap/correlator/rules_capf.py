@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from capfcap.correlator import facts
 from capfcap.correlator.capf_outcome import TLS13, Outcome, capf_records, classify
-from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
+from capfcap.correlator.common import (
+    Context,
+    conn_of,
+    frames_filter,
+    ipf,
+    make,
+    server_ident,
+)
 from capfcap.correlator.evidence import Judgement, duration, judge, withhold
 from capfcap.correlator.ports import is_capf
 from capfcap.correlator.state import PhoneState
@@ -65,7 +72,7 @@ def capf_sessions(phone: PhoneState) -> list[TlsSession]:
 
 
 def outcome_of(phone: PhoneState, s: TlsSession) -> Outcome | None:
-    conn = next((c for c in phone.conns if c.key == s.key), None)
+    conn = conn_of(phone, s)
     return classify(s, conn, session_config_mode(phone, s))
 
 
@@ -103,7 +110,7 @@ def _judge_cut(ctx: Context, phone: PhoneState, s: TlsSession, oc: Outcome) -> J
 def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     for s in capf_sessions(phone):
-        conn = next((c for c in phone.conns if c.key == s.key), None)
+        conn = conn_of(phone, s)
         oc = classify(s, conn, session_config_mode(phone, s))
         if oc is None or oc.code is None:
             continue

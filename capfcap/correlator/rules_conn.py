@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
-from capfcap.correlator.evidence import TCP_WAIT, Judgement, judge, waited, withhold
+from capfcap.correlator.evidence import RETRY_MIN, TCP_WAIT, Judgement, judge, waited, withhold
 from capfcap.correlator.ports import service
 from capfcap.correlator.state import PhoneState
 from capfcap.events import IcmpError, TcpConnection
@@ -32,6 +32,23 @@ def _unanswered(c: TcpConnection) -> bool:
     return c.resp_pkts == 0 and bool(c.syn_frames)
 
 
+def answer_lost(ctx: Context, c: TcpConnection) -> bool:
+    """The server's SYN-ACK is in the capture, but the phone sent nothing but SYNs and
+    retransmitted its SYN a retransmission timeout after the SYN-ACK: the answer never
+    reached it (the capture point is between the server and where the answer is lost).
+    A SYN sent while the SYN-ACK was on its way crosses it (the phone's ACK follows, or the
+    capture ends on it, which proves nothing): RETRY_MIN apart, it is a timeout."""
+    if not (c.synack_frames and len(c.syn_frames) > 1 and c.rst_from is None
+            and c.orig_pkts == len(c.syn_frames)):
+        return False
+    first = c.synack_frames[0]
+    answered_at = ctx.frame_ts.get(first)
+    if answered_at is None:
+        return False
+    return any(f > first and ctx.frame_ts.get(f, answered_at) - answered_at >= RETRY_MIN
+               for f in c.syn_frames)
+
+
 def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
     out: list[Finding] = []
     groups: dict[tuple[str, int], list[TcpConnection]] = defaultdict(list)
@@ -48,13 +65,17 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         server, port = key
         conns = sorted(groups.get(key, []), key=lambda c: c.frames[0])
         prefix = svc = service(phone, port) or "TVS"
-        if any(_answered(c) for c in conns):
+        if any(_answered(c) and not answer_lost(ctx, c) for c in conns):
             continue
         srv = server_ident(ctx, server, port)
         refused = [c for c in conns if _refused(c)]
         ic = icmps.get(key, [])
         if refused or ic:
             out.append(_refused_finding(ctx, phone, prefix, srv, conns, refused, ic))
+            continue
+        lost = [c for c in conns if answer_lost(ctx, c)]
+        if lost:
+            out.append(_lost_finding(ctx, phone, prefix, srv, conns, lost))
             continue
         silent = [c for c in conns if _unanswered(c)]
         if not silent:
@@ -103,7 +124,14 @@ def _refused_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str
            f"with RST") if refused else ""
     client = refused[0].key.client if refused else ic[0].quoted.client
     extra: dict[str, object] = {}
-    if not ic:
+    other = _other_sender(ctx, server, refused)
+    if not ic and other:
+        summary = f"{prefix} port {port} on {srv_label} refused the phone: {rst}, {other}"
+        fix = (f"A firewall (or other device) between the phone and {srv_label} resets TCP "
+               f"{port} in the server's name: permit TCP {port} from the voice VLAN to "
+               f"{srv_label} there. If the server itself then refuses: "
+               f"{svc.start.format(server=srv_label)}.")
+    elif not ic:
         summary = f"{prefix} port {port} on {srv_label} refused the phone: {rst}"
         fix = svc.start.format(server=srv_label) + "."
     else:
@@ -147,3 +175,54 @@ def _refused_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str
         remediation=fix, times=(min(times), max(times)),
         _facts=[facts.tcp(c) for c in refused] + [facts.icmp(i) for i in ic], **extra,
     )
+
+
+def _lost_finding(ctx: Context, phone: PhoneState, prefix: str, srv: dict[str, object],
+                  conns: list[TcpConnection], lost: list[TcpConnection]) -> Finding:
+    """<prefix>_UNIDIRECTIONAL where the server answered and the phone did not hear it."""
+    server, port = str(srv["ip"]), int(str(srv["port"]))
+    syns = sum(len(c.syn_frames) for c in lost)
+    acks = sum(len(c.synack_frames) for c in lost)
+    summary = (f"{prefix} port {port} on {label(ctx, server)} answered, but the answers "
+               f"never reached the phone: {acks} SYN-ACK{'s' if acks > 1 else ''} captured, "
+               f"and the phone kept retransmitting its SYN ({syns} SYNs) and never "
+               f"acknowledged")
+    lines = [f"port {c.key.client_port}: SYN frames {', '.join(map(str, c.syn_frames))}, "
+             f"SYN-ACK frames {', '.join(map(str, c.synack_frames))} (conn_state "
+             f"{c.conn_state}, history {c.history}, completeness {c.completeness})"
+             for c in lost]
+    lines.append("A SYN retransmitted after the server's SYN-ACK shows the phone did not "
+                 "receive it: the answer is lost between this capture point and the phone "
+                 "(a filter or asymmetric route on the return path).")
+    frames = [f for c in lost for f in c.frames]
+    return make(
+        ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
+        conns_filter(lost[0].key.client, server, port, lost, conns), conn=lost[0],
+        times=(min(c.first_ts for c in lost), max(c.last_ts for c in lost)),
+        _facts=[facts.tcp(c) for c in lost],
+    )
+
+
+def _hops(ttl: int) -> int:
+    """Hops travelled by a packet that arrives with `ttl`, from the usual initial values
+    (64 Linux/macOS, 128 Windows, 255 network devices; 32 old stacks)."""
+    return next(i for i in (32, 64, 128, 255) if ttl <= i) - ttl
+
+
+def _other_sender(ctx: Context, server: str, refused: list[TcpConnection]) -> str:
+    """When every RST arrived with a hop count unlike the server's own first packet (an
+    answer on another conversation), the words that say another device sent them; "" when
+    the capture cannot tell."""
+    seen = ctx.state.first_ttl.get(server)
+    if seen is None or not refused:
+        return ""
+    ttl, frame = seen
+    ttls = {c.rst_ttl for c in refused}
+    if None in ttls or any(frame in c.rst_frames for c in refused):
+        return ""
+    if any(_hops(t) == _hops(ttl) for t in ttls if t is not None):
+        return ""
+    shown = ", ".join(str(t) for t in sorted(t for t in ttls if t is not None))
+    return (f"but the RSTs arrive with TTL {shown} while {server}'s own packets arrive with "
+            f"TTL {ttl} (frame {frame}): another device sent them, so they do not show "
+            f"that nothing listens on the server")

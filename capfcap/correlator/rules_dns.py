@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, ipf, make, server_ident
-from capfcap.correlator.evidence import DNS_WAIT, judge, waited, withhold
+from capfcap.correlator.evidence import DNS_WAIT, Judgement, judge, waited, withhold
 from capfcap.correlator.state import PhoneState
 from capfcap.events import DnsTransaction
 from capfcap.findings import Finding
@@ -35,20 +35,28 @@ def _filter(phone: str, name: str, txs: list[DnsTransaction], all_txs: list[DnsT
 A, AAAA = 1, 28  # QTYPE (RFC 1035 §3.2.2, RFC 3596 §2.1)
 
 
+TRUNCATED = "truncated"  # not a code: NOERROR with TC set and no address (RFC 1035 §4.1.1)
+
+
 def _outcome(txs: list[DnsTransaction]) -> tuple[str, list[DnsTransaction]]:
     """The code a name's failed lookups of one type earn and the transactions it rests on:
-    NXDOMAIN (the name does not exist) over NODATA over other rcodes over silence."""
+    NXDOMAIN (the name does not exist) over NODATA over other rcodes over silence. An
+    answer truncated (TC) without records proves neither NODATA nor silence: the records
+    did not fit in UDP (TRUNCATED when nothing else is left)."""
     for code, test in (("DNS_NXDOMAIN", lambda t: t.rcode == 3),
-                       ("DNS_NODATA", lambda t: t.rcode == 0),
+                       ("DNS_NODATA", lambda t: t.rcode == 0 and not t.truncated),
                        ("DNS_SERVER_ERROR", lambda t: t.rcode not in (None, 0, 3))):
         hit = [t for t in txs if test(t)]
         if hit:
             return code, hit
-    return "DNS_NO_RESPONSE", [t for t in txs if t.rcode is None]
+    silent = [t for t in txs if t.rcode is None]
+    if silent:
+        return "DNS_NO_RESPONSE", silent
+    return TRUNCATED, txs
 
 
 _PHRASE = {"DNS_NXDOMAIN": "NXDOMAIN", "DNS_NODATA": "NOERROR, no address",
-           "DNS_NO_RESPONSE": "never answered"}
+           "DNS_NO_RESPONSE": "never answered", TRUNCATED: "truncated, no address"}
 
 
 def _judged(txs: list[DnsTransaction]) -> tuple[str, list[DnsTransaction],
@@ -93,6 +101,10 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             "ip": ", ".join(servers), "port": 53}
         why = _why(ctx, name)
         remediation = None
+        if code == TRUNCATED:
+            withhold(ctx, "DNS_NODATA", phone, Judgement(False, _truncated_why(phone, use)),
+                     [f for t in use for f in t.frames], name=name)
+            continue
         if code == "DNS_NXDOMAIN":
             summary = (f"{name} does not exist in DNS ({qt} NXDOMAIN from "
                        f"{', '.join(servers)}{also})" if also else
@@ -138,6 +150,25 @@ def _line(name: str, t: DnsTransaction) -> str:
             f"{rcode_name(t.rcode)} (query frame{'s' if len(t.query_frames) > 1 else ''} "
             f"{', '.join(map(str, t.query_frames))}"
             + (f", response frame {t.response_frame})" if t.response_frame else ")"))
+
+
+def _truncated_why(phone: PhoneState, txs: list[DnsTransaction]) -> str:
+    """Why a truncated answer proves no missing record, and what the TCP retry showed."""
+    t = txs[0]
+    after = t.response_frame or t.query_frames[-1]
+    retry = [c for c in phone.conns if c.key.server == t.server and c.key.server_port == 53
+             and c.key.client in phone.addrs and c.frames and c.frames[0] > after]
+    head = (f"the answer to {qtype_name(t.qtype)} {t.qname} was truncated (TC set, frame "
+            f"{t.response_frame}): its records did not fit in UDP and must be asked over "
+            f"TCP")
+    if not retry:
+        return head + ", and the capture holds no TCP query to " + t.server
+    c = retry[0]
+    if not c.synack_frames:
+        return (head + f"; the phone's TCP connection to {t.server}:53 (frames "
+                f"{', '.join(map(str, c.syn_frames))}) was never answered: check that the firewall "
+                f"lets DNS over TCP through")
+    return head + f"; the TCP query to {t.server}:53 (frame {c.frames[0]}) was not read"
 
 
 def _why(ctx: Context, name: str) -> str:

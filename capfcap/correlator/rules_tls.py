@@ -13,6 +13,7 @@ from capfcap.correlator.common import (
     Context,
     alert_name,
     cert_expiry,
+    conn_of,
     ipf,
     label,
     latest_itl,
@@ -110,7 +111,7 @@ def _aborted(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
     """A handshake that stopped without an alert: an abort when the close (FIN/RST) is
     captured; otherwise a stall, which is a verdict of silence (evidence.judge)."""
     after = "server certificate" if s.cert_frame else "ClientHello"
-    conn = next((c for c in phone.conns if c.key == s.key), None)
+    conn = conn_of(phone, s)
     if conn is not None and (conn.fin_frames or conn.rst_frames):
         summary = (f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the handshake "
                    f"finished (no alert)")

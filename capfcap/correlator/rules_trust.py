@@ -28,7 +28,7 @@ from capfcap.correlator.evidence import (
 )
 from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
 from capfcap.correlator.state import PhoneState
-from capfcap.correlator.transfers import answered
+from capfcap.correlator.transfers import answered, refused
 from capfcap.events import FileTransfer, IcmpError
 from capfcap.filenames import basename
 from capfcap.findings import Finding
@@ -123,7 +123,7 @@ def _files_not_found(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) ->
     itl_reqs = [t for t in ts if file_kind(t) == "ITL"]
     # The phone falls back from ITLSEP<MAC>.tlv to ITLFile.tlv (DOMAIN §1.9): only a failed
     # ITLFile.tlv request proves there is no ITL to be had.
-    if (itl_reqs and all(t.status == "error" for t in itl_reqs)
+    if (itl_reqs and all(refused(t) for t in itl_reqs)
             and any(basename(t.filename).lower() == "itlfile.tlv" for t in itl_reqs)):
         out.append(make(
             ctx, "ITL_NOT_FOUND", phone, server_ident(ctx, itl_reqs[0].server,
@@ -136,7 +136,7 @@ def _files_not_found(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) ->
             _facts=[facts.transfer(t) for t in itl_reqs],
         ))
     cfg_reqs = [t for t in ts if file_kind(t) == "CONFIG"]
-    if cfg_reqs and all(t.status == "error" for t in cfg_reqs):
+    if cfg_reqs and all(refused(t) for t in cfg_reqs):
         out.append(make(
             ctx, "CONFIG_NOT_FOUND", phone, server_ident(ctx, cfg_reqs[0].server,
                                                          cfg_reqs[0].server_port),

@@ -117,6 +117,7 @@ class State:
     # set after (a set costs 216 bytes, a hundred thousand phones have two entries each)
     macs: dict[str, str | set[str]] = field(default_factory=dict)
     ip_of_mac: dict[str, str | set[str]] = field(default_factory=dict)
+    first_ttl: dict[str, tuple[int, int]] = field(default_factory=dict)  # ip -> (TTL, frame)
     # DNS of hosts not (yet) known as phones is kept only in summary form, plus the most
     # recent transactions in case their client turns out to be a phone: memory stays
     # bounded on a busy SPAN (DNS noise is most of what passes the prefilter).
@@ -142,6 +143,8 @@ class State:
         if isinstance(ev, HostSeen):
             _put(self.macs, ev.ip, ev.mac)
             _put(self.ip_of_mac, ev.mac, ev.ip)
+            if ev.ttl:
+                self.first_ttl.setdefault(ev.ip, (ev.ttl, ev.frame))
             return
         if isinstance(ev, DnsTransaction):
             self._dns(ev)
@@ -248,9 +251,14 @@ class State:
             p.capf_ports, p.tvs_ports = phone_ports(p.configs, every_ports, self.given)
 
     def _own_mac(self, mac: str, phones: dict[str, PhoneState]) -> bool:
-        others = [a for a in _all(self.ip_of_mac, mac) if a not in phones
-                  and not a.lower().startswith("fe80:")]
-        return not others
+        """Whether `mac` is one host's own: not shared with a non-phone address, and not
+        the source of two addresses of one family (phones behind a router, captured on its
+        uplink, all carry the router's MAC; one phone has one IPv4 and one IPv6 address)."""
+        addrs = _all(self.ip_of_mac, mac)
+        others = [a for a in addrs if a not in phones and not a.lower().startswith("fe80:")]
+        v4 = sum(1 for a in addrs if ":" not in a and a != "0.0.0.0")
+        v6 = sum(1 for a in addrs if ":" in a and not a.lower().startswith("fe80:"))
+        return not others and v4 < 2 and v6 < 2
 
     def _merge_dual_stack(self, phones: dict[str, PhoneState]) -> dict[str, PhoneState]:
         """One phone seen with an IPv4 and an IPv6 address (same own MAC) is one phone."""

@@ -25,9 +25,10 @@ from capfcap.correlator.ports import capf_ports_text, is_capf, service
 from capfcap.correlator.rows import row
 from capfcap.correlator.rules_capf import outcome_of
 from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
+from capfcap.correlator.rules_conn import answer_lost
 from capfcap.correlator.rules_dns import qtype_name, rcode_name
 from capfcap.correlator.state import PhoneState
-from capfcap.correlator.transfers import answer_captured
+from capfcap.correlator.transfers import answer_captured, not_modified
 from capfcap.events import ConfigSeen, FileTransfer, TcpConnection, TlsSession, TrustListSeen
 from capfcap.filenames import basename, phone_file
 from capfcap.findings import SEVERITY_ORDER, Finding
@@ -109,7 +110,7 @@ def _transfer_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         pf = phone_file(t.filename)
         stage = "config" if pf and pf[0] == "CONFIG" else "trust" if pf else "other"
         outcome = "ok" if t.status in ("complete", "complete_gaps") else "failed"
-        if t.status == "error" and pf and pf[0] in ("CTL", "ITL"):
+        if t.status == "error" and pf and pf[0] in ("CTL", "ITL") or not_modified(t):
             outcome = "info"  # CTL outside mixed mode, ITLSEP when ITLFile serves: normal
         text = transfer_text(t)
         why = transfer_unproven(ctx, p, t) if outcome == "failed" else ""
@@ -165,6 +166,8 @@ def _dns_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     resolved = {d.qname for d in p.dns if d.addresses}
     for d in p.dns:
         res = ", ".join(d.addresses) if d.addresses else rcode_name(d.rcode)
+        if d.truncated and not d.addresses:
+            res += " (truncated: the answer needs TCP)"
         tries = f" ({len(d.query_frames)} tries)" if len(d.query_frames) > 1 else ""
         # an empty AAAA next to an answered A (or the reverse) is no failure of the name
         failed = d.qname in ctx.cucm_names and d.qname not in resolved
@@ -204,13 +207,13 @@ def _registration_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
 def _service_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     """One line per TVS or CAPF connection: TCP, then what its TLS session showed."""
     out: list[TimelineEntry] = []
-    tls_by_key = {s.key: s for s in p.tls}
+    tls_by_conn = {(s.key, s.frames[:1]): s for s in p.tls}
     for c in p.conns:
         port = c.key.server_port
         svc = service(p, port)
         if c.key.client not in p.addrs or svc is None:
             continue
-        s = tls_by_key.get(c.key)
+        s = tls_by_conn.get((c.key, c.frames[:1]))
         desc = f"{svc} TCP {c.key.client_port} -> {label(ctx, c.key.server)}:{port}: " \
                f"{c.conn_state} ({c.history})"
         oc, desc = _conn_outcome(ctx, p, c, desc)
@@ -226,8 +229,8 @@ def _conn_outcome(ctx: Context, p: PhoneState, c: TcpConnection, text: str
                   ) -> tuple[str, str]:
     """A connection line's outcome: ok with a SYN-ACK, failed without one when the capture
     proves the silence (or the server reset it), else unproven with the reason."""
-    if c.synack_frames:
-        return "ok", text
+    if c.synack_frames:  # unless the phone never took it (rules_conn.answer_lost)
+        return ("failed" if answer_lost(ctx, c) else "ok"), text
     why = conn_unproven(ctx, p, c)
     return ("unproven", text + unproven_note(why)) if why else ("failed", text)
 

@@ -26,3 +26,14 @@ def ended_unanswered(t: FileTransfer) -> bool:
     """The download failed for want of packets (none from the server, or no more of the
     file), not by an answer that says so (a TFTP ERROR, an HTTP error status)."""
     return t.status in ("no_response", "incomplete")
+
+
+def not_modified(t: FileTransfer) -> bool:
+    """HTTP 304 Not Modified (RFC 9110 §15.4.5): the client's cached copy is current. The
+    file exists; this download simply did not carry it."""
+    return t.protocol == "http" and t.http_status == 304
+
+
+def refused(t: FileTransfer) -> bool:
+    """The server answered that it will not serve the file (TFTP ERROR, HTTP 4xx/5xx)."""
+    return t.status == "error" and not not_modified(t)

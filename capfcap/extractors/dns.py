@@ -213,12 +213,13 @@ class DnsExtractor:
         if p is None:
             self.unmatched += 1  # no captured query asked this question under this ID
             return []
-        return self._emit(key, p, frame, ts, flags & 0x0F, addresses, an)
+        return self._emit(key, p, frame, ts, flags & 0x0F, addresses, an,
+                          bool(flags & 0x0200))
 
     @staticmethod
     def _emit(key: _Key, p: _Pending, frame: int | None = None, ts: int | None = None,
               rcode: int | None = None, addresses: tuple[str, ...] = (),
-              answer_count: int = 0) -> list[Event]:
+              answer_count: int = 0, truncated: bool = False) -> list[Event]:
         """A transaction; without a response frame, an unanswered one."""
         client, server, cport, sport, transport, txid, (qname, qtype, _qclass) = key
         return [
@@ -238,6 +239,7 @@ class DnsExtractor:
                 rcode=rcode,
                 addresses=addresses,
                 answer_count=answer_count,
+                truncated=truncated,
             )
         ]
 

@@ -42,7 +42,7 @@ class HostExtractor:
         if not pkt.src_mac or pkt.src in self.seen:
             return []
         self.seen.add(pkt.src)
-        return [HostSeen(pkt.src, pkt.src_mac, pkt.frame, pkt.ts)]
+        return [HostSeen(pkt.src, pkt.src_mac, pkt.frame, pkt.ts, pkt.ttl)]
 
     def expire(self, now: int) -> list[Event]:
         return []

@@ -73,6 +73,7 @@ class _Conn:
     rst_frames: list[int] = field(default_factory=list)
     fin_frames: list[int] = field(default_factory=list)
     rst_from: str | None = None
+    rst_ttl: int | None = None  # of the server's first RST
     history: list[str] = field(default_factory=list)
     completeness: int = 0
     retrans: int = 0
@@ -290,6 +291,8 @@ class TcpTracker:
             c.completeness |= 32
             if c.rst_from is None:
                 c.rst_from = "client" if is_orig else "server"
+            if not is_orig and c.rst_ttl is None:
+                c.rst_ttl = pkt.ttl
             me.state = RESET
 
     def _conn_state(self, c: _Conn) -> str:
@@ -357,6 +360,7 @@ class TcpTracker:
             ack_events=c.ack_events,
             close_ts=c.close_ts,
             close_from=c.close_from,
+            rst_ttl=c.rst_ttl,
         )
         out: list[Event] = [ev]
         if c.handler is not None:

@@ -202,6 +202,8 @@ class TlsDirectionParser:
 
     def _message(self, frame: int, ts: int, mtype: int, body: bytes) -> TlsItem | None:
         item = message(frame, ts, mtype, body, self.version == TLS13)
-        if isinstance(item, ServerHello) and not item.hello_retry:
+        if isinstance(item, ServerHello) and (not item.hello_retry or item.version == TLS13):
+            # a HelloRetryRequest selects TLS 1.3 too (RFC 8446 §4.1.4): the CCS that may
+            # follow it is middlebox compatibility (§D.4), not a TLS 1.2 cipher change
             self.version = item.version
         return item
