@@ -205,9 +205,8 @@ def decode(frame: Frame, pf: Prefilter | None = None, outer: bool = True) -> Pac
                 return None
     elif proto in (ICMP, ICMPV6):
         pass
-    elif proto == IP_GRE:
-        i, e = tunnel_payload(data, proto, l4, end, frag)
-        return _inner(frame, i, e, pf) if outer else None
+    elif proto == IP_GRE and (t := tunnel_payload(data, proto, l4, end, frag))[0] != NOT_TUNNEL:
+        return _inner(frame, t[0], t[1], pf) if outer else None  # GRE of another kind: IP
     elif pf is not None and pf.enabled:
         return None
     # every field by position: keyword arguments cost more than the rest of the decoding

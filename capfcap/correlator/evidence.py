@@ -157,7 +157,10 @@ def udp_unproven(ctx: Context, phone: PhoneState, u: UdpFlow) -> str:
 
 
 def dns_unproven(ctx: Context, phone: PhoneState, d: DnsTransaction) -> str:
-    """Why a DNS query without a captured response is not a proven failure, or ""."""
+    """Why a DNS query without a captured response, or with a truncated one, is not a
+    proven failure, or ""."""
+    if d.truncated and not d.addresses:  # RFC 1035 §4.1.1 TC: the records need TCP
+        return "the answer was truncated (TC): its records need TCP"
     if d.rcode is not None or _icmp_answered(phone, FlowKey(
             d.transport, d.client, d.client_port, d.server, d.server_port)):
         return ""

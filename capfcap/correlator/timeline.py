@@ -166,8 +166,6 @@ def _dns_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     resolved = {d.qname for d in p.dns if d.addresses}
     for d in p.dns:
         res = ", ".join(d.addresses) if d.addresses else rcode_name(d.rcode)
-        if d.truncated and not d.addresses:
-            res += " (truncated: the answer needs TCP)"
         tries = f" ({len(d.query_frames)} tries)" if len(d.query_frames) > 1 else ""
         # an empty AAAA next to an answered A (or the reverse) is no failure of the name
         failed = d.qname in ctx.cucm_names and d.qname not in resolved
