@@ -248,26 +248,18 @@ class Analysis:
             ))
         if self.bad_checksums:
             n = len(self.bad_checksums)
-            evs.append(CaptureNote(
-                "bad_checksums",
+            evs.append(_listed(
+                "bad_checksums", self.bad_checksums,
                 f"{n} analysed frame{'s' if n > 1 else ''} carry a wrong TCP/UDP checksum, most "
-                "likely NIC checksum offload on the capturing host; they were analysed anyway "
-                "(first: " + ", ".join(map(str, self.bad_checksums[:20]))
-                + (" ..." if n > 20 else "") + ")",
-                tuple(self.bad_checksums[:1000]), n,
-            ))
+                "likely NIC checksum offload on the capturing host; they were analysed anyway"))
         if self.undecoded_tunnels:
             n = len(self.undecoded_tunnels)
-            evs.append(CaptureNote(
-                "undecoded_tunnels",
+            evs.append(_listed(
+                "undecoded_tunnels", self.undecoded_tunnels,
                 f"{n} GRE/ERSPAN or VXLAN packet{'s' if n > 1 else ''} (remote SPAN) carried "
                 "a frame capfcap could not read (fragmented, cut short, damaged, of a kind "
                 "not read, or a tunnel inside the tunnel); "
-                + ("they were" if n > 1 else "it was") + " not analysed (first: "
-                + ", ".join(map(str, self.undecoded_tunnels[:20]))
-                + (" ..." if n > 20 else "") + ")",
-                tuple(self.undecoded_tunnels[:1000]), n,
-            ))
+                + ("they were" if n > 1 else "it was") + " not analysed"))
         self._emit(evs)
 
     def release(self) -> None:
@@ -312,6 +304,12 @@ class Analysis:
         return (f"{KEYLOG_UNUSED} {name} decrypted {what}; its secrets belong to other "
                 f"sessions (or their handshakes were not captured), so CAPF verdicts come "
                 f"from record sizes")
+
+
+def _listed(kind: str, frames: list[int], text: str) -> CaptureNote:
+    """A capture note on `frames`: `text`, then the first twenty of them."""
+    first = ", ".join(map(str, frames[:20])) + (" ..." if len(frames) > 20 else "")
+    return CaptureNote(kind, f"{text} (first: {first})", tuple(frames[:1000]), len(frames))
 
 
 def capture_info(f: FileInfo) -> CaptureInfo:

@@ -20,12 +20,16 @@ from capfcap.cli import main
 SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
 
 
-@cache
-def _report(name: str) -> dict[str, Any]:
+def _json_report(path: Path) -> dict[str, Any]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        main(["analyze", "--format", "json", str(SYNTH / name)])
+        main(["analyze", "--format", "json", str(path)])
     return json.loads(out.getvalue())
+
+
+@cache
+def _report(name: str) -> dict[str, Any]:
+    return _json_report(SYNTH / name)
 
 
 def _codes(r: dict[str, Any], ip: str | None = None) -> list[str]:
@@ -128,10 +132,7 @@ def test_two_ipv6_phones_behind_one_router_mac_stay_two_phones(tmp_path: Path) -
     cap.wait_us(5_000_000)
     path = tmp_path / "v6_router.pcap"
     path.write_bytes(g.pcap_bytes(g.LINKTYPE_ETHERNET, cap.recs))
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        main(["analyze", "--format", "json", str(path)])
-    r = json.loads(out.getvalue())
+    r = _json_report(path)
     assert _codes(r, "2001:db8:51::206") == ["CAPF_LSC_ISSUED"]
     assert _codes(r, "2001:db8:51::207") == ["CAPF_UNIDIRECTIONAL"]
 
@@ -166,10 +167,7 @@ def test_a_syn_that_crosses_the_syn_ack_is_no_lost_answer(tmp_path: Path) -> Non
     conn.syn(retransmit=True)
     path = tmp_path / "syn_race.pcap"
     path.write_bytes(g.pcap_bytes(g.LINKTYPE_ETHERNET, cap.recs))
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        main(["analyze", "--format", "json", str(path)])
-    r = json.loads(out.getvalue())
+    r = _json_report(path)
     assert not [f for f in r["findings"] if "never reached the phone" in f["summary"]]
     (line,) = [e for e in r["phones"][0]["timeline"] if e["what"].startswith("CAPF TCP")]
     assert line["outcome"] != "failed"

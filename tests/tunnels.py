@@ -22,6 +22,8 @@ import struct
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from scapy.utils import checksum  # the Internet checksum (RFC 1071)
+
 from capfcap.sources.frame import Frame
 
 OUTER_SRC = bytes((203, 0, 113, 10))
@@ -29,20 +31,10 @@ OUTER_DST = bytes((203, 0, 113, 20))
 OUTER_MACS = bytes.fromhex("020000000002" "020000000001")  # dst, src (locally administered)
 
 
-def _sum16(b: bytes) -> int:
-    """The Internet checksum (RFC 1071) of b."""
-    if len(b) % 2:
-        b += b"\x00"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def _ipv4(proto: int, payload_len: int, ident: int) -> bytes:
     h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_len, ident & 0xFFFF, 0x4000, 64,
                     proto, 0, OUTER_SRC, OUTER_DST)
-    return h[:10] + struct.pack("!H", _sum16(h)) + h[12:]
+    return h[:10] + struct.pack("!H", checksum(h)) + h[12:]
 
 
 def _gre(flags: int, ptype: int, *fields: int) -> bytes:
@@ -68,7 +60,7 @@ def erspan3(frame: bytes, i: int) -> bytes:
 
 def gre_teb(frame: bytes, i: int) -> bytes:
     head = _gre(0xA000, 0x6558, 0, 0x0000_0007)  # checksum (filled below), key 7
-    csum = _sum16(head + frame)
+    csum = checksum(head + frame)
     return head[:4] + struct.pack("!H", csum) + head[6:]
 
 

@@ -1353,16 +1353,33 @@ def gen_tls_split_cert(realpeer: str) -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def _tls13_hello(conn: TcpConn, rng: random.Random) -> bytes:
+    """Open `conn` and send a TLS 1.3 ClientHello; its legacy_session_id, which the
+    server echoes (RFC 8446 §4.1.3)."""
+    conn.handshake()
+    ch = client_hello(rng, tls13=True)
+    conn.send(True, ch)
+    return ch[5 + 4 + 2 + 32 + 1:5 + 4 + 2 + 32 + 1 + 32]
+
+
+def _tls13_capf_records(cap: Cap, conn: TcpConn, rng: random.Random) -> bytes:
+    """The CAPF dialogue of an established TLS 1.3 session as encrypted records (plaintext
+    + 17: content type and AEAD tag, RFC 8446 §5.2), close_notify and FIN; the capture."""
+    for who, size in CAPF_SERVER_FIRST:
+        cap.wait_us(2500)
+        conn.send(who == "c", tls_record(23, opaque(rng, size + 17)), ack=False)
+    conn.send(True, tls_record(23, opaque(rng, 19)), ack=False)  # close_notify
+    conn.close(cli_first=True)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def gen_tls13_capf() -> bytes:
     phone = phone_host(0xEC, "198.51.100.140")
     capf = server_host("203.0.113.23", 0xD200)
     cap = Cap(start(9))
     rng = random.Random(13)
     conn = TcpConn(cap, phone, capf, 55123, 3804, 0x13131313, 0x31313131)
-    conn.handshake()
-    ch = client_hello(rng, tls13=True)
-    sid = ch[5 + 4 + 2 + 32 + 1:5 + 4 + 2 + 32 + 1 + 32]  # echo legacy_session_id
-    conn.send(True, ch)
+    sid = _tls13_hello(conn, rng)
     # ServerHello, change_cipher_spec (RFC 8446 D.4), then EncryptedExtensions+
     # Certificate+CertificateVerify+Finished as one encrypted record (+17: type + tag).
     conn.send(False, tls_record(22, server_hello(rng, sid, tls13=True))
@@ -1370,12 +1387,7 @@ def gen_tls13_capf() -> bytes:
     conn.send(True, tls_record(20, b"\x01") + tls_record(23, opaque(rng, 53)), ack=False)
     conn.send(False, tls_record(23, opaque(rng, 250)) + tls_record(23, opaque(rng, 250)),
               ack=False)  # two NewSessionTickets
-    for who, size in CAPF_SERVER_FIRST:
-        cap.wait_us(2500)
-        conn.send(who == "c", tls_record(23, opaque(rng, size + 17)), ack=False)
-    conn.send(True, tls_record(23, opaque(rng, 19)), ack=False)  # close_notify
-    conn.close(cli_first=True)
-    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+    return _tls13_capf_records(cap, conn, rng)
 
 
 def gen_sslv2_hello_capf(realpeer: str) -> bytes:
@@ -1701,8 +1713,7 @@ def _tftp_scenario(n: int, last: int, ip: str, srv_ip: str, srv_id: int, realpee
                    itl_get: Callable[[Cap, Host, Host, bytes], None]) -> bytes:
     phone = phone_host(last, ip)
     tftp = server_host(srv_ip, srv_id)
-    with open(os.path.join(realpeer, "data", "itl", "ITL_good.tlv"), "rb") as f:
-        itl = f.read()
+    itl = _data_file(realpeer, "itl", "ITL_good.tlv")
     cap = Cap(start(n), eth_wrap)
     dev = device_name(phone)
     tftp_get(cap, phone, tftp, f"CTL{dev}.tlv", None, 50201, 43001)
@@ -2269,8 +2280,7 @@ def gen_http_keepalive_304(realpeer: str) -> bytes:
     srv = server_host("203.0.113.218", 0x4C01)
     cap = Cap(start(94))
     dev = device_name(phone)
-    with open(os.path.join(realpeer, "data", "itl", "ITL_good.tlv"), "rb") as f:
-        itl = f.read()
+    itl = _data_file(realpeer, "itl", "ITL_good.tlv")
     conn = TcpConn(cap, phone, srv, 51300, 6970, 0x13130000, 0x14140000)
     conn.handshake()
 
@@ -2311,10 +2321,7 @@ def gen_tls13_hrr(abort: bool) -> bytes:
     cap = Cap(start(97 if abort else 95))
     rng = random.Random(95)
     conn = TcpConn(cap, phone, capf, 51400, 3804, 0x15150000, 0x16160000)
-    conn.handshake()
-    ch = client_hello(rng, tls13=True)
-    sid = ch[5 + 4 + 2 + 32 + 1:5 + 4 + 2 + 32 + 1 + 32]  # echo legacy_session_id
-    conn.send(True, ch)
+    sid = _tls13_hello(conn, rng)
     exts = ext(0x002B, struct.pack("!H", 0x0304)) + ext(0x0033, struct.pack("!H", 0x0017))
     hrr = hs(2, struct.pack("!H", 0x0303) + HRR_RANDOM + u8v(sid)
              + struct.pack("!HB", 0x1302, 0) + u16v(exts))
@@ -2328,12 +2335,7 @@ def gen_tls13_hrr(abort: bool) -> bytes:
         return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
     conn.send(True, tls_record(23, opaque(rng, 53)), ack=False)  # Finished
     conn.send(False, tls_record(23, opaque(rng, 250)), ack=False)  # NewSessionTicket
-    for who, size in CAPF_SERVER_FIRST:
-        cap.wait_us(2500)
-        conn.send(who == "c", tls_record(23, opaque(rng, size + 17)), ack=False)
-    conn.send(True, tls_record(23, opaque(rng, 19)), ack=False)  # close_notify
-    conn.close(cli_first=True)
-    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+    return _tls13_capf_records(cap, conn, rng)
 
 
 def gen_firewall_rst() -> bytes:
@@ -2362,8 +2364,7 @@ def gen_tftp_window_noack(realpeer: str) -> bytes:
     srv = server_host("203.0.113.211", 0x4A01)
     cap = Cap(start(91))
     dev = device_name(phone)
-    with open(os.path.join(realpeer, "data", "itl", "ITL_good.tlv"), "rb") as f:
-        itl = f.read()
+    itl = _data_file(realpeer, "itl", "ITL_good.tlv")
     bs, win, cport, tid = 1428, 4, 51100, 45100
     req = ((b"blksize", str(bs).encode()), (b"windowsize", str(win).encode()),
            (b"tsize", b"0"))
