@@ -12,6 +12,7 @@ from typing import Any
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, make
+from capfcap.correlator.evidence import disordered, withhold
 from capfcap.correlator.state import PhoneState, State
 from capfcap.correlator.transfers import answer_captured
 from capfcap.events import FileTransfer, TcpConnection, UdpFlow
@@ -60,9 +61,20 @@ def judge_phone(ctx: Context, phone: PhoneState, spoke: set[str]) -> None:
         ctx.one_sided[phone.ip] = (
             f"missing direction {MISSING_TX}: only packets sent to the phone were captured")
     elif said and not heard and _acked_unseen(phone):
+        unordered = disordered(ctx)  # the ACKs may precede the answers they acknowledge
+        if unordered is not None:
+            withhold(ctx, "CAPTURE_ONE_SIDED", phone, unordered, _acking_frames(phone))
+            return
         ctx.one_sided[phone.ip] = (
             f"missing direction {MISSING_RX}: only packets sent by the phone were captured, "
             f"and the phone acknowledges answers that are not in the file")
+
+
+def _acking_frames(phone: PhoneState) -> list[int]:
+    """The frames of the phone's flows that acknowledge what the file lacks."""
+    return [f for c in phone.conns if c.key.client in phone.addrs and c.orig_acked_unseen
+            for f in c.frames] + [f for t in phone.transfers if t.acked_unseen_blocks
+                                  for f in t.frames]
 
 
 def _acked_unseen(phone: PhoneState) -> bool:
@@ -162,6 +174,10 @@ def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
             lines += [tftp_gap_line(t) for t in gap_tftp]
             frames += [f for t in gap_tftp for f in t.unseen_ack_frames]
         text = "; ".join(summary)
+        unordered = disordered(ctx)  # the ACKs may precede the data they acknowledge
+        if unordered is not None:
+            withhold(ctx, "CAPTURE_GAPS", phone, unordered, frames)
+            continue
         out.append(make(
             ctx, "CAPTURE_GAPS", phone, {}, text[0].upper() + text[1:], "\n".join(lines),
             frames, frames_filter(frames), **extra,
