@@ -253,12 +253,13 @@ class Analysis:
             f"them by more than {ORDER_SLACK_NS // 1_000_000} ms (up to "
             f"{self.late_max / 1e9:.3f} s; frames " + ", ".join(map(str, shown))
             + (" ..." if n > len(shown) else "") + "). capfcap reads frames in file order, "
-            "as Wireshark does, so answers and ACKs come before what they answer: the "
-            "verdicts that rest on the order (silences, CAPTURE_GAPS, CAPTURE_ONE_SIDED, the "
-            "CAPF outcome) are withheld. Two captures concatenated (`mergecap -a`), "
-            "interfaces written in runs, or a capture clock stepped back. Rewrite the "
-            "capture in time order with `reordercap in.pcapng out.pcapng` and analyse that "
-            "(two vantage points merged with duplicates or clock skew need more than that)",
+            "as Wireshark does, so answers and ACKs may come before what they answer: the "
+            "verdicts that rest on the order (silences, CAPTURE_GAPS, the CAPF outcome) are "
+            "withheld. Likely causes: two captures concatenated (`mergecap -a`), interfaces "
+            "written in runs rather than merged, or the capturing host's clock stepped back "
+            "(then the file order is right and the times are not). Rewrite the capture in "
+            "time order with `reordercap in.pcapng out.pcapng` and analyse that; two vantage "
+            "points merged with duplicates or clock skew need more than that",
             tuple(self.late_frames), n, self.late_ts[0], self.late_ts[-1])
 
     def _spot_phone(self, pkt: Packet) -> None:

@@ -54,27 +54,18 @@ def judge_phone(ctx: Context, phone: PhoneState, spoke: set[str]) -> None:
     traffic missing (DESIGN §4 rule 3: positive evidence only). Answers to requests the
     file does not hold prove the phone's own direction missing; the phone acknowledging
     SYN-ACKs, data or TFTP blocks the file does not hold proves the other. Silence alone
-    proves neither: it is judged per verdict (`evidence.judge`)."""
+    proves neither: it is judged per verdict (`evidence.judge`). A capture out of time
+    order changes neither: both rest on a whole direction absent from the file, which no
+    order of its frames can hide or fake."""
     heard = ctx.reverse_seen.get(phone.ip, False)
     said = not spoke.isdisjoint(phone.addrs)
     if heard and not said:
         ctx.one_sided[phone.ip] = (
             f"missing direction {MISSING_TX}: only packets sent to the phone were captured")
     elif said and not heard and _acked_unseen(phone):
-        unordered = disordered(ctx)  # the ACKs may precede the answers they acknowledge
-        if unordered is not None:
-            withhold(ctx, "CAPTURE_ONE_SIDED", phone, unordered, _acking_frames(phone))
-            return
         ctx.one_sided[phone.ip] = (
             f"missing direction {MISSING_RX}: only packets sent by the phone were captured, "
             f"and the phone acknowledges answers that are not in the file")
-
-
-def _acking_frames(phone: PhoneState) -> list[int]:
-    """The frames of the phone's flows that acknowledge what the file lacks."""
-    return [f for c in phone.conns if c.key.client in phone.addrs and c.orig_acked_unseen
-            for f in c.frames] + [f for t in phone.transfers if t.acked_unseen_blocks
-                                  for f in t.frames]
 
 
 def _acked_unseen(phone: PhoneState) -> bool:

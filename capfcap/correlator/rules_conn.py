@@ -13,15 +13,7 @@ from collections import defaultdict
 
 from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
-from capfcap.correlator.evidence import (
-    RETRY_MIN,
-    TCP_WAIT,
-    Judgement,
-    disordered,
-    judge,
-    waited,
-    withhold,
-)
+from capfcap.correlator.evidence import RETRY_MIN, TCP_WAIT, Judgement, judge, waited, withhold
 from capfcap.correlator.ports import service
 from capfcap.correlator.state import PhoneState
 from capfcap.events import IcmpError, TcpConnection
@@ -91,10 +83,7 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         frames = [f for c in silent for f in c.frames]
         syns = sum(len(c.syn_frames) for c in silent)
         evidence_unseen = [c for c in silent if c.orig_acked_unseen]
-        unordered = disordered(ctx)
-        if unordered is not None:
-            j = unordered
-        elif evidence_unseen:
+        if evidence_unseen and not ctx.out_of_order:  # else judge() names the disorder
             j = Judgement(False, "the phone acknowledged server data the capture never saw")
         else:
             j = judge(ctx, phone, what=f"the SYN to {svc} port {port}",
