@@ -251,7 +251,7 @@ class Analysis:
             ORDER_NOTE,
             f"capture out of time order: {n} analysed frames are older than a frame before "
             f"them by more than {ORDER_SLACK_NS // 1_000_000} ms (up to "
-            f"{self.late_max / 1e9:.3f} s; frames " + ", ".join(map(str, shown))
+            f"{_span(self.late_max)}; frames " + ", ".join(map(str, shown))
             + (" ..." if n > len(shown) else "") + "). capfcap reads frames in file order, "
             "as Wireshark does, so answers and ACKs may come before what they answer: the "
             "verdicts that rest on the order (silences, CAPTURE_GAPS, the CAPF outcome) are "
@@ -367,6 +367,13 @@ class Analysis:
         return (f"{KEYLOG_UNUSED} {name} decrypted {what}; its secrets belong to other "
                 f"sessions (or their handshakes were not captured), so CAPF verdicts come "
                 f"from record sizes")
+
+
+def _span(ns: int) -> str:
+    """A step back in time for people: 0.235 s, 3600.000 s, 498,809 h."""
+    if ns < 86_400 * 1_000_000_000:
+        return f"{ns / 1e9:.3f} s"
+    return f"{ns // 3_600_000_000_000:,} h"
 
 
 def capture_info(f: FileInfo) -> CaptureInfo:
