@@ -365,9 +365,13 @@ class TlsSession:
     note: str = ""
 
 
+ORDER_NOTE = "out_of_order"  # the CaptureNote of a capture out of time order
+
+
 @dataclass(frozen=True)
 class CaptureNote:
-    """Something about the capture itself (truncation, bad checksums, drops)."""
+    """Something about the capture itself (truncation, bad checksums, drops, frames out of
+    time order: kind ORDER_NOTE)."""
 
     kind: str  # "truncated", "bad_checksums", "duplicates", "kernel_drops", ...
     message: str

@@ -25,7 +25,7 @@ from capfcap.decode import (
     decode,
     ip_packed,
 )
-from capfcap.events import CaptureNote, ConfigSeen, Event, FlowKey
+from capfcap.events import ORDER_NOTE, CaptureNote, ConfigSeen, Event, FlowKey
 from capfcap.extractors.arp import ArpExtractor
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
@@ -51,6 +51,16 @@ DUP_WINDOW = 16  # relevant frames compared for SPAN duplicates
 DUP_NS = 50_000_000  # ... within 50 ms
 GC_BATCH = 1_000_000  # young objects per collection during an analysis (default 700)
 KEYLOG_UNUSED = "--keylog:"  # start of the note for a key log that decrypted nothing
+# Time order. Frames are read in file order (as Wireshark reads them). A frame older than
+# the newest analysed frame before it by more than ORDER_SLACK_NS is out of time order: past
+# the few milliseconds by which multi-queue NICs and a capture's per-interface buffers
+# reorder frames of different flows. Request and answer, data and ACK, are a round trip
+# apart (well under a millisecond on a LAN), so frames going back further can put answers
+# before their questions: from ORDER_MIN_FRAMES such frames (TCP's own count for telling
+# loss from reordering, RFC 5681 §3.2: three duplicate ACKs) the capture is noted as out
+# of time order and the verdicts that rest on the order are withheld (correlator/evidence).
+ORDER_SLACK_NS = 10_000_000
+ORDER_MIN_FRAMES = 3
 
 
 @dataclass
@@ -111,6 +121,11 @@ class Analysis:
         self.bad_checksums: list[int] = []
         self.undecoded_tunnels: list[int] = []  # tunnel packets whose frame was not read
         self.relevant = 0
+        self.newest_ts: int | None = None  # the newest analysed frame's time
+        self.late_frames: list[int] = []  # frames older than it by over ORDER_SLACK_NS
+        self.late_count = 0
+        self.late_max = 0  # the largest step back in time (ns)
+        self.late_ts: list[int] = []  # first and last late frame's time
         self.listeners: list[Callable[[list[Event]], None]] = []
 
     def _handler_for(self, key: FlowKey) -> StreamHandler | None:
@@ -152,6 +167,11 @@ class Analysis:
         if self._duplicate(pkt):
             return
         self.relevant += 1
+        newest = self.newest_ts
+        if newest is None or pkt.ts > newest:
+            self.newest_ts = pkt.ts
+        elif newest - pkt.ts > ORDER_SLACK_NS:
+            self._late(pkt, newest - pkt.ts)
         self.correlator.frame_ts.add(pkt.frame, pkt.ts)
         # offload check on what findings rest on: phones' packets (not DNS noise of others)
         if (pkt.src in self.phone_hosts or pkt.dst in self.phone_hosts) and (
@@ -210,6 +230,38 @@ class Analysis:
             seen.append(ts)
         return False
 
+    def _late(self, pkt: Packet, back: int) -> None:
+        """An analysed frame out of time order, `back` ns older than the newest before it."""
+        self.late_count += 1
+        self.late_max = max(self.late_max, back)
+        if len(self.late_frames) < 1000:
+            self.late_frames.append(pkt.frame)
+        if len(self.late_ts) < 2:
+            self.late_ts.append(pkt.ts)
+        else:
+            self.late_ts[1] = pkt.ts
+
+    def order_note(self) -> CaptureNote | None:
+        """The note of a capture out of time order (ORDER_MIN_FRAMES late frames or more)."""
+        n = self.late_count
+        if n < ORDER_MIN_FRAMES:
+            return None
+        shown = self.late_frames[:20]
+        return CaptureNote(
+            ORDER_NOTE,
+            f"capture out of time order: {n} analysed frames are older than a frame before "
+            f"them by more than {ORDER_SLACK_NS // 1_000_000} ms (up to "
+            f"{_span(self.late_max)}; frames " + ", ".join(map(str, shown))
+            + (" ..." if n > len(shown) else "") + "). capfcap reads frames in file order, "
+            "as Wireshark does, so answers and ACKs may come before what they answer: the "
+            "verdicts that rest on the order (silences, CAPTURE_GAPS, the CAPF outcome) are "
+            "withheld. Likely causes: two captures concatenated (`mergecap -a`), interfaces "
+            "written in runs rather than merged, or the capturing host's clock stepped back "
+            "(then the file order is right and the times are not). Rewrite the capture in "
+            "time order with `reordercap in.pcapng out.pcapng` and analyse that; two vantage "
+            "points merged with duplicates or clock skew need more than that",
+            tuple(self.late_frames), n, self.late_ts[0], self.late_ts[-1])
+
     def _spot_phone(self, pkt: Packet) -> None:
         """Phones' other traffic matters too (capture-quality checks): learn them early."""
         for ip in phones_shown(pkt, self.pf.phone_ports):
@@ -235,6 +287,9 @@ class Analysis:
         evs: list[Event] = []
         for ex in self.extractors:
             evs += ex.finish()
+        order = self.order_note()
+        if order is not None:
+            evs.append(order)
         if self.dup_frames:
             evs.append(CaptureNote(
                 "duplicates",
@@ -310,6 +365,13 @@ def _listed(kind: str, frames: list[int], text: str) -> CaptureNote:
     """A capture note on `frames`: `text`, then the first twenty of them."""
     first = ", ".join(map(str, frames[:20])) + (" ..." if len(frames) > 20 else "")
     return CaptureNote(kind, f"{text} (first: {first})", tuple(frames[:1000]), len(frames))
+
+
+def _span(ns: int) -> str:
+    """A step back in time for people: 0.235 s, 3600.000 s, 498,809 h."""
+    if ns < 86_400 * 1_000_000_000:
+        return f"{ns / 1e9:.3f} s"
+    return f"{ns // 3_600_000_000_000:,} h"
 
 
 def capture_info(f: FileInfo) -> CaptureInfo:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from capfcap.events import DnsTransaction, FileTransfer
+from capfcap.events import ORDER_NOTE, DnsTransaction, FileTransfer
 from capfcap.pipeline import Analysis, Options
 from capfcap.protocol import TLS_READ_PORTS
 from capfcap.report import Report
@@ -201,6 +201,11 @@ def test_dns_transactions_and_rcodes(path: Path) -> None:
 @pytest.mark.parametrize("path", BY_CAPTURE)
 def test_tcp_completeness(path: Path) -> None:
     r = run(path)
+    if any(n.kind == ORDER_NOTE for n in r.analysis.correlator.state.notes):
+        # both read the file in its order, which is not the packets' order: where a
+        # connection starts (the server's SYN-ACK before the phone's SYN) is guesswork,
+        # and capfcap withholds the verdicts that rest on it (tests/test_time_order.py)
+        pytest.skip("capture out of time order")
     dups = _dups(r)
     by_stream: dict[int, set[int]] = defaultdict(set)
     for n, v in r.rows.items():

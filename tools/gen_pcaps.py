@@ -63,6 +63,10 @@ LINKTYPE_LINUX_SLL2 = 276
 
 PHONE_SUBNET_PREFIX = bytes([192, 0, 2])  # realpeer phone subnet 192.0.2.0/24 (derived files)
 
+# What a capture out of time order must not claim: the file order is no evidence.
+ORDER_ABSENT = ["CAPTURE_GAPS", "CAPTURE_ONE_SIDED", "CAPF_UNIDIRECTIONAL", "TFTP_NO_RESPONSE",
+                "DNS_NO_RESPONSE", "TRANSFER_INCOMPLETE", "CAPF_SESSION_CUT"]
+
 # ---------------------------------------------------------------------------------------
 # Expected diagnosis per file (tests and pcaps/README.md use this).
 # codes: finding codes that must be reported; absent: codes that must not be reported.
@@ -310,6 +314,34 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "exit": 5,
         "what": "S05_capf_filtered.pcap cut in the middle of frame 62's data; frames 1-61 "
         "intact (SYNs 59-61 present)",
+    },
+    "runs_two_ifaces_S01.pcapng": {
+        "frames": 82,
+        "linktypes": [LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2],
+        "codes": [],
+        "absent": ORDER_ABSENT,
+        "out_of_order": True,
+        "what": "S01_happy.pcap as two interfaces written in runs, not merged: the phone's "
+        "41 frames (interface 0, Ethernet), then the servers' 41 (interface 1, SLL2, "
+        "PACKET_OUTGOING); every frame keeps its time, so the file goes back 0.235 s at "
+        "frame 42",
+    },
+    "concat_S01.pcap": {
+        "frames": 82,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ORDER_ABSENT,
+        "out_of_order": True,
+        "what": "`mergecap -F pcap -a servers.pcap phone.pcap` of S01_happy.pcap's two "
+        "directions: the servers' 41 frames, then the phone's 41",
+    },
+    "jitter_S01.pcap": {
+        "frames": 82,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ORDER_ABSENT,
+        "what": "S01_happy.pcap with frames 2/3, 6/7 and 43/44 (different flows, 15 us, "
+        "4.6 ms and 4.8 ms apart) written in swapped order: natural reordering",
     },
     "dns_same_id_aaaa_first.pcap": {
         "frames": 15,
@@ -1509,6 +1541,64 @@ def gen_truncated(pf: PcapFile, keep: int = 61) -> bytes:
     return body + hdr + d[: len(d) // 2]
 
 
+def pcap_records(pf: PcapFile) -> list[Rec]:
+    """The records of a microsecond libpcap file as `Rec`s (ns timestamps), in file order."""
+    out = []
+    for hdr, d in pf.records:
+        sec, usec, _cl, wl = struct.unpack(pf.endian + "IIII", hdr)
+        out.append(Rec(sec * NS + usec * US, d, wirelen=wl))
+    return out
+
+
+def phone_macs(recs: list[Rec]) -> set[bytes]:
+    """Ethernet sources of the frames from the phone subnet (192.0.2.0/24): the phones'
+    MACs, which also mark their ARP frames."""
+    return {r.data[6:12] for r in recs if from_phone(r.data) is True}
+
+
+def sll2_of(eth: bytes, ifindex: int) -> bytes:
+    """An Ethernet frame sent by the capturing host, as `tcpdump -i any` writes it
+    (LINKTYPE_LINUX_SLL2): protocol, reserved, interface index, ARPHRD_ETHER, packet type
+    PACKET_OUTGOING (4), the source MAC padded to 8 bytes; then the Ethernet payload."""
+    return struct.pack("!HHIHBB8s", int.from_bytes(eth[12:14], "big"), 0, ifindex, 1, 4, 6,
+                       eth[6:12] + b"\0\0") + eth[14:]
+
+
+def gen_runs_two_ifaces(pf: PcapFile) -> bytes:
+    """Two vantage points written in runs, not merged: what the phone sent, on an Ethernet
+    tap of its access port (interface 0), then everything the servers sent, as the server
+    host's `-i any` (interface 1, SLL2) saw it. Each frame keeps its own time, so the file
+    goes back in time where interface 1 starts (`reordercap` restores S01's order)."""
+    recs = pcap_records(pf)
+    macs = phone_macs(recs)
+    phone = [r for r in recs if r.data[6:12] in macs]
+    servers = [Rec(r.ts, sll2_of(r.data, 2), 1) for r in recs if r.data[6:12] not in macs]
+    ifaces = [Iface(LINKTYPE_ETHERNET, "eth-phone-tap"), Iface(LINKTYPE_LINUX_SLL2, "any")]
+    return pcapng_bytes(ifaces, phone + servers, appl="capfcap tools/gen_pcaps.py")
+
+
+def gen_concat(pf: PcapFile) -> bytes:
+    """`mergecap -F pcap -a servers.pcap phone.pcap`: two one-direction captures of the
+    same port concatenated instead of merged: the servers' frames, then the phone's."""
+    recs = pcap_records(pf)
+    macs = phone_macs(recs)
+    return pcap_bytes(LINKTYPE_ETHERNET, [r for r in recs if r.data[6:12] not in macs]
+                      + [r for r in recs if r.data[6:12] in macs])
+
+
+JITTER_SWAPS = (1, 5, 42)  # 0-based: records i and i+1 change places
+
+
+def gen_jitter(pf: PcapFile) -> bytes:
+    """Natural reordering: three pairs of neighbouring frames of different flows written
+    in the wrong order (S01 frames 2/3, 6/7 and 43/44, 15 us, 4.6 ms and 4.8 ms apart), as
+    a multi-queue NIC or a capture's per-interface buffers can; each keeps its own time."""
+    recs = list(pf.records)
+    for i in JITTER_SWAPS:
+        recs[i], recs[i + 1] = recs[i + 1], recs[i]
+    return pf.header + b"".join(h + d for h, d in recs)
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -2444,6 +2534,9 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "phoneside_S01.pcap": derive(s01, lambda _i, d: from_phone(d) is True),
         "dup_S01.pcap": gen_dup(s01),
         "truncated_S05.pcap": gen_truncated(s05),
+        "runs_two_ifaces_S01.pcapng": gen_runs_two_ifaces(s01),
+        "concat_S01.pcap": gen_concat(s01),
+        "jitter_S01.pcap": gen_jitter(s01),
         "real_itl_tftp.pcap": gen_real_itl_tftp(realpeer),
         "dns_same_id_aaaa_first.pcap": gen_dns_same_id_aaaa_first(),
         "dns_a_timeout_aaaa_nodata.pcap": gen_dns_a_timeout_aaaa_nodata(),

@@ -68,6 +68,8 @@ class Context:
     # hosts the capture shows sending packets (any host *from* which something was heard)
     heard_from: set[str] = field(default_factory=set)
     one_sided: dict[str, str] = field(default_factory=dict)  # phone ip -> reason
+    # why the order of the frames proves nothing (the capture is out of time order), or ""
+    out_of_order: str = ""
     withheld: list[dict[str, object]] = field(default_factory=list)
     frame_ts: FrameTimes = field(default_factory=FrameTimes)
     now: int = 0

@@ -26,7 +26,7 @@ from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
 from capfcap.correlator.volume import Volume
 from capfcap.correlator.wire import wire_steps
-from capfcap.events import Event
+from capfcap.events import ORDER_NOTE, Event
 from capfcap.findings import Finding
 from capfcap.report import CaptureInfo, PhoneReport, Report
 
@@ -147,6 +147,7 @@ class Correlator:
             heard_from=spoke,
             end_ts=end_ts,
             frame_ts=self.frame_ts,
+            out_of_order=_order_reason(st),
         )
         for p in phones.values():
             rules_capture.judge_phone(ctx, p, spoke)
@@ -194,6 +195,16 @@ class Correlator:
             phones_seen=seen,
             narrowed=bool(self.phone_given),
         )
+
+
+def _order_reason(st: State) -> str:
+    """Why the frames' order proves nothing, from the pipeline's note, or ""."""
+    n = next((n for n in st.notes if n.kind == ORDER_NOTE), None)
+    if n is None:
+        return ""
+    return (f"the capture is out of time order ({n.count} frames go back in time, first: "
+            f"frame {n.frames[0]}), so answers and ACKs may be read before what they answer: "
+            "rewrite it in time order with `reordercap in.pcapng out.pcapng` and analyse that")
 
 
 def _findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:

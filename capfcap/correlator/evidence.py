@@ -82,11 +82,22 @@ def rx_proof(ctx: Context, phone: PhoneState, server: str | None) -> str:
     return ""
 
 
+def disordered(ctx: Context) -> Judgement | None:
+    """The capture is out of time order (the pipeline's note): its file order proves no
+    silence, no answer before its question, no ACK of data the file lacks."""
+    if ctx.out_of_order:
+        return Judgement(False, ctx.out_of_order, "the capture is out of time order")
+    return None
+
+
 def judge(ctx: Context, phone: PhoneState, *, what: str, last_ts: int, wait: int,
           retried: bool, server: str | None, due: str = "an answer") -> Judgement:
     """May "no answer to `what`" be claimed? `last_ts`: the last unanswered packet;
     `wait`: the protocol's patience; `retried`: the phone retransmitted or tried again;
     `due`: what the capture ended too early to show."""
+    unordered = disordered(ctx)
+    if unordered is not None:
+        return unordered
     one_sided = ctx.one_sided.get(phone.ip)
     if one_sided:
         return Judgement(False, one_sided, "the capture is one-sided")
@@ -122,6 +133,8 @@ def transfer_unproven(ctx: Context, phone: PhoneState, t: FileTransfer) -> str:
     (an ERROR, a finished download, or a silence that stands)."""
     if not ended_unanswered(t):
         return ""
+    if ctx.out_of_order:
+        return "the capture is out of time order"
     if t.acked_unseen_blocks or t.acked_cut_blocks:
         return "the phone acknowledged blocks the capture lacks"
     tcp = t.protocol != "tftp"
@@ -140,6 +153,8 @@ def conn_unproven(ctx: Context, phone: PhoneState, c: TcpConnection) -> str:
         return ""
     if c.resp_pkts:
         return "the server's packets are captured, its SYN-ACK is not"
+    if ctx.out_of_order:
+        return "the capture is out of time order"
     if c.orig_acked_unseen:
         return "the phone acknowledged server data the capture lacks"
     return judge(ctx, phone, what="it", last_ts=c.last_ts, wait=TCP_WAIT,

@@ -15,7 +15,7 @@ from capfcap.correlator.common import (
     make,
     server_ident,
 )
-from capfcap.correlator.evidence import Judgement, duration, judge, withhold
+from capfcap.correlator.evidence import Judgement, disordered, duration, judge, withhold
 from capfcap.correlator.ports import is_capf
 from capfcap.correlator.state import PhoneState
 from capfcap.events import TlsSession
@@ -118,6 +118,10 @@ def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         frames = [r.frame for r in recs] or list(s.frames)
         if oc.close_frame is not None and conn is not None:
             frames += list(conn.fin_frames) + list(conn.rst_frames)
+        unordered = disordered(ctx)  # the outcome is read from the records' order
+        if unordered is not None:
+            withhold(ctx, oc.code, phone, unordered, frames, server=s.key.server)
+            continue
         extra = ""
         if oc.code == "CAPF_SESSION_CUT":
             j = _judge_cut(ctx, phone, s, oc)

@@ -12,6 +12,7 @@ from typing import Any
 
 from capfcap.correlator import facts
 from capfcap.correlator.common import Context, frames_filter, make
+from capfcap.correlator.evidence import disordered, withhold
 from capfcap.correlator.state import PhoneState, State
 from capfcap.correlator.transfers import answer_captured
 from capfcap.events import FileTransfer, TcpConnection, UdpFlow
@@ -53,7 +54,9 @@ def judge_phone(ctx: Context, phone: PhoneState, spoke: set[str]) -> None:
     traffic missing (DESIGN §4 rule 3: positive evidence only). Answers to requests the
     file does not hold prove the phone's own direction missing; the phone acknowledging
     SYN-ACKs, data or TFTP blocks the file does not hold proves the other. Silence alone
-    proves neither: it is judged per verdict (`evidence.judge`)."""
+    proves neither: it is judged per verdict (`evidence.judge`). A capture out of time
+    order changes neither: both rest on a whole direction absent from the file, which no
+    order of its frames can hide or fake."""
     heard = ctx.reverse_seen.get(phone.ip, False)
     said = not spoke.isdisjoint(phone.addrs)
     if heard and not said:
@@ -162,6 +165,10 @@ def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
             lines += [tftp_gap_line(t) for t in gap_tftp]
             frames += [f for t in gap_tftp for f in t.unseen_ack_frames]
         text = "; ".join(summary)
+        unordered = disordered(ctx)  # the ACKs may precede the data they acknowledge
+        if unordered is not None:
+            withhold(ctx, "CAPTURE_GAPS", phone, unordered, frames)
+            continue
         out.append(make(
             ctx, "CAPTURE_GAPS", phone, {}, text[0].upper() + text[1:], "\n".join(lines),
             frames, frames_filter(frames), **extra,
