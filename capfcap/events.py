@@ -366,6 +366,17 @@ class TlsSession:
 
 
 ORDER_NOTE = "out_of_order"  # the CaptureNote of a capture out of time order
+# Time order. Frames are read in file order (as Wireshark reads them). A frame older than
+# the newest analysed frame before it by more than ORDER_SLACK_NS is out of time order: past
+# the few milliseconds by which multi-queue NICs and a capture's per-interface buffers
+# reorder frames of different flows. Request and answer, data and ACK, are a round trip
+# apart (well under a millisecond on a LAN), so frames going back further can put answers
+# before their questions: from ORDER_MIN_FRAMES such frames (TCP's own count for telling
+# loss from reordering, RFC 5681 §3.2: three duplicate ACKs) the capture is noted as out
+# of time order (pipeline), and the verdicts that rest on the order are withheld for each
+# phone with that many of its own frames out of order (correlator/engine, evidence).
+ORDER_SLACK_NS = 10_000_000
+ORDER_MIN_FRAMES = 3
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,15 @@ from capfcap.decode import (
     decode,
     ip_packed,
 )
-from capfcap.events import ORDER_NOTE, CaptureNote, ConfigSeen, Event, FlowKey
+from capfcap.events import (
+    ORDER_MIN_FRAMES,
+    ORDER_NOTE,
+    ORDER_SLACK_NS,
+    CaptureNote,
+    ConfigSeen,
+    Event,
+    FlowKey,
+)
 from capfcap.extractors.arp import ArpExtractor
 from capfcap.extractors.base import Extractor, StreamHandler
 from capfcap.extractors.dns import DnsExtractor, DnsTcpHandler
@@ -51,16 +59,6 @@ DUP_WINDOW = 16  # relevant frames compared for SPAN duplicates
 DUP_NS = 50_000_000  # ... within 50 ms
 GC_BATCH = 1_000_000  # young objects per collection during an analysis (default 700)
 KEYLOG_UNUSED = "--keylog:"  # start of the note for a key log that decrypted nothing
-# Time order. Frames are read in file order (as Wireshark reads them). A frame older than
-# the newest analysed frame before it by more than ORDER_SLACK_NS is out of time order: past
-# the few milliseconds by which multi-queue NICs and a capture's per-interface buffers
-# reorder frames of different flows. Request and answer, data and ACK, are a round trip
-# apart (well under a millisecond on a LAN), so frames going back further can put answers
-# before their questions: from ORDER_MIN_FRAMES such frames (TCP's own count for telling
-# loss from reordering, RFC 5681 §3.2: three duplicate ACKs) the capture is noted as out
-# of time order and the verdicts that rest on the order are withheld (correlator/evidence).
-ORDER_SLACK_NS = 10_000_000
-ORDER_MIN_FRAMES = 3
 
 
 @dataclass
@@ -253,10 +251,11 @@ class Analysis:
             f"them by more than {ORDER_SLACK_NS // 1_000_000} ms (up to "
             f"{_span(self.late_max)}; frames " + ", ".join(map(str, shown))
             + (" ..." if n > len(shown) else "") + "). capfcap reads frames in file order, "
-            "as Wireshark does, so answers and ACKs may come before what they answer: the "
-            "verdicts that rest on the order (silences, CAPTURE_GAPS, the CAPF outcome) are "
-            "withheld. Likely causes: two captures concatenated (`mergecap -a`), interfaces "
-            "written in runs rather than merged, or the capturing host's clock stepped back "
+            "as Wireshark does, so answers and ACKs may come before what they answer: for "
+            "each phone whose own frames go back in time, the verdicts that rest on the order "
+            "(silences, CAPTURE_GAPS, the CAPF outcome) are withheld. Likely causes: two "
+            "captures concatenated (`mergecap -a`), interfaces written in runs rather than "
+            "merged, or the capturing host's clock stepped back "
             "(then the file order is right and the times are not). Rewrite the capture in "
             "time order with `reordercap in.pcapng out.pcapng` and analyse that; two vantage "
             "points merged with duplicates or clock skew need more than that",

@@ -168,3 +168,61 @@ def test_silence_written_in_runs_is_withheld(name: str, code: str, tmp_path: Pat
         subprocess.run([REORDERCAP, str(runs), str(ordered)], check=True,
                        capture_output=True, timeout=60)
         assert _without_files(_report(str(ordered))) == _without_files(want)
+
+
+def test_disorder_is_judged_per_phone(tmp_path: Path) -> None:
+    """One phone's conversations concatenated out of order (`mergecap -a` of its two
+    directions) beside another phone's capture in order: the note is raised, and only the
+    disordered phone's verdicts are withheld; S05's silence still stands for its phone."""
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.utils import rdpcap
+
+    from tests.helpers import write_pcap
+
+    gen = _gen_pcaps()
+    s05 = [(int(p.time * 1_000_000_000), bytes(p))
+           for p in rdpcap(str(REALPEER / "S05_capf_filtered.pcap"))]
+    other_ip, other_mac = "192.0.2.99", "02:00:5e:00:00:99"
+    phone_ip, phone_mac = "192.0.2.21", "00:23:ab:12:cd:34"
+    moved = tmp_path / "S01_moved.pcap"
+    shift = s05[-1][0] + 1_000_000_000 - int(rdpcap(str(S01))[0].time * 1_000_000_000)
+    recs = []
+    for orig in rdpcap(str(S01)):
+        # its device name (TFTP file names, the config) is SEP<MAC> too
+        p = Ether(bytes(orig).replace(b"0023AB12CD34", b"02005E000099"))
+        e = p[Ether]
+        e.src, e.dst = (other_mac if m == phone_mac else m for m in (e.src, e.dst))
+        if IP in p:
+            ip = p[IP]
+            ip.src, ip.dst = (other_ip if a == phone_ip else a for a in (ip.src, ip.dst))
+            del ip.chksum
+            for layer in (TCP, UDP):
+                if layer in p:
+                    del p[layer].chksum
+        recs.append((int(orig.time * 1_000_000_000) + shift, bytes(p)))
+    write_pcap(moved, recs)
+    concat = gen.gen_concat(gen.read_pcap(str(moved)))
+    both = tmp_path / "s05_and_concat.pcap"
+    write_pcap(both, s05 + [(ts, d) for ts, d in _records(concat)])
+    got = _report(str(both))
+    assert any(n.startswith("capture out of time order") for n in _notes(got))
+    assert "CAPF_UNIDIRECTIONAL" in {f["code"] for f in got["findings"]
+                                     if f["phone"]["ip"] == phone_ip}
+    assert not [w for w in got["withheld"] if w["phone"] == phone_ip]
+    other = [w for w in got["withheld"] if w["phone"] == other_ip]
+    assert other and all("out of time order" in str(w["reason"]) for w in other)
+    assert not {f["code"] for f in got["findings"] if f["phone"]["ip"] == other_ip} \
+        & ORDER_CLAIMS
+
+
+def _records(pcap: bytes) -> list[tuple[int, bytes]]:
+    """(time in ns, frame) of a classic microsecond pcap, little-endian."""
+    import struct
+
+    out, pos = [], 24
+    while pos + 16 <= len(pcap):
+        sec, usec, incl, _orig = struct.unpack_from("<IIII", pcap, pos)
+        out.append((sec * 1_000_000_000 + usec * 1000, pcap[pos + 16:pos + 16 + incl]))
+        pos += 16 + incl
+    return out

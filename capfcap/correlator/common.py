@@ -69,7 +69,8 @@ class Context:
     heard_from: set[str] = field(default_factory=set)
     one_sided: dict[str, str] = field(default_factory=dict)  # phone ip -> reason
     # why the order of the frames proves nothing (the capture is out of time order), or ""
-    out_of_order: str = ""
+    # phone ip -> why its own frames' file order proves nothing (engine: out of time order)
+    out_of_order: dict[str, str] = field(default_factory=dict)
     withheld: list[dict[str, object]] = field(default_factory=list)
     frame_ts: FrameTimes = field(default_factory=FrameTimes)
     now: int = 0

@@ -26,7 +26,7 @@ from capfcap.correlator.state import PhoneState, State, is_ip
 from capfcap.correlator.timeline import flows, timeline, verdict
 from capfcap.correlator.volume import Volume
 from capfcap.correlator.wire import wire_steps
-from capfcap.events import ORDER_NOTE, Event
+from capfcap.events import ORDER_MIN_FRAMES, ORDER_NOTE, ORDER_SLACK_NS, Event
 from capfcap.findings import Finding
 from capfcap.report import CaptureInfo, PhoneReport, Report
 
@@ -147,7 +147,7 @@ class Correlator:
             heard_from=spoke,
             end_ts=end_ts,
             frame_ts=self.frame_ts,
-            out_of_order=_order_reason(st),
+            out_of_order=_out_of_order(st, phones, self.frame_ts),
         )
         for p in phones.values():
             rules_capture.judge_phone(ctx, p, spoke)
@@ -197,14 +197,35 @@ class Correlator:
         )
 
 
-def _order_reason(st: State) -> str:
-    """Why the frames' order proves nothing, from the pipeline's note, or ""."""
-    n = next((n for n in st.notes if n.kind == ORDER_NOTE), None)
-    if n is None:
-        return ""
-    return (f"the capture is out of time order ({n.count} frames go back in time, first: "
-            f"frame {n.frames[0]}), so answers and ACKs may be read before what they answer: "
-            "rewrite it in time order with `reordercap in.pcapng out.pcapng` and analyse that")
+def _out_of_order(st: State, phones: dict[str, PhoneState], times: FrameTimes
+                  ) -> dict[str, str]:
+    """Phone -> why its frames' order proves nothing: when the pipeline noted the capture
+    out of time order, each phone with ORDER_MIN_FRAMES of its own frames (any of its
+    events') older than one of its frames before them by more than ORDER_SLACK_NS. Another
+    phone's conversations in order keep their verdicts."""
+    if not any(n.kind == ORDER_NOTE for n in st.notes):
+        return {}
+    out: dict[str, str] = {}
+    for ip, p in phones.items():
+        frames = sorted({f for evs in (p.conns, p.transfers, p.dns, p.udp)
+                         for ev in evs for f in ev.frames} | {i.frame for i in p.icmp})
+        newest: int | None = None
+        late: list[int] = []
+        for f in frames:
+            ts = times.get(f)
+            if ts is None:
+                continue
+            if newest is None or ts > newest:
+                newest = ts
+            elif newest - ts > ORDER_SLACK_NS:
+                late.append(f)
+        if len(late) >= ORDER_MIN_FRAMES:
+            out[ip] = (
+                f"the capture is out of time order ({len(late)} of this phone's frames go "
+                f"back in time, first: frame {late[0]}), so answers and ACKs may be read "
+                "before what they answer: rewrite it in time order with `reordercap "
+                "in.pcapng out.pcapng` and analyse that")
+    return out
 
 
 def _findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:

@@ -82,11 +82,13 @@ def rx_proof(ctx: Context, phone: PhoneState, server: str | None) -> str:
     return ""
 
 
-def disordered(ctx: Context) -> Judgement | None:
-    """The capture is out of time order (the pipeline's note): its file order proves no
-    silence, no answer before its question, no ACK of data the file lacks."""
-    if ctx.out_of_order:
-        return Judgement(False, ctx.out_of_order, "the capture is out of time order")
+def disordered(ctx: Context, phone: PhoneState) -> Judgement | None:
+    """The phone's own frames are out of time order (the pipeline's note, narrowed by the
+    engine): their file order proves no silence, no answer before its question, no ACK
+    of data the file lacks."""
+    why = ctx.out_of_order.get(phone.ip)
+    if why:
+        return Judgement(False, why, "the capture is out of time order")
     return None
 
 
@@ -95,7 +97,7 @@ def judge(ctx: Context, phone: PhoneState, *, what: str, last_ts: int, wait: int
     """May "no answer to `what`" be claimed? `last_ts`: the last unanswered packet;
     `wait`: the protocol's patience; `retried`: the phone retransmitted or tried again;
     `due`: what the capture ended too early to show."""
-    unordered = disordered(ctx)
+    unordered = disordered(ctx, phone)
     if unordered is not None:
         return unordered
     one_sided = ctx.one_sided.get(phone.ip)
@@ -133,7 +135,7 @@ def transfer_unproven(ctx: Context, phone: PhoneState, t: FileTransfer) -> str:
     (an ERROR, a finished download, or a silence that stands)."""
     if not ended_unanswered(t):
         return ""
-    if ctx.out_of_order:
+    if phone.ip in ctx.out_of_order:
         return "the capture is out of time order"
     if t.acked_unseen_blocks or t.acked_cut_blocks:
         return "the phone acknowledged blocks the capture lacks"
@@ -153,7 +155,7 @@ def conn_unproven(ctx: Context, phone: PhoneState, c: TcpConnection) -> str:
         return ""
     if c.resp_pkts:
         return "the server's packets are captured, its SYN-ACK is not"
-    if ctx.out_of_order:
+    if phone.ip in ctx.out_of_order:
         return "the capture is out of time order"
     if c.orig_acked_unseen:
         return "the phone acknowledged server data the capture lacks"

@@ -118,7 +118,7 @@ def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         frames = [r.frame for r in recs] or list(s.frames)
         if oc.close_frame is not None and conn is not None:
             frames += list(conn.fin_frames) + list(conn.rst_frames)
-        unordered = disordered(ctx)  # the outcome is read from the records' order
+        unordered = disordered(ctx, phone)  # the outcome is read from the records' order
         if unordered is not None:
             withhold(ctx, oc.code, phone, unordered, frames, server=s.key.server)
             continue

@@ -165,7 +165,7 @@ def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
             lines += [tftp_gap_line(t) for t in gap_tftp]
             frames += [f for t in gap_tftp for f in t.unseen_ack_frames]
         text = "; ".join(summary)
-        unordered = disordered(ctx)  # the ACKs may precede the data they acknowledge
+        unordered = disordered(ctx, phone)  # the ACKs may precede the data they acknowledge
         if unordered is not None:
             withhold(ctx, "CAPTURE_GAPS", phone, unordered, frames)
             continue

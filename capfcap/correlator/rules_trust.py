@@ -65,7 +65,7 @@ def _silent_servers(ctx: Context, phone: PhoneState, ts: list[FileTransfer]) -> 
         if ic:  # an ICMP answer is no silence: the evidence rules of silence do not apply
             out.append(_tftp_unreachable(ctx, phone, server, lst, ic))
             continue
-        if any(t.acked_unseen_blocks for t in lst) and not ctx.out_of_order:
+        if any(t.acked_unseen_blocks for t in lst) and phone.ip not in ctx.out_of_order:
             j = Judgement(False, "the phone acknowledged TFTP blocks the capture never saw")
         else:
             last = max(t.last_ts for t in lst)

@@ -336,8 +336,8 @@ def verdict(ctx: Context, p: PhoneState, findings: list[Finding],
         more = f" (and {len(withheld) - 1} more)" if len(withheld) > 1 else ""
         return f"Inconclusive: {w['code']} cannot be judged{more}: {w['reason']}"
     if not findings:
-        if ctx.out_of_order:  # no fault seen in a file whose order proves nothing
-            return f"Inconclusive: {ctx.out_of_order}"
+        if p.ip in ctx.out_of_order:  # no fault seen in frames whose order proves nothing
+            return f"Inconclusive: {ctx.out_of_order[p.ip]}"
         failed = [e for e in steps if e.outcome == "failed"]
         if failed:
             return (f"No fault proven, but {len(failed)} step{'s' if len(failed) > 1 else ''} "
