@@ -1,0 +1,71 @@
+"""Second round of the verdict hunt (tools/gen_pcaps.py; pcaps/README.md, "capture shapes
+of the verdict hunt, second round"): shapes whose packets have another explanation than
+the failure they look like, and fixes that must follow the shape (DESIGN §4, FIELD)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from capfcap.cli import main
+
+SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
+ITL_FIX = "Make the phone's ITL"
+
+
+@cache
+def _report(name: str) -> dict[str, Any]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["analyze", "--format", "json", str(SYNTH / name)])
+    return json.loads(out.getvalue())
+
+
+def _codes(r: dict[str, Any]) -> list[str]:
+    return sorted(f["code"] for f in r["findings"])
+
+
+def _capf_lines(r: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in r["phones"][0]["timeline"] if e["what"].startswith("CAPF TCP")]
+
+
+def test_a_session_nothing_closed_has_not_ended() -> None:
+    """S P S and no FIN/RST: the last CAPF record may be END_SESSION or the request for
+    the phone's key, which the phone may take minutes to generate (CAPF's keepalive is the
+    first thing a living session must show). 'Ended without a certificate' is unproven."""
+    r = _report("capf_key_pending.pcap")
+    assert _codes(r) == []
+    (w,) = r["withheld"]
+    assert w["code"] == "CAPF_SESSION_CUT" and "capture longer" in w["reason"]
+    (line,) = _capf_lines(r)
+    assert line["outcome"] != "failed" and "no certificate delivered" not in line["what"]
+
+
+def test_reset_before_the_certificate_is_not_the_phones_trust_list() -> None:
+    """CAPF resets the connection right after the ClientHello: the phone never saw a
+    certificate, so its ITL cannot be the cause; a RST after the ClientHello is CUCM
+    refusing the TLS version or cipher (FIELD E4)."""
+    r = _report("capf_rst_after_hello.pcap")
+    (f,) = [f for f in r["findings"] if f["code"] == "CAPF_TLS_FAILED"]
+    assert "CAPF" in f["summary"] and "RST" in f["summary"]
+    assert "before" in f["summary"] and "certificate" in f["summary"]
+    assert not f["remediation"].startswith(ITL_FIX)
+    assert "TLS" in f["remediation"] and "min-version" in f["remediation"]
+
+
+def test_server_flight_never_acknowledged_is_the_path_not_the_trust_list() -> None:
+    """CAPF sent its handshake flight (retransmitted, with ICMP fragmentation-needed
+    captured) and the phone never acknowledged it: the answer did not reach the phone.
+    Not 'no further handshake message', and the fix is the path's MTU, not the ITL."""
+    r = _report("capf_pmtu_blackhole.pcap")
+    (f,) = r["findings"]
+    assert f["code"] == "CAPF_TLS_FAILED"
+    assert "no further handshake message" not in f["summary"]
+    assert "never acknowledged" in f["summary"]
+    assert "fragmentation needed" in f["detail"] and "1400" in f["detail"]
+    assert not f["remediation"].startswith(ITL_FIX)
+    assert "MTU" in f["remediation"]
