@@ -135,6 +135,7 @@ class TcpConnection:
     close_ts: int | None = None  # time of the first FIN or RST (either side)
     close_from: str | None = None  # "client" | "server": who sent that FIN/RST
     rst_ttl: int | None = None  # TTL / hop limit of the server's first RST
+    resp_unacked: int = 0  # sequence space of server data the client never acknowledged
 
 
 @dataclass(frozen=True, slots=True)
