@@ -69,3 +69,16 @@ def test_server_flight_never_acknowledged_is_the_path_not_the_trust_list() -> No
     assert "fragmentation needed" in f["detail"]
     assert not f["remediation"].startswith(ITL_FIX)
     assert "MTU" in f["remediation"]
+
+
+def test_answers_from_another_address_are_named_not_called_silence() -> None:
+    """Each answer has the query's ID, port and question but comes from another address
+    than the one asked (a multi-homed resolver, a NAT that does not translate the reply
+    back); the phone drops it and retries. The phone got no usable answer, but the
+    finding must not say nothing answered, and its fix is the resolver's source address."""
+    r = _report("dns_foreign_source.pcap")
+    (f,) = [f for f in r["findings"] if f["code"] == "DNS_NO_RESPONSE"]
+    assert "192.0.2.54" in f["summary"]
+    assert "address" in f["remediation"] and "NAT" in f["remediation"]
+    (line,) = [e for e in r["phones"][0]["timeline"] if e["what"].startswith("DNS A")]
+    assert "192.0.2.54" in line["what"]

@@ -584,6 +584,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "CAPF's full-size handshake segment draws ICMP fragmentation-needed and is "
         "retransmitted; the phone never acknowledges it",
     },
+    "dns_foreign_source.pcap": {
+        "frames": 16,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["DNS_NO_RESPONSE"],
+        "absent": ["DNS_NXDOMAIN", "CAPF_NOT_ATTEMPTED"],
+        "what": "each answer to the phone's A query comes from another address than the "
+        "one it asked; the phone retries",
+    },
 }
 
 
@@ -2515,6 +2523,29 @@ def gen_capf_pmtu_blackhole(realpeer: str) -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_dns_foreign_source() -> bytes:
+    """The phone (.241) asks 192.0.2.53 for the CAPF name of its config three times, 5 s
+    apart; each answer (same ID, port and question, with the address) comes from
+    192.0.2.54: a multi-homed resolver or a NAT that does not translate the reply back.
+    The phone's resolver drops answers from an unexpected source and retries."""
+    phone = probe_phone(241)
+    asked = server_host("192.0.2.53", 0x5107)
+    answering = server_host("192.0.2.54", 0x5108)
+    tftp = server_host("203.0.113.241", 0x5109)
+    name = "capf.nat.example"
+    cap = Cap(start(109))
+    probe_config(cap, phone, tftp, name, 41)
+    for _ in range(3):
+        cap.emit(phone, asked, UDP(sport=48601, dport=53) / dns_msg(0x7501, name, "A"))
+        cap.wait_us(1500)
+        dns_reply(cap, answering, phone, 0x7501, 48601, name, "A", 0, ["203.0.113.242"],
+                  "nat.example")
+        cap.wait_us(5_000_000)
+    cap.wait_us(10_000_000)
+    tftp_get(cap, phone, tftp, "SoftKeys.xml", b"<softKeyCfg/>", 48144, 39144)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2581,6 +2612,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "capf_key_pending.pcap": gen_capf_key_pending(realpeer),
         "capf_rst_after_hello.pcap": gen_capf_rst_after_hello(realpeer),
         "capf_pmtu_blackhole.pcap": gen_capf_pmtu_blackhole(realpeer),
+        "dns_foreign_source.pcap": gen_dns_foreign_source(),
     }
     assert set(files) == set(EXPECTED)
     return files
