@@ -26,7 +26,7 @@ from capfcap.correlator.rows import row
 from capfcap.correlator.rules_capf import judge_cut, outcome_of
 from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
 from capfcap.correlator.rules_conn import answer_lost
-from capfcap.correlator.rules_dns import qtype_name, rcode_name
+from capfcap.correlator.rules_dns import foreign_note, qtype_name, rcode_name
 from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answer_captured, not_modified
 from capfcap.events import ConfigSeen, FileTransfer, TcpConnection, TlsSession, TrustListSeen
@@ -173,6 +173,8 @@ def _dns_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         failed = d.qname in ctx.cucm_names and d.qname not in resolved
         oc = "ok" if d.addresses else ("failed" if failed else "info")
         text = f"DNS {qtype_name(d.qtype)} {d.qname} -> {res}{tries}"
+        if d.foreign_responses and d.rcode is None:
+            text += foreign_note(list(d.foreign_responses))
         why = dns_unproven(ctx, p, d) if oc == "failed" else ""
         if oc == "failed" and d.truncated and d.rcode == 0:
             # TC without records proves no missing record (RFC 1035 §4.1.1), as rules_dns
