@@ -82,3 +82,43 @@ def test_answers_from_another_address_are_named_not_called_silence() -> None:
     assert "address" in f["remediation"] and "NAT" in f["remediation"]
     (line,) = [e for e in r["phones"][0]["timeline"] if e["what"].startswith("DNS A")]
     assert "192.0.2.54" in line["what"]
+
+
+def _gen_pcaps() -> Any:
+    import importlib.util
+    import sys
+    spec = importlib.util.spec_from_file_location(
+        "gen_pcaps", SYNTH.parent.parent / "tools" / "gen_pcaps.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["gen_pcaps"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _analyze(path: Path) -> dict[str, Any]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["analyze", "--format", "json", str(path)])
+    return json.loads(out.getvalue())
+
+
+def test_silent_capf_over_ipv6_names_ipv6_in_the_fix(tmp_path: Path) -> None:
+    """An IPv6-only phone resolves the CAPF name by AAAA and its SYNs go unanswered: with
+    'Enable IPv6' off CAPF may ignore IPv6 connections (FIELD A3), so the fix names it."""
+    g = _gen_pcaps()
+    phone = g.Host("2001:db8:51::244", "00:1b:54:aa:c0:f4", 64)
+    dns = g.Host("2001:db8:53::54", g.GW_MAC, 63)
+    tftp = g.Host("2001:db8:113::244", g.GW_MAC, 63)
+    capf = g.Host("2001:db8:113::245", g.GW_MAC, 63)
+    cap = g.Cap(g.start(111))
+    g.probe_config(cap, phone, tftp, "capf.v6.example", 44)
+    g.dns_udp(cap, phone, dns, 0x7601, 48701, "capf.v6.example", "AAAA", 0, [capf.ip],
+              "v6.example")
+    g.probe_syns(g.TcpConn(cap, phone, capf, 52080, 3804, 0x100, 0))
+    cap.wait_us(5_000_000)
+    path = tmp_path / "v6_capf_silent.pcap"
+    path.write_bytes(g.pcap_bytes(g.LINKTYPE_ETHERNET, cap.recs))
+    (f,) = _analyze(path)["findings"]
+    assert f["code"] == "CAPF_UNIDIRECTIONAL"
+    assert "IPv6" in f["remediation"] and "Enable IPv6" in f["remediation"]
