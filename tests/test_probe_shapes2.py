@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from capfcap.cli import main
 
 SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
@@ -122,3 +124,39 @@ def test_silent_capf_over_ipv6_names_ipv6_in_the_fix(tmp_path: Path) -> None:
     (f,) = _analyze(path)["findings"]
     assert f["code"] == "CAPF_UNIDIRECTIONAL"
     assert "IPv6" in f["remediation"] and "Enable IPv6" in f["remediation"]
+
+
+@pytest.mark.xfail(strict=True, reason="not fixed: after a capture hole inside the server's "
+                   "handshake flight the TLS parser loses the stream; see the probe2 report")
+def test_a_capture_hole_in_the_server_flight_loses_no_outcome(tmp_path: Path) -> None:
+    """One segment of CAPF's certificate flight is missing from the capture, the phone
+    acknowledges past it and the session completes (LSC delivered). The CAPF records after
+    the hole are intact (the record header gives the flight's length), so the outcome is
+    readable; at the least the hole is CAPTURE_GAPS, not 'No CAPF problem seen'."""
+    import random
+    g = _gen_pcaps()
+    phone = g.probe_phone(233)
+    srv = g.server_host("203.0.113.233", 0x5004)
+    cert = g.pem_to_der(str(SYNTH.parent / "realpeer" / "data" / "certs" / g.PROBE_CERT))
+    cap = g.Cap(g.start(104))
+    rng = random.Random(104)
+    g.probe_config(cap, phone, srv, srv.ip, 33)
+    c = g.TcpConn(cap, phone, srv, 52020, 3804, 0x100000, 0x200000)
+    c.handshake()
+    c.send(True, g.client_hello(rng, tls13=False))
+    flight = g.tls_record(22, g.server_hello(rng, rng.randbytes(32), tls13=False)
+                          + g.certificate_msg([cert, cert, cert])
+                          + g.server_key_exchange(rng) + g.hs(14, b""))
+    first = len(cap.recs)
+    c.send(False, flight, cuts=[500, 1000, 1500, 2000, 2500, 3000])
+    del cap.recs[first + 2]  # the third segment of the flight
+    c.send(True, g.tls_record(22, g.hs(16, g.u8v(rng.randbytes(32))))
+           + g.tls_record(20, b"\x01") + g.tls_record(22, g.opaque(rng, 40)), ack=False)
+    c.send(False, g.tls_record(20, b"\x01") + g.tls_record(22, g.opaque(rng, 40)), ack=False)
+    g.capf_records(c, rng, lambda n: n + 24)
+    c.send(True, g.tls_record(21, g.opaque(rng, 26)), ack=False)
+    c.close()
+    path = tmp_path / "hole_in_flight.pcap"
+    path.write_bytes(g.pcap_bytes(g.LINKTYPE_ETHERNET, cap.recs))
+    codes = {f["code"] for f in _analyze(path)["findings"]}
+    assert "CAPF_LSC_ISSUED" in codes or "CAPTURE_GAPS" in codes
