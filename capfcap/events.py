@@ -82,6 +82,9 @@ class DnsTransaction:
     addresses: tuple[str, ...] = ()  # A/AAAA answers (any owner name, CNAME chain followed)
     answer_count: int = 0
     truncated: bool = False  # TC set (RFC 1035 §4.1.1): the answer did not fit, ask over TCP
+    # responses with this ID, ports and question from another address than the one asked
+    # (frame, source): a resolver drops them (RFC 5452 §9.1)
+    foreign_responses: tuple[tuple[int, str], ...] = ()
 
     @property
     def answered(self) -> bool:
@@ -135,6 +138,7 @@ class TcpConnection:
     close_ts: int | None = None  # time of the first FIN or RST (either side)
     close_from: str | None = None  # "client" | "server": who sent that FIN/RST
     rst_ttl: int | None = None  # TTL / hop limit of the server's first RST
+    resp_unacked: int = 0  # sequence space of server data the client never acknowledged
 
 
 @dataclass(frozen=True, slots=True)

@@ -592,6 +592,38 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "each SYN to 3804 is answered by a SYN-ACK the phone never receives: it "
         "retransmits the SYN at 1, 3, 7, 15 s and never acknowledges",
     },
+    "capf_key_pending.pcap": {
+        "frames": 25,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": [],
+        "absent": ["CAPF_NO_CERTIFICATE", "CAPF_SESSION_CUT", "CAPF_TLS_FAILED"],
+        "what": "the CAPF dialogue stops after S P S (END_SESSION or the key request) and "
+        "nothing closes the connection; the capture goes on 30 s",
+    },
+    "capf_rst_after_hello.pcap": {
+        "frames": 41,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_TLS_FAILED", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_REFUSED", "CAPF_SESSION_CUT"],
+        "what": "CAPF resets the phone's first TLS connection right after the ClientHello; "
+        "the phone retries and enrols",
+    },
+    "capf_pmtu_blackhole.pcap": {
+        "frames": 23,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_TLS_FAILED"],
+        "absent": ["CAPF_UNIDIRECTIONAL", "CAPTURE_ONE_SIDED"],
+        "what": "CAPF's full-size handshake segment draws ICMP fragmentation-needed and is "
+        "retransmitted; the phone never acknowledges it",
+    },
+    "dns_foreign_source.pcap": {
+        "frames": 16,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["DNS_NO_RESPONSE"],
+        "absent": ["DNS_NXDOMAIN", "CAPF_NOT_ATTEMPTED"],
+        "what": "each answer to the phone's A query comes from another address than the "
+        "one it asked; the phone retries",
+    },
 }
 
 
@@ -2509,6 +2541,102 @@ def gen_synack_lost() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_capf_key_pending(realpeer: str) -> bytes:
+    """The CAPF dialogue stops after CAPF's third record (S P S: AUTH_REQUEST,
+    AUTH_RESPONSE, then END_SESSION or KEY_GENERATE_REQUEST, which the sizes cannot tell
+    apart) and nothing closes the connection; the phone fetches another file 30 s later
+    and the capture ends there."""
+    phone = probe_phone(234)
+    srv = server_host("203.0.113.234", 0x5005)
+    cap = Cap(start(105))
+    rng = random.Random(105)
+    probe_config(cap, phone, srv, srv.ip, 34)
+    conn = TcpConn(cap, phone, srv, 52030, 3804, 0x100000, 0x200000)
+    conn.handshake()
+    tls12_handshake(conn, rng, pem_to_der(os.path.join(realpeer, "data", "certs",
+                                                       PROBE_CERT)))
+    for who, size in CAPF_SERVER_FIRST[:3]:
+        cap.wait_us(2000)
+        conn.send(who == "c", tls_record(23, opaque(rng, size + 24)))
+    cap.wait_us(30_000_000)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", 48198, 39198)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_capf_rst_after_hello(realpeer: str) -> bytes:
+    """CAPF answers the phone's first ClientHello with a RST (before any certificate);
+    the phone retries 2 s later on a new connection and enrols (TLS 1.2, LSC delivered)."""
+    phone = probe_phone(230)
+    srv = server_host("203.0.113.230", 0x5001)
+    cap = Cap(start(101))
+    rng = random.Random(101)
+    probe_config(cap, phone, srv, srv.ip, 30)
+    first = TcpConn(cap, phone, srv, 52000, 3804, 0x100000, 0x200000)
+    first.handshake()
+    first.send(True, client_hello(rng, tls13=False))
+    first.reset(False)
+    cap.wait_us(2_000_000)
+    again = TcpConn(cap, phone, srv, 52001, 3804, 0x300000, 0x400000)
+    again.handshake()
+    tls12_capf_session(again, rng, pem_to_der(os.path.join(realpeer, "data", "certs",
+                                                           PROBE_CERT)))
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_capf_pmtu_blackhole(realpeer: str) -> bytes:
+    """Captured at the server's side of a path with a smaller MTU: CAPF's first
+    1460-byte segment of its handshake flight draws an ICMP fragmentation-needed (MTU
+    1400) from a router, which CAPF ignores; it retransmits the segment at 1, 3, 7 s and
+    the phone never acknowledges it. The phone fetches another file 25 s later."""
+    phone = probe_phone(243)
+    srv = server_host("203.0.113.243", 0x510A)
+    rtr = Host("203.0.113.1", "00:00:5e:00:53:02", 255, 0x0002)
+    cap = Cap(start(110))
+    rng = random.Random(110)
+    probe_config(cap, phone, srv, srv.ip, 43)
+    conn = TcpConn(cap, phone, srv, 52070, 3804, 0x100000, 0x200000)
+    conn.handshake()
+    conn.send(True, client_hello(rng, tls13=False))
+    cert = pem_to_der(os.path.join(realpeer, "data", "certs", PROBE_CERT))
+    flight = tls_record(22, server_hello(rng, rng.randbytes(32), tls13=False)
+                        + certificate_msg([cert, cert]) + server_key_exchange(rng)
+                        + hs(14, b""))
+    for k in range(4):
+        seg = TCP(sport=3804, dport=conn.sport, seq=conn.sseq, ack=conn.cseq, flags="A",
+                  window=509) / Raw(flight[:conn.MSS])
+        sent = IP(src=srv.ip, dst=phone.ip, ttl=srv.ttl, flags="DF", id=srv.ip_id + 1) / seg
+        cap.emit(srv, phone, seg)
+        cap.wait_us(300)
+        cap.emit(rtr, srv, ICMP(type=3, code=4, nexthopmtu=1400) / bytes(sent)[:28])
+        cap.wait_us(1_000_000 * (2 ** k))
+    cap.wait_us(10_000_000)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", 48143, 39143)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_dns_foreign_source() -> bytes:
+    """The phone (.241) asks 192.0.2.53 for the CAPF name of its config three times, 5 s
+    apart; each answer (same ID, port and question, with the address) comes from
+    192.0.2.54: a multi-homed resolver or a NAT that does not translate the reply back.
+    The phone's resolver drops answers from an unexpected source and retries."""
+    phone = probe_phone(241)
+    asked = server_host("192.0.2.53", 0x5107)
+    answering = server_host("192.0.2.54", 0x5108)
+    tftp = server_host("203.0.113.241", 0x5109)
+    name = "capf.nat.example"
+    cap = Cap(start(109))
+    probe_config(cap, phone, tftp, name, 41)
+    for _ in range(3):
+        cap.emit(phone, asked, UDP(sport=48601, dport=53) / dns_msg(0x7501, name, "A"))
+        cap.wait_us(1500)
+        dns_reply(cap, answering, phone, 0x7501, 48601, name, "A", 0, ["203.0.113.242"],
+                  "nat.example")
+        cap.wait_us(5_000_000)
+    cap.wait_us(10_000_000)
+    tftp_get(cap, phone, tftp, "SoftKeys.xml", b"<softKeyCfg/>", 48144, 39144)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2575,6 +2703,10 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "firewall_rst.pcap": gen_firewall_rst(),
         "tftp_window_noack.pcap": gen_tftp_window_noack(realpeer),
         "synack_lost.pcap": gen_synack_lost(),
+        "capf_key_pending.pcap": gen_capf_key_pending(realpeer),
+        "capf_rst_after_hello.pcap": gen_capf_rst_after_hello(realpeer),
+        "capf_pmtu_blackhole.pcap": gen_capf_pmtu_blackhole(realpeer),
+        "dns_foreign_source.pcap": gen_dns_foreign_source(),
     }
     assert set(files) == set(EXPECTED)
     return files

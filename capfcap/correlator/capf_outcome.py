@@ -189,7 +189,16 @@ def _from_sizes(s: TlsSession, conn: TcpConnection | None, auth_mode: int | None
                            "while the phone generates its key")
         return oc
     close_frame, how, who = _close(conn)
-    if close_frame is not None and conn is not None and conn.close_ts is not None \
+    if close_frame is None:
+        # Both sides close at once after END_SESSION: without a close, CAPF's last record
+        # may as well be a request the phone is still answering (its key, generated at
+        # low priority), and the session has not been seen to end.
+        oc = _cut(s, conn, last.ts, f"CAPF's {last.length}-byte record (frame "
+                  f"{last.frame})", f"records {sizes}", "high")
+        return replace(oc, patience=KEYGEN_WAIT, due=KEYGEN_DUE,
+                       waiting_for=f"{oc.waiting_for}, which may be END_SESSION (then the "
+                       "close) or a request the phone is still answering")
+    if conn is not None and conn.close_ts is not None \
             and conn.close_ts - last.ts > END_CLOSE_MAX:
         return _cut(s, conn, last.ts, f"CAPF's {last.length}-byte record (frame {last.frame})",
                     f"records {sizes}", "high")

@@ -86,7 +86,7 @@ def _filter(s: TlsSession, close: bool) -> str:
     return base + " && tls.record.content_type == 23"
 
 
-def _judge_cut(ctx: Context, phone: PhoneState, s: TlsSession, oc: Outcome) -> Judgement:
+def judge_cut(ctx: Context, phone: PhoneState, s: TlsSession, oc: Outcome) -> Judgement:
     """May the cut be claimed? Not on a capture that lost part of the session; a session
     that went silent is a verdict of silence (DESIGN §4): the phone's next CAPF connection
     shows it gave up, otherwise the capture must go on for CAPF_ANSWER_WAIT."""
@@ -124,7 +124,7 @@ def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             continue
         extra = ""
         if oc.code == "CAPF_SESSION_CUT":
-            j = _judge_cut(ctx, phone, s, oc)
+            j = judge_cut(ctx, phone, s, oc)
             if not j.stands:
                 withhold(ctx, "CAPF_SESSION_CUT", phone, j, frames, server=s.key.server)
                 continue

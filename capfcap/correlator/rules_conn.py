@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from capfcap.catalog import CATALOG, port_text
 from capfcap.correlator import facts, icmp
 from capfcap.correlator.common import Context, conns_filter, ipf, label, make, server_ident
 from capfcap.correlator.evidence import RETRY_MIN, TCP_WAIT, Judgement, judge, waited, withhold
@@ -103,9 +104,17 @@ def conn_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"(conn_state {c.conn_state}, history {c.history}, completeness {c.completeness})"
             )
         lines.append(f"The silence is the network's, not the capture's: {j.why}.")
+        remediation = None
+        if prefix == "CAPF" and ":" in server:  # FIELD A3: CAPF may ignore IPv6
+            remediation = (port_text(CATALOG[prefix + "_UNIDIRECTIONAL"].fix, port)
+                           + " Over IPv6 (as "
+                           "here): CAPF ignores IPv6 connections while the enterprise "
+                           "parameter 'Enable IPv6' is False; enable it, or let the phone "
+                           "reach CAPF over IPv4.")
         out.append(make(
             ctx, prefix + "_UNIDIRECTIONAL", phone, srv, summary, "\n".join(lines), frames,
             conns_filter(silent[0].key.client, server, port, silent, conns), conn=silent[0],
+            remediation=remediation,
             times=(min(c.first_ts for c in silent), max(c.last_ts for c in silent)),
             _facts=[facts.tcp(c) for c in silent],
         ))

@@ -131,9 +131,20 @@ def dns_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             summary = (f"{n} DNS {qt} quer{'y' if n == 1 else 'ies'} for {name} never "
                        f"answered by {', '.join(servers)}"
                        + (f" ({also[2:]})" if also else ""))
+            foreign = [fr for t in use for fr in t.foreign_responses]
+            if foreign:
+                summary += foreign_note(foreign)
+                remediation = (
+                    f"The answers come from another address than the one the phone asks "
+                    f"({', '.join(servers)}), and a resolver drops an answer from an "
+                    f"unexpected source: make the DNS server answer from the address it is "
+                    f"asked on (a multi-homed server: bind it to that address), fix the NAT "
+                    f"or load balancer that does not translate its replies back, or give "
+                    f"the phones (DHCP option 6) the address that answers.")
         shown = use + also_use
         detail = f"{why}\n" + "\n".join(_line(name, t) for t in shown)
-        frames = [f for t in shown for f in t.frames]
+        frames = [f for t in shown for f in t.frames] + [
+            fr for t in shown for fr, _src in t.foreign_responses]
         out.append(make(
             ctx, code, phone, srv, summary, detail, frames,
             _filter(use[0].client, name, shown, txs), remediation=remediation,
@@ -150,6 +161,15 @@ def _line(name: str, t: DnsTransaction) -> str:
             f"{rcode_name(t.rcode)} (query frame{'s' if len(t.query_frames) > 1 else ''} "
             f"{', '.join(map(str, t.query_frames))}"
             + (f", response frame {t.response_frame})" if t.response_frame else ")"))
+
+
+def foreign_note(foreign: list[tuple[int, str]]) -> str:
+    """"; answers with its ID came from X instead (frames ...)": responses to the query
+    from another address than the one asked, which the phone drops."""
+    srcs = sorted({src for _fr, src in foreign})
+    return (f"; answers with its ID and question came from {', '.join(srcs)} instead "
+            f"(frame{'s' if len(foreign) > 1 else ''} "
+            f"{', '.join(str(fr) for fr, _src in foreign)}), which the phone drops")
 
 
 def _truncated_why(phone: PhoneState, txs: list[DnsTransaction]) -> str:

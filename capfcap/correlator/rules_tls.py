@@ -14,6 +14,7 @@ from capfcap.correlator.common import (
     alert_name,
     cert_expiry,
     conn_of,
+    frames_filter,
     ipf,
     label,
     latest_itl,
@@ -25,7 +26,7 @@ from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
 from capfcap.correlator.ports import service
 from capfcap.correlator.rules_distrust import capf_mismatch, ctl_note
 from capfcap.correlator.state import PhoneState
-from capfcap.events import TlsAlert, TlsSession, TrustListSeen
+from capfcap.events import TcpConnection, TlsAlert, TlsSession, TrustListSeen
 from capfcap.filenames import basename
 from capfcap.findings import Finding
 from capfcap.protocol import TLS_TRUST_ALERTS
@@ -109,15 +110,45 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
 def _aborted(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
              srv: dict[str, object], itl_note: str) -> list[Finding]:
     """A handshake that stopped without an alert: an abort when the close (FIN/RST) is
-    captured; otherwise a stall, which is a verdict of silence (evidence.judge)."""
+    captured; otherwise a stall, which is a verdict of silence (evidence.judge). Handshake
+    data the server retransmitted and the phone never acknowledged did not reach the
+    phone; a close by the server before its certificate is not the phone's trust list."""
     after = "server certificate" if s.cert_frame else "ClientHello"
     conn = conn_of(phone, s)
+    if conn is not None and conn.resp_unacked and "t" in conn.history:
+        return [_undelivered(ctx, phone, s, prefix, srv, conn)]
+    remediation = None
     if conn is not None and (conn.fin_frames or conn.rst_frames):
-        summary = (f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the handshake "
-                   f"finished (no alert)")
-        detail = f"The connection closed after the {after} without an alert. {itl_note}"
+        how = "RST" if conn.rst_frames and (
+            not conn.fin_frames or conn.rst_frames[0] < conn.fin_frames[0]) else "FIN"
+        if conn.close_from == "server" and not s.cert_frame and not conn.resp_bytes:
+            summary = (f"TLS to {prefix} {label(ctx, s.key.server)} failed: {prefix} closed "
+                       f"the connection ({how}) after the ClientHello, without an alert and "
+                       f"before presenting its certificate")
+            offered = ", ".join(version_name(v) for v in s.offered_versions) or \
+                version_name(s.client_version)
+            detail = (f"The phone offered {offered} (ClientHello frame "
+                      f"{s.client_hello_frame}); the server's {how} came before any "
+                      f"handshake message, so the phone never saw a certificate to reject.")
+            remediation = (
+                f"The server closed the connection before presenting a certificate, so the "
+                f"phone's trust list is not involved. A reset right after the ClientHello is "
+                f"how CUCM refuses a TLS version or cipher suite it does not accept: align "
+                f"the CUCM TLS minimum version ('set tls min-version') with the phone's "
+                f"firmware (the phone offered {offered}), or upgrade the firmware. Check "
+                f"also that the {prefix} service is running on {label(ctx, s.key.server)} "
+                f"and that no firewall or IPS between them resets TLS on port "
+                f"{s.key.server_port}.")
+        else:
+            summary = (f"TLS to {prefix} {label(ctx, s.key.server)} aborted before the "
+                       f"handshake finished (no alert)")
+            detail = f"The connection closed after the {after} without an alert. {itl_note}"
     else:
-        j = judge(ctx, phone, what=f"the {after} (frame {s.frames[-1]})", last_ts=s.last_ts,
+        named = s.cert_frame or s.client_hello_frame
+        last = s.frames[-1]
+        what = (f"the {after} (frame {last})" if named in (None, last) else
+                f"the last packet after the {after} (frame {last})")
+        j = judge(ctx, phone, what=what, last_ts=s.last_ts,
                   wait=TLS_WAIT, retried=False, server=s.key.server,
                   due="the next handshake message")
         if not j.stands:
@@ -128,7 +159,51 @@ def _aborted(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
                    f"no further handshake message and no close")
         detail = f"{j.why[0].upper()}{j.why[1:]}. {itl_note}"
     return [make(ctx, prefix + "_TLS_FAILED", phone, srv, summary, detail, s.frames,
-                 _filter(s), times=(s.first_ts, s.last_ts), _facts=[facts.tls(s)])]
+                 _filter(s), times=(s.first_ts, s.last_ts), remediation=remediation,
+                 _facts=[facts.tls(s)])]
+
+
+def _undelivered(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
+                 srv: dict[str, object], conn: TcpConnection) -> Finding:
+    """The server sent (and retransmitted) handshake data the phone never acknowledged:
+    its answer did not reach the phone, which therefore never judged the certificate.
+    ICMP 'fragmentation needed' / 'packet too big' quoting the server's packets names a
+    path MTU the server does not honour (RFC 1191, RFC 8201)."""
+    too_big = [i for i in ctx.state.icmp
+               if i.quoted.client == s.key.server and i.quoted.server == s.key.client
+               and i.quoted.client_port == s.key.server_port
+               and i.quoted.server_port == s.key.client_port
+               and ((i.version == 4 and (i.icmp_type, i.icmp_code) == (3, 4))
+                    or (i.version == 6 and i.icmp_type == 2))]
+    icmp_note = ""
+    frames = list(s.frames)
+    if too_big:
+        kind = "fragmentation needed" if too_big[0].version == 4 else "packet too big"
+        icmp_note = (f" The capture holds {len(too_big)} ICMP '{kind}' message"
+                     f"{'s' if len(too_big) > 1 else ''} from {too_big[0].reporter} quoting "
+                     f"the server's packets (frame "
+                     f"{', '.join(str(i.frame) for i in too_big)}): a link on the path has "
+                     f"a smaller MTU and the server keeps sending full-size segments.")
+        frames += [i.frame for i in too_big]
+    summary = (f"TLS to {prefix} {label(ctx, s.key.server)} stalled: the server's handshake "
+               f"data ({conn.resp_unacked} bytes, retransmitted) was never acknowledged by "
+               f"the phone")
+    detail = (f"The server answered the ClientHello (frame {s.client_hello_frame}) and "
+              f"retransmitted its answer; the phone acknowledged none of it, so the answer "
+              f"did not reach the phone and the phone never saw the server's certificate "
+              f"(conn_state {conn.conn_state}, history {conn.history}).{icmp_note}")
+    remediation = (
+        "The server's full-size packets do not reach the phone while the small ones of the "
+        "TCP handshake do: look for a link with a smaller MTU on the path (a tunnel, VPN or "
+        "WAN link) where ICMP 'fragmentation needed' (ICMPv6 'packet too big') is blocked "
+        "or ignored, a path-MTU black hole. Let those ICMP messages reach the CUCM node, or "
+        "clamp the TCP MSS on the router of that link; then check for a filter that drops "
+        "the server's larger packets.")
+    return make(ctx, prefix + "_TLS_FAILED", phone, srv, summary, detail, sorted(set(frames)),
+                _filter(s) if not too_big else
+                f"({_filter(s)}) || {frames_filter(i.frame for i in too_big)}",
+                times=(s.first_ts, s.last_ts), remediation=remediation,
+                _facts=[facts.tls(s)] + [facts.icmp(i) for i in too_big])
 
 
 def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,

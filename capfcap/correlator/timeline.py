@@ -23,10 +23,10 @@ from capfcap.correlator.evidence import (
 )
 from capfcap.correlator.ports import capf_ports_text, is_capf, service
 from capfcap.correlator.rows import row
-from capfcap.correlator.rules_capf import outcome_of
+from capfcap.correlator.rules_capf import judge_cut, outcome_of
 from capfcap.correlator.rules_clientcert import timeline_entries as client_cert_entries
 from capfcap.correlator.rules_conn import answer_lost
-from capfcap.correlator.rules_dns import qtype_name, rcode_name
+from capfcap.correlator.rules_dns import foreign_note, qtype_name, rcode_name
 from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answer_captured, not_modified
 from capfcap.events import ConfigSeen, FileTransfer, TcpConnection, TlsSession, TrustListSeen
@@ -171,7 +171,12 @@ def _dns_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         failed = d.qname in ctx.cucm_names and d.qname not in resolved
         oc = "ok" if d.addresses else ("failed" if failed else "info")
         text = f"DNS {qtype_name(d.qtype)} {d.qname} -> {res}{tries}"
+        if d.foreign_responses and d.rcode is None:
+            text += foreign_note(list(d.foreign_responses))
         why = dns_unproven(ctx, p, d) if oc == "failed" else ""
+        if oc == "failed" and d.truncated and d.rcode == 0:
+            # TC without records proves no missing record (RFC 1035 §4.1.1), as rules_dns
+            why = "its records did not fit in UDP and must be asked over TCP"
         if why:
             oc, text = "unproven", text + unproven_note(why)
         out.append(TimelineEntry(d.query_frames[0], d.first_ts, text, oc, "dns"))
@@ -216,7 +221,7 @@ def _service_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
                f"{c.conn_state} ({c.history})"
         oc, desc = _conn_outcome(ctx, p, c, desc)
         if s is not None:
-            more, oc = _tls_text(p, s, svc, oc)
+            more, oc = _tls_text(ctx, p, s, svc, oc)
             desc += more
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
                                  "capf" if svc == "CAPF" else "tvs"))
@@ -233,9 +238,11 @@ def _conn_outcome(ctx: Context, p: PhoneState, c: TcpConnection, text: str
     return ("unproven", text + unproven_note(why)) if why else ("failed", text)
 
 
-def _tls_text(p: PhoneState, s: TlsSession, svc: str, oc: str) -> tuple[str, str]:
+def _tls_text(ctx: Context, p: PhoneState, s: TlsSession, svc: str, oc: str
+              ) -> tuple[str, str]:
     """What a service connection's TLS session adds to its line, and the line's outcome
-    (an alert other than close_notify fails it; a CAPF session's outcome decides)."""
+    (an alert other than close_notify fails it; a CAPF session's outcome decides, and a
+    cut the capture cannot prove is unproven, as its withheld verdict)."""
     desc = ""
     if s.client_hello_sslv2:
         desc += (f"; SSLv2-compatible ClientHello offering "
@@ -259,6 +266,10 @@ def _tls_text(p: PhoneState, s: TlsSession, svc: str, oc: str) -> tuple[str, str
     if o:
         desc += "; " + _OUTCOME_TEXT.get(o.kind, "no certificate delivered")
         oc = "ok" if o.kind == "issued" else "info" if o.code is None else "failed"
+        if o.code == "CAPF_SESSION_CUT":
+            j = judge_cut(ctx, p, s, o)
+            if not j.stands:
+                oc, desc = "unproven", desc + unproven_note(j.brief or j.why)
     return desc, oc
 
 

@@ -149,10 +149,14 @@ def _parse(msg: bytes) -> tuple[int, int, Question, tuple[str, ...], int]:
     return txid, flags, (qname, qtype, qclass), tuple(addrs), an
 
 
+MAX_FOREIGN = 8  # answers from another address kept per query
+
+
 @dataclass(slots=True)
 class _Pending:
     frames: list[int] = field(default_factory=list)
     times: list[int] = field(default_factory=list)
+    foreign: list[tuple[int, str]] = field(default_factory=list)  # (frame, source)
 
 
 # client, server, client port, server port, transport, ID, question
@@ -165,6 +169,9 @@ class DnsExtractor:
         self.pending: dict[_Key, _Pending] = {}
         self.errors = 0  # malformed messages (counted, not fatal)
         self.unmatched = 0  # responses that answer no captured query
+        # client, client port, transport, ID, question -> the pending query's key: a
+        # response from another address than the one asked is named on that query
+        self.asked: dict[tuple[str, int, str, int, Question], _Key] = {}
 
     def feed(self, pkt: Packet) -> list[Event]:
         if pkt.proto == TCP or (pkt.sport != DNS_PORT and pkt.dport != DNS_PORT):
@@ -203,6 +210,7 @@ class DnsExtractor:
                     oldest = next(iter(self.pending))
                     out += self._emit(oldest, self.pending.pop(oldest))
                 p = self.pending[key] = _Pending()
+                self.asked[(src, sport, transport, txid, question)] = key
             p.frames.append(frame)
             p.times.append(ts)
             return out
@@ -212,16 +220,23 @@ class DnsExtractor:
         p = self.pending.pop(key, None)
         if p is None:
             self.unmatched += 1  # no captured query asked this question under this ID
+            asked = self.asked.get((dst, dport, transport, txid, question))
+            other = self.pending.get(asked) if asked is not None else None
+            if other is not None and len(other.foreign) < MAX_FOREIGN:
+                other.foreign.append((frame, src))
             return []
         return self._emit(key, p, frame, ts, flags & 0x0F, addresses, an,
                           bool(flags & 0x0200))
 
-    @staticmethod
-    def _emit(key: _Key, p: _Pending, frame: int | None = None, ts: int | None = None,
+    def _emit(self, key: _Key, p: _Pending, frame: int | None = None, ts: int | None = None,
               rcode: int | None = None, addresses: tuple[str, ...] = (),
               answer_count: int = 0, truncated: bool = False) -> list[Event]:
         """A transaction; without a response frame, an unanswered one."""
-        client, server, cport, sport, transport, txid, (qname, qtype, _qclass) = key
+        client, server, cport, sport, transport, txid, question = key
+        qname, qtype, _qclass = question
+        ak = (client, cport, transport, txid, question)
+        if self.asked.get(ak) == key:
+            del self.asked[ak]
         return [
             DnsTransaction(
                 client=client,
@@ -240,6 +255,7 @@ class DnsExtractor:
                 addresses=addresses,
                 answer_count=answer_count,
                 truncated=truncated,
+                foreign_responses=tuple(p.foreign),
             )
         ]
 

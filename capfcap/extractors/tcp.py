@@ -56,6 +56,7 @@ class _Side:
     last_seq: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     acked_unseen: int = 0
+    max_ack: int | None = None  # highest acknowledgement number sent
     reasm: Reassembler = field(default_factory=Reassembler)
 
 
@@ -84,6 +85,17 @@ class _Conn:
     close_from: str | None = None
     syn_ts: list[int] = field(default_factory=list)  # times of the last two SYNs
     seq: int = 0  # creation order (the table's dict order)
+
+
+def _unacked(sender: _Side, receiver: _Side) -> int:
+    """Sequence space of the sender's data the receiver never acknowledged (0 when it
+    sent none)."""
+    if not sender.bytes or sender.max_end is None:
+        return 0
+    if receiver.max_ack is None:
+        return sender.bytes
+    return (sender.max_end - receiver.max_ack) % _MOD if _after(
+        sender.max_end, receiver.max_ack) else 0
 
 
 def _table_key(c: _Conn) -> tuple[str, int, str, int]:
@@ -215,6 +227,8 @@ class TcpTracker:
         if fl & ACK and not fl & SYN:
             c.completeness |= 4  # Wireshark: any ACK-bearing segment other than SYN-ACK
             c.ack_events += 1
+            if me.max_ack is None or _after(pkt.ack, me.max_ack):
+                me.max_ack = pkt.ack
             # ACK of data (or a SYN-ACK) the capture never saw from the peer
             if peer.max_end is None:
                 if me.state in (SYN_SENT, ESTABLISHED) and peer.pkts == 0:
@@ -361,6 +375,7 @@ class TcpTracker:
             close_ts=c.close_ts,
             close_from=c.close_from,
             rst_ttl=c.rst_ttl,
+            resp_unacked=_unacked(c.resp, c.orig),
         )
         out: list[Event] = [ev]
         if c.handler is not None:
