@@ -174,9 +174,6 @@ def _dns_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         if d.foreign_responses and d.rcode is None:
             text += foreign_note(list(d.foreign_responses))
         why = dns_unproven(ctx, p, d) if oc == "failed" else ""
-        if oc == "failed" and d.truncated and d.rcode == 0:
-            # TC without records proves no missing record (RFC 1035 §4.1.1), as rules_dns
-            why = "its records did not fit in UDP and must be asked over TCP"
         if why:
             oc, text = "unproven", text + unproven_note(why)
         out.append(TimelineEntry(d.query_frames[0], d.first_ts, text, oc, "dns"))
