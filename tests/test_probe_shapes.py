@@ -171,3 +171,19 @@ def test_a_syn_that_crosses_the_syn_ack_is_no_lost_answer(tmp_path: Path) -> Non
     assert not [f for f in r["findings"] if "never reached the phone" in f["summary"]]
     (line,) = [e for e in r["phones"][0]["timeline"] if e["what"].startswith("CAPF TCP")]
     assert line["outcome"] != "failed"
+
+
+def test_first_ttls_are_kept_for_a_bounded_number_of_hosts() -> None:
+    """The TTL of each host's first packet (for the forged-RST check) is kept for the
+    first MAX_TTL_HOSTS hosts only: 100,000 phones would otherwise cost about 10 MB."""
+    import ipaddress
+
+    from capfcap.correlator.state import MAX_TTL_HOSTS, State
+    from capfcap.events import HostSeen
+
+    st = State()
+    base = ipaddress.ip_address("2001:db8::1")
+    for i in range(MAX_TTL_HOSTS + 10):
+        st.add(HostSeen(str(base + i), "02:00:5e:00:00:01", i + 1, i, 64))
+    assert len(st.first_ttl) == MAX_TTL_HOSTS
+    assert st.first_ttl[str(base)] == (64, 1)

@@ -35,6 +35,7 @@ from capfcap.protocol import CAPF_PORT, HTTP_CONFIG_PORT, TVS_PORT
 
 OTHER_DNS = 4096  # recent DNS transactions of hosts not known as phones
 MAX_NAMES = 65536  # distinct answered names remembered
+MAX_TTL_HOSTS = 4096  # hosts whose first TTL is kept (rules_conn: a RST forged on the path)
 
 
 def is_ip(s: str) -> bool:
@@ -117,7 +118,9 @@ class State:
     # set after (a set costs 216 bytes, a hundred thousand phones have two entries each)
     macs: dict[str, str | set[str]] = field(default_factory=dict)
     ip_of_mac: dict[str, str | set[str]] = field(default_factory=dict)
-    first_ttl: dict[str, tuple[int, int]] = field(default_factory=dict)  # ip -> (TTL, frame)
+    # ip -> (TTL, frame) of its first packet, for the first MAX_TTL_HOSTS hosts: the
+    # servers answer the first phones, and 100,000 phones must not cost 10 MB for it
+    first_ttl: dict[str, tuple[int, int]] = field(default_factory=dict)
     # DNS of hosts not (yet) known as phones is kept only in summary form, plus the most
     # recent transactions in case their client turns out to be a phone: memory stays
     # bounded on a busy SPAN (DNS noise is most of what passes the prefilter).
@@ -143,7 +146,7 @@ class State:
         if isinstance(ev, HostSeen):
             _put(self.macs, ev.ip, ev.mac)
             _put(self.ip_of_mac, ev.mac, ev.ip)
-            if ev.ttl:
+            if ev.ttl and len(self.first_ttl) < MAX_TTL_HOSTS:
                 self.first_ttl.setdefault(ev.ip, (ev.ttl, ev.frame))
             return
         if isinstance(ev, DnsTransaction):
