@@ -196,6 +196,8 @@ def test_a_hole_in_the_handshake_then_a_close_is_no_tls_failure(tmp_path: Path) 
     the cut is read from what was recovered, with the real idle time."""
     r = _analyze(_hole_capture(tmp_path, "hole_then_fin.pcap", fin_after_us=15_000_000))
     assert _codes(r) == ["CAPF_SESSION_CUT", "CAPTURE_GAPS"]
+    (cut,) = [f for f in r["findings"] if f["code"] == "CAPF_SESSION_CUT"]
+    assert "15.0 s" in cut["summary"]
 
 
 def test_records_lost_in_a_hole_withhold_the_outcome(tmp_path: Path) -> None:

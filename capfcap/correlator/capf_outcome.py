@@ -195,8 +195,9 @@ def _from_sizes(s: TlsSession, conn: TcpConnection | None, auth_mode: int | None
                            f"CAPF delivered a certificate: {r.length}-byte server record "
                            f"(frame {r.frame}) after the phone sent its public key (verdict "
                            f"from record sizes)", "high")
-    if not recs:
-        return _cut(s, conn, s.last_ts, "the end of the TLS handshake",
+    if not recs:  # from the end of the handshake: its last ChangeCipherSpec (+ Finished)
+        end = max((ts for _d, _f, ts in s.ccs_frames), default=s.last_ts)
+        return _cut(s, conn, end, "the end of the TLS handshake",
                     "no CAPF record at all", "high")
     last = recs[-1]
     first_phone = next((i for i, r in enumerate(recs) if r.direction == "c2s"), None)
