@@ -7,12 +7,24 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from capfcap.decode import ACK, SYN, TCP, Packet
 from capfcap.events import Direction, Event, TcpConnection
 from capfcap.extractors import tcpstream
 from capfcap.extractors.tcp import TcpTracker
 from capfcap.extractors.tcpstream import Reassembler
-from capfcap.extractors.tlsitems import AppData, HandshakeMessage, Hole, ServerHello, TlsItem
+from capfcap.extractors.tlsitems import (
+    HEADER_LEN,
+    MAX_HANDSHAKE,
+    MAX_RECORD,
+    AppData,
+    HandshakeMessage,
+    Hole,
+    ServerHello,
+    TlsItem,
+)
 from capfcap.extractors.tlsparse import TlsDirectionParser
 from tests.extractors.test_tlsparse import hs, rec, server_hello
 
@@ -280,3 +292,22 @@ def test_an_ack_before_the_bytes_after_the_hole_still_proves_it() -> None:
     (conn,) = [e for e in out if isinstance(e, TcpConnection)]
     (h,) = conn.holes
     assert (h.offset, h.length, h.after_frame, h.ack_frame) == (100, 100, 7, 6)
+
+
+@given(st.binary(max_size=3000), st.lists(st.tuples(st.integers(0, 3000),
+                                                    st.integers(1, 20000)), max_size=4),
+       st.integers(1, 700))
+@settings(max_examples=300, deadline=None)
+def test_gaps_never_raise_and_stay_bounded(junk: bytes, gaps: list[tuple[int, int]],
+                                           step: int) -> None:
+    """Any bytes, any holes: items only, never an exception, buffers within a record."""
+    stream, _ = dialogue()
+    data = stream[:700] + junk + stream[700:]
+    p = TlsDirectionParser()
+    cuts = dict(gaps)
+    for i in range(0, len(data), step):
+        if i in cuts or (i // step) % 5 == 4:
+            p.gap(i, i, cuts.get(i, 7))
+        p.feed(i, i, data[i : i + step])
+        assert p.buffered <= 2 * (MAX_RECORD + HEADER_LEN) + MAX_HANDSHAKE + step
+    p.finish()
