@@ -110,6 +110,23 @@ class DnsTransaction:
 
 
 @dataclass(frozen=True, slots=True)
+class TcpHole:
+    """Bytes of one direction the capture lacks inside the stream (a segment between two
+    captured ones), skipped by the reassembler. `ack_frame`: the receiver's first captured
+    ACK at or past the hole's end, proof that the data was delivered and only the capture
+    lost it (DESIGN §4 rule 3); None: never acknowledged in the capture. `snap`: the hole
+    is a segment cut by the capture's snap length, not a lost one."""
+
+    direction: Direction
+    offset: int  # stream offset of the first missing byte (0: the byte after the SYN)
+    length: int  # missing bytes (from the sequence numbers)
+    before_frame: int | None  # the last frame delivered before the hole
+    after_frame: int  # the first frame after it
+    ack_frame: int | None = None
+    snap: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TcpConnection:
     """A TCP connection with Zeek-style conn_state/history and Wireshark completeness."""
 
@@ -139,6 +156,7 @@ class TcpConnection:
     close_from: str | None = None  # "client" | "server": who sent that FIN/RST
     rst_ttl: int | None = None  # TTL / hop limit of the server's first RST
     resp_unacked: int = 0  # sequence space of server data the client never acknowledged
+    holes: tuple[TcpHole, ...] = ()  # bytes missing inside a direction's stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +341,23 @@ class TlsRecordInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TlsHole:
+    """A hole in one direction's TLS stream (a `TcpHole`) and how the record parser crossed
+    it: the records it broke are lost (at least `records_lost`: whole records inside the
+    hole cannot be counted), and parsing went on at the first record boundary it could
+    prove (`resync_frame`; None: none was found). `dialogue`: application records may be
+    among the lost ones (the hole is not wholly inside the plaintext handshake)."""
+
+    direction: Direction
+    frame: int  # the first frame after the hole
+    missing: int  # bytes the capture lacks
+    skipped: int  # captured bytes after the hole passed over to reach a record boundary
+    records_lost: int
+    resync_frame: int | None
+    dialogue: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CapfMessage:
     """A decrypted CAPF message (header 0x55, command, session id, length, elements)."""
 
@@ -367,6 +402,7 @@ class TlsSession:
     decrypted: bool = False
     not_tls: bool = False  # first client bytes are not a TLS record
     note: str = ""
+    holes: tuple[TlsHole, ...] = ()  # capture holes the record parser crossed
 
 
 ORDER_NOTE = "out_of_order"  # the CaptureNote of a capture out of time order

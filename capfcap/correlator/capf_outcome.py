@@ -15,6 +15,9 @@ is read from the application-data records: their direction, order and size.
                   connection idles after CAPF's last record, then RST/FIN or silence
 
 With a key log the decoded commands and the END_SESSION reason decide instead.
+After a capture hole that may have swallowed CAPF records (`TlsHole.dialogue`), only a
+delivered certificate can still be claimed: any other outcome rests on records the
+capture lost and is withheld with that reason (`Outcome.lost`).
 The findings built from an outcome are `rules_capf.py`'s.
 """
 
@@ -64,6 +67,7 @@ class Outcome:
     patience: int = CAPF_ANSWER_WAIT  # "silent": how long the capture must go on
     due: str = "the next CAPF message"  # "silent": what that time is for
     unreliable: str = ""  # why the capture cannot support a cut verdict
+    lost: str = ""  # why the outcome rests on records the capture lost (then withheld)
 
 
 def capf_records(s: TlsSession) -> list[TlsRecordInfo]:
@@ -106,9 +110,27 @@ def classify(s: TlsSession, conn: TcpConnection | None, auth_mode: int | None
     """Exactly one outcome for a CAPF session whose TLS handshake completed, else None."""
     if not s.handshake_done:
         return None
-    if s.capf_messages:
-        return _decrypted(s, conn, auth_mode)
-    return _from_sizes(s, conn, auth_mode)
+    oc = _decrypted(s, conn, auth_mode) if s.capf_messages else _from_sizes(s, conn, auth_mode)
+    lost = lost_records(s)
+    if lost and oc.kind != "issued":
+        return replace(oc, lost=lost)
+    return oc
+
+
+def lost_records(s: TlsSession) -> str:
+    """Why the session's CAPF records are incomplete: capture holes that may hold some of
+    them (the TLS parser could not prove them inside the plaintext handshake); '' when
+    there are none."""
+    holes = [h for h in s.holes if h.dialogue]
+    if not holes:
+        return ""
+    where = ", ".join(
+        f"{h.missing} bytes {'from CAPF' if h.direction == 's2c' else 'from the phone'} "
+        f"before frame {h.frame}" for h in holes)
+    lost = sum(h.records_lost for h in holes)
+    return (f"the capture lacks part of the CAPF dialogue ({where}; at least {lost} TLS "
+            f"record{'s' if lost > 1 else ''} lost): the outcome cannot be read from the "
+            f"records left")
 
 
 def _decrypted(s: TlsSession, conn: TcpConnection | None, auth_mode: int | None) -> Outcome:
@@ -173,8 +195,9 @@ def _from_sizes(s: TlsSession, conn: TcpConnection | None, auth_mode: int | None
                            f"CAPF delivered a certificate: {r.length}-byte server record "
                            f"(frame {r.frame}) after the phone sent its public key (verdict "
                            f"from record sizes)", "high")
-    if not recs:
-        return _cut(s, conn, s.last_ts, "the end of the TLS handshake",
+    if not recs:  # from the end of the handshake: its last ChangeCipherSpec (+ Finished)
+        end = max((ts for _d, _f, ts in s.ccs_frames), default=s.last_ts)
+        return _cut(s, conn, end, "the end of the TLS handshake",
                     "no CAPF record at all", "high")
     last = recs[-1]
     first_phone = next((i for i, r in enumerate(recs) if r.direction == "c2s"), None)

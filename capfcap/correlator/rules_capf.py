@@ -118,6 +118,10 @@ def outcome_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
         frames = [r.frame for r in recs] or list(s.frames)
         if oc.close_frame is not None and conn is not None:
             frames += list(conn.fin_frames) + list(conn.rst_frames)
+        if oc.lost:  # it rests on records the capture lost
+            withhold(ctx, oc.code, phone, Judgement(False, oc.lost, "records lost"), frames,
+                     server=s.key.server)
+            continue
         unordered = disordered(ctx, phone)  # the outcome is read from the records' order
         if unordered is not None:
             withhold(ctx, oc.code, phone, unordered, frames, server=s.key.server)

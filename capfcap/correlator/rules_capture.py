@@ -15,7 +15,7 @@ from capfcap.correlator.common import Context, frames_filter, make
 from capfcap.correlator.evidence import disordered, withhold
 from capfcap.correlator.state import PhoneState, State
 from capfcap.correlator.transfers import answer_captured
-from capfcap.events import FileTransfer, TcpConnection, UdpFlow
+from capfcap.events import FileTransfer, TcpConnection, TcpHole, UdpFlow
 from capfcap.filenames import basename
 from capfcap.findings import Finding
 
@@ -139,10 +139,14 @@ def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
     for phone in phones.values():
         gap_conns = [c for c in phone.conns
                      if c.orig_pkts and c.resp_pkts and c.acked_unseen]
+        # holes inside a stream that the receiver acknowledged past (ACKs of the bytes
+        # after them are not past the last captured byte, so `acked_unseen` misses them)
+        holed = [(c, h) for c in phone.conns if c.orig_pkts and c.resp_pkts
+                 for h in acked_holes(c)]
         # two-sided only: a transfer with no DATA captured at all is a one-sided capture
         gap_tftp = [t for t in phone.transfers
                     if t.protocol == "tftp" and t.size and t.unseen_ack_frames]
-        if not gap_conns and not gap_tftp:
+        if not gap_conns and not gap_tftp and not holed:
             continue
         summary: list[str] = []
         lines: list[str] = []
@@ -157,6 +161,15 @@ def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
                       f"{c.key.server_port}: {c.acked_unseen} gap ACKs, history {c.history}"
                       for c in gap_conns]
             extra["ratio"] = round(gaps / acks, 4)
+        if holed:
+            n, size = len(holed), sum(h.length for _c, h in holed)
+            streams = "streams" if len({id(c) for c, _h in holed}) > 1 else "a stream"
+            summary.append(f"{n} stretch{'es' if n > 1 else ''} of TCP data ({size} bytes) "
+                           f"inside {streams} the receiver acknowledged "
+                           f"{'are' if n > 1 else 'is'} missing from the capture")
+            lines += [hole_line(c, h) for c, h in holed]
+            frames += [f for _c, h in holed for f in (h.before_frame, h.after_frame,
+                                                      h.ack_frame) if f is not None]
         if gap_tftp:
             blocks = sum(t.acked_unseen_blocks for t in gap_tftp)
             names = ", ".join(sorted({basename(t.filename) for t in gap_tftp}))
@@ -172,9 +185,26 @@ def gaps_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Finding]:
         out.append(make(
             ctx, "CAPTURE_GAPS", phone, {}, text[0].upper() + text[1:], "\n".join(lines),
             frames, frames_filter(frames), **extra,
-            _facts=_gap_facts(phone, gap_conns, gap_tftp),
+            _facts=_gap_facts(phone, gap_conns, gap_tftp, bool(holed)),
         ))
     return out
+
+
+def acked_holes(c: TcpConnection) -> list[TcpHole]:
+    """The connection's stream holes the receiver acknowledged past: data delivered that
+    the capture lost (DESIGN §4 rule 3), not a snap-length cut (a capture note of its own)."""
+    return [h for h in c.holes if h.ack_frame is not None and not h.snap]
+
+
+def hole_line(c: TcpConnection, h: TcpHole) -> str:
+    sender, receiver = ((f"{c.key.client}:{c.key.client_port}", "the server")
+                        if h.direction == "c2s" else
+                        (f"{c.key.server}:{c.key.server_port}", "the client"))
+    before = f"after frame {h.before_frame}, " if h.before_frame is not None else ""
+    return (f"{sender} -> {c.key.client if h.direction == 's2c' else c.key.server}: "
+            f"{h.length} bytes at stream offset {h.offset} are missing ({before}before "
+            f"frame {h.after_frame}); {receiver} acknowledged past them in frame "
+            f"{h.ack_frame}")
 
 
 def tftp_gap_line(t: FileTransfer) -> str:
@@ -191,8 +221,12 @@ def tftp_gap_line(t: FileTransfer) -> str:
 
 
 def _gap_facts(phone: PhoneState, conns: list[TcpConnection],
-               transfers: list[FileTransfer]) -> list[facts.Fact]:
+               transfers: list[FileTransfer], holes: bool = False) -> list[facts.Fact]:
     out: list[facts.Fact] = []
+    if holes:
+        out.append(facts.unchecked("that the bytes between the named frames are absent from "
+                                   "the file (Wireshark's tcp.analysis.lost_segment marks "
+                                   "the frame after such a hole)"))
     if conns:
         out.append(facts.unchecked("the gap-ACK count (Zeek capture_loss; Wireshark's "
                                    "ack_lost_segment expert info counts differently)"))

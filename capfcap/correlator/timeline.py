@@ -260,7 +260,9 @@ def _tls_text(ctx: Context, p: PhoneState, s: TlsSession, svc: str, oc: str
     elif s.version == 0x0304:
         desc += "; certificate hidden by TLS 1.3 (cannot be compared with the ITL)"
     o = outcome_of(p, s) if svc == "CAPF" else None
-    if o:
+    if o and o.lost:
+        oc, desc = "unproven", desc + "; outcome unknown (CAPF records lost in a capture hole)"
+    elif o:
         desc += "; " + _OUTCOME_TEXT.get(o.kind, "no certificate delivered")
         oc = "ok" if o.kind == "issued" else "info" if o.code is None else "failed"
         if o.code == "CAPF_SESSION_CUT":

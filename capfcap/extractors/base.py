@@ -27,9 +27,15 @@ class StreamHandler(Protocol):
     """Application-layer consumer of one TCP connection's reassembled byte streams.
 
     The TCP tracker creates one per connection (by server port), feeds it contiguous,
-    in-order data per direction, and calls `close` with the finished connection record.
+    in-order data per direction (`gap` says where a hole was skipped), and calls `close`
+    with the finished connection record.
     """
 
     def data(self, direction: Direction, frame: int, ts: int, data: bytes) -> None: ...
+
+    def gap(self, direction: Direction, frame: int, ts: int, missing: int) -> None:
+        """`missing` bytes the capture lacks come before the next data (frame `frame`):
+        a consumer that frames messages must resynchronise."""
+        ...
 
     def close(self, conn: TcpConnection) -> list[Event]: ...

@@ -300,6 +300,9 @@ class DnsTcpHandler:
             b = b[2 + ln :]
         self.buf[direction] = b[-self.MAX_BUF :] if len(b) > self.MAX_BUF else b
 
+    def gap(self, direction: str, frame: int, ts: int, missing: int) -> None:
+        """A capture hole: ignored (the bytes after it are read on as before)."""
+
     def close(self, conn: TcpConnection) -> list[Event]:
         out, self.out = self.out, []
         return out

@@ -44,6 +44,9 @@ class HttpHandler:
             return
         (self._req if direction == "c2s" else self._resp).feed(frame, ts, data)
 
+    def gap(self, direction: Direction, frame: int, ts: int, missing: int) -> None:
+        """A capture hole: ignored (the bytes after it are read on as before)."""
+
     def close(self, conn: TcpConnection) -> list[Event]:
         resp_open = self._resp.cur
         if resp_open is not None and resp_open.until_close and not resp_open.error:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from capfcap.decode import ACK, FIN, RST, SYN, TCP, Packet
-from capfcap.events import Direction, Event, FlowKey, TcpConnection
+from capfcap.events import Direction, Event, FlowKey, TcpConnection, TcpHole
 from capfcap.extractors.base import StreamHandler
 from capfcap.extractors.flowtable import either_way
 from capfcap.extractors.oldest import Oldest
@@ -57,6 +57,7 @@ class _Side:
     counts: dict[str, int] = field(default_factory=dict)
     acked_unseen: int = 0
     max_ack: int | None = None  # highest acknowledgement number sent
+    max_ack_frame: int = 0  # the frame that sent it
     reasm: Reassembler = field(default_factory=Reassembler)
 
 
@@ -96,6 +97,26 @@ def _unacked(sender: _Side, receiver: _Side) -> int:
         return sender.bytes
     return (sender.max_end - receiver.max_ack) % _MOD if _after(
         sender.max_end, receiver.max_ack) else 0
+
+
+def _holes(c: _Conn) -> tuple[TcpHole, ...]:
+    """The holes skipped in each direction's stream, with the ACK that proves the receiver
+    got the bytes: the first one past the hole while later segments waited, else the
+    receiver's highest ACK when it lies past the hole's end."""
+    out: list[TcpHole] = []
+    sides: tuple[tuple[_Side, _Side, Direction], ...] = (
+        (c.orig, c.resp, "c2s"), (c.resp, c.orig, "s2c"))
+    for sender, receiver, d in sides:
+        r = sender.reasm
+        for h in r.holes:
+            ack = h.ack_frame
+            if ack is None and r.base is not None and receiver.max_ack is not None:
+                end = (r.base + h.offset + h.length) % _MOD
+                if not _after(end, receiver.max_ack):
+                    ack = receiver.max_ack_frame
+            out.append(TcpHole(d, h.offset, h.length, h.before_frame, h.after_frame, ack,
+                               h.snap))
+    return tuple(out)
 
 
 def _table_key(c: _Conn) -> tuple[str, int, str, int]:
@@ -229,6 +250,9 @@ class TcpTracker:
             c.ack_events += 1
             if me.max_ack is None or _after(pkt.ack, me.max_ack):
                 me.max_ack = pkt.ack
+                me.max_ack_frame = pkt.frame
+            if peer.reasm.pending:  # segments wait behind a hole: does this ACK cover it?
+                peer.reasm.acked(pkt.ack, pkt.frame)
             # ACK of data (or a SYN-ACK) the capture never saw from the peer
             if peer.max_end is None:
                 if me.state in (SYN_SENT, ESTABLISHED) and peer.pkts == 0:
@@ -257,7 +281,11 @@ class TcpTracker:
             me.bytes += wlen
             if c.handler is not None and plen:
                 direction: Direction = "c2s" if is_orig else "s2c"
+                if pkt.missing:
+                    me.reasm.cut((seq + plen) % _MOD)
                 for ch in me.reasm.add(seq, pkt.payload, pkt.frame, pkt.ts):
+                    if ch.gap:
+                        c.handler.gap(direction, ch.frame, ch.ts, ch.gap)
                     c.handler.data(direction, ch.frame, ch.ts, ch.data)
         end = (seq + wlen + (1 if fl & (SYN | FIN) else 0)) % _MOD
         if me.max_end is None or _after(end, me.max_end):
@@ -345,6 +373,8 @@ class TcpTracker:
             sides: tuple[tuple[_Side, Direction], ...] = ((c.orig, "c2s"), (c.resp, "s2c"))
             for side, d in sides:
                 for ch in side.reasm.flush():
+                    if ch.gap:
+                        c.handler.gap(d, ch.frame, ch.ts, ch.gap)
                     c.handler.data(d, ch.frame, ch.ts, ch.data)
         hist = "".join(c.history)
         gaps = c.orig.reasm.gaps + c.resp.reasm.gaps
@@ -376,6 +406,7 @@ class TcpTracker:
             close_from=c.close_from,
             rst_ttl=c.rst_ttl,
             resp_unacked=_unacked(c.resp, c.orig),
+            holes=_holes(c),
         )
         out: list[Event] = [ev]
         if c.handler is not None:

@@ -1,8 +1,11 @@
 """One direction of a TCP byte stream, reassembled in sequence order (RFC 793 §3.3).
 
 Retransmitted and overlapping bytes are trimmed, out-of-order segments wait (bounded),
-and a gap that never fills is skipped when the buffer limit is reached, so a lost segment
-costs its bytes, never the rest of the stream.
+and a gap that never fills is skipped when the buffer limit is reached (or at the end), so
+a lost segment costs its bytes, never the rest of the stream. A skipped gap is no secret:
+the first chunk after it carries the number of missing bytes (`Chunk.gap`), so the
+consumer can resynchronise its framing, and the gap is kept as a `Hole` with the
+receiver's first ACK that covered it (`acked`), proof that only the capture lost it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from dataclasses import dataclass, field
 
 MAX_PENDING_BYTES = 1 << 20
 MAX_PENDING_SEGMENTS = 512
+MAX_HOLES = 64  # holes kept per direction (all are counted in `gaps`)
+MAX_ACKS = 64  # ACKs past a hole kept until it is skipped
 _MOD = 1 << 32
 
 
@@ -19,6 +24,17 @@ class Chunk:
     frame: int
     ts: int
     data: bytes
+    gap: int = 0  # bytes missing right before this chunk (a skipped hole)
+
+
+@dataclass(frozen=True, slots=True)
+class Hole:
+    offset: int  # stream offset of the first missing byte
+    length: int
+    before_frame: int | None  # the last frame delivered before the hole
+    after_frame: int  # the frame of the first byte after it
+    ack_frame: int | None  # the receiver's first ACK at or past its end
+    snap: bool  # the hole is the cut-off part of a snap-length-truncated segment
 
 
 @dataclass
@@ -29,18 +45,40 @@ class Reassembler:
     gaps: int = 0  # holes skipped
     gap_bytes: int = 0
     retransmitted: int = 0  # segments wholly below next_seq
+    base: int | None = None  # sequence number of stream offset 0
+    last_frame: int | None = None  # frame of the last byte delivered
+    holes: list[Hole] = field(default_factory=list)
+    # (ack, frame) of the receiver's ACKs past next_seq while segments wait (increasing)
+    acks: list[tuple[int, int]] = field(default_factory=list)
+    cuts: set[int] = field(default_factory=set)  # end seq of snap-length-cut segments
 
     def syn(self, seq: int) -> None:
         """A SYN fixes the initial sequence number: data starts at ISN + 1."""
         if self.next_seq is None:
-            self.next_seq = (seq + 1) % _MOD
+            self.next_seq = self.base = (seq + 1) % _MOD
+
+    def acked(self, ack: int, frame: int) -> None:
+        """The receiver acknowledged `ack` while segments wait behind a hole: an ACK past
+        the hole proves the bytes were delivered (called only while `pending`)."""
+        nxt = self.next_seq
+        if nxt is None or not 0 < (ack - nxt) % _MOD < _MOD // 2:
+            return
+        if self.acks and not 0 < (ack - self.acks[-1][0]) % _MOD < _MOD // 2:
+            return
+        if len(self.acks) < MAX_ACKS:
+            self.acks.append((ack, frame))
+
+    def cut(self, end: int) -> None:
+        """A segment ending at `end` (sequence number) was cut by the snap length."""
+        if len(self.cuts) < MAX_HOLES:
+            self.cuts.add(end)
 
     def add(self, seq: int, payload: bytes, frame: int, ts: int) -> list[Chunk]:
         """Add a segment; return the chunks that became contiguous, in order."""
         if not payload:
             return []
         if self.next_seq is None:
-            self.next_seq = seq  # midstream pick-up
+            self.next_seq = self.base = seq  # midstream pick-up
         rel = (seq - self.next_seq) % _MOD
         if rel >= _MOD // 2:  # starts before next_seq: trim the part already delivered
             overlap = _MOD - rel
@@ -63,7 +101,9 @@ class Reassembler:
             return []
         out = [Chunk(frame, ts, payload)]
         self.next_seq = (seq + len(payload)) % _MOD
-        out.extend(self._drain())
+        self.last_frame = frame
+        if self.pending:
+            out.extend(self._drain())
         return out
 
     def _drain(self) -> list[Chunk]:
@@ -83,6 +123,7 @@ class Reassembler:
                         data = ch.data[skip:]
                         out.append(Chunk(ch.frame, ch.ts, data))
                         self.next_seq = (self.next_seq + len(data)) % _MOD
+                        self.last_frame = ch.frame
                     progressed = True
         return out
 
@@ -91,10 +132,20 @@ class Reassembler:
         assert self.next_seq is not None
         nxt = self.next_seq
         lowest = min(self.pending, key=lambda s: (s - nxt) % _MOD)
+        length = (lowest - nxt) % _MOD
         self.gaps += 1
-        self.gap_bytes += (lowest - nxt) % _MOD
+        self.gap_bytes += length
+        ack_frame = next((f for a, f in self.acks if (a - lowest) % _MOD < _MOD // 2), None)
+        self.acks = [(a, f) for a, f in self.acks if 0 < (a - lowest) % _MOD < _MOD // 2]
+        if len(self.holes) < MAX_HOLES:
+            base = nxt if self.base is None else self.base
+            self.holes.append(Hole((nxt - base) % _MOD, length, self.last_frame,
+                                   self.pending[lowest].frame, ack_frame, nxt in self.cuts))
         self.next_seq = lowest
-        return self._drain()
+        out = self._drain()
+        if out:
+            out[0].gap = length
+        return out
 
     def flush(self) -> list[Chunk]:
         """End of stream: deliver what is pending past any holes."""

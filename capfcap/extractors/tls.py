@@ -16,6 +16,7 @@ from capfcap.events import (
     FlowKey,
     TcpConnection,
     TlsAlert,
+    TlsHole,
     TlsRecordInfo,
     TlsSession,
 )
@@ -70,7 +71,14 @@ class TlsHandler:
     def data(self, direction: Direction, frame: int, ts: int, data: bytes) -> None:
         if direction == "c2s" and self.first_client_frame is None:
             self.first_client_frame = frame
-        for it in self.parsers[direction].feed(frame, ts, data):
+        self._items(direction, self.parsers[direction].feed(frame, ts, data))
+
+    def gap(self, direction: Direction, frame: int, ts: int, missing: int) -> None:
+        """A capture hole in this direction: the parser resynchronises after it."""
+        self._items(direction, self.parsers[direction].gap(frame, ts, missing))
+
+    def _items(self, direction: Direction, items: list[ti.TlsItem]) -> None:
+        for it in items:
             if isinstance(it, ti.ServerHello) and it.tls13:
                 self.parsers["c2s"].version = it.version
             self.items.append((direction, it))
@@ -82,6 +90,8 @@ class TlsHandler:
                     lst.append(it)
 
     def close(self, conn: TcpConnection) -> list[Event]:
+        for direction, parser in self.parsers.items():
+            self._items(direction, parser.finish())
         if not self.items:
             return []
         seen = _Seen()
@@ -136,6 +146,7 @@ class TlsHandler:
             not_tls=seen.not_tls,
             note="; ".join(notes)
             + ("; TLS 1.3: certificates are encrypted and cannot be compared" if tls13 else ""),
+            holes=tuple(seen.holes),
         )]
 
     def _decrypt(self, ch: ti.ClientHello, sh: ti.ServerHello
@@ -195,6 +206,7 @@ class _Seen:
         self.close_notify = False
         self.not_tls = False
         self.notes: list[str] = []
+        self.holes: list[TlsHole] = []
 
     def add(self, d: Direction, it: ti.TlsItem) -> None:
         if isinstance(it, ti.ClientHello) and self.ch is None:
@@ -230,6 +242,10 @@ class _Seen:
             self.notes.append(it.reason)
         elif isinstance(it, ti.Anomaly):
             self.notes.append(f"frame {it.frame}: {it.reason}")
+        elif isinstance(it, ti.Hole):
+            self.holes.append(TlsHole(d, it.after_frame, it.missing, it.skipped,
+                                      it.records_lost, it.frame if it.resynced else None,
+                                      it.dialogue))
 
 
 def _client_certificate13(buf: bytearray, frame: int, ts: int) -> ti.Certificate | None:

@@ -156,6 +156,21 @@ class Anomaly(_Item):
     fatal: bool = True
 
 
+@dataclass(frozen=True)
+class Hole(_Item):
+    """The parser crossed a capture hole (`frame`, `ts`: where parsing went on, or the
+    last data when no record boundary could be proven). The records it broke are lost:
+    at least `records_lost`; `skipped` captured bytes after the hole were passed over to
+    reach a boundary; `dialogue`: application records may be among the lost ones."""
+
+    after_frame: int  # the first frame after the hole
+    missing: int
+    skipped: int
+    records_lost: int
+    resynced: bool
+    dialogue: bool
+
+
 TlsItem = (
     ClientHello
     | ServerHello
@@ -167,6 +182,7 @@ TlsItem = (
     | AppData
     | NotTls
     | Anomaly
+    | Hole
 )
 EncryptedItem = EncryptedHandshake | Alert | AppData
 
