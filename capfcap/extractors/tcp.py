@@ -108,7 +108,7 @@ def _holes(c: _Conn) -> tuple[TcpHole, ...]:
         (c.orig, c.resp, "c2s"), (c.resp, c.orig, "s2c"))
     for sender, receiver, d in sides:
         r = sender.reasm
-        for h in r.holes:
+        for h in r.holes or ():
             ack = h.ack_frame
             if ack is None and r.base is not None and receiver.max_ack is not None:
                 end = (r.base + h.offset + h.length) % _MOD

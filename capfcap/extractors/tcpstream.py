@@ -37,8 +37,11 @@ class Hole:
     snap: bool  # the hole is the cut-off part of a snap-length-truncated segment
 
 
-@dataclass
+@dataclass(slots=True)
 class Reassembler:
+    """Two per TCP connection read by a handler, and a 100,000-phone capture holds as many
+    connections: slots, and the hole bookkeeping built only when a hole appears."""
+
     next_seq: int | None = None
     pending: dict[int, Chunk] = field(default_factory=dict)  # seq -> chunk
     pending_bytes: int = 0
@@ -47,10 +50,10 @@ class Reassembler:
     retransmitted: int = 0  # segments wholly below next_seq
     base: int | None = None  # sequence number of stream offset 0
     last_frame: int | None = None  # frame of the last byte delivered
-    holes: list[Hole] = field(default_factory=list)
+    holes: list[Hole] | None = None
     # (ack, frame) of the receiver's ACKs past next_seq while segments wait (increasing)
-    acks: list[tuple[int, int]] = field(default_factory=list)
-    cuts: set[int] = field(default_factory=set)  # end seq of snap-length-cut segments
+    acks: list[tuple[int, int]] | None = None
+    cuts: set[int] | None = None  # end seq of snap-length-cut segments
 
     def syn(self, seq: int) -> None:
         """A SYN fixes the initial sequence number: data starts at ISN + 1."""
@@ -63,13 +66,18 @@ class Reassembler:
         nxt = self.next_seq
         if nxt is None or not 0 < (ack - nxt) % _MOD < _MOD // 2:
             return
-        if self.acks and not 0 < (ack - self.acks[-1][0]) % _MOD < _MOD // 2:
+        acks = self.acks
+        if acks is None:
+            acks = self.acks = []
+        elif acks and not 0 < (ack - acks[-1][0]) % _MOD < _MOD // 2:
             return
-        if len(self.acks) < MAX_ACKS:
-            self.acks.append((ack, frame))
+        if len(acks) < MAX_ACKS:
+            acks.append((ack, frame))
 
     def cut(self, end: int) -> None:
         """A segment ending at `end` (sequence number) was cut by the snap length."""
+        if self.cuts is None:
+            self.cuts = set()
         if len(self.cuts) < MAX_HOLES:
             self.cuts.add(end)
 
@@ -135,12 +143,16 @@ class Reassembler:
         length = (lowest - nxt) % _MOD
         self.gaps += 1
         self.gap_bytes += length
-        ack_frame = next((f for a, f in self.acks if (a - lowest) % _MOD < _MOD // 2), None)
-        self.acks = [(a, f) for a, f in self.acks if 0 < (a - lowest) % _MOD < _MOD // 2]
+        acks = self.acks or []
+        ack_frame = next((f for a, f in acks if (a - lowest) % _MOD < _MOD // 2), None)
+        self.acks = [(a, f) for a, f in acks if 0 < (a - lowest) % _MOD < _MOD // 2]
+        if self.holes is None:
+            self.holes = []
         if len(self.holes) < MAX_HOLES:
             base = nxt if self.base is None else self.base
             self.holes.append(Hole((nxt - base) % _MOD, length, self.last_frame,
-                                   self.pending[lowest].frame, ack_frame, nxt in self.cuts))
+                                   self.pending[lowest].frame, ack_frame,
+                                   nxt in (self.cuts or ())))
         self.next_seq = lowest
         out = self._drain()
         if out:

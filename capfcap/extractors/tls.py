@@ -146,7 +146,7 @@ class TlsHandler:
             not_tls=seen.not_tls,
             note="; ".join(notes)
             + ("; TLS 1.3: certificates are encrypted and cannot be compared" if tls13 else ""),
-            holes=tuple(seen.holes),
+            holes=seen.holes,
         )]
 
     def _decrypt(self, ch: ti.ClientHello, sh: ti.ServerHello
@@ -206,7 +206,7 @@ class _Seen:
         self.close_notify = False
         self.not_tls = False
         self.notes: list[str] = []
-        self.holes: list[TlsHole] = []
+        self.holes: tuple[TlsHole, ...] = ()  # rare: no list per session
 
     def add(self, d: Direction, it: ti.TlsItem) -> None:
         if isinstance(it, ti.ClientHello) and self.ch is None:
@@ -243,9 +243,9 @@ class _Seen:
         elif isinstance(it, ti.Anomaly):
             self.notes.append(f"frame {it.frame}: {it.reason}")
         elif isinstance(it, ti.Hole):
-            self.holes.append(TlsHole(d, it.after_frame, it.missing, it.skipped,
-                                      it.records_lost, it.frame if it.resynced else None,
-                                      it.dialogue))
+            self.holes += (TlsHole(d, it.after_frame, it.missing, it.skipped,
+                                   it.records_lost, it.frame if it.resynced else None,
+                                   it.dialogue),)
 
 
 def _client_certificate13(buf: bytearray, frame: int, ts: int) -> ti.Certificate | None:
