@@ -134,3 +134,22 @@ def test_an_unanswered_udp_registration_fails_only_when_the_silence_stands(
     assert e.what.startswith("registration: SIP UDP 5060 -> 203.0.113.10:5060: S0")
     assert e.outcome == outcome
     assert e.what.endswith(why)
+
+
+@pytest.mark.parametrize(("where", "frame", "outcome", "tail"), [
+    ("synthetic/capf_pmtu_blackhole.pcap", 8, "failed", "; see CAPF_TLS_FAILED"),
+    ("synthetic/capf_rst_after_hello.pcap", 8, "failed", "; see CAPF_TLS_FAILED"),
+    ("synthetic/tls13_hrr_abort.pcap", 1, "failed", "; see CAPF_TLS_FAILED"),
+    ("cuts/S01_cut_after_clienthello.pcapng", 59, "unproven",
+     "; verdict withheld (CAPF_TLS_FAILED)"),
+    ("synthetic/reboot_port_reuse.pcap", 43, "unproven",
+     "; verdict withheld (CAPF_TLS_FAILED)"),
+])
+def test_an_answered_connection_follows_the_verdict_on_its_session(
+        where: str, frame: int, outcome: str, tail: str) -> None:
+    """The SYN-ACK came, so the connection line used to read ok, while an error finding
+    (or a withheld verdict) rested on its TLS session: the line now says the same."""
+    r = _report(ROOT / "pcaps" / where)
+    (e,) = [e for p in r.phones for e in p.timeline
+            if e.frame == frame and e.stage in ("capf", "tvs")]
+    assert e.outcome == outcome and e.what.endswith(tail)

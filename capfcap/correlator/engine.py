@@ -264,7 +264,7 @@ def _phone_reports(ctx: Context, phones: dict[str, PhoneState],
     for ip in sorted(phones, key=lambda i: phones[i].first_frame):
         p = phones.pop(ip)
         mine = by_phone.get(ip, [])
-        steps = timeline(ctx, p)
+        steps = timeline(ctx, p, mine)
         reports.append(PhoneReport(  # lists of their own size (appending over-allocates)
             ip=ip, mac=p.mac, device=p.device, timeline=steps[:],
             verdict=sys.intern(verdict(ctx, p, mine, steps)), flows=flows(p)[:],

@@ -85,11 +85,14 @@ def flows(p: PhoneState) -> list[dict[str, object]]:
     return out
 
 
-def timeline(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
+def timeline(ctx: Context, p: PhoneState, findings: Sequence[Finding] = ()
+             ) -> list[TimelineEntry]:
     """The phone's story in frame order: transfers, trust lists and configs, DNS,
-    registration, the TLS services (TVS, CAPF) and the decrypted CAPF dialogue."""
+    registration, the TLS services (TVS, CAPF) and the decrypted CAPF dialogue.
+    `findings`: the phone's, which a service connection's line follows."""
     out = (_transfer_entries(ctx, p) + _trust_list_entries(p) + _config_entries(p)
-           + _dns_entries(ctx, p) + _registration_entries(ctx, p) + _service_entries(ctx, p)
+           + _dns_entries(ctx, p) + _registration_entries(ctx, p)
+           + _service_entries(ctx, p, findings)
            + _tls_entries(ctx, p) + client_cert_entries(ctx, p))
     out.sort(key=lambda e: (e.frame, e.stage))
     return out
@@ -204,7 +207,8 @@ def _registration_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
     return out
 
 
-def _service_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
+def _service_entries(ctx: Context, p: PhoneState, findings: Sequence[Finding] = ()
+                     ) -> list[TimelineEntry]:
     """One line per TVS or CAPF connection: TCP, then what its TLS session showed."""
     out: list[TimelineEntry] = []
     tls_by_conn = {(s.key, s.frames[:1]): s for s in p.tls}
@@ -220,9 +224,27 @@ def _service_entries(ctx: Context, p: PhoneState) -> list[TimelineEntry]:
         if s is not None:
             more, oc = _tls_text(ctx, p, s, svc, oc)
             desc += more
+        if oc == "ok":
+            oc, desc = _judged_elsewhere(ctx, p, c, findings, desc)
         out.append(TimelineEntry(c.frames[0], c.first_ts, desc, oc,
                                  "capf" if svc == "CAPF" else "tvs"))
     return out
+
+
+def _judged_elsewhere(ctx: Context, p: PhoneState, c: TcpConnection,
+                      findings: Sequence[Finding], text: str) -> tuple[str, str]:
+    """A connection the line would call ok (it was answered) whose session an error
+    finding rests on (a handshake aborted, reset after the ClientHello, stalled) fails
+    with it; one a withheld verdict is about is unproven, as that verdict."""
+    mine = set(c.frames)
+    for f in findings:
+        if f.severity == "error" and not mine.isdisjoint(f.evidence.frames):
+            return "failed", text + f"; see {f.code}"
+    for w in ctx.withheld_of(p.ip):
+        frames = w.get("frames")
+        if isinstance(frames, list) and not mine.isdisjoint(frames):
+            return "unproven", text + f"; verdict withheld ({w.get('code')})"
+    return "ok", text
 
 
 def _conn_outcome(ctx: Context, p: PhoneState, c: TcpConnection, text: str
