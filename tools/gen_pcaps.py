@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import os
 import random
 import struct
@@ -623,6 +624,22 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "absent": ["DNS_NXDOMAIN", "CAPF_NOT_ATTEMPTED"],
         "what": "each answer to the phone's A query comes from another address than the "
         "one it asked; the phone retries",
+    },
+    "itl_two_capf_stale.pcap": {
+        "frames": 70,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_CERT_EXPIRED", "CAPF_CERT_MISMATCH", "ITL_NO_CAPF"],
+        "what": "the ITL holds two CAPF records, one expired; CAPF presents the other, valid "
+        "one and the phone enrols",
+    },
+    "itl_two_capf_no_session.pcap": {
+        "frames": 45,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_NO_OPERATION"],
+        "absent": ["CAPF_CERT_EXPIRED"],
+        "what": "the ITL holds two CAPF records, one expired; no operation pending, no CAPF "
+        "session, so the capture does not show which record CAPF uses",
     },
 }
 
@@ -2637,6 +2654,61 @@ def gen_dns_foreign_source() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+# --- the verdict hunt, third round: the trust side (ITL/CTL/TVS) ------------------------
+
+P3_IP = "203.0.113.140"  # TFTP, TVS and CAPF in one node
+
+
+def _p3_itl(stale_capf: bool) -> bytes:
+    """An ITL signed by ITLRecovery with CallManager, TVS and the current CAPF record; with
+    `stale_capf`, a second CAPF record (another key, expired in March 2025: a node's old
+    CAPF certificate) after it."""
+    gi = _gen_itl_module()
+    dns = "cm-p3.example"
+    sast = gi.make_ident("sast", f"ITLRECOVERY_{dns}", "ITLRecovery", 0x7001)
+    ids = [(sast, 0), (gi.make_ident("ccm", dns, "CallManager", 0x7002), 2),
+           (gi.make_ident("tvs", dns, "TVS", 0x7003), 21), (p3_capf(), 4)]
+    if stale_capf:
+        ids.append((gi.make_ident("sast2", "CAPF-p3old", "CAPF", 0x7005, ca=True,
+                                  not_after=datetime.datetime(2025, 3, 1,
+                                                            tzinfo=datetime.timezone.utc)), 4))
+    return gi.build_signed(sast, "cucm", 1, [gi.cucm_record(i, r, dns, P3_IP)
+                                             for i, r in ids])
+
+
+def p3_capf() -> Any:
+    return _gen_itl_module().make_ident("capf", "CAPF-p3cur", "CAPF", 0x7004, ca=True)
+
+
+def gen_itl_two_capf(*, session: bool) -> bytes:
+    """The phone takes an ITL with two CAPF records, the current one and an expired one
+    (another node's or a stale certificate), and its config; with `session`
+    (capfAuthMode 2) it enrols with CAPF presenting the current certificate; without
+    (capfAuthMode 0) no CAPF session follows and the capture goes on 40 s."""
+    last = 150 if session else 157
+    phone = probe_phone(last)
+    cap = Cap(start(201 if session else 208))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)  # a fresh IP ID counter per file
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", None, base, base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_itl(True), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml",
+             config_xml(dev, srv.ip, [srv.ip], 2 if session else 0), base + 3,
+             base + 1003)
+    if session:
+        conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last,
+                       0x222000 + last)
+        conn.handshake()
+        tls12_capf_session(conn, rng, p3_capf().der)
+    else:
+        cap.wait_us(40 * SECOND // US)
+        tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2707,6 +2779,8 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "capf_rst_after_hello.pcap": gen_capf_rst_after_hello(realpeer),
         "capf_pmtu_blackhole.pcap": gen_capf_pmtu_blackhole(realpeer),
         "dns_foreign_source.pcap": gen_dns_foreign_source(),
+        "itl_two_capf_stale.pcap": gen_itl_two_capf(session=True),
+        "itl_two_capf_no_session.pcap": gen_itl_two_capf(session=False),
     }
     assert set(files) == set(EXPECTED)
     return files

@@ -29,7 +29,7 @@ from capfcap.correlator.evidence import (
 from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
 from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answered, refused
-from capfcap.events import FileTransfer, IcmpError
+from capfcap.events import FileTransfer, IcmpError, TrustRecord
 from capfcap.filenames import basename
 from capfcap.findings import Finding
 from capfcap.protocol import TFTP_PORT
@@ -199,13 +199,52 @@ def _held_itl(ctx: Context, phone: PhoneState) -> list[Finding]:
             ))
         for r in caps:
             if r.cert is not None:
-                out += cert_expiry(
+                found = cert_expiry(
                     ctx, phone, r.cert, t.last_ts, f"CAPF record {r.index} of "
                     f"{basename(t.filename)}", list(t.frames), transfer_filter([t]),
                     server=server_ident(ctx, t.server, t.server_port),
                     facts_=[facts.transfer(t), facts.itl_content()],
                 )
+                why = _another_capf_record(phone, caps, r, t.last_ts) if found else None
+                if why:
+                    j = Judgement(False, why, "another CAPF record")
+                    withhold(ctx, found[0].code, phone, j, list(t.frames),
+                             file=basename(t.filename),
+                             cert_sha256=r.cert.der_sha256)
+                    continue
+                out += found
     return out
+
+
+def _another_capf_record(phone: PhoneState, caps: tuple[TrustRecord, ...], r: TrustRecord,
+                         at: int) -> str | None:
+    """Why the expiry of CAPF record `r` is no proven failure, or None: the ITL holds
+    another CAPF record, valid at capture time (before CUCM 14 every node had its own CAPF
+    certificate; a stale one may linger), and CAPF presents that one, or the capture shows
+    no CAPF certificate that would tell which record CAPF uses."""
+    assert r.cert is not None
+    valid = {c.cert.der_sha256: c for c in caps
+             if c is not r and c.cert is not None and c.cert.not_after >= at}
+    if not valid:
+        return None
+    shown = [s for s in phone.tls if is_capf(phone, s.key.server_port) and s.server_certs]
+    for s in shown:
+        leaf = s.server_certs[0]
+        if leaf.der_sha256 == r.cert.der_sha256:
+            return None  # CAPF presents the expired certificate itself
+    for s in shown:
+        leaf = s.server_certs[0]
+        if leaf.der_sha256 in valid:
+            return (f"CAPF presents {leaf.subject} (frame {s.cert_frame}), the ITL's CAPF "
+                    f"record {valid[leaf.der_sha256].index}, valid at capture time; the "
+                    f"expired record {r.index} ({r.cert.subject}) is another node's or a "
+                    "stale certificate, not the one CAPF uses")
+    if shown:
+        return None  # CAPF presents a certificate of neither record: CAPF_CERT_MISMATCH
+    return (f"the ITL holds {len(caps)} CAPF records, {len(valid)} of them valid at capture "
+            f"time; no CAPF certificate was captured, so the capture does not show which "
+            f"record CAPF uses (record {r.index}, {r.cert.subject}, is expired): capture the "
+            "phone's CAPF connection")
 
 
 def _tftp_icmp(phone: PhoneState, server: str, lst: list[FileTransfer]) -> list[IcmpError]:

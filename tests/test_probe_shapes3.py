@@ -1,0 +1,49 @@
+"""Third round of the verdict hunt, the trust side (tools/gen_pcaps.py; pcaps/README.md,
+"the verdict hunt, third round"): ITL/CTL/TVS shapes whose packets have another
+explanation than the failure they look like (DESIGN §4, FIELD D)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from capfcap.cli import main
+
+SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
+
+
+@cache
+def _run(name: str) -> tuple[int, dict[str, Any]]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["analyze", "--format", "json", str(SYNTH / name)])
+    return rc, json.loads(out.getvalue())
+
+
+def _codes(r: dict[str, Any]) -> list[str]:
+    return sorted(f["code"] for f in r["findings"])
+
+
+def test_an_expired_capf_record_capf_does_not_present_is_not_the_failure() -> None:
+    """The ITL holds two CAPF records (another node's or a stale certificate next to the
+    current one); CAPF presents the current, valid one and the phone enrols. The expired
+    record is not what the phone checks CAPF against: no CAPF_CERT_EXPIRED error, and the
+    withheld verdict says why."""
+    rc, r = _run("itl_two_capf_stale.pcap")
+    assert _codes(r) == ["CAPF_LSC_ISSUED"]
+    assert rc == 0
+    (w,) = [w for w in r["withheld"] if w["code"] == "CAPF_CERT_EXPIRED"]
+    assert "presents" in w["reason"] and "CAPF-p3cur" in w["reason"]
+
+
+def test_two_capf_records_and_no_capf_session_cannot_tell_which_one_counts() -> None:
+    """The same ITL, no operation pending and no CAPF session: the capture does not show
+    which CAPF record CAPF uses, so an expired one of the two is no proven failure."""
+    _rc, r = _run("itl_two_capf_no_session.pcap")
+    assert _codes(r) == ["CAPF_NO_OPERATION"]
+    (w,) = [w for w in r["withheld"] if w["code"] == "CAPF_CERT_EXPIRED"]
+    assert "which" in w["reason"] and "capture" in w["reason"]
