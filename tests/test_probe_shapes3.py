@@ -47,3 +47,16 @@ def test_two_capf_records_and_no_capf_session_cannot_tell_which_one_counts() -> 
     assert _codes(r) == ["CAPF_NO_OPERATION"]
     (w,) = [w for w in r["withheld"] if w["code"] == "CAPF_CERT_EXPIRED"]
     assert "which" in w["reason"] and "capture" in w["reason"]
+
+
+def test_a_stale_itl_capf_record_is_a_mismatch_not_a_certificate_to_regenerate() -> None:
+    """Mixed mode: the CTL carries the current CAPF certificate, the ITL only the old,
+    expired one (TFTP not restarted after the CAPF regeneration); CAPF presents the
+    current one and the phone enrols. The ITL is stale (CAPF_CERT_MISMATCH, ITL only), but
+    CAPF's certificate is valid: 'CAPF certificate expired, regenerate it' is wrong."""
+    _rc, r = _run("ctl_current_itl_stale.pcap")
+    assert _codes(r) == ["CAPF_CERT_MISMATCH", "CAPF_LSC_ISSUED"]
+    (m,) = [f for f in r["findings"] if f["code"] == "CAPF_CERT_MISMATCH"]
+    assert m["lists"] == ["ITL"]
+    (w,) = [w for w in r["withheld"] if w["code"] == "CAPF_CERT_EXPIRED"]
+    assert "CAPF_CERT_MISMATCH" in w["reason"] and "CAPF-p3cur" in w["reason"]

@@ -641,6 +641,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "the ITL holds two CAPF records, one expired; no operation pending, no CAPF "
         "session, so the capture does not show which record CAPF uses",
     },
+    "ctl_current_itl_stale.pcap": {
+        "frames": 81,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_CERT_MISMATCH", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_CERT_EXPIRED"],
+        "what": "mixed mode: the CTL holds the current CAPF certificate, the ITL only an "
+        "expired stale one; CAPF presents the current one and the phone enrols",
+    },
 }
 
 
@@ -2659,42 +2667,48 @@ def gen_dns_foreign_source() -> bytes:
 P3_IP = "203.0.113.140"  # TFTP, TVS and CAPF in one node
 
 
-def _p3_itl(stale_capf: bool) -> bytes:
-    """An ITL signed by ITLRecovery with CallManager, TVS and the current CAPF record; with
-    `stale_capf`, a second CAPF record (another key, expired in March 2025: a node's old
-    CAPF certificate) after it."""
+def _p3_list(current: bool, stale: bool, *, ctl: bool = False) -> bytes:
+    """A trust list signed by ITLRecovery: CallManager, TVS (ITL only) and CAPF records,
+    the `current` CAPF certificate and/or a `stale` one (another key, expired in March
+    2025: a node's old CAPF certificate); `ctl`: CTLFile.tlv (mixed mode, no TVS)."""
     gi = _gen_itl_module()
     dns = "cm-p3.example"
     sast = gi.make_ident("sast", f"ITLRECOVERY_{dns}", "ITLRecovery", 0x7001)
-    ids = [(sast, 0), (gi.make_ident("ccm", dns, "CallManager", 0x7002), 2),
-           (gi.make_ident("tvs", dns, "TVS", 0x7003), 21), (p3_capf(), 4)]
-    if stale_capf:
+    ids = [(sast, 0), (gi.make_ident("ccm", dns, "CallManager", 0x7002), 2)]
+    if not ctl:
+        ids.append((gi.make_ident("tvs", dns, "TVS", 0x7003), 21))
+    if current:
+        ids.append((p3_capf(), 4))
+    if stale:
         ids.append((gi.make_ident("sast2", "CAPF-p3old", "CAPF", 0x7005, ca=True,
                                   not_after=datetime.datetime(2025, 3, 1,
                                                             tzinfo=datetime.timezone.utc)), 4))
-    return gi.build_signed(sast, "cucm", 1, [gi.cucm_record(i, r, dns, P3_IP)
-                                             for i, r in ids])
+    return gi.build_signed(sast, "cucm", 1, [gi.cucm_record(i, r, dns, P3_IP) for i, r in ids],
+                           filename="CTLFile.tlv" if ctl else "ITLFile.tlv")
 
 
 def p3_capf() -> Any:
     return _gen_itl_module().make_ident("capf", "CAPF-p3cur", "CAPF", 0x7004, ca=True)
 
 
-def gen_itl_two_capf(*, session: bool) -> bytes:
+def gen_itl_two_capf(*, session: bool, mixed: bool = False) -> bytes:
     """The phone takes an ITL with two CAPF records, the current one and an expired one
     (another node's or a stale certificate), and its config; with `session`
     (capfAuthMode 2) it enrols with CAPF presenting the current certificate; without
-    (capfAuthMode 0) no CAPF session follows and the capture goes on 40 s."""
-    last = 150 if session else 157
+    (capfAuthMode 0) no CAPF session follows and the capture goes on 40 s. `mixed`: the
+    phone also takes a CTL holding the current CAPF certificate, and the ITL holds only
+    the stale one (TFTP not restarted after the CAPF regeneration)."""
+    last = 151 if mixed else 150 if session else 157
     phone = probe_phone(last)
-    cap = Cap(start(201 if session else 208))
+    cap = Cap(start(202 if mixed else 201 if session else 208))
     rng = random.Random(last)
     dev = device_name(phone)
     base = 40000 + last * 10
     srv = server_host(P3_IP, 0x7700)  # a fresh IP ID counter per file
-    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", None, base, base + 1000)
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(True, False, ctl=True) if mixed
+             else None, base, base + 1000)
     tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
-    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_itl(True), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(not mixed, True), base + 2, base + 1002)
     tftp_get(cap, phone, srv, f"{dev}.cnf.xml",
              config_xml(dev, srv.ip, [srv.ip], 2 if session else 0), base + 3,
              base + 1003)
@@ -2781,6 +2795,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "dns_foreign_source.pcap": gen_dns_foreign_source(),
         "itl_two_capf_stale.pcap": gen_itl_two_capf(session=True),
         "itl_two_capf_no_session.pcap": gen_itl_two_capf(session=False),
+        "ctl_current_itl_stale.pcap": gen_itl_two_capf(session=True, mixed=True),
     }
     assert set(files) == set(EXPECTED)
     return files

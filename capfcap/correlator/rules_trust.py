@@ -218,29 +218,30 @@ def _held_itl(ctx: Context, phone: PhoneState) -> list[Finding]:
 
 def _another_capf_record(phone: PhoneState, caps: tuple[TrustRecord, ...], r: TrustRecord,
                          at: int) -> str | None:
-    """Why the expiry of CAPF record `r` is no proven failure, or None: the ITL holds
-    another CAPF record, valid at capture time (before CUCM 14 every node had its own CAPF
-    certificate; a stale one may linger), and CAPF presents that one, or the capture shows
-    no CAPF certificate that would tell which record CAPF uses."""
+    """Why the expiry of CAPF record `r` is no proven failure, or None. CAPF presents
+    another certificate, valid at capture time: `r` is another node's CAPF certificate
+    (before CUCM 14 every node had its own) or a stale one, not CAPF's current one (when the
+    ITL lacks the presented one, CAPF_CERT_MISMATCH says so and what to restart; "regenerate
+    the CAPF certificate" would be wrong). Or the ITL holds another valid CAPF record and the
+    capture shows no CAPF certificate that would tell which record CAPF uses."""
     assert r.cert is not None
     valid = {c.cert.der_sha256: c for c in caps
              if c is not r and c.cert is not None and c.cert.not_after >= at}
-    if not valid:
-        return None
     shown = [s for s in phone.tls if is_capf(phone, s.key.server_port) and s.server_certs]
+    if any(s.server_certs[0].der_sha256 == r.cert.der_sha256 for s in shown):
+        return None  # CAPF presents the expired certificate itself
     for s in shown:
         leaf = s.server_certs[0]
-        if leaf.der_sha256 == r.cert.der_sha256:
-            return None  # CAPF presents the expired certificate itself
-    for s in shown:
-        leaf = s.server_certs[0]
-        if leaf.der_sha256 in valid:
-            return (f"CAPF presents {leaf.subject} (frame {s.cert_frame}), the ITL's CAPF "
-                    f"record {valid[leaf.der_sha256].index}, valid at capture time; the "
-                    f"expired record {r.index} ({r.cert.subject}) is another node's or a "
-                    "stale certificate, not the one CAPF uses")
-    if shown:
-        return None  # CAPF presents a certificate of neither record: CAPF_CERT_MISMATCH
+        if leaf.not_after < at:
+            continue
+        rec = valid.get(leaf.der_sha256)
+        where = (f"the ITL's CAPF record {rec.index}" if rec is not None
+                 else "a certificate this ITL does not hold (see CAPF_CERT_MISMATCH)")
+        return (f"CAPF presents {leaf.subject} (frame {s.cert_frame}), {where}, valid at "
+                f"capture time; the expired record {r.index} ({r.cert.subject}) is another "
+                "node's or a stale certificate, not the one CAPF uses")
+    if shown or not valid:
+        return None  # CAPF presents only expired certificates, or no record is valid
     return (f"the ITL holds {len(caps)} CAPF records, {len(valid)} of them valid at capture "
             f"time; no CAPF certificate was captured, so the capture does not show which "
             f"record CAPF uses (record {r.index}, {r.cert.subject}, is expired): capture the "
