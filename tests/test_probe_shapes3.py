@@ -60,3 +60,23 @@ def test_a_stale_itl_capf_record_is_a_mismatch_not_a_certificate_to_regenerate()
     assert m["lists"] == ["ITL"]
     (w,) = [w for w in r["withheld"] if w["code"] == "CAPF_CERT_EXPIRED"]
     assert "CAPF_CERT_MISMATCH" in w["reason"] and "CAPF-p3cur" in w["reason"]
+
+
+def test_tvs_certificate_missing_from_the_served_itl_is_no_foreign_trust_list() -> None:
+    """TVS presents a regenerated certificate that the ITL the phone just took does not
+    hold, and the phone aborts with unknown_ca. A phone holding this very ITL rejects that
+    certificate too, so the alert does not prove the phone holds another cluster's trust
+    list (and an ITL reset is not the fix): TVS_CERT_MISMATCH, restart TVS and TFTP."""
+    _rc, r = _run("tvs_cert_not_in_itl.pcap")
+    assert _codes(r) == ["TVS_CERT_MISMATCH", "TVS_TLS_FAILED"]
+    (m,) = [f for f in r["findings"] if f["code"] == "TVS_CERT_MISMATCH"]
+    assert "TFTP" in m["remediation"] and "itl reset" not in m["remediation"]
+    assert "TVS" in m["detail"] and "ITLFile.tlv" in m["detail"]
+
+
+def test_a_phone_rejecting_a_tvs_certificate_of_the_served_itl_still_distrusts() -> None:
+    """The counterpart (pcaps/synthetic/distrust_tvs_alert.pcap): the presented TVS
+    certificate is in the ITL the phone took, so its rejection shows another trust list."""
+    _rc, r = _run("distrust_tvs_alert.pcap")
+    assert "PHONE_DISTRUSTS_CLUSTER" in _codes(r)
+    assert "TVS_CERT_MISMATCH" not in _codes(r)

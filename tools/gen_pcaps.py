@@ -649,6 +649,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "mixed mode: the CTL holds the current CAPF certificate, the ITL only an "
         "expired stale one; CAPF presents the current one and the phone enrols",
     },
+    "tvs_cert_not_in_itl.pcap": {
+        "frames": 50,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TVS_CERT_MISMATCH", "TVS_TLS_FAILED"],
+        "absent": ["PHONE_DISTRUSTS_CLUSTER", "CAPF_NOT_ATTEMPTED"],
+        "what": "TVS presents a regenerated certificate the ITL just served does not hold; "
+        "the phone aborts with unknown_ca and never contacts CAPF",
+    },
 }
 
 
@@ -2723,6 +2731,35 @@ def gen_itl_two_capf(*, session: bool, mixed: bool = False) -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_tvs_not_in_itl() -> bytes:
+    """The phone (.158) takes an ITL whose TVS record is the node's old TVS certificate and
+    its config (capfAuthMode 2); TVS presents a regenerated certificate (same name, another
+    key) that the ITL does not hold, the phone aborts with fatal unknown_ca and never
+    contacts CAPF; the capture goes on 40 s."""
+    gi = _gen_itl_module()
+    last = 158
+    phone = probe_phone(last)
+    cap = Cap(start(209))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", None, base, base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(True, False), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
+             base + 3, base + 1003)
+    new_tvs = gi.make_ident("ccm", "cm-p3.example", "TVS", 0x7009)
+    conn = TcpConn(cap, phone, srv, 52000 + last, 2445, 0x111000 + last, 0x222000 + last)
+    conn.handshake()
+    tls12_server_flight(conn, rng, new_tvs.der)
+    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
+    conn.close(cli_first=True)
+    cap.wait_us(40 * SECOND // US)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2796,6 +2833,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "itl_two_capf_stale.pcap": gen_itl_two_capf(session=True),
         "itl_two_capf_no_session.pcap": gen_itl_two_capf(session=False),
         "ctl_current_itl_stale.pcap": gen_itl_two_capf(session=True, mixed=True),
+        "tvs_cert_not_in_itl.pcap": gen_tvs_not_in_itl(),
     }
     assert set(files) == set(EXPECTED)
     return files

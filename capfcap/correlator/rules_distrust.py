@@ -107,6 +107,8 @@ def _tvs_alert(ctx: Context, p: PhoneState, after: int) -> _Signal | None:
             continue
         if not s.frames or s.frames[0] <= after or s.handshake_done:
             continue
+        if tvs_outside_itl(p, s) is not None:
+            continue  # the ITL it took lacks that certificate too: TVS_CERT_MISMATCH
         a = next((a for a in s.alerts if a.sender == "client" and not a.encrypted
                   and a.level == 2 and a.description), None)
         if a is not None:
@@ -204,6 +206,50 @@ def distrust_findings(ctx: Context, p: PhoneState, found: list[Finding]) -> list
         _facts=[facts.transfer(took), facts.transfer(cfg.transfer), *sig.facts, facts.unchecked(
             "the TVS members of the config and the phone's own trust list (Wireshark has no "
             "field for either)")],
+    )]
+
+
+# -- TVS_CERT_MISMATCH -----------------------------------------------------------------------
+def tvs_outside_itl(p: PhoneState, s: TlsSession) -> TrustListSeen | None:
+    """The ITL the phone took before TLS session `s` to TVS, when it has TVS (role 21)
+    records with certificates and none is the certificate TVS presented; else None."""
+    if not s.server_certs:
+        return None
+    itl = latest_list(p, "ITL", s.frames[0] if s.frames else None)
+    if itl is None or itl.trust_list is None:
+        return None
+    tvs = {r.cert.der_sha256 for r in itl.trust_list.records if r.role == TVS_ROLE and r.cert}
+    return itl if tvs and s.server_certs[0].der_sha256 not in tvs else None
+
+
+def tvs_mismatch(ctx: Context, p: PhoneState, s: TlsSession, leaf: CertInfo,
+                 srv: dict[str, object]) -> list[Finding]:
+    """TVS_CERT_MISMATCH: the phone did not complete TLS with a TVS whose certificate is in
+    none of the TVS records of the ITL it took (a TVS certificate regenerated and TFTP not
+    restarted). A completed handshake shows the phone trusts it after all: no finding."""
+    itl = tvs_outside_itl(p, s)
+    if itl is None or s.handshake_done:
+        return []
+    assert itl.trust_list is not None
+    t = itl.transfer
+    recs = [r for r in itl.trust_list.records if r.role == TVS_ROLE and r.cert]
+    lines = [f"Presented (frame {s.cert_frame}): {leaf.subject}, serial {leaf.serial}, "
+             f"SHA-256 {leaf.der_sha256}.",
+             f"ITL {transfer_text(t)} (frames {t.frames[0]}-{t.frames[-1]}) TVS records: "
+             + "; ".join(f"{r.cert.subject}, serial {r.cert.serial}, SHA-256 "
+                         f"{r.cert.der_sha256}" for r in recs if r.cert) + ".",
+             "Compared by DER hash; the subject names may well be equal. A phone holding "
+             "this ITL cannot verify that TVS, whatever trust list it held before."]
+    frames = sorted({*t.frames, *([s.cert_frame] if s.cert_frame else s.frames)})
+    return [make(
+        ctx, "TVS_CERT_MISMATCH", p, srv,
+        f"TVS on {label(ctx, s.key.server)} presents a certificate that is in none of the "
+        f"TVS records of the phone's ITL ({basename(t.filename)})",
+        "\n".join(lines), frames,
+        f"({transfer_filter([t])}) || frame.number == {s.cert_frame}",
+        cert_sha256=leaf.der_sha256,
+        _facts=[facts.transfer(t), facts.cert(s.cert_frame, leaf.der_sha256),
+                facts.unchecked("the ITL TVS records (Wireshark has no ITL dissector)")],
     )]
 
 
