@@ -80,3 +80,17 @@ def test_a_phone_rejecting_a_tvs_certificate_of_the_served_itl_still_distrusts()
     _rc, r = _run("distrust_tvs_alert.pcap")
     assert "PHONE_DISTRUSTS_CLUSTER" in _codes(r)
     assert "TVS_CERT_MISMATCH" not in _codes(r)
+
+
+def test_one_server_changing_its_itl_is_a_change_over_time_not_odd_servers() -> None:
+    """One TFTP server serves the phone an ITL and, 30 s later, an ITL of another signer.
+    No majority can be counted (one phone), but the capture does prove what happened: the
+    server's ITL changed during the capture. The fix is not 'the node serving the odd one
+    out' (there is one node): reset the phone, and if it rejects the new signer, an ITL
+    reset (FIELD D1)."""
+    _rc, r = _run("itl_signer_change.pcap")
+    (m,) = [f for f in r["findings"] if f["code"] == "ITL_MISMATCH"]
+    assert "changed during the capture" in m["detail"]
+    assert "203.0.113.140" in m["summary"] and "none a majority" not in m["summary"]
+    assert "odd one out" not in m["remediation"]
+    assert "utils itl reset" in m["remediation"]

@@ -657,6 +657,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "TVS presents a regenerated certificate the ITL just served does not hold; "
         "the phone aborts with unknown_ca and never contacts CAPF",
     },
+    "itl_signer_change.pcap": {
+        "frames": 60,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["ITL_MISMATCH", "CAPF_NOT_ATTEMPTED"],
+        "absent": ["PHONE_DISTRUSTS_CLUSTER"],
+        "what": "one TFTP server serves one phone an ITL, then an ITL of another signer; "
+        "the phone never contacts CAPF",
+    },
 }
 
 
@@ -2760,6 +2768,35 @@ def gen_tvs_not_in_itl() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_itl_signer_change() -> bytes:
+    """One TFTP server, one phone (.159): the phone takes an ITL signed by one ITLRecovery
+    certificate, 30 s later an ITL signed by another (the signer changed: a regenerated
+    ITLRecovery, or the node rebuilt), then its config (capfAuthMode 2), and never
+    contacts CAPF; the capture goes on 40 s."""
+    gi = _gen_itl_module()
+    last = 159
+    phone = probe_phone(last)
+    cap = Cap(start(210))
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)
+    dns = "cm-p3.example"
+    new_sast = gi.make_ident("sast2", f"ITLRECOVERY_{dns}", "ITLRecovery", 0x700A)
+    rest = [gi.cucm_record(gi.make_ident("ccm", dns, "CallManager", 0x7002), 2, dns, P3_IP),
+            gi.cucm_record(gi.make_ident("tvs", dns, "TVS", 0x7003), 21, dns, P3_IP),
+            gi.cucm_record(p3_capf(), 4, dns, P3_IP)]
+    changed = gi.build_signed(new_sast, "cucm", 1,
+                              [gi.cucm_record(new_sast, 0, dns, P3_IP), *rest])
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(True, False), base, base + 1000)
+    cap.wait_us(30 * SECOND // US)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", changed, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
+             base + 2, base + 1002)
+    cap.wait_us(40 * SECOND // US)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 3, base + 1003)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2834,6 +2871,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "itl_two_capf_no_session.pcap": gen_itl_two_capf(session=False),
         "ctl_current_itl_stale.pcap": gen_itl_two_capf(session=True, mixed=True),
         "tvs_cert_not_in_itl.pcap": gen_tvs_not_in_itl(),
+        "itl_signer_change.pcap": gen_itl_signer_change(),
     }
     assert set(files) == set(EXPECTED)
     return files
