@@ -225,6 +225,7 @@ def _another_capf_record(phone: PhoneState, caps: tuple[TrustRecord, ...], r: Tr
     the CAPF certificate" would be wrong). Or the ITL holds another valid CAPF record and the
     capture shows no CAPF certificate that would tell which record CAPF uses."""
     assert r.cert is not None
+    state = "expired" if r.cert.not_after < at else "expiring"
     valid = {c.cert.der_sha256: c for c in caps
              if c is not r and c.cert is not None and c.cert.not_after >= at}
     shown = [s for s in phone.tls if is_capf(phone, s.key.server_port) and s.server_certs]
@@ -238,13 +239,13 @@ def _another_capf_record(phone: PhoneState, caps: tuple[TrustRecord, ...], r: Tr
         where = (f"the ITL's CAPF record {rec.index}" if rec is not None
                  else "a certificate this ITL does not hold (see CAPF_CERT_MISMATCH)")
         return (f"CAPF presents {leaf.subject} (frame {s.cert_frame}), {where}, valid at "
-                f"capture time; the expired record {r.index} ({r.cert.subject}) is another "
+                f"capture time; the {state} record {r.index} ({r.cert.subject}) is another "
                 "node's or a stale certificate, not the one CAPF uses")
     if shown or not valid:
         return None  # CAPF presents only expired certificates, or no record is valid
     return (f"the ITL holds {len(caps)} CAPF records, {len(valid)} of them valid at capture "
             f"time; no CAPF certificate was captured, so the capture does not show which "
-            f"record CAPF uses (record {r.index}, {r.cert.subject}, is expired): capture the "
+            f"record CAPF uses (record {r.index}, {r.cert.subject}, is {state}): capture the "
             "phone's CAPF connection")
 
 
