@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from capfcap.cli import main
 
 SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
@@ -94,3 +96,18 @@ def test_one_server_changing_its_itl_is_a_change_over_time_not_odd_servers() -> 
     assert "203.0.113.140" in m["summary"] and "none a majority" not in m["summary"]
     assert "odd one out" not in m["remediation"]
     assert "utils itl reset" in m["remediation"]
+
+
+@pytest.mark.xfail(strict=True, reason="fix on branch probe3-ctl-fix: it changes the golden of "
+                   "realpeer/S25_ctl_stale_capf.pcap (the same shape), which only the lead may "
+                   "update")
+def test_a_capf_rejection_explained_by_a_stale_ctl_does_not_blame_the_itl() -> None:
+    """Mixed mode: the ITL carries the certificate CAPF presents, the CTL only the old one,
+    and the phone rejects CAPF with unknown_ca. 'Its ITL does not vouch for it' is false
+    and 'make the phone's ITL carry the current CAPF certificate' is already so: the CTL
+    must be updated (FIELD D4)."""
+    _rc, r = _run("ctl_stale_capf_rejected.pcap")
+    assert _codes(r) == ["CAPF_CERT_MISMATCH", "CAPF_TLS_FAILED"]
+    (t,) = [f for f in r["findings"] if f["code"] == "CAPF_TLS_FAILED"]
+    assert "ITL does not vouch" not in t["detail"] and "CTL" in t["detail"]
+    assert t["remediation"].startswith("Update the CTL")

@@ -665,6 +665,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "one TFTP server serves one phone an ITL, then an ITL of another signer; "
         "the phone never contacts CAPF",
     },
+    "ctl_stale_capf_rejected.pcap": {
+        "frames": 67,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_CERT_MISMATCH", "CAPF_TLS_FAILED"],
+        "absent": ["PHONE_DISTRUSTS_CLUSTER", "CAPF_NOT_ATTEMPTED"],
+        "what": "mixed mode: the CTL holds the old CAPF certificate, the ITL the current one "
+        "CAPF presents; the phone aborts with unknown_ca",
+    },
 }
 
 
@@ -2797,6 +2805,34 @@ def gen_itl_signer_change() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_ctl_stale_capf() -> bytes:
+    """Mixed mode, the other way round: the phone (.160) takes a CTL whose CAPF record is
+    the old certificate (CTL not updated after the CAPF regeneration) and an ITL with the
+    current one, then its config (capfAuthMode 2); CAPF presents the current certificate
+    and the phone aborts with fatal unknown_ca; the capture goes on 40 s."""
+    last = 160
+    phone = probe_phone(last)
+    cap = Cap(start(211))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(False, True, ctl=True), base,
+             base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(True, False), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
+             base + 3, base + 1003)
+    conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last, 0x222000 + last)
+    conn.handshake()
+    tls12_server_flight(conn, rng, p3_capf().der)
+    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
+    conn.close(cli_first=True)
+    cap.wait_us(40 * SECOND // US)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2872,6 +2908,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "ctl_current_itl_stale.pcap": gen_itl_two_capf(session=True, mixed=True),
         "tvs_cert_not_in_itl.pcap": gen_tvs_not_in_itl(),
         "itl_signer_change.pcap": gen_itl_signer_change(),
+        "ctl_stale_capf_rejected.pcap": gen_ctl_stale_capf(),
     }
     assert set(files) == set(EXPECTED)
     return files
