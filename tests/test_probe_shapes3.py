@@ -111,3 +111,16 @@ def test_a_capf_rejection_explained_by_a_stale_ctl_does_not_blame_the_itl() -> N
     (t,) = [f for f in r["findings"] if f["code"] == "CAPF_TLS_FAILED"]
     assert "ITL does not vouch" not in t["detail"] and "CTL" in t["detail"]
     assert t["remediation"].startswith("Update the CTL")
+
+
+def test_a_ctl_holding_the_capf_certificate_vouches_like_tvs() -> None:
+    """Mixed mode: the ITL lacks a CAPF record, but the CTL the phone holds carries the very
+    certificate CAPF presents and the phone enrols. 'Nothing can vouch for the CAPF
+    certificate' is false and CAPF evidently runs: ITL_NO_CAPF is info (as when TVS
+    vouches), and the fix is restarting TFTP, not activating CAPF."""
+    rc, r = _run("ctl_vouches_capf.pcap")
+    assert _codes(r) == ["CAPF_LSC_ISSUED", "ITL_NO_CAPF"]
+    (f,) = [f for f in r["findings"] if f["code"] == "ITL_NO_CAPF"]
+    assert f["severity"] == "info" and rc == 0
+    assert "nothing can vouch" not in f["detail"] and "CTL" in f["detail"]
+    assert not f["remediation"].startswith("Activate") and "TFTP" in f["remediation"]

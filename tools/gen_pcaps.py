@@ -673,6 +673,14 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "what": "mixed mode: the CTL holds the old CAPF certificate, the ITL the current one "
         "CAPF presents; the phone aborts with unknown_ca",
     },
+    "ctl_vouches_capf.pcap": {
+        "frames": 75,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["ITL_NO_CAPF", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_CERT_MISMATCH", "CAPF_TLS_FAILED"],
+        "what": "mixed mode: the ITL has no CAPF record, the CTL holds the certificate CAPF "
+        "presents; the phone enrols (ITL_NO_CAPF is info)",
+    },
 }
 
 
@@ -2833,6 +2841,30 @@ def gen_ctl_stale_capf() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+def gen_ctl_vouches_capf() -> bytes:
+    """Mixed mode: the phone (.162) takes a CTL with the current CAPF certificate and an
+    ITL without any CAPF record (CAPF activated after the ITL was built, TFTP not
+    restarted), then its config (capfAuthMode 2); CAPF presents the CTL's certificate and
+    the phone enrols."""
+    last = 162
+    phone = probe_phone(last)
+    cap = Cap(start(213))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(True, False, ctl=True), base,
+             base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(False, False), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
+             base + 3, base + 1003)
+    conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last, 0x222000 + last)
+    conn.handshake()
+    tls12_capf_session(conn, rng, p3_capf().der)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2909,6 +2941,7 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "tvs_cert_not_in_itl.pcap": gen_tvs_not_in_itl(),
         "itl_signer_change.pcap": gen_itl_signer_change(),
         "ctl_stale_capf_rejected.pcap": gen_ctl_stale_capf(),
+        "ctl_vouches_capf.pcap": gen_ctl_vouches_capf(),
     }
     assert set(files) == set(EXPECTED)
     return files

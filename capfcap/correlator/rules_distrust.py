@@ -367,11 +367,44 @@ def tvs_vouched(p: PhoneState, after: int) -> tuple[TlsSession, TlsSession] | No
     return first, min(capf, key=lambda s: s.frames[0])
 
 
+def ctl_vouched(p: PhoneState, after: int) -> tuple[TrustListSeen, TlsSession] | None:
+    """(CTL, CAPF session) when the CTL the phone holds (mixed mode) carries the certificate
+    CAPF presented on a completed TLS handshake after frame `after`."""
+    for s in sorted(p.tls, key=lambda s: s.frames[0] if s.frames else 0):
+        if not (is_capf(p, s.key.server_port) and s.key.client in p.addrs and s.frames
+                and s.frames[0] > after and s.handshake_done and s.server_certs):
+            continue
+        ctl = latest_list(p, "CTL", s.frames[0])
+        leaf = s.server_certs[0]
+        if ctl is not None and {leaf.der_sha256, leaf.der_sha1} & _hashes(ctl):
+            return ctl, s
+    return None
+
+
+CTL_VOUCHED_FIX = ("CAPF runs: it presented the certificate of the phone's CTL. Restart the "
+                   "Cisco TFTP service on all TFTP nodes so the ITL carries the CAPF "
+                   "certificate too, then reset the phones.")
+
+
 def vouch(f: Finding, p: PhoneState, itl_end: int) -> Finding:
-    """ITL_NO_CAPF becomes info when TVS vouched for the CAPF certificate."""
+    """ITL_NO_CAPF becomes info when TVS, or the CTL (mixed mode), vouched for the CAPF
+    certificate."""
     v = tvs_vouched(p, itl_end)
     if v is None:
-        return f
+        c = ctl_vouched(p, itl_end)
+        if c is None:
+            return f
+        ctl, capf = c
+        t = ctl.transfer
+        return replace(
+            f, severity="info", remediation=CTL_VOUCHED_FIX,
+            summary=f.summary + "; the CTL vouched for the CAPF certificate",
+            detail=f.detail + f"\nThe CTL the phone holds ({basename(t.filename)}, frames "
+            f"{t.frames[0]}-{t.frames[-1]}) carries the certificate CAPF presented, and TLS "
+            f"to CAPF succeeded (frame {capf.frames[0]}): in mixed mode the phone trusts "
+            "CAPF through the CTL, so the missing ITL record did not stop the enrolment; the "
+            "CAPF outcome decides.",
+            extra={**f.extra, "ctl_vouched": True})
     tvs, capf = v
     return replace(
         f, severity="info",

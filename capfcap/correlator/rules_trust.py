@@ -192,7 +192,9 @@ def _held_itl(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"({roles})",
                 f"Records: {roles}. Signer {tl_.signer}; SHA-1 {tl_.sha1}, MD5 {tl_.md5}. "
                 + (f"The phone also contacted TVS ({tvs_port}), which could vouch for CAPF."
-                   if tvs else f"No TVS ({tvs_port}) connection from the phone was captured "
+                   if tvs else "The phone also holds a CTL with a CAPF record (mixed mode), "
+                   "through which it can trust CAPF." if _ctl_with_capf(phone)
+                   else f"No TVS ({tvs_port}) connection from the phone was captured "
                    "either, so nothing can vouch for the CAPF certificate."),
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
                 _facts=[facts.transfer(t), facts.itl_content()],
@@ -214,6 +216,11 @@ def _held_itl(ctx: Context, phone: PhoneState) -> list[Finding]:
                     continue
                 out += found
     return out
+
+
+def _ctl_with_capf(phone: PhoneState) -> bool:
+    return any(tl.trust_list is not None and tl.trust_list.kind == "CTL"
+               and tl.trust_list.capf_records() for tl in phone.trust_lists)
 
 
 def _another_capf_record(phone: PhoneState, caps: tuple[TrustRecord, ...], r: TrustRecord,
