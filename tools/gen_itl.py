@@ -74,7 +74,8 @@ class Ident:
     cucm: str  # CUCM `show itl` style: CN=..;OU=..;O=..;L=..;ST=..;C=..
 
 
-def make_ident(keyname: str, cn: str, ou: str, serial: int, ca: bool = False) -> Ident:
+def make_ident(keyname: str, cn: str, ou: str, serial: int, ca: bool = False,
+               not_after: datetime | None = None) -> Ident:
     key = load_key(keyname)
     attrs = [
         x509.NameAttribute(NameOID.COMMON_NAME, cn),
@@ -92,7 +93,7 @@ def make_ident(keyname: str, cn: str, ou: str, serial: int, ca: bool = False) ->
         .public_key(key.public_key())
         .serial_number(serial)
         .not_valid_before(NOT_BEFORE)
-        .not_valid_after(NOT_AFTER)
+        .not_valid_after(not_after or NOT_AFTER)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), True)
         .add_extension(
             x509.KeyUsage(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import os
 import random
 import struct
@@ -623,6 +624,62 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "absent": ["DNS_NXDOMAIN", "CAPF_NOT_ATTEMPTED"],
         "what": "each answer to the phone's A query comes from another address than the "
         "one it asked; the phone retries",
+    },
+    "itl_two_capf_stale.pcap": {
+        "frames": 70,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_CERT_EXPIRED", "CAPF_CERT_MISMATCH", "ITL_NO_CAPF"],
+        "what": "the ITL holds two CAPF records, one expired; CAPF presents the other, valid "
+        "one and the phone enrols",
+    },
+    "itl_two_capf_no_session.pcap": {
+        "frames": 45,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_NO_OPERATION"],
+        "absent": ["CAPF_CERT_EXPIRED"],
+        "what": "the ITL holds two CAPF records, one expired; no operation pending, no CAPF "
+        "session, so the capture does not show which record CAPF uses",
+    },
+    "ctl_current_itl_stale.pcap": {
+        "frames": 81,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_CERT_MISMATCH", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_CERT_EXPIRED"],
+        "what": "mixed mode: the CTL holds the current CAPF certificate, the ITL only an "
+        "expired stale one; CAPF presents the current one and the phone enrols",
+    },
+    "tvs_cert_not_in_itl.pcap": {
+        "frames": 50,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["TVS_CERT_MISMATCH", "TVS_TLS_FAILED"],
+        "absent": ["PHONE_DISTRUSTS_CLUSTER", "CAPF_NOT_ATTEMPTED"],
+        "what": "TVS presents a regenerated certificate the ITL just served does not hold; "
+        "the phone aborts with unknown_ca and never contacts CAPF",
+    },
+    "itl_signer_change.pcap": {
+        "frames": 60,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["ITL_MISMATCH", "CAPF_NOT_ATTEMPTED"],
+        "absent": ["PHONE_DISTRUSTS_CLUSTER"],
+        "what": "one TFTP server serves one phone an ITL, then an ITL of another signer; "
+        "the phone never contacts CAPF",
+    },
+    "ctl_stale_capf_rejected.pcap": {
+        "frames": 67,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["CAPF_CERT_MISMATCH", "CAPF_TLS_FAILED"],
+        "absent": ["PHONE_DISTRUSTS_CLUSTER", "CAPF_NOT_ATTEMPTED"],
+        "what": "mixed mode: the CTL holds the old CAPF certificate, the ITL the current one "
+        "CAPF presents; the phone aborts with unknown_ca",
+    },
+    "ctl_vouches_capf.pcap": {
+        "frames": 75,
+        "linktypes": [LINKTYPE_ETHERNET],
+        "codes": ["ITL_NO_CAPF", "CAPF_LSC_ISSUED"],
+        "absent": ["CAPF_CERT_MISMATCH", "CAPF_TLS_FAILED"],
+        "what": "mixed mode: the ITL has no CAPF record, the CTL holds the certificate CAPF "
+        "presents; the phone enrols (ITL_NO_CAPF is info)",
     },
 }
 
@@ -2637,6 +2694,177 @@ def gen_dns_foreign_source() -> bytes:
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
+# --- the verdict hunt, third round: the trust side (ITL/CTL/TVS) ------------------------
+
+P3_IP = "203.0.113.140"  # TFTP, TVS and CAPF in one node
+
+
+def _p3_list(current: bool, stale: bool, *, ctl: bool = False) -> bytes:
+    """A trust list signed by ITLRecovery: CallManager, TVS (ITL only) and CAPF records,
+    the `current` CAPF certificate and/or a `stale` one (another key, expired in March
+    2025: a node's old CAPF certificate); `ctl`: CTLFile.tlv (mixed mode, no TVS)."""
+    gi = _gen_itl_module()
+    dns = "cm-p3.example"
+    sast = gi.make_ident("sast", f"ITLRECOVERY_{dns}", "ITLRecovery", 0x7001)
+    ids = [(sast, 0), (gi.make_ident("ccm", dns, "CallManager", 0x7002), 2)]
+    if not ctl:
+        ids.append((gi.make_ident("tvs", dns, "TVS", 0x7003), 21))
+    if current:
+        ids.append((p3_capf(), 4))
+    if stale:
+        ids.append((gi.make_ident("sast2", "CAPF-p3old", "CAPF", 0x7005, ca=True,
+                                  not_after=datetime.datetime(2025, 3, 1,
+                                                            tzinfo=datetime.timezone.utc)), 4))
+    return gi.build_signed(sast, "cucm", 1, [gi.cucm_record(i, r, dns, P3_IP) for i, r in ids],
+                           filename="CTLFile.tlv" if ctl else "ITLFile.tlv")
+
+
+def p3_capf() -> Any:
+    return _gen_itl_module().make_ident("capf", "CAPF-p3cur", "CAPF", 0x7004, ca=True)
+
+
+def gen_itl_two_capf(*, session: bool, mixed: bool = False) -> bytes:
+    """The phone takes an ITL with two CAPF records, the current one and an expired one
+    (another node's or a stale certificate), and its config; with `session`
+    (capfAuthMode 2) it enrols with CAPF presenting the current certificate; without
+    (capfAuthMode 0) no CAPF session follows and the capture goes on 40 s. `mixed`: the
+    phone also takes a CTL holding the current CAPF certificate, and the ITL holds only
+    the stale one (TFTP not restarted after the CAPF regeneration)."""
+    last = 151 if mixed else 150 if session else 157
+    phone = probe_phone(last)
+    cap = Cap(start(202 if mixed else 201 if session else 208))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)  # a fresh IP ID counter per file
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(True, False, ctl=True) if mixed
+             else None, base, base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(not mixed, True), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml",
+             config_xml(dev, srv.ip, [srv.ip], 2 if session else 0), base + 3,
+             base + 1003)
+    if session:
+        conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last,
+                       0x222000 + last)
+        conn.handshake()
+        tls12_capf_session(conn, rng, p3_capf().der)
+    else:
+        cap.wait_us(40 * SECOND // US)
+        tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_tvs_not_in_itl() -> bytes:
+    """The phone (.158) takes an ITL whose TVS record is the node's old TVS certificate and
+    its config (capfAuthMode 2); TVS presents a regenerated certificate (same name, another
+    key) that the ITL does not hold, the phone aborts with fatal unknown_ca and never
+    contacts CAPF; the capture goes on 40 s."""
+    gi = _gen_itl_module()
+    last = 158
+    phone = probe_phone(last)
+    cap = Cap(start(209))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", None, base, base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(True, False), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
+             base + 3, base + 1003)
+    new_tvs = gi.make_ident("ccm", "cm-p3.example", "TVS", 0x7009)
+    conn = TcpConn(cap, phone, srv, 52000 + last, 2445, 0x111000 + last, 0x222000 + last)
+    conn.handshake()
+    tls12_server_flight(conn, rng, new_tvs.der)
+    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
+    conn.close(cli_first=True)
+    cap.wait_us(40 * SECOND // US)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_itl_signer_change() -> bytes:
+    """One TFTP server, one phone (.159): the phone takes an ITL signed by one ITLRecovery
+    certificate, 30 s later an ITL signed by another (the signer changed: a regenerated
+    ITLRecovery, or the node rebuilt), then its config (capfAuthMode 2), and never
+    contacts CAPF; the capture goes on 40 s."""
+    gi = _gen_itl_module()
+    last = 159
+    phone = probe_phone(last)
+    cap = Cap(start(210))
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)
+    dns = "cm-p3.example"
+    new_sast = gi.make_ident("sast2", f"ITLRECOVERY_{dns}", "ITLRecovery", 0x700A)
+    rest = [gi.cucm_record(gi.make_ident("ccm", dns, "CallManager", 0x7002), 2, dns, P3_IP),
+            gi.cucm_record(gi.make_ident("tvs", dns, "TVS", 0x7003), 21, dns, P3_IP),
+            gi.cucm_record(p3_capf(), 4, dns, P3_IP)]
+    changed = gi.build_signed(new_sast, "cucm", 1,
+                              [gi.cucm_record(new_sast, 0, dns, P3_IP), *rest])
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(True, False), base, base + 1000)
+    cap.wait_us(30 * SECOND // US)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", changed, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
+             base + 2, base + 1002)
+    cap.wait_us(40 * SECOND // US)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 3, base + 1003)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_ctl_stale_capf() -> bytes:
+    """Mixed mode, the other way round: the phone (.160) takes a CTL whose CAPF record is
+    the old certificate (CTL not updated after the CAPF regeneration) and an ITL with the
+    current one, then its config (capfAuthMode 2); CAPF presents the current certificate
+    and the phone aborts with fatal unknown_ca; the capture goes on 40 s."""
+    last = 160
+    phone = probe_phone(last)
+    cap = Cap(start(211))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(False, True, ctl=True), base,
+             base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(True, False), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
+             base + 3, base + 1003)
+    conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last, 0x222000 + last)
+    conn.handshake()
+    tls12_server_flight(conn, rng, p3_capf().der)
+    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
+    conn.close(cli_first=True)
+    cap.wait_us(40 * SECOND // US)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
+def gen_ctl_vouches_capf() -> bytes:
+    """Mixed mode: the phone (.162) takes a CTL with the current CAPF certificate and an
+    ITL without any CAPF record (CAPF activated after the ITL was built, TFTP not
+    restarted), then its config (capfAuthMode 2); CAPF presents the CTL's certificate and
+    the phone enrols."""
+    last = 162
+    phone = probe_phone(last)
+    cap = Cap(start(213))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(True, False, ctl=True), base,
+             base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(False, False), base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
+             base + 3, base + 1003)
+    conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last, 0x222000 + last)
+    conn.handshake()
+    tls12_capf_session(conn, rng, p3_capf().der)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
     s01 = read_pcap(os.path.join(realpeer, "S01_happy.pcap"))
     s05 = read_pcap(os.path.join(realpeer, "S05_capf_filtered.pcap"))
@@ -2707,6 +2935,13 @@ def build_all(realpeer: str = DEFAULT_REALPEER) -> dict[str, bytes]:
         "capf_rst_after_hello.pcap": gen_capf_rst_after_hello(realpeer),
         "capf_pmtu_blackhole.pcap": gen_capf_pmtu_blackhole(realpeer),
         "dns_foreign_source.pcap": gen_dns_foreign_source(),
+        "itl_two_capf_stale.pcap": gen_itl_two_capf(session=True),
+        "itl_two_capf_no_session.pcap": gen_itl_two_capf(session=False),
+        "ctl_current_itl_stale.pcap": gen_itl_two_capf(session=True, mixed=True),
+        "tvs_cert_not_in_itl.pcap": gen_tvs_not_in_itl(),
+        "itl_signer_change.pcap": gen_itl_signer_change(),
+        "ctl_stale_capf_rejected.pcap": gen_ctl_stale_capf(),
+        "ctl_vouches_capf.pcap": gen_ctl_vouches_capf(),
     }
     assert set(files) == set(EXPECTED)
     return files

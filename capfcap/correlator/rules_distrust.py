@@ -107,6 +107,8 @@ def _tvs_alert(ctx: Context, p: PhoneState, after: int) -> _Signal | None:
             continue
         if not s.frames or s.frames[0] <= after or s.handshake_done:
             continue
+        if tvs_outside_itl(p, s) is not None:
+            continue  # the ITL it took lacks that certificate too: TVS_CERT_MISMATCH
         a = next((a for a in s.alerts if a.sender == "client" and not a.encrypted
                   and a.level == 2 and a.description), None)
         if a is not None:
@@ -204,6 +206,50 @@ def distrust_findings(ctx: Context, p: PhoneState, found: list[Finding]) -> list
         _facts=[facts.transfer(took), facts.transfer(cfg.transfer), *sig.facts, facts.unchecked(
             "the TVS members of the config and the phone's own trust list (Wireshark has no "
             "field for either)")],
+    )]
+
+
+# -- TVS_CERT_MISMATCH -----------------------------------------------------------------------
+def tvs_outside_itl(p: PhoneState, s: TlsSession) -> TrustListSeen | None:
+    """The ITL the phone took before TLS session `s` to TVS, when it has TVS (role 21)
+    records with certificates and none is the certificate TVS presented; else None."""
+    if not s.server_certs:
+        return None
+    itl = latest_list(p, "ITL", s.frames[0] if s.frames else None)
+    if itl is None or itl.trust_list is None:
+        return None
+    tvs = {r.cert.der_sha256 for r in itl.trust_list.records if r.role == TVS_ROLE and r.cert}
+    return itl if tvs and s.server_certs[0].der_sha256 not in tvs else None
+
+
+def tvs_mismatch(ctx: Context, p: PhoneState, s: TlsSession, leaf: CertInfo,
+                 srv: dict[str, object]) -> list[Finding]:
+    """TVS_CERT_MISMATCH: the phone did not complete TLS with a TVS whose certificate is in
+    none of the TVS records of the ITL it took (a TVS certificate regenerated and TFTP not
+    restarted). A completed handshake shows the phone trusts it after all: no finding."""
+    itl = tvs_outside_itl(p, s)
+    if itl is None or s.handshake_done:
+        return []
+    assert itl.trust_list is not None
+    t = itl.transfer
+    recs = [r for r in itl.trust_list.records if r.role == TVS_ROLE and r.cert]
+    lines = [f"Presented (frame {s.cert_frame}): {leaf.subject}, serial {leaf.serial}, "
+             f"SHA-256 {leaf.der_sha256}.",
+             f"ITL {transfer_text(t)} (frames {t.frames[0]}-{t.frames[-1]}) TVS records: "
+             + "; ".join(f"{r.cert.subject}, serial {r.cert.serial}, SHA-256 "
+                         f"{r.cert.der_sha256}" for r in recs if r.cert) + ".",
+             "Compared by DER hash; the subject names may well be equal. A phone holding "
+             "this ITL cannot verify that TVS, whatever trust list it held before."]
+    frames = sorted({*t.frames, *([s.cert_frame] if s.cert_frame else s.frames)})
+    return [make(
+        ctx, "TVS_CERT_MISMATCH", p, srv,
+        f"TVS on {label(ctx, s.key.server)} presents a certificate that is in none of the "
+        f"TVS records of the phone's ITL ({basename(t.filename)})",
+        "\n".join(lines), frames,
+        f"({transfer_filter([t])}) || frame.number == {s.cert_frame}",
+        cert_sha256=leaf.der_sha256,
+        _facts=[facts.transfer(t), facts.cert(s.cert_frame, leaf.der_sha256),
+                facts.unchecked("the ITL TVS records (Wireshark has no ITL dissector)")],
     )]
 
 
@@ -321,11 +367,44 @@ def tvs_vouched(p: PhoneState, after: int) -> tuple[TlsSession, TlsSession] | No
     return first, min(capf, key=lambda s: s.frames[0])
 
 
+def ctl_vouched(p: PhoneState, after: int) -> tuple[TrustListSeen, TlsSession] | None:
+    """(CTL, CAPF session) when the CTL the phone holds (mixed mode) carries the certificate
+    CAPF presented on a completed TLS handshake after frame `after`."""
+    for s in sorted(p.tls, key=lambda s: s.frames[0] if s.frames else 0):
+        if not (is_capf(p, s.key.server_port) and s.key.client in p.addrs and s.frames
+                and s.frames[0] > after and s.handshake_done and s.server_certs):
+            continue
+        ctl = latest_list(p, "CTL", s.frames[0])
+        leaf = s.server_certs[0]
+        if ctl is not None and {leaf.der_sha256, leaf.der_sha1} & _hashes(ctl):
+            return ctl, s
+    return None
+
+
+CTL_VOUCHED_FIX = ("CAPF runs: it presented the certificate of the phone's CTL. Restart the "
+                   "Cisco TFTP service on all TFTP nodes so the ITL carries the CAPF "
+                   "certificate too, then reset the phones.")
+
+
 def vouch(f: Finding, p: PhoneState, itl_end: int) -> Finding:
-    """ITL_NO_CAPF becomes info when TVS vouched for the CAPF certificate."""
+    """ITL_NO_CAPF becomes info when TVS, or the CTL (mixed mode), vouched for the CAPF
+    certificate."""
     v = tvs_vouched(p, itl_end)
     if v is None:
-        return f
+        c = ctl_vouched(p, itl_end)
+        if c is None:
+            return f
+        ctl, capf = c
+        t = ctl.transfer
+        return replace(
+            f, severity="info", remediation=CTL_VOUCHED_FIX,
+            summary=f.summary + "; the CTL vouched for the CAPF certificate",
+            detail=f.detail + f"\nThe CTL the phone holds ({basename(t.filename)}, frames "
+            f"{t.frames[0]}-{t.frames[-1]}) carries the certificate CAPF presented, and TLS "
+            f"to CAPF succeeded (frame {capf.frames[0]}): in mixed mode the phone trusts "
+            "CAPF through the CTL, so the missing ITL record did not stop the enrolment; the "
+            "CAPF outcome decides.",
+            extra={**f.extra, "ctl_vouched": True})
     tvs, capf = v
     return replace(
         f, severity="info",

@@ -5,7 +5,8 @@ server. When one ITL was received by more phones than any other, each phone that
 another one, differing in signer or CAPF certificate, is warned once; a phone that received
 only the majority ITL is not. Without such a majority (two phones and two ITLs, or a tie)
 the capture cannot tell which ITL is the cluster's current one: one capture-level finding
-lists the groups.
+lists the groups. When a single server served them all, its ITL changed during the capture
+(a signer or CAPF change), and the finding says so instead of looking for an odd server.
 """
 
 from __future__ import annotations
@@ -124,6 +125,15 @@ def mismatch_findings(ctx: Context, phones: dict[str, PhoneState]) -> list[Findi
     return out
 
 
+def _changed_fix(srv: str, n: int, who: str = "this phone so it downloads") -> str:
+    """The fix when one server served `n` different ITLs over the capture."""
+    return (f"{srv} served {'two' if n == 2 else n} different ITLs during the capture. If its "
+            f"certificates were changed meanwhile, reset {who} the current ITL; if the phone "
+            "then rejects it (its installed ITL predates a signer change), run 'utils itl "
+            "reset localkey' (or 'remote') on the publisher, or erase the trust list on the "
+            "phone.")
+
+
 def _minority(ctx: Context, phone: PhoneState, seen: TrustListSeen, g: ItlGroup,
               major: ItlGroup, groups: list[ItlGroup], diffs: list[str]) -> Finding:
     ta, tb = seen.transfer, major.seen[0].transfer
@@ -136,11 +146,7 @@ def _minority(ctx: Context, phone: PhoneState, seen: TrustListSeen, g: ItlGroup,
     same = ta.server in major.servers()
     if same:
         lines.append(f"{srv} served both ITLs: its ITL changed during the capture.")
-        fix = (f"{srv} served two different ITLs during the capture. If its certificates "
-               "were changed meanwhile, reset this phone so it downloads the current ITL; if "
-               "the phone then rejects it (its installed ITL predates a signer change), run "
-               "'utils itl reset localkey' (or 'remote') on the publisher, or erase the "
-               "trust list on the phone.")
+        fix = _changed_fix(srv, 2)
     else:
         fix = (f"Make the TFTP servers of one cluster serve the same ITL: {srv} serves a "
                f"different ITL from {_servers_text(ctx, major)}. If it belongs to this "
@@ -174,14 +180,19 @@ def _no_majority(ctx: Context, groups: list[ItlGroup], live: dict[str, int]) -> 
     lines += ["  " + _group_line(ctx, g) for g in groups]
     lines += [f"{first.sha256[:16]} vs {g.sha256[:16]}: " + "; ".join(d)
               for g in groups[1:] if (d := differences(first.itl, g.itl))]
-    lines.append("No ITL was received by more phones than the others, so the counts cannot "
-                 "tell which one is the cluster's current ITL.")
+    servers = sorted({s for g in groups for s in g.servers()})
+    one = label(ctx, servers[0]) if len(servers) == 1 else ""
+    if one:  # a single server: the ITL changed over time, no server is the odd one out
+        lines.append(f"{one} served every one of them: its ITL changed during the capture.")
+    else:
+        lines.append("No ITL was received by more phones than the others, so the counts "
+                     "cannot tell which one is the cluster's current ITL.")
     current = [g for g in groups if _capf_set(g.itl) & set(live)]
     stale = [g for g in groups if g not in current]
-    fix = None
+    fix = _changed_fix(one, len(groups), "the phones so they download") if one else None
     ts = [g.seen[0].transfer for g in groups]
     frames = [f for t in ts for f in t.frames]
-    if current and stale:
+    if current and stale and not one:
         cert = sorted(_capf_set(current[0].itl) & set(live))[0]
         frames.append(live[cert])
         lines.append(f"The CAPF server presents certificate {cert[:16]} (frame {live[cert]}), "
@@ -198,7 +209,9 @@ def _no_majority(ctx: Context, groups: list[ItlGroup], live: dict[str, int]) -> 
     anon = PhoneState(ip="", first_frame=0)
     return make(
         ctx, "ITL_MISMATCH", anon, {},
-        f"{len(groups)} different ITLs reached {_count(total)}, none a majority: "
+        (f"{one} served {len(groups)} different ITLs during the capture, to "
+         f"{_count(total)}: " if one else
+         f"{len(groups)} different ITLs reached {_count(total)}, none a majority: ")
         + "; ".join(f"{g.sha256[:16]} from {_servers_text(ctx, g)} to "
                     + ", ".join(p.ip for p in g.phones) for g in groups),
         "\n".join(lines), frames, frames_filter(frames), remediation=fix,

@@ -24,7 +24,7 @@ from capfcap.correlator.common import (
 )
 from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
 from capfcap.correlator.ports import service
-from capfcap.correlator.rules_distrust import capf_mismatch, ctl_note
+from capfcap.correlator.rules_distrust import capf_mismatch, ctl_note, tvs_mismatch
 from capfcap.correlator.state import PhoneState
 from capfcap.events import TcpConnection, TlsAlert, TlsSession, TrustListSeen
 from capfcap.filenames import basename
@@ -237,4 +237,6 @@ def _cert_checks(ctx: Context, phone: PhoneState, s: TlsSession, prefix: str,
         ))
     if prefix == "CAPF":
         out += capf_mismatch(ctx, phone, s, leaf, srv, itl)
+    elif prefix == "TVS":
+        out += tvs_mismatch(ctx, phone, s, leaf, srv)
     return out

@@ -29,7 +29,7 @@ from capfcap.correlator.evidence import (
 from capfcap.correlator.ports import is_capf, is_tvs, tvs_ports_text
 from capfcap.correlator.state import PhoneState
 from capfcap.correlator.transfers import answered, refused
-from capfcap.events import FileTransfer, IcmpError
+from capfcap.events import FileTransfer, IcmpError, TrustRecord
 from capfcap.filenames import basename
 from capfcap.findings import Finding
 from capfcap.protocol import TFTP_PORT
@@ -192,20 +192,68 @@ def _held_itl(ctx: Context, phone: PhoneState) -> list[Finding]:
                 f"({roles})",
                 f"Records: {roles}. Signer {tl_.signer}; SHA-1 {tl_.sha1}, MD5 {tl_.md5}. "
                 + (f"The phone also contacted TVS ({tvs_port}), which could vouch for CAPF."
-                   if tvs else f"No TVS ({tvs_port}) connection from the phone was captured "
+                   if tvs else "The phone also holds a CTL with a CAPF record (mixed mode), "
+                   "through which it can trust CAPF." if _ctl_with_capf(phone)
+                   else f"No TVS ({tvs_port}) connection from the phone was captured "
                    "either, so nothing can vouch for the CAPF certificate."),
                 t.frames, transfer_filter([t]), times=(t.first_ts, t.last_ts),
                 _facts=[facts.transfer(t), facts.itl_content()],
             ))
         for r in caps:
             if r.cert is not None:
-                out += cert_expiry(
+                found = cert_expiry(
                     ctx, phone, r.cert, t.last_ts, f"CAPF record {r.index} of "
                     f"{basename(t.filename)}", list(t.frames), transfer_filter([t]),
                     server=server_ident(ctx, t.server, t.server_port),
                     facts_=[facts.transfer(t), facts.itl_content()],
                 )
+                why = _another_capf_record(phone, caps, r, t.last_ts) if found else None
+                if why:
+                    j = Judgement(False, why, "another CAPF record")
+                    withhold(ctx, found[0].code, phone, j, list(t.frames),
+                             file=basename(t.filename),
+                             cert_sha256=r.cert.der_sha256)
+                    continue
+                out += found
     return out
+
+
+def _ctl_with_capf(phone: PhoneState) -> bool:
+    return any(tl.trust_list is not None and tl.trust_list.kind == "CTL"
+               and tl.trust_list.capf_records() for tl in phone.trust_lists)
+
+
+def _another_capf_record(phone: PhoneState, caps: tuple[TrustRecord, ...], r: TrustRecord,
+                         at: int) -> str | None:
+    """Why the expiry of CAPF record `r` is no proven failure, or None. CAPF presents
+    another certificate, valid at capture time: `r` is another node's CAPF certificate
+    (before CUCM 14 every node had its own) or a stale one, not CAPF's current one (when the
+    ITL lacks the presented one, CAPF_CERT_MISMATCH says so and what to restart; "regenerate
+    the CAPF certificate" would be wrong). Or the ITL holds another valid CAPF record and the
+    capture shows no CAPF certificate that would tell which record CAPF uses."""
+    assert r.cert is not None
+    state = "expired" if r.cert.not_after < at else "expiring"
+    valid = {c.cert.der_sha256: c for c in caps
+             if c is not r and c.cert is not None and c.cert.not_after >= at}
+    shown = [s for s in phone.tls if is_capf(phone, s.key.server_port) and s.server_certs]
+    if any(s.server_certs[0].der_sha256 == r.cert.der_sha256 for s in shown):
+        return None  # CAPF presents the expired certificate itself
+    for s in shown:
+        leaf = s.server_certs[0]
+        if leaf.not_after < at:
+            continue
+        rec = valid.get(leaf.der_sha256)
+        where = (f"the ITL's CAPF record {rec.index}" if rec is not None
+                 else "a certificate this ITL does not hold (see CAPF_CERT_MISMATCH)")
+        return (f"CAPF presents {leaf.subject} (frame {s.cert_frame}), {where}, valid at "
+                f"capture time; the {state} record {r.index} ({r.cert.subject}) is another "
+                "node's or a stale certificate, not the one CAPF uses")
+    if shown or not valid:
+        return None  # CAPF presents only expired certificates, or no record is valid
+    return (f"the ITL holds {len(caps)} CAPF records, {len(valid)} of them valid at capture "
+            f"time; no CAPF certificate was captured, so the capture does not show which "
+            f"record CAPF uses (record {r.index}, {r.cert.subject}, is {state}): capture the "
+            "phone's CAPF connection")
 
 
 def _tftp_icmp(phone: PhoneState, server: str, lst: list[FileTransfer]) -> list[IcmpError]:
