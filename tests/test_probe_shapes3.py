@@ -11,8 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from capfcap.cli import main
 
 SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
@@ -98,9 +96,6 @@ def test_one_server_changing_its_itl_is_a_change_over_time_not_odd_servers() -> 
     assert "utils itl reset" in m["remediation"]
 
 
-@pytest.mark.xfail(strict=True, reason="fix on branch probe3-ctl-fix: it changes the golden of "
-                   "realpeer/S25_ctl_stale_capf.pcap (the same shape), which only the lead may "
-                   "update")
 def test_a_capf_rejection_explained_by_a_stale_ctl_does_not_blame_the_itl() -> None:
     """Mixed mode: the ITL carries the certificate CAPF presents, the CTL only the old one,
     and the phone rejects CAPF with unknown_ca. 'Its ITL does not vouch for it' is false

@@ -294,6 +294,22 @@ def ctl_note(p: PhoneState, s: TlsSession) -> str:
             "the CTL.")
 
 
+def stale_ctl(p: PhoneState, s: TlsSession) -> TrustListSeen | None:
+    """The CTL the phone holds when it, and not the ITL, lacks the certificate presented on
+    the CAPF port: the ITL's CAPF records hold it, the CTL's (mixed mode) do not."""
+    if not s.server_certs or not is_capf(p, s.key.server_port):
+        return None
+    before = s.frames[0] if s.frames else None
+    ctl, itl = latest_list(p, "CTL", before), latest_list(p, "ITL", before)
+    if ctl is None or itl is None or ctl.trust_list is None or itl.trust_list is None:
+        return None
+    if not ctl.trust_list.capf_records():
+        return None
+    leaf = s.server_certs[0]
+    mine = {leaf.der_sha256, leaf.der_sha1}
+    return ctl if mine & _hashes(itl) and not mine & _hashes(ctl) else None
+
+
 CTL_FIX = ("Update the CTL after the CAPF certificate change (`utils ctl update CTLFile` in "
            "mixed mode), restart the Cisco CAPF, TVS and TFTP services, then reset the phones.")
 

@@ -24,7 +24,13 @@ from capfcap.correlator.common import (
 )
 from capfcap.correlator.evidence import TLS_WAIT, judge, withhold
 from capfcap.correlator.ports import service
-from capfcap.correlator.rules_distrust import capf_mismatch, ctl_note, tvs_mismatch
+from capfcap.correlator.rules_distrust import (
+    CTL_FIX,
+    capf_mismatch,
+    ctl_note,
+    stale_ctl,
+    tvs_mismatch,
+)
 from capfcap.correlator.state import PhoneState
 from capfcap.events import TcpConnection, TlsAlert, TlsSession, TrustListSeen
 from capfcap.filenames import basename
@@ -91,13 +97,23 @@ def tls_findings(ctx: Context, phone: PhoneState) -> list[Finding]:
             ))
         elif fatal and not s.handshake_done:
             a = fatal[0]
+            ctl = (stale_ctl(phone, s) if a.sender == "client"
+                   and a.description in TLS_TRUST_ALERTS else None)
+            why = _explain(s, a, prefix, itl_note)
+            if ctl is not None:
+                t = ctl.transfer
+                why = (f"The phone rejected the {prefix} certificate. Its ITL holds it, but "
+                       f"the CTL it holds ({basename(t.filename)}, frames {t.frames[0]}-"
+                       f"{t.frames[-1]}) does not: in mixed mode the phone trusts CAPF "
+                       "through the CTL, which predates the CAPF certificate.")
             out.append(make(
                 ctx, prefix + "_TLS_FAILED", phone, srv,
                 f"TLS to {prefix} {label(ctx, s.key.server)} failed: {_alert_text(a)}",
-                _explain(s, a, prefix, itl_note) + f"\nClientHello frame {s.client_hello_frame}"
+                why + f"\nClientHello frame {s.client_hello_frame}"
                 f", offered {', '.join(version_name(v) for v in s.offered_versions) or '-'}; "
                 f"negotiated {version_name(s.version)}.",
                 s.frames, _filter(s), times=(s.first_ts, s.last_ts),
+                remediation=CTL_FIX if ctl is not None else None,
                 alert=alert_name(a.description), alert_sender=a.sender,
                 _facts=[facts.tls(s)],
             ))
