@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import struct
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from tests.tshark_cache import tshark
 
@@ -36,3 +39,15 @@ def write_pcap(path: Path, frames: list[tuple[int, bytes]], linktype: int = 1,
             frac = ts % 1_000_000_000 if nano else (ts % 1_000_000_000) // 1000
             f.write(struct.pack(endian + "IIII", ts // 1_000_000_000, frac, len(data), len(data)))
             f.write(data)
+
+
+def gen_pcaps() -> ModuleType:
+    """tools/gen_pcaps.py as a module: its capture builders, for tests that build a shape
+    of their own."""
+    path = Path(__file__).resolve().parent.parent / "tools" / "gen_pcaps.py"
+    spec = importlib.util.spec_from_file_location("gen_pcaps", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["gen_pcaps"] = mod
+    spec.loader.exec_module(mod)
+    return mod

@@ -5,17 +5,15 @@ claims only what the capture proves (DESIGN §4)."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import random
-import sys
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from capfcap.cli import main
+from tests.helpers import gen_pcaps
 
 SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
 
@@ -118,7 +116,7 @@ def test_rst_with_another_ttl_than_the_server_is_not_proof_capf_is_down() -> Non
 def test_two_ipv6_phones_behind_one_router_mac_stay_two_phones(tmp_path: Path) -> None:
     """The IPv6 form of the router uplink: one phone has one IPv6 address, so two behind
     one MAC are two phones (the dual-stack merge joins one IPv4 and one IPv6 address)."""
-    g = _gen_pcaps()
+    g = gen_pcaps()
     rtr, up = "00:00:5e:00:53:c8", "00:00:5e:00:53:01"
     a, b = g.Host("2001:db8:51::206", rtr, 63), g.Host("2001:db8:51::207", rtr, 63)
     capf = g.Host("2001:db8:113::206", up, 63)
@@ -137,22 +135,13 @@ def test_two_ipv6_phones_behind_one_router_mac_stay_two_phones(tmp_path: Path) -
     assert _codes(r, "2001:db8:51::207") == ["CAPF_UNIDIRECTIONAL"]
 
 
-def _gen_pcaps() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gen_pcaps", SYNTH.parent.parent / "tools" / "gen_pcaps.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gen_pcaps"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
 
 def test_a_syn_that_crosses_the_syn_ack_is_no_lost_answer(tmp_path: Path) -> None:
     """The retransmission race: the phone's timer fires just as the slow SYN-ACK is on its
     way, so its second SYN follows the SYN-ACK by 0.1 ms and the capture ends there. The
     phone may well take the SYN-ACK; only a SYN a timeout after it shows the answer lost
     (synack_lost.pcap retransmits 1 s and more after each SYN-ACK)."""
-    g = _gen_pcaps()
+    g = gen_pcaps()
     phone = g.probe_phone(227)
     tftp = g.server_host("203.0.113.227", 0x4E07)
     capf = g.server_host("203.0.113.228", 0x4E08)

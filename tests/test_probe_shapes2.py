@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from capfcap.cli import main
+from tests.helpers import gen_pcaps
 
 SYNTH = Path(__file__).resolve().parent.parent / "pcaps" / "synthetic"
 ITL_FIX = "Make the phone's ITL"
@@ -84,17 +85,6 @@ def test_answers_from_another_address_are_named_not_called_silence() -> None:
     assert "192.0.2.54" in line["what"]
 
 
-def _gen_pcaps() -> Any:
-    import importlib.util
-    import sys
-    spec = importlib.util.spec_from_file_location(
-        "gen_pcaps", SYNTH.parent.parent / "tools" / "gen_pcaps.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gen_pcaps"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
 
 def _analyze(path: Path) -> dict[str, Any]:
     out = io.StringIO()
@@ -106,7 +96,7 @@ def _analyze(path: Path) -> dict[str, Any]:
 def test_silent_capf_over_ipv6_names_ipv6_in_the_fix(tmp_path: Path) -> None:
     """An IPv6-only phone resolves the CAPF name by AAAA and its SYNs go unanswered: with
     'Enable IPv6' off CAPF may ignore IPv6 connections (FIELD A3), so the fix names it."""
-    g = _gen_pcaps()
+    g = gen_pcaps()
     phone = g.Host("2001:db8:51::244", "00:1b:54:aa:c0:f4", 64)
     dns = g.Host("2001:db8:53::54", g.GW_MAC, 63)
     tftp = g.Host("2001:db8:113::244", g.GW_MAC, 63)
@@ -133,7 +123,7 @@ def _hole_capture(tmp_path: Path, name: str, *, lose_flight: bool = True,
     the segment carrying CAPF's certificate record (`lose_certificate`). `fin_after_us`:
     no CAPF dialogue, the phone closes that long after the handshake."""
     import random
-    g = _gen_pcaps()
+    g = gen_pcaps()
     phone = g.probe_phone(233)
     srv = g.server_host("203.0.113.233", 0x5004)
     cert = g.pem_to_der(str(SYNTH.parent / "realpeer" / "data" / "certs" / g.PROBE_CERT))

@@ -6,11 +6,9 @@ frames by less than the slack) changes nothing."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -22,6 +20,7 @@ from capfcap.events import ORDER_NOTE
 from capfcap.pipeline import ORDER_MIN_FRAMES, ORDER_SLACK_NS, Analysis, Options, analyze
 from capfcap.reporters.json import render
 from capfcap.sources.inputs import InputSet, frames
+from tests.helpers import gen_pcaps
 
 ROOT = Path(__file__).resolve().parent.parent
 S01 = ROOT / "pcaps" / "realpeer" / "S01_happy.pcap"
@@ -33,15 +32,6 @@ REORDERCAP = shutil.which("reordercap")
 ORDER_CLAIMS = {"CAPTURE_GAPS", "CAPTURE_ONE_SIDED", "CAPF_UNIDIRECTIONAL",
                 "TFTP_NO_RESPONSE", "DNS_NO_RESPONSE", "TRANSFER_INCOMPLETE"}
 
-
-def _gen_pcaps() -> Any:
-    """tools/gen_pcaps.py as a module (its writers of captures out of order)."""
-    spec = importlib.util.spec_from_file_location("gen_pcaps", ROOT / "tools" / "gen_pcaps.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_pcaps", mod)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @cache
@@ -154,7 +144,7 @@ def test_slack_and_minimum_count() -> None:
 def test_silence_written_in_runs_is_withheld(name: str, code: str, tmp_path: Path) -> None:
     """A silence that stands in S04/S05 is withheld once the two directions are written in
     runs: in file order an answer may come before its question (evidence.judge)."""
-    gen = _gen_pcaps()
+    gen = gen_pcaps()
     runs = tmp_path / f"runs_{name}.pcapng"
     runs.write_bytes(gen.gen_runs_two_ifaces(gen.read_pcap(str(REALPEER / f"{name}.pcap"))))
     want = _report(str(REALPEER / f"{name}.pcap"))
@@ -180,7 +170,7 @@ def test_disorder_is_judged_per_phone(tmp_path: Path) -> None:
 
     from tests.helpers import write_pcap
 
-    gen = _gen_pcaps()
+    gen = gen_pcaps()
     s05 = [(int(p.time * 1_000_000_000), bytes(p))
            for p in rdpcap(str(REALPEER / "S05_capf_filtered.pcap"))]
     other_ip, other_mac = "192.0.2.99", "02:00:5e:00:00:99"

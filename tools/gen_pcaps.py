@@ -2723,6 +2723,47 @@ def p3_capf() -> Any:
     return _gen_itl_module().make_ident("capf", "CAPF-p3cur", "CAPF", 0x7004, ca=True)
 
 
+def _p3_phone(last: int, capture: int, ctl: bytes | None, itl: bytes | None, mode: int
+              ) -> tuple[Cap, Host, Host, random.Random]:
+    """A phone (.`last`) of the P3 node downloading, in a phone's order, CTL<dev>.tlv
+    (`ctl`, or not found), ITL<dev>.tlv (not found), ITLFile.tlv (`itl`) and its config
+    (capfAuthMode `mode`): the capture, the phone, the node and the phone's TLS randomness."""
+    phone = probe_phone(last)
+    cap = Cap(start(capture))
+    rng = random.Random(last)
+    dev = device_name(phone)
+    base = 40000 + last * 10
+    srv = server_host(P3_IP, 0x7700)  # a fresh IP ID counter per file
+    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", ctl, base, base + 1000)
+    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
+    tftp_get(cap, phone, srv, "ITLFile.tlv", itl, base + 2, base + 1002)
+    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], mode),
+             base + 3, base + 1003)
+    return cap, phone, srv, rng
+
+
+def _p3_conn(cap: Cap, phone: Host, srv: Host, last: int, port: int = 3804) -> TcpConn:
+    conn = TcpConn(cap, phone, srv, 52000 + last, port, 0x111000 + last, 0x222000 + last)
+    conn.handshake()
+    return conn
+
+
+def _p3_rejected(conn: TcpConn, rng: random.Random, der: bytes) -> None:
+    """The server's TLS 1.2 flight with certificate `der`; the phone aborts with fatal
+    unknown_ca (48) and closes."""
+    tls12_server_flight(conn, rng, der)
+    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)
+    conn.close(cli_first=True)
+
+
+def _p3_later(cap: Cap, phone: Host, srv: Host, last: int, n: int = 4) -> bytes:
+    """40 s later the phone fetches SoftKeys.xml (the capture goes on past CAPF's wait)."""
+    base = 40000 + last * 10
+    cap.wait_us(40 * SECOND // US)
+    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + n, base + 1000 + n)
+    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+
+
 def gen_itl_two_capf(*, session: bool, mixed: bool = False) -> bytes:
     """The phone takes an ITL with two CAPF records, the current one and an expired one
     (another node's or a stale certificate), and its config; with `session`
@@ -2731,27 +2772,13 @@ def gen_itl_two_capf(*, session: bool, mixed: bool = False) -> bytes:
     phone also takes a CTL holding the current CAPF certificate, and the ITL holds only
     the stale one (TFTP not restarted after the CAPF regeneration)."""
     last = 151 if mixed else 150 if session else 157
-    phone = probe_phone(last)
-    cap = Cap(start(202 if mixed else 201 if session else 208))
-    rng = random.Random(last)
-    dev = device_name(phone)
-    base = 40000 + last * 10
-    srv = server_host(P3_IP, 0x7700)  # a fresh IP ID counter per file
-    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(True, False, ctl=True) if mixed
-             else None, base, base + 1000)
-    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
-    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(not mixed, True), base + 2, base + 1002)
-    tftp_get(cap, phone, srv, f"{dev}.cnf.xml",
-             config_xml(dev, srv.ip, [srv.ip], 2 if session else 0), base + 3,
-             base + 1003)
-    if session:
-        conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last,
-                       0x222000 + last)
-        conn.handshake()
-        tls12_capf_session(conn, rng, p3_capf().der)
-    else:
-        cap.wait_us(40 * SECOND // US)
-        tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
+    cap, phone, srv, rng = _p3_phone(
+        last, 202 if mixed else 201 if session else 208,
+        _p3_list(True, False, ctl=True) if mixed else None, _p3_list(not mixed, True),
+        2 if session else 0)
+    if not session:
+        return _p3_later(cap, phone, srv, last)
+    tls12_capf_session(_p3_conn(cap, phone, srv, last), rng, p3_capf().der)
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
@@ -2762,26 +2789,10 @@ def gen_tvs_not_in_itl() -> bytes:
     contacts CAPF; the capture goes on 40 s."""
     gi = _gen_itl_module()
     last = 158
-    phone = probe_phone(last)
-    cap = Cap(start(209))
-    rng = random.Random(last)
-    dev = device_name(phone)
-    base = 40000 + last * 10
-    srv = server_host(P3_IP, 0x7700)
-    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", None, base, base + 1000)
-    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
-    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(True, False), base + 2, base + 1002)
-    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
-             base + 3, base + 1003)
+    cap, phone, srv, rng = _p3_phone(last, 209, None, _p3_list(True, False), 2)
     new_tvs = gi.make_ident("ccm", "cm-p3.example", "TVS", 0x7009)
-    conn = TcpConn(cap, phone, srv, 52000 + last, 2445, 0x111000 + last, 0x222000 + last)
-    conn.handshake()
-    tls12_server_flight(conn, rng, new_tvs.der)
-    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
-    conn.close(cli_first=True)
-    cap.wait_us(40 * SECOND // US)
-    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
-    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+    _p3_rejected(_p3_conn(cap, phone, srv, last, 2445), rng, new_tvs.der)
+    return _p3_later(cap, phone, srv, last)
 
 
 def gen_itl_signer_change() -> bytes:
@@ -2808,9 +2819,7 @@ def gen_itl_signer_change() -> bytes:
     tftp_get(cap, phone, srv, "ITLFile.tlv", changed, base + 1, base + 1001)
     tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
              base + 2, base + 1002)
-    cap.wait_us(40 * SECOND // US)
-    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 3, base + 1003)
-    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+    return _p3_later(cap, phone, srv, last, 3)
 
 
 def gen_ctl_stale_capf() -> bytes:
@@ -2819,26 +2828,10 @@ def gen_ctl_stale_capf() -> bytes:
     current one, then its config (capfAuthMode 2); CAPF presents the current certificate
     and the phone aborts with fatal unknown_ca; the capture goes on 40 s."""
     last = 160
-    phone = probe_phone(last)
-    cap = Cap(start(211))
-    rng = random.Random(last)
-    dev = device_name(phone)
-    base = 40000 + last * 10
-    srv = server_host(P3_IP, 0x7700)
-    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(False, True, ctl=True), base,
-             base + 1000)
-    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
-    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(True, False), base + 2, base + 1002)
-    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
-             base + 3, base + 1003)
-    conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last, 0x222000 + last)
-    conn.handshake()
-    tls12_server_flight(conn, rng, p3_capf().der)
-    conn.send(True, tls_record(21, b"\x02\x30"), ack=False)  # fatal unknown_ca (48)
-    conn.close(cli_first=True)
-    cap.wait_us(40 * SECOND // US)
-    tftp_get(cap, phone, srv, "SoftKeys.xml", b"<softKeyCfg/>", base + 4, base + 1004)
-    return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
+    cap, phone, srv, rng = _p3_phone(last, 211, _p3_list(False, True, ctl=True),
+                                     _p3_list(True, False), 2)
+    _p3_rejected(_p3_conn(cap, phone, srv, last), rng, p3_capf().der)
+    return _p3_later(cap, phone, srv, last)
 
 
 def gen_ctl_vouches_capf() -> bytes:
@@ -2847,21 +2840,9 @@ def gen_ctl_vouches_capf() -> bytes:
     restarted), then its config (capfAuthMode 2); CAPF presents the CTL's certificate and
     the phone enrols."""
     last = 162
-    phone = probe_phone(last)
-    cap = Cap(start(213))
-    rng = random.Random(last)
-    dev = device_name(phone)
-    base = 40000 + last * 10
-    srv = server_host(P3_IP, 0x7700)
-    tftp_get(cap, phone, srv, f"CTL{dev}.tlv", _p3_list(True, False, ctl=True), base,
-             base + 1000)
-    tftp_get(cap, phone, srv, f"ITL{dev}.tlv", None, base + 1, base + 1001)
-    tftp_get(cap, phone, srv, "ITLFile.tlv", _p3_list(False, False), base + 2, base + 1002)
-    tftp_get(cap, phone, srv, f"{dev}.cnf.xml", config_xml(dev, srv.ip, [srv.ip], 2),
-             base + 3, base + 1003)
-    conn = TcpConn(cap, phone, srv, 52000 + last, 3804, 0x111000 + last, 0x222000 + last)
-    conn.handshake()
-    tls12_capf_session(conn, rng, p3_capf().der)
+    cap, phone, srv, rng = _p3_phone(last, 213, _p3_list(True, False, ctl=True),
+                                     _p3_list(False, False), 2)
+    tls12_capf_session(_p3_conn(cap, phone, srv, last), rng, p3_capf().der)
     return pcap_bytes(LINKTYPE_ETHERNET, cap.recs)
 
 
