@@ -41,13 +41,17 @@ def write_pcap(path: Path, frames: list[tuple[int, bytes]], linktype: int = 1,
             f.write(data)
 
 
-def gen_pcaps() -> ModuleType:
-    """tools/gen_pcaps.py as a module: its capture builders, for tests that build a shape
-    of their own."""
-    path = Path(__file__).resolve().parent.parent / "tools" / "gen_pcaps.py"
-    spec = importlib.util.spec_from_file_location("gen_pcaps", path)
+def tool_module(name: str) -> ModuleType:
+    """tools/<name>.py as a module (tools/ is no package)."""
+    path = Path(__file__).resolve().parent.parent / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["gen_pcaps"] = mod
+    sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def gen_pcaps() -> ModuleType:
+    """tools/gen_pcaps.py: its capture builders, for tests that build a shape of their own."""
+    return tool_module("gen_pcaps")

@@ -6,29 +6,16 @@ headers (tests/test_decode.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import tool_module
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load() -> ModuleType:
-    path = ROOT / "tools" / "fuzz_targets.py"
-    spec = importlib.util.spec_from_file_location("fuzz_targets", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz_targets"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-ft = _load()
+ft = tool_module("fuzz_targets")
 CI = settings(max_examples=200, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PROGRAM = st.binary(min_size=1, max_size=120)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -14,12 +13,12 @@ import sys
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from capfcap.cli import main
 from capfcap.sources.inputs import InputSet, frames
+from tests.helpers import tool_module
 from tests.tshark_cache import Run, tshark
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,16 +28,8 @@ TSHARK = shutil.which("tshark")
 needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark not on PATH")
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_pcaps", TOOL)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gen_pcaps"] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
-
-gen = _load()
+gen = tool_module("gen_pcaps")
 EXPECTED: dict = gen.EXPECTED
 NAMES = sorted(EXPECTED)
 # Files built from scratch by the generator (the rest are cut from realpeer captures).
