@@ -48,11 +48,16 @@ claims that something did not happen. capfcap raises it only when the capture pr
      conversations, an ARP reply to its MAC, or the server answering other hosts.
   3. The capture is not proven one-sided. CAPTURE_ONE_SIDED needs positive evidence (the
      phone acknowledges data the file does not hold); silence alone never proves it.
+  4. The phone's frames are in time order. When three or more of them are over 10 ms
+     older than one before them (two captures concatenated, interfaces written in runs),
+     an answer may be read before its question; `reordercap in.pcapng out.pcapng`
+     rewrites the file in time order.
 
 Otherwise the verdict is withheld: the report lists it under "Withheld verdicts" with the
 reason (for example "the capture ends 0 ms after the SYN to CAPF port 3804 ...: capture
-longer"), and the phone's verdict line starts with "Inconclusive". Capture again, longer,
-at the phone's access port with both directions mirrored.
+longer"), and the phone's verdict line starts with "Inconclusive". In the timeline such a
+request reads ?? ("not a proven failure", with the reason) instead of FAIL. Capture again,
+longer, at the phone's access port with both directions mirrored.
 """
 TOPICS = {"INCONCLUSIVE": INCONCLUSIVE, "SILENCE": INCONCLUSIVE, "WITHHELD": INCONCLUSIVE}
 
