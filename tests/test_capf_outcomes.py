@@ -429,6 +429,7 @@ ALSO = {
     "pcaps/realpeer/S22_capf_auth_failed.pcap": {"CAPF_AUTH_FAILED"},
     "pcaps/synthetic/itlsep_download.pcap": {"CAPF_NO_OPERATION"},  # capfAuthMode 0
     "pcaps/synthetic/tftp_window_noack.pcap": {"CAPF_NO_OPERATION"},  # capfAuthMode 0
+    "pcaps/synthetic/itl_two_capf_no_session.pcap": {"CAPF_NO_OPERATION"},  # capfAuthMode 0
 }
 
 

@@ -175,7 +175,9 @@ def test_s25_stale_ctl_capf_record() -> None:
     assert "the CTL only" in f.detail and "utils ctl update CTLFile" in f.remediation
     assert set(range(5, 30)).issubset(f.evidence.frames) and 89 in f.evidence.frames
     assert codes(r) == {"CAPF_CERT_MISMATCH", "CAPF_TLS_FAILED"}
-    assert "also holds a CTL (CTLFile.tlv, frames 5-29)" in one(r, "CAPF_TLS_FAILED").detail
+    tls = one(r, "CAPF_TLS_FAILED")  # the ITL holds CAPF's certificate; the stale CTL not
+    assert "the CTL it holds (CTLFile.tlv, frames 5-29) does not" in tls.detail
+    assert "utils ctl update CTLFile" in tls.remediation
     [ctl] = [e for e in r.phones[0].timeline if e.what.startswith("CTL ")]
     assert "SAST+CCM+TFTP+CAPF" in ctl.what
 
