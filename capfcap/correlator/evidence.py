@@ -88,7 +88,7 @@ def disordered(ctx: Context, phone: PhoneState) -> Judgement | None:
     of data the file lacks."""
     why = ctx.out_of_order.get(phone.ip)
     if why:
-        return Judgement(False, why, "the capture is out of time order")
+        return Judgement(False, why, DISORDER)
     return None
 
 
@@ -124,6 +124,17 @@ def judge(ctx: Context, phone: PhoneState, *, what: str, last_ts: int, wait: int
 # request without an answer is a failure of the network once the rules above say the
 # silence stands; before that it is a fact of the capture ("no answer captured").
 
+DISORDER = "the capture is out of time order"
+
+
+def _silence(ctx: Context, phone: PhoneState, first_ts: int, last_ts: int, wait: int,
+             server: str, moved_on: bool = False) -> str:
+    """judge()'s brief reason for a request first sent at `first_ts` and last at `last_ts`
+    (its repeats span a retransmission timeout, or the phone `moved_on`), or ""."""
+    return judge(ctx, phone, what="it", last_ts=last_ts, wait=wait,
+                 retried=moved_on or waited(first_ts, last_ts), server=server).brief
+
+
 def _icmp_answered(phone: PhoneState, key: FlowKey) -> bool:
     """An ICMP error quoting the flow's packet answered it (RFC 792, RFC 4443 §2.4): the
     network's answer, no silence."""
@@ -136,7 +147,7 @@ def transfer_unproven(ctx: Context, phone: PhoneState, t: FileTransfer) -> str:
     if not ended_unanswered(t):
         return ""
     if phone.ip in ctx.out_of_order:
-        return "the capture is out of time order"
+        return DISORDER
     if t.acked_unseen_blocks or t.acked_cut_blocks:
         return "the phone acknowledged blocks the capture lacks"
     tcp = t.protocol != "tftp"
@@ -144,8 +155,8 @@ def transfer_unproven(ctx: Context, phone: PhoneState, t: FileTransfer) -> str:
                                      t.server, t.server_port)):
         return ""
     moved_on = any(x.first_ts > t.last_ts for x in phone.transfers)
-    return judge(ctx, phone, what="it", last_ts=t.last_ts, wait=TCP_WAIT if tcp else TFTP_WAIT,
-                 retried=moved_on or waited(t.first_ts, t.last_ts), server=t.server).brief
+    return _silence(ctx, phone, t.first_ts, t.last_ts, TCP_WAIT if tcp else TFTP_WAIT,
+                    t.server, moved_on)
 
 
 def conn_unproven(ctx: Context, phone: PhoneState, c: TcpConnection) -> str:
@@ -156,11 +167,10 @@ def conn_unproven(ctx: Context, phone: PhoneState, c: TcpConnection) -> str:
     if c.resp_pkts:
         return "the server's packets are captured, its SYN-ACK is not"
     if phone.ip in ctx.out_of_order:
-        return "the capture is out of time order"
+        return DISORDER
     if c.orig_acked_unseen:
         return "the phone acknowledged server data the capture lacks"
-    return judge(ctx, phone, what="it", last_ts=c.last_ts, wait=TCP_WAIT,
-                 retried=waited(c.first_ts, c.last_ts), server=c.key.server).brief
+    return _silence(ctx, phone, c.first_ts, c.last_ts, TCP_WAIT, c.key.server)
 
 
 def udp_unproven(ctx: Context, phone: PhoneState, u: UdpFlow) -> str:
@@ -169,8 +179,7 @@ def udp_unproven(ctx: Context, phone: PhoneState, u: UdpFlow) -> str:
     TCP's 3 s covers several tries."""
     if u.resp_pkts or _icmp_answered(phone, u.key):
         return ""
-    return judge(ctx, phone, what="it", last_ts=u.last_ts, wait=TCP_WAIT,
-                 retried=waited(u.first_ts, u.last_ts), server=u.key.server).brief
+    return _silence(ctx, phone, u.first_ts, u.last_ts, TCP_WAIT, u.key.server)
 
 
 def dns_unproven(ctx: Context, phone: PhoneState, d: DnsTransaction) -> str:
@@ -181,8 +190,7 @@ def dns_unproven(ctx: Context, phone: PhoneState, d: DnsTransaction) -> str:
     if d.rcode is not None or _icmp_answered(phone, FlowKey(
             d.transport, d.client, d.client_port, d.server, d.server_port)):
         return ""
-    return judge(ctx, phone, what="it", last_ts=d.query_times[-1], wait=DNS_WAIT,
-                 retried=waited(d.query_times[0], d.query_times[-1]), server=d.server).brief
+    return _silence(ctx, phone, d.query_times[0], d.query_times[-1], DNS_WAIT, d.server)
 
 
 def unproven_note(why: str) -> str:
